@@ -1,0 +1,45 @@
+"""In-memory model of a GMOS frame: a primary header plus extensions.
+
+Raw files hold one unnamed ``uint16`` image extension per amplifier.  Processed files hold, for
+each amplifier (or for the single mosaic), three HDUs ``SCI`` (float32), ``VAR`` (float32) and
+``DQ`` (uint16) that share one ``EXTVER``.  In memory each such set is an :class:`Extension`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.io import fits
+
+
+@dataclass
+class Extension:
+    """One amplifier (or mosaic) of a frame.
+
+    sci : (ny, nx) float32 -- pixel values, ADU or electrons (``header['BUNIT']``)
+    var : (ny, nx) float32 or None -- variance, in the square of sci's unit
+    dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.dq`)
+    header : the extension header (geometry and per-amp keywords)
+    """
+
+    sci: np.ndarray
+    var: np.ndarray | None
+    dq: np.ndarray | None
+    header: fits.Header = field(default_factory=fits.Header)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.sci.shape
+
+
+@dataclass
+class Frame:
+    """A primary header and its extensions, in file order.  ``filename`` is informative only."""
+
+    phu: fits.Header
+    exts: list[Extension]
+    filename: str = ""
+
+    def __len__(self) -> int:
+        return len(self.exts)
