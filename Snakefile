@@ -1,0 +1,42 @@
+# gmos-snake: GMOS imaging reduction, from a directory of raw files to aligned, stacked images.
+#
+# Run from any directory (one folder per night); every output is written under the working
+# directory:
+#     snakemake -s PATH/TO/Snakefile -d NIGHT_DIR --configfile night.yaml --cores 2
+#
+# Output tree (relative to the working directory):
+#     manifest/manifest.tsv                            one row per raw file: tags, descriptors, reason
+#     calibrations/processed_bias/<first>_bias.fits    master biases (ADU)
+#     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
+#     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
+#
+# Targets: all (default), calibrations, manifest.
+
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+
+
+include: "rules/common.smk"
+include: "rules/manifest.smk"
+include: "rules/bias.smk"
+include: "rules/flat.smk"
+
+
+rule all:
+    input:
+        all_products,
+    default_target: True
+
+
+rule calibrations:
+    input:
+        all_calibrations,

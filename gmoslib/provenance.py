@@ -1,0 +1,64 @@
+"""Provenance written into every product's primary header, and read back.
+
+Each processing step appends ``HISTORY`` cards of the form ``gmos-snake <version> <step>
+<json parameters>`` and ``GMSIN`` cards naming its input files with their SHA-256.  Only header
+cards are written: the data arrays never carry timestamps, so reruns are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from astropy.io import fits
+
+from . import __version__
+
+SOFTWARE = "gmos-snake"
+HISTORY_PREFIX = f"{SOFTWARE} "
+
+
+def git_commit() -> str | None:
+    """Commit of the gmoslib source tree, or None when not in a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def add_provenance(phu: fits.Header, step: str, params: dict, inputs: list[tuple[str, str]]):
+    """Record one step in ``phu`` (modified in place).
+
+    inputs : (file name, sha256 hex) pairs.  params : JSON-serialisable step parameters.
+    """
+    phu["GMSVER"] = (__version__, f"{SOFTWARE} software version")
+    commit = git_commit()
+    if commit:
+        phu["GMSGIT"] = (commit, f"{SOFTWARE} git commit")
+    phu.add_history(f"{HISTORY_PREFIX}{__version__} {step} "
+                    + json.dumps(params, sort_keys=True, default=str))
+    for name, sha in inputs:
+        phu.add_history(f"{HISTORY_PREFIX}input {step} {os.path.basename(name)} sha256:{sha}")
+
+
+def read_provenance(phu: fits.Header) -> list[str]:
+    """The provenance lines written by :func:`add_provenance`, oldest first."""
+    entries: list[str] = []
+    in_entry = False
+    # astropy splits a long HISTORY text over several 72-character cards: glue them back.
+    for card in phu.get("HISTORY", []):
+        text = str(card)
+        if text.startswith(HISTORY_PREFIX):
+            entries.append(text)
+            in_entry = len(text) >= 72
+        elif in_entry:
+            entries[-1] += text
+            in_entry = len(text) >= 72
+    return entries

@@ -1,0 +1,454 @@
+"""Recipes: the reduction steps chained over whole frames.
+
+Each recipe takes file paths and plain parameters, calls the array primitives extension by
+extension, and returns a :class:`~gmoslib.frame.Frame`.  They read files but never write the
+product (the caller writes it atomically), never read the workflow config and never modify a
+raw file.  Stacks are computed in row blocks from scratch memory maps, so peak memory is one
+prepared frame plus the stacking budget, whatever the number of inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io import fits
+
+from . import dq as dqbits
+from . import flat as flatlib
+from . import overscan as oscan
+from . import prepare as prep
+from . import stack as stacklib
+from .descriptors import Descriptors
+from .fitsio import file_sha256, read_frame, read_raw
+from .frame import Extension, Frame
+from .provenance import add_provenance
+from .sections import Section, format_section, parse_section
+
+
+class RecipeError(ValueError):
+    """A recipe cannot proceed; the message names the file and the problem."""
+
+
+# --------------------------------------------------------------------------- preparation
+def _amp_ccd_y_start(header: fits.Header) -> int:
+    """0-based unbinned CCD row of the first row of this amplifier's data (from CCDSEC)."""
+    return parse_section(header["CCDSEC"]).y1
+
+
+def prepare_raw_frame(
+    frame: Frame,
+    desc: Descriptors,
+    *,
+    overscan: dict,
+    bpm: Frame | None = None,
+) -> Frame:
+    """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
+
+    Input: a raw frame (sci = raw counts, float32 ADU).  Output: per amplifier SCI (ADU, bias
+    level removed, trimmed to DATASEC), VAR = (read noise / gain)^2 in ADU^2, DQ with
+    saturated pixels (raw value >= saturation level), the static BPM if given, and the 48
+    dead bottom rows of Hamamatsu CCDs flagged unilluminated.
+    """
+    datasecs = desc.data_section()
+    biassecs = desc.overscan_section()
+    gains = desc.gain()
+    read_noises = desc.read_noise()
+    saturation = desc.saturation_level()
+    xbin, ybin = desc.detector_x_bin(), desc.detector_y_bin()
+    nbiascontam = overscan.get("nbiascontam")
+    if nbiascontam is None:
+        nbiascontam = desc.nbiascontam()
+    hamamatsu = desc.detector_name(pretty=True).startswith("Hamamatsu")
+    gain_setting = desc.gain_setting()
+
+    exts = []
+    for i, ext in enumerate(frame.exts):
+        datasec, biassec = datasecs[i], biassecs[i]
+        gain, rn = float(gains[i]), float(read_noises[i])
+        try:
+            corrected, info = oscan.subtract_overscan(
+                ext.sci, datasec, biassec,
+                nbiascontam=nbiascontam,
+                read_noise_adu=rn / gain,
+                gain=gain,
+                function=overscan.get("function", "none"),
+                order=overscan.get("order"),
+                lsigma=overscan.get("lsigma", 3.0),
+                hsigma=overscan.get("hsigma", 3.0),
+                niter=overscan.get("niter", 0),
+            )
+        except ValueError as exc:
+            raise RecipeError(f"{frame.filename} extension {i + 1}: {exc}") from exc
+        sci = oscan.trim_to_datasec(corrected, datasec)
+        raw_data = oscan.trim_to_datasec(ext.sci, datasec)
+        bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
+        unillum = None
+        if hamamatsu:
+            dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
+            if dead.any():
+                unillum = np.zeros(sci.shape, dtype=bool)
+                unillum[dead, :] = True
+        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum)
+        var = prep.add_read_noise_var(None, sci.shape, rn, gain, unit="adu")
+
+        hdr = ext.header.copy()
+        ny, nx = sci.shape
+        hdr["TRIMSEC"] = (format_section(datasec), "Raw data section before trimming")
+        hdr["DATASEC"] = f"[1:{nx},1:{ny}]"
+        hdr.remove("BIASSEC", ignore_missing=True)
+        for key in ("OVERSEC", "OVERSCAN", "OVERRMS", "OVERRDNS"):
+            if key in info and info[key] is not None:
+                hdr[key] = info[key]
+        hdr["GAIN"] = (gain, "Gain (e-/ADU), lookup table")
+        hdr["RDNOISE"] = (rn, "Read noise (e-), lookup table")
+        hdr["GAINSET"] = (gain_setting, "Gain setting")
+        overscan_level = float(info.get("OVERSCAN") or 0.0)
+        hdr["SATLEVEL"] = (float(saturation[i]) - overscan_level, "Saturation level (ADU)")
+        hdr["BUNIT"] = "adu"
+        exts.append(Extension(sci.astype(np.float32, copy=False), var, dq, hdr))
+
+    phu = frame.phu.copy()
+    phu["PREPARE"] = ("gmos-snake", "Frame prepared")
+    phu["SUBOVER"] = ("gmos-snake", "Overscan subtracted")
+    phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
+    phu["TRIMMED"] = "yes"
+    return Frame(phu, exts, frame.filename)
+
+
+def _bpm_for_amp(bpm: Frame, header: fits.Header, shape: tuple[int, int],
+                 xbin: int, ybin: int) -> np.ndarray:
+    """The part of a static BPM that covers one amplifier's data (boolean, ``shape``)."""
+    ampname = header.get("AMPNAME")
+    for ext in bpm.exts:
+        if ext.header.get("AMPNAME") != ampname:
+            continue
+        bx, by = (int(v) for v in str(ext.header.get("CCDSUM", "1 1")).split())
+        if (bx, by) != (xbin, ybin):
+            raise RecipeError(
+                f"BPM {bpm.filename} amplifier {ampname!r} has binning {bx}x{by}, "
+                f"the data {xbin}x{ybin}"
+            )
+        mask = ext.dq if ext.dq is not None else ext.sci
+        if "DATASEC" in ext.header:
+            mask = mask[parse_section(ext.header["DATASEC"]).slice]
+        bpm_ccd = parse_section(ext.header["CCDSEC"])
+        amp_ccd = parse_section(header["CCDSEC"])
+        x0 = (amp_ccd.x1 - bpm_ccd.x1) // xbin
+        y0 = (amp_ccd.y1 - bpm_ccd.y1) // ybin
+        if x0 < 0 or y0 < 0 or y0 + shape[0] > mask.shape[0] or x0 + shape[1] > mask.shape[1]:
+            raise RecipeError(
+                f"BPM {bpm.filename} amplifier {ampname!r} covers CCDSEC "
+                f"{ext.header['CCDSEC']}, which does not contain the data's {header['CCDSEC']}"
+            )
+        return np.asarray(mask[y0:y0 + shape[0], x0:x0 + shape[1]]) != 0
+    raise RecipeError(f"BPM {bpm.filename} has no amplifier {ampname!r}")
+
+
+def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None) -> Frame:
+    """Read a raw file and prepare it (:func:`prepare_raw_frame`)."""
+    raw = read_raw(path)
+    desc = Descriptors(raw.phu, [e.header for e in raw.exts], path)
+    return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm)
+
+
+# --------------------------------------------------------------------------- CCD tiling
+def ccd_groups(headers: Sequence[fits.Header]) -> list[list[int]]:
+    """Extension indices grouped by CCD (left to right on the detector), each group sorted
+    by amplifier position (CCDSEC x)."""
+    by_ccd: dict[str, list[int]] = {}
+    for i, h in enumerate(headers):
+        by_ccd.setdefault(h.get("CCDNAME", ""), []).append(i)
+    groups = sorted(by_ccd.values(),
+                    key=lambda idx: min(parse_section(headers[i]["DETSEC"]).x1 for i in idx))
+    return [sorted(g, key=lambda i: parse_section(headers[i]["CCDSEC"]).x1) for g in groups]
+
+
+def tile_ccd(exts: Sequence[Extension], indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Place the trimmed amplifiers of one CCD side by side by CCDSEC: (sci, dq) of the
+    covered area; uncovered pixels get DQ NO_DATA."""
+    secs = []
+    for i in indices:
+        h = exts[i].header
+        xbin, ybin = (int(v) for v in str(h["CCDSUM"]).split())
+        c = parse_section(h["CCDSEC"])
+        secs.append(Section(c.x1 // xbin, c.x1 // xbin + exts[i].sci.shape[1],
+                            c.y1 // ybin, c.y1 // ybin + exts[i].sci.shape[0]))
+    x0 = min(s.x1 for s in secs)
+    y0 = min(s.y1 for s in secs)
+    nx = max(s.x2 for s in secs) - x0
+    ny = max(s.y2 for s in secs) - y0
+    sci = np.zeros((ny, nx), np.float32)
+    dq = np.full((ny, nx), dqbits.NO_DATA, np.uint16)
+    for i, s in zip(indices, secs, strict=True):
+        sl = (slice(s.y1 - y0, s.y2 - y0), slice(s.x1 - x0, s.x2 - x0))
+        sci[sl] = exts[i].sci
+        dq[sl] = exts[i].dq if exts[i].dq is not None else 0
+    return sci, dq
+
+
+def ccd2_statistics_region(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """(sci, dq) of the central CCD (the whole frame if it has a single CCD) without the
+    border used for flat scaling and normalisation (reference 5.8)."""
+    groups = ccd_groups([e.header for e in frame.exts])
+    central = groups[len(groups) // 2] if len(groups) > 1 else groups[0]
+    sci, dq = tile_ccd(frame.exts, central)
+    region = flatlib.ccd2_stat_region(sci.shape)
+    return sci[region], dq[region]
+
+
+# --------------------------------------------------------------------------- stacking
+@dataclass
+class _Scratch:
+    """Per-extension (N, ny, nx) memory maps that hold prepared frames for row-block stacking."""
+
+    sci: list[np.memmap]
+    var: list[np.memmap]
+    dq: list[np.memmap]
+
+    @classmethod
+    def create(cls, directory: str, n: int, shapes: list[tuple[int, int]]) -> _Scratch:
+        def mm(name, dtype, shape):
+            return np.lib.format.open_memmap(
+                os.path.join(directory, name), mode="w+", dtype=dtype, shape=(n, *shape))
+
+        return cls(
+            [mm(f"sci{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
+            [mm(f"var{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
+            [mm(f"dq{i}.npy", np.uint16, s) for i, s in enumerate(shapes)],
+        )
+
+    def store(self, k: int, frame: Frame):
+        for i, ext in enumerate(frame.exts):
+            self.sci[i][k] = ext.sci
+            self.var[i][k] = ext.var
+            self.dq[i][k] = ext.dq
+
+    def readers(self, i: int) -> list[Callable]:
+        n = self.sci[i].shape[0]
+
+        def reader(k):
+            return lambda y0, y1: (self.sci[i][k, y0:y1], self.var[i][k, y0:y1],
+                                   self.dq[i][k, y0:y1])
+
+        return [reader(k) for k in range(n)]
+
+
+def _check_compatible(first: Frame, other: Frame):
+    if len(other.exts) != len(first.exts):
+        raise RecipeError(
+            f"{other.filename} has {len(other.exts)} extensions but {first.filename} has "
+            f"{len(first.exts)}: they cannot be stacked together"
+        )
+    for i, (a, b) in enumerate(zip(first.exts, other.exts, strict=True)):
+        if a.sci.shape != b.sci.shape:
+            raise RecipeError(
+                f"{other.filename} extension {i + 1} has shape {b.sci.shape}, "
+                f"{first.filename} has {a.sci.shape}: they cannot be stacked together"
+            )
+
+
+def _stack_prepared(
+    frames: Callable[[int], Frame],
+    n: int,
+    *,
+    combine: dict,
+    memory_bytes: int,
+    scratch_dir: str,
+    on_frame: Callable[[int, Frame], None] | None = None,
+    scale: np.ndarray | Callable[[], np.ndarray] | None = None,
+) -> tuple[Frame, list[str]]:
+    """Prepare n frames one at a time into scratch maps, then stack each extension in row
+    blocks.  Returns the stacked frame (headers of frame 0) and the input file names."""
+    with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
+        first = frames(0)
+        scratch = _Scratch.create(tmp, n, [e.sci.shape for e in first.exts])
+        names = [first.filename]
+        scratch.store(0, first)
+        if on_frame:
+            on_frame(0, first)
+        for k in range(1, n):
+            f = frames(k)
+            _check_compatible(first, f)
+            scratch.store(k, f)
+            names.append(f.filename)
+            if on_frame:
+                on_frame(k, f)
+            del f
+        factors = scale() if callable(scale) else scale
+        exts = []
+        for i, ext in enumerate(first.exts):
+            ny, nx = ext.sci.shape
+            sci, var, dq, _ = stacklib.stack_frames(
+                scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
+                scale=factors, **combine)
+            exts.append(Extension(sci, var, dq, ext.header.copy()))
+        del scratch
+    return Frame(first.phu.copy(), exts, first.filename), names
+
+
+def _combine_kwargs(params: dict) -> dict:
+    return {
+        "operation": params.get("operation", "mean"),
+        "reject": params.get("reject_method", "none"),
+        "lsigma": params.get("lsigma", 3.0),
+        "hsigma": params.get("hsigma", 3.0),
+        "mclip": params.get("mclip", True),
+        "max_iters": params.get("max_iters"),
+        "nlow": params.get("nlow") or 0,
+        "nhigh": params.get("nhigh") or 0,
+    }
+
+
+def _stack_header(phu: fits.Header, names: list[str], step: str, params: dict,
+                  paths: Sequence[str]):
+    phu["NCOMBINE"] = (len(names), "Number of frames combined")
+    for k, name in enumerate(names, start=1):
+        phu[f"IMCMB{k:03d}"] = os.path.basename(name)
+    add_provenance(phu, step, params, [(p, file_sha256(p)) for p in paths])
+
+
+def make_master_bias(
+    paths: Sequence[str],
+    *,
+    overscan: dict,
+    stack: dict,
+    memory_bytes: int,
+    scratch_dir: str,
+    bpm: Frame | None = None,
+) -> Frame:
+    """Master bias (ADU) from raw bias files: prepare each, stack with rejection.
+
+    Output per amplifier: SCI (ADU), VAR (ADU^2), DQ; PHU of the first input plus PROCBIAS,
+    NCOMBINE, IMCMBnnn and provenance.
+    """
+    paths = list(paths)
+    if len(paths) < 1:
+        raise RecipeError("a master bias needs at least one bias frame")
+    combine = _combine_kwargs(stack)
+    if len(paths) < 3 and combine["reject"] != "none":
+        combine["reject"] = "none"  # too few frames to reject anything
+
+    def frame(k):
+        f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
+        if "BIAS" not in Descriptors(f.phu, [e.header for e in f.exts], paths[k]).tags():
+            raise RecipeError(f"{paths[k]} is not a bias (OBSTYPE={f.phu.get('OBSTYPE')!r})")
+        return f
+
+    out, names = _stack_prepared(frame, len(paths), combine=combine,
+                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir)
+    out.phu["PROCBIAS"] = ("gmos-snake", "Processed bias")
+    _stack_header(out.phu, names, "makeProcessedBias",
+                  {"overscanCorrect": overscan, "stackBiases": combine}, paths)
+    return out
+
+
+def subtract_master(frame: Frame, master: Frame, kind: str) -> Frame:
+    """Subtract a master bias (same units) from every extension; checks shapes."""
+    _check_compatible_cal(frame, master, kind)
+    exts = []
+    for e, m in zip(frame.exts, master.exts, strict=True):
+        sci, var, dq = prep.subtract_bias(e.sci, e.var, e.dq, m.sci, m.var, m.dq)
+        exts.append(Extension(sci, var, dq, e.header))
+    phu = frame.phu.copy()
+    phu["BIASIM"] = (os.path.basename(master.filename), "Master bias used")
+    return Frame(phu, exts, frame.filename)
+
+
+def _check_compatible_cal(frame: Frame, cal: Frame, kind: str):
+    if len(cal.exts) != len(frame.exts):
+        raise RecipeError(
+            f"{kind} {cal.filename} has {len(cal.exts)} extensions, {frame.filename} has "
+            f"{len(frame.exts)}"
+        )
+    for i, (a, b) in enumerate(zip(frame.exts, cal.exts, strict=True)):
+        if a.sci.shape != b.sci.shape:
+            raise RecipeError(
+                f"{kind} {cal.filename} extension {i + 1} has shape {b.sci.shape}, "
+                f"{frame.filename} has {a.sci.shape}"
+            )
+
+
+def to_electrons(frame: Frame) -> Frame:
+    """ADU -> electrons with each amplifier's GAIN keyword, then add Poisson VAR."""
+    exts = []
+    for e in frame.exts:
+        gain = float(e.header["GAIN"])
+        sci, var = prep.adu_to_electrons(e.sci, e.var, gain)
+        var = prep.add_poisson_var(var, sci)
+        hdr = e.header.copy()
+        hdr["BUNIT"] = "electron"
+        hdr["GAIN"] = (1.0, "Data in electrons")
+        hdr["GAINORIG"] = (gain, "Gain applied (e-/ADU)")
+        if "SATLEVEL" in hdr:
+            hdr["SATLEVEL"] = round(float(hdr["SATLEVEL"]) * gain, 3)
+        exts.append(Extension(sci, var, e.dq, hdr))
+    phu = frame.phu.copy()
+    phu["ADUTOELE"] = ("gmos-snake", "Converted to electrons")
+    return Frame(phu, exts, frame.filename)
+
+
+def make_master_flat(
+    paths: Sequence[str],
+    bias_path: str,
+    *,
+    overscan: dict,
+    stack: dict,
+    memory_bytes: int,
+    scratch_dir: str,
+    bpm: Frame | None = None,
+) -> Frame:
+    """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
+    Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
+    chosen from the number of flats unless given), normalise by the mode-clipped median of
+    the central CCD; SCI = 1 where DQ is set.
+    """
+    paths = list(paths)
+    if not paths:
+        raise RecipeError("a master flat needs at least one twilight frame")
+    bias = read_frame(bias_path)
+    combine = _combine_kwargs(stack)
+    if stack.get("reject_method", "auto") == "auto":
+        reject, nlow, nhigh = flatlib.flat_rejection_for_count(len(paths))
+        combine["reject"] = reject
+        combine["nlow"] = nlow if stack.get("nlow") is None else stack["nlow"]
+        combine["nhigh"] = nhigh if stack.get("nhigh") is None else stack["nhigh"]
+    regions: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def frame(k):
+        f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
+        return to_electrons(subtract_master(f, bias, "master bias"))
+
+    def remember_region(k, f):
+        regions.append(ccd2_statistics_region(f))
+
+    def factors():
+        return np.asarray(flatlib.flat_scale_factors(regions), dtype=np.float64)
+
+    out, names = _stack_prepared(frame, len(paths), combine=combine,
+                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir,
+                                 on_frame=remember_region, scale=factors)
+    scale_factors = factors()
+    ccd2_sci, ccd2_dq = ccd2_statistics_region(out)
+    norm = float(flatlib.flat_normalisation(ccd2_sci, ccd2_dq))
+    if not np.isfinite(norm) or norm <= 0:
+        raise RecipeError(f"flat from {paths[0]}: normalisation level {norm} is not positive")
+    sci, var, dqs = flatlib.normalize_flat(
+        [e.sci for e in out.exts], [e.var for e in out.exts], [e.dq for e in out.exts], norm)
+    exts = []
+    for e, s, v, d in zip(out.exts, sci, var, dqs, strict=True):
+        hdr = e.header.copy()
+        hdr["BUNIT"] = ""
+        exts.append(Extension(s, v, d, hdr))
+    phu = out.phu
+    phu["BIASIM"] = (os.path.basename(bias_path), "Master bias used")
+    phu["FLATNORM"] = (norm, "Normalisation level (electrons)")
+    for k, f in enumerate(scale_factors, start=1):
+        phu[f"RELINT{k:02d}"] = (float(f), f"Scale factor of input {k}")
+    phu["PROCFLAT"] = ("gmos-snake", "Processed flat")
+    _stack_header(phu, names, "makeProcessedFlat",
+                  {"overscanCorrect": overscan, "stackFlats": combine}, [*paths, bias_path])
+    return Frame(phu, exts, out.filename)

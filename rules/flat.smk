@@ -1,0 +1,23 @@
+rule stack_flat:
+    input:
+        raw=group_raw_files(flat_groups),
+        bias=flat_bias,
+    output:
+        FLAT_PATH,
+    log:
+        "logs/stack_flat/{name}.log",
+    benchmark:
+        "benchmarks/stack_flat/{name}.tsv"
+    params:
+        overscan=step_params("overscanCorrect"),
+        stack=step_params("stackFlats"),
+        memory_bytes=STACK_MEMORY_BYTES,
+        bpm=config["bpm"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input.raw),
+        runtime=lambda wildcards, input: stack_runtime_min(input.raw),
+    conda:
+        "../envs/gmos.yaml"
+    script:
+        "../scripts/stack_flat.py"

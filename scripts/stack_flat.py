@@ -1,0 +1,30 @@
+"""Snakemake adapter: raw twilights + master bias -> master flat (gmoslib.recipes)."""
+
+import logging
+import os
+import sys
+
+snakemake = globals()["snakemake"]
+# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
+# conda environment made by --software-deployment-method conda).
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+
+from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.recipes import make_master_flat  # noqa: E402
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+
+out = snakemake.output[0]
+bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+master = make_master_flat(
+    list(snakemake.input.raw),
+    snakemake.input.bias,
+    overscan=snakemake.params.overscan,
+    stack=snakemake.params.stack,
+    memory_bytes=snakemake.params.memory_bytes,
+    scratch_dir=os.path.dirname(os.path.abspath(out)),
+    bpm=bpm,
+)
+write_frame(out, master)
+logging.info("wrote %s from %d twilights with bias %s", out, len(snakemake.input.raw),
+             snakemake.input.bias)

@@ -1,0 +1,18 @@
+from astropy.io import fits
+
+from gmoslib import __version__
+from gmoslib.provenance import add_provenance, read_provenance
+
+
+def test_provenance_round_trip_with_long_entries():
+    phu = fits.Header()
+    params = {"lsigma": 3.0, "reject_method": "varclip", "note": "x" * 150}
+    add_provenance(phu, "stackBiases", params, [("/raw/N20170613S0180.fits", "ab" * 32)])
+    lines = read_provenance(phu)
+    assert phu["GMSVER"] == __version__
+    assert lines[0].startswith(f"gmos-snake {__version__} stackBiases ")
+    assert '"note": "' + "x" * 150 + '"' in lines[0]
+    assert lines[1] == f"gmos-snake input stackBiases N20170613S0180.fits sha256:{'ab' * 32}"
+    # survives a write/read cycle through a FITS header string
+    again = fits.Header.fromstring(phu.tostring())
+    assert read_provenance(again) == lines
