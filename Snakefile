@@ -8,9 +8,11 @@
 #     manifest/manifest.tsv                            one row per raw file: tags, descriptors, reason
 #     calibrations/processed_bias/<first>_bias.fits    master biases (ADU)
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
+#     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
+#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons) and its QA table
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, manifest.
+# Targets: all (default), calibrations, stacks, manifest.
 
 import os
 
@@ -29,6 +31,7 @@ include: "rules/common.smk"
 include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
+include: "rules/science.smk"
 
 
 rule all:
@@ -40,3 +43,8 @@ rule all:
 rule calibrations:
     input:
         all_calibrations,
+
+
+rule stacks:
+    input:
+        all_stacks,

@@ -62,3 +62,21 @@ def read_provenance(phu: fits.Header) -> list[str]:
             entries[-1] += text
             in_entry = len(text) >= 72
     return entries
+
+
+def add_subcommand(subparsers) -> None:
+    """``gmos provenance FILE``: print the processing history recorded in a product."""
+    p = subparsers.add_parser("provenance", help="print the processing history of a product")
+    p.add_argument("files", nargs="+", help="processed FITS files")
+    p.set_defaults(func=_cli_provenance)
+
+
+def _cli_provenance(args) -> int:
+    for path in args.files:
+        phu = fits.getheader(path, 0)
+        print(f"{path}:")
+        print(f"  software: {SOFTWARE} {phu.get('GMSVER', '?')}"
+              + (f" (git {phu['GMSGIT']})" if "GMSGIT" in phu else ""))
+        for line in read_provenance(phu):
+            print("  " + line[len(HISTORY_PREFIX):])
+    return 0

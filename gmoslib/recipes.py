@@ -452,3 +452,25 @@ def make_master_flat(
     _stack_header(phu, names, "makeProcessedFlat",
                   {"overscanCorrect": overscan, "stackFlats": combine}, [*paths, bias_path])
     return Frame(phu, exts, out.filename)
+
+
+# --------------------------------------------------------------------------- science frames
+def flat_correct_frame(frame: Frame, flat: Frame) -> Frame:
+    """Divide every extension by the master flat (VAR propagated, DQ OR-ed)."""
+    _check_compatible_cal(frame, flat, "master flat")
+    exts = []
+    for e, f in zip(frame.exts, flat.exts, strict=True):
+        sci, var, dq = prep.flat_correct(e.sci, e.var, e.dq, f.sci, f.var, f.dq)
+        exts.append(Extension(sci, var, dq, e.header))
+    phu = frame.phu.copy()
+    phu["FLATIM"] = (os.path.basename(flat.filename), "Master flat used")
+    return Frame(phu, exts, frame.filename)
+
+
+def ccd_index_of_extensions(frame: Frame) -> list[int]:
+    """CCD index (0, 1, 2 from left to right) of every extension, in file order."""
+    index = [0] * len(frame.exts)
+    for k, group in enumerate(ccd_groups([e.header for e in frame.exts])):
+        for i in group:
+            index[i] = k
+    return index

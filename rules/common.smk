@@ -22,12 +22,14 @@ RAW_FILES = sorted(
 MANIFEST = "manifest/manifest.tsv"
 BIAS_PATH = "calibrations/processed_bias/{name}_bias.fits"
 FLAT_PATH = "calibrations/processed_flat/{name}_flat.fits"
+STACK_PATH = "results/{name}" + config["output_suffix"] + ".fits"
 GAP_DAYS = config["calibration_group_max_gap_days"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 
 
 wildcard_constraints:
     name=r"[^/]+",
+    frame=r"[^/]+",
 
 
 @functools.cache
@@ -100,8 +102,28 @@ def all_calibrations(wildcards):
     return paths
 
 
+def science_groups():
+    return calib.group_science(manifest())
+
+
+def science_raw(wildcards):
+    return frames_paths([wildcards.frame])[0]
+
+
+def science_bias(wildcards):
+    return calibration_for(wildcards.frame, "processed_bias")
+
+
+def science_flat(wildcards):
+    return calibration_for(wildcards.frame, "processed_flat")
+
+
+def all_stacks(wildcards):
+    return [STACK_PATH.format(name=n) for n in science_groups()]
+
+
 def all_products(wildcards):
-    return [MANIFEST] + all_calibrations(wildcards)
+    return [MANIFEST] + all_calibrations(wildcards) + all_stacks(wildcards)
 
 
 def step_params(step):
@@ -121,3 +143,13 @@ def stack_runtime_min(paths):
     """Runtime request (minutes): grows with the total input size."""
     total = sum(os.path.getsize(p) for p in paths)
     return int(5 + total / 50e6)
+
+
+def frame_mem_mb(path):
+    """Memory request of a per-frame job: the raw frame decoded to SCI+VAR+DQ and its mosaic."""
+    size = os.path.getsize(path) * (1 if path.endswith(".fits") else 4)
+    return int(400 + 12 * size / 1e6)
+
+
+def frame_runtime_min(path):
+    return int(5 + os.path.getsize(path) / 20e6)

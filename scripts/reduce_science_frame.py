@@ -1,0 +1,31 @@
+"""Snakemake adapter: raw science frame + master bias/flat -> calibrated mosaic + catalogue."""
+
+import logging
+import os
+import sys
+
+snakemake = globals()["snakemake"]
+# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
+# conda environment made by --software-deployment-method conda).
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+
+from gmoslib.fitsio import atomic_output, read_frame, write_frame  # noqa: E402
+from gmoslib.science import detect_catalogue, reduce_science_frame  # noqa: E402
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+
+bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+mosaic, info = reduce_science_frame(
+    snakemake.input.raw,
+    snakemake.input.bias,
+    snakemake.input.flat,
+    overscan=snakemake.params.overscan,
+    qe_correct=snakemake.params.qe["enabled"],
+    mosaic_order=snakemake.params.mosaic["order"],
+    bpm=bpm,
+)
+catalogue = detect_catalogue(mosaic.exts[0], **snakemake.params.detect)
+write_frame(snakemake.output.mosaic, mosaic)
+with atomic_output(snakemake.output.catalogue) as tmp:
+    catalogue.write(tmp, format="ascii.ecsv")
+logging.info("%s: %s; %d sources", snakemake.input.raw, info, len(catalogue))

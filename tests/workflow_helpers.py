@@ -1,0 +1,42 @@
+"""Run the workflow through Snakemake's command line, as a user would, from pytest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+
+
+def run_snakemake(workdir: Path, *args: str, config: dict | None = None,
+                  check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``snakemake -s REPO/Snakefile -d workdir --cores 2 [--config k=v ...] args...``."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
+           "--cores", "2", "--nolock"]
+    if config:
+        cmd += ["--config"] + [f"{k}={v}" for k, v in config.items()]
+    cmd += list(args)
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=str(workdir))
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n"
+            f"--- stdout ---\n{proc.stdout[-5000:]}\n--- stderr ---\n{proc.stderr[-8000:]}"
+        )
+    return proc
+
+
+def jobs_run(proc: subprocess.CompletedProcess) -> list[str]:
+    """Names of the rules that ran (from Snakemake's 'rule NAME:' / 'localrule' lines)."""
+    names = []
+    for line in (proc.stdout + proc.stderr).splitlines():
+        line = line.strip()
+        for prefix in ("rule ", "localrule ", "checkpoint ", "localcheckpoint "):
+            if line.startswith(prefix) and line.endswith(":"):
+                names.append(line[len(prefix):-1])
+    return names
