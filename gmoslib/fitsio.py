@@ -16,11 +16,13 @@ import gzip
 import hashlib
 import os
 import tempfile
+import warnings
 import zlib
 from collections.abc import Iterator
 
 import numpy as np
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 
 from .frame import Extension, Frame
 
@@ -92,8 +94,12 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     """
     _check_readable(path)
     try:
-        with fits.open(path, mode="readonly", lazy_load_hdus=False, memmap=False,
-                       do_not_scale_image_data=True) as hdul:
+        with warnings.catch_warnings():
+            # truncation is diagnosed below, with the file name, instead of astropy's warning
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            hdul = fits.open(path, mode="readonly", lazy_load_hdus=False, memmap=False,
+                             do_not_scale_image_data=True)
+        with hdul:
             phu = hdul[0].header.copy()
             exts = [h.header.copy() for h in hdul[1:] if h.is_image]
             expected = _expected_size(hdul) if check_size else 0

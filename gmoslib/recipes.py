@@ -92,7 +92,9 @@ def prepare_raw_frame(
             if dead.any():
                 unillum = np.zeros(sci.shape, dtype=bool)
                 unillum[dead, :] = True
-        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum)
+        # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
+        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum,
+                          no_data=unillum)
         var = prep.add_read_noise_var(None, sci.shape, rn, gain, unit="adu")
 
         hdr = ext.header.copy()

@@ -1,0 +1,118 @@
+"""The ``gmos`` command: look at data before reducing it, and manage calibrations.
+
+    gmos simulate [--preset tutorial] OUTDIR       simulated raw data with truth
+    gmos manifest RAW_DIR [-o manifest.tsv]        tags and descriptors of every file
+    gmos select (FILES... | --manifest M) [--tags T ...] [--xtags T ...] [--expr E] [-o LIST]
+    gmos showd -d DESC[,DESC...] FILES...          descriptor values
+    gmos caldb list|add|remove ...                 processed-calibration index
+    gmos provenance FILE...                        processing history of a product
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import pandas as pd
+
+SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.caldb", "gmoslib.provenance")
+
+
+def _cmd_manifest(args) -> int:
+    from .manifest import build_manifest, write_manifest
+
+    table = build_manifest(args.raw_dir)
+    if args.output:
+        write_manifest(table, args.output)
+    cols = ["frame", "usable", "kind", "tags", "filter", "exposure_time", "binning",
+            "ut_datetime", "reason"]
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 70,
+                           "display.width", 250):
+        print(table[cols].to_string(index=False))
+    return 0
+
+
+def _load_table(args):
+    from .manifest import build_manifest, read_manifest
+
+    if args.manifest:
+        return read_manifest(args.manifest)
+    if not args.files:
+        raise SystemExit("gmos select: give files or --manifest")
+    return build_manifest(args.files)
+
+
+def _cmd_select(args) -> int:
+    from .select import select_data
+
+    paths = select_data(_load_table(args), tags=args.tags, xtags=args.xtags,
+                        expression=args.expr)
+    text = "\n".join(paths) + ("\n" if paths else "")
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_showd(args) -> int:
+    from .descriptors import Descriptors
+    from .fitsio import read_headers
+
+    names = [d.strip() for d in args.descriptors.split(",") if d.strip()]
+    print("filename\t" + "\t".join(names))
+    for path in args.files:
+        phu, exts = read_headers(path)
+        d = Descriptors(phu, exts, path)
+        values = []
+        for name in names:
+            method = getattr(d, name, None)
+            if method is None or name.startswith("_"):
+                raise ValueError(f"unknown descriptor {name!r}")
+            values.append(str(method()))
+        print(path + "\t" + "\t".join(values))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gmos", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("manifest", help="tags and descriptors of every file in a directory")
+    p.add_argument("raw_dir")
+    p.add_argument("-o", "--output", help="write the manifest TSV here")
+    p.set_defaults(func=_cmd_manifest)
+
+    p = sub.add_parser("select", help="select files by tags and descriptor expression")
+    p.add_argument("files", nargs="*", help="FITS files (or use --manifest)")
+    p.add_argument("--manifest", help="a manifest.tsv written by the workflow or gmos manifest")
+    p.add_argument("--tags", nargs="*", default=[], help="tags every file must have")
+    p.add_argument("--xtags", nargs="*", default=[], help="tags no file may have")
+    p.add_argument("--expr", help="descriptor expression, e.g. 'filter_name==\"i\"'")
+    p.add_argument("-o", "--output", help="write the list here (one path per line)")
+    p.set_defaults(func=_cmd_select)
+
+    p = sub.add_parser("showd", help="show descriptor values of files")
+    p.add_argument("-d", "--descriptors", required=True, help="comma-separated names")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=_cmd_showd)
+
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).add_subcommand(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError, KeyError) as exc:
+        print(f"gmos {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

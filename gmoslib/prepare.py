@@ -1,0 +1,105 @@
+"""Per-frame preparation primitives: DQ, VAR, gain, bias and flat correction.
+
+All take and return numpy arrays, never modify their inputs, and state units: ADU before
+:func:`adu_to_electrons`, electrons after.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dq as dqbits
+from .lookups import HAMAMATSU_DEAD_ROWS
+
+
+def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | None = None,
+            unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None
+            ) -> np.ndarray:
+    """DQ plane (uint16) of one amplifier.
+
+    raw_data : (ny, nx) raw counts (ADU, bias level still in) -- saturation is judged on them.
+    bpm : bool (ny, nx), static bad pixels -> BAD_PIXEL.  unilluminated / no_data : bool.
+    """
+    dq = np.zeros(raw_data.shape, dtype=np.uint16)
+    dq[np.asarray(raw_data) >= saturation_adu] |= dqbits.SATURATED
+    for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
+                      (no_data, dqbits.NO_DATA)):
+        if mask is not None:
+            if mask.shape != dq.shape:
+                raise ValueError(f"mask shape {mask.shape} differs from data shape {dq.shape}")
+            dq[mask] |= bit
+    dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL
+    return dq
+
+
+def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
+    """Rows (bool, length ny) of an amplifier that fall in the bottom 48 unbinned rows of a
+    Hamamatsu CCD, which hold no data.  ccd_y_start: 0-based unbinned CCD row of the
+    amplifier's first row (from CCDSEC; > 0 for a sub-ROI)."""
+    ccd_rows = ccd_y_start + np.arange(ny) * ybin
+    # a binned row is dead if any of its unbinned rows is dead
+    return ccd_rows < HAMAMATSU_DEAD_ROWS
+
+
+def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_noise_e: float,
+                       gain: float, unit: str = "adu") -> np.ndarray:
+    """VAR + read noise^2: (RN/gain)^2 in ADU^2, or RN^2 in electrons^2 (float32)."""
+    term = (read_noise_e / gain) ** 2 if unit == "adu" else read_noise_e**2
+    base = np.zeros(shape, np.float32) if var is None else np.asarray(var, np.float32)
+    return (base + np.float32(term)).astype(np.float32)
+
+
+def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):
+    """(sci * gain, var * gain^2) as float32."""
+    g = np.float32(gain)
+    return ((np.asarray(sci, np.float32) * g).astype(np.float32),
+            None if var is None else (np.asarray(var, np.float32) * g * g).astype(np.float32))
+
+
+def add_poisson_var(var: np.ndarray | None, sci_e: np.ndarray) -> np.ndarray:
+    """VAR + max(sci, 0): Poisson variance of a bias-free image in electrons."""
+    base = np.zeros(sci_e.shape, np.float32) if var is None else np.asarray(var, np.float32)
+    return (base + np.clip(sci_e, 0, None)).astype(np.float32)
+
+
+def _check_shape(a: np.ndarray, b: np.ndarray, what: str):
+    if a.shape != b.shape:
+        raise ValueError(f"{what} shape {b.shape} differs from the data shape {a.shape}")
+
+
+def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
+    """sci - bias; VAR added; DQ OR-ed.  All in the same unit (ADU)."""
+    _check_shape(sci, bias_sci, "bias")
+    out_sci = (np.asarray(sci, np.float32) - bias_sci).astype(np.float32)
+    out_var = None
+    if var is not None:
+        out_var = (var + (bias_var if bias_var is not None else 0)).astype(np.float32)
+    out_dq = None
+    if dq is not None:
+        out_dq = (dq | bias_dq).astype(np.uint16) if bias_dq is not None else dq.copy()
+    return out_sci, out_var, out_dq
+
+
+def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
+    """sci / flat with variance propagation, DQ OR-ed.
+
+    Flat pixels that are <= 0 or not finite are flagged BAD_PIXEL and divided by 1.
+    VAR = var / f^2 + sci^2 var_f / f^4.
+    """
+    _check_shape(sci, flat_sci, "flat")
+    f = np.asarray(flat_sci, np.float64)
+    bad = ~np.isfinite(f) | (f <= 0)
+    f = np.where(bad, 1.0, f)
+    s = np.asarray(sci, np.float64)
+    out_sci = (s / f).astype(np.float32)
+    out_var = None
+    if var is not None:
+        v = np.asarray(var, np.float64) / f**2
+        if flat_var is not None:
+            v = v + s**2 * np.where(bad, 0.0, flat_var) / f**4
+        out_var = v.astype(np.float32)
+    out_dq = np.zeros(sci.shape, np.uint16) if dq is None else dq.copy()
+    if flat_dq is not None:
+        out_dq |= flat_dq
+    out_dq[bad] |= dqbits.BAD_PIXEL
+    return out_sci, out_var, out_dq

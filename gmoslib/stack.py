@@ -1,0 +1,210 @@
+"""The combiner every stacking step uses (reference 5.8).
+
+For each output pixel only the input pixels of the best available DQ class are used
+(:data:`gmoslib.dq.BADNESS_ORDER`), then rejected by minmax, sigma clipping or variance
+clipping, then combined by mean, median, lower median or inverse-variance weighted mean.  The
+output DQ is the OR of the DQ of the pixels actually combined.  :func:`stack_frames` does
+this in row blocks read on demand, so peak memory is set by a budget, not by the number of
+frames.
+
+The arithmetic is vectorised over whole blocks: rejected pixels become NaN in a float64 copy
+of the block and the bottleneck NaN-reductions do the rest (float64 because bottleneck's
+float32 reductions have known accuracy problems).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import bottleneck as bn
+import numpy as np
+
+from . import dq as dqbits
+
+OPERATIONS = ("mean", "median", "lmedian", "wtmean")
+REJECTIONS = ("none", "minmax", "sigclip", "varclip")
+
+# DQ bits in increasing badness (reference 5.8); non-linear and saturated count as good.
+_RANK_BITS = ((dqbits.COSMIC_RAY, 1), (dqbits.OVERLAP, 2), (dqbits.BAD_PIXEL, 3),
+              (dqbits.UNILLUMINATED, 4), (dqbits.NO_DATA, 5))
+
+
+def _dq_rank(dq: np.ndarray) -> np.ndarray:
+    rank = np.zeros(dq.shape, np.uint8)
+    for bit, r in _RANK_BITS:
+        rank[(dq & bit) != 0] = r  # increasing order: the worst bit wins
+    return rank
+
+
+def _sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
+                mclip: bool, max_iters: int) -> np.ndarray:
+    """NaN-out clipped values of x (N, ...) in place; sigma None = population std."""
+    for it in range(max_iters):
+        centre = bn.nanmedian(x, axis=0) if (mclip or it == 0) else bn.nanmean(x, axis=0)
+        spread = bn.nanstd(x, axis=0) if sigma is None else sigma
+        lo = centre - lsigma * spread
+        hi = centre + hsigma * spread
+        with np.errstate(invalid="ignore"):
+            reject = (x < lo) | (x > hi)
+        # never reject every value of a pixel
+        keep_count = np.sum(np.isfinite(x) & ~reject, axis=0)
+        reject &= (keep_count > 0)[None]
+        if not reject.any():
+            break
+        x[reject] = np.nan
+        if sigma is not None:
+            sigma[reject] = np.nan
+    return x
+
+
+def combine_block(
+    sci: np.ndarray,
+    var: np.ndarray | None = None,
+    dq: np.ndarray | None = None,
+    *,
+    operation: str = "mean",
+    reject: str = "sigclip",
+    lsigma: float = 3.0,
+    hsigma: float = 3.0,
+    mclip: bool = True,
+    max_iters: int | None = None,
+    nlow: int = 0,
+    nhigh: int = 0,
+    zero: Sequence[float] | None = None,
+    scale: Sequence[float] | None = None,
+    apply_dq: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Combine N frames pixel by pixel.
+
+    sci : (N, ny, nx) values (ADU or electrons); var : same shape or None; dq : uint16 or None.
+    scale : (N,) factors applied first (sci * s, var * s^2); zero : (N,) offsets subtracted
+    after scaling (each frame is brought to frame 0's background).
+    Returns sci (ny, nx) float32, var float32, dq uint16, nrejected int16.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
+    if reject not in REJECTIONS:
+        raise ValueError(f"rejection must be one of {REJECTIONS}, not {reject!r}")
+    sci = np.asarray(sci)
+    n = sci.shape[0]
+    x = sci.astype(np.float64)
+    v = None if var is None else np.asarray(var).astype(np.float64)
+    if scale is not None:
+        s = np.asarray(scale, np.float64).reshape((n,) + (1,) * (x.ndim - 1))
+        x *= s
+        if v is not None:
+            v *= s * s
+    if zero is not None:
+        x -= np.asarray(zero, np.float64).reshape((n,) + (1,) * (x.ndim - 1))
+    dqa = np.zeros(x.shape, np.uint16) if dq is None else np.asarray(dq, np.uint16)
+
+    if apply_dq and dq is not None:
+        rank = _dq_rank(dqa)
+        usable = rank == rank.min(axis=0)[None]
+    else:
+        usable = np.ones(x.shape, bool)
+    usable &= np.isfinite(x)
+    x[~usable] = np.nan
+    if v is not None:
+        v[~usable] = np.nan
+    n_usable = usable.sum(axis=0)
+
+    if reject == "varclip" and v is None:
+        reject = "sigclip"
+    iters = 100 if max_iters is None else max(1, min(int(max_iters), 100))
+    if reject == "minmax" and (nlow or nhigh):
+        nl = np.floor(n_usable * nlow / n + 0.001).astype(int)
+        nh = np.floor(n_usable * nhigh / n + 0.001).astype(int)
+        filled = np.where(np.isnan(x), np.inf, x)
+        order = np.argsort(filled, axis=0, kind="stable")
+        rank_of = np.empty_like(order)
+        np.put_along_axis(rank_of, order, np.arange(n).reshape((n,) + (1,) * (x.ndim - 1))
+                          * np.ones_like(order), axis=0)
+        keep = (rank_of >= nl[None]) & (rank_of < (n_usable - nh)[None])
+        x[~keep] = np.nan
+    elif reject in ("sigclip", "varclip") and n > 2:
+        sig = np.sqrt(v) if reject == "varclip" else None
+        _sigma_clip(x, sig, lsigma, hsigma, mclip, iters)
+    kept = np.isfinite(x)
+    n_kept = kept.sum(axis=0)
+    if v is not None:
+        v[~kept] = np.nan
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if operation == "mean":
+            out = bn.nanmean(x, axis=0)
+            if v is not None:
+                out_var = bn.nansum(v, axis=0) / n_kept**2
+            else:
+                out_var = bn.nanvar(x, axis=0, ddof=1) / n_kept
+        elif operation in ("median", "lmedian"):
+            if operation == "median":
+                out = bn.nanmedian(x, axis=0)
+            else:
+                srt = np.sort(x, axis=0)  # NaN last
+                idx = np.clip((n_kept - 1) // 2, 0, n - 1)
+                out = np.take_along_axis(srt, idx[None], axis=0)[0]
+            if v is not None:
+                out_var = (math.pi / 2) * bn.nanmean(v, axis=0) / n_kept
+            else:
+                out_var = (math.pi / 2) * bn.nanvar(x, axis=0, ddof=1) / n_kept
+        else:  # wtmean
+            if v is None:
+                raise ValueError("wtmean needs input variances")
+            w = 1.0 / v
+            out = bn.nansum(x * w, axis=0) / bn.nansum(w, axis=0)
+            out_var = 1.0 / bn.nansum(w, axis=0)
+    out_dq = np.bitwise_or.reduce(np.where(kept, dqa, 0).astype(np.uint16), axis=0)
+    none_left = n_kept == 0
+    out = np.where(none_left, 0.0, out)
+    out_var = np.where(none_left | ~np.isfinite(out_var), 0.0, out_var)
+    out_dq[none_left] |= dqbits.NO_DATA
+    nrej = (n_usable - n_kept).astype(np.int16)
+    return (out.astype(np.float32), out_var.astype(np.float32), out_dq.astype(np.uint16), nrej)
+
+
+#: Bytes per input pixel while stacking: the float32/uint16 block read from each frame
+#: (4 + 4 + 2) plus float64 working copies of SCI and VAR, the rank and mask arrays and
+#: the sort used by minmax (about 40 bytes).
+BYTES_PER_PIXEL = 50
+
+
+def block_rows(n_frames: int, nx: int, memory_bytes: int,
+               bytes_per_pixel: int = BYTES_PER_PIXEL) -> int:
+    """Rows per block so that n_frames x rows x nx pixels fit in memory_bytes (>= 1)."""
+    return max(1, int(memory_bytes // max(1, n_frames * nx * bytes_per_pixel)))
+
+
+def stack_frames(
+    readers: Sequence[Callable[[int, int], tuple]],
+    ny: int,
+    nx: int,
+    *,
+    memory_bytes: int = 256 * 1024 * 1024,
+    block_rows_override: int | None = None,
+    **combine_kwargs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stack frames read in row blocks.
+
+    readers : one callable per frame, ``read(y0, y1) -> (sci, var or None, dq or None)`` of
+    shape (y1 - y0, nx).  Peak memory ~ memory_bytes plus the (ny, nx) outputs.
+    """
+    n = len(readers)
+    if n == 0:
+        raise ValueError("nothing to stack")
+    rows = block_rows_override or block_rows(n, nx, memory_bytes)
+    out_sci = np.empty((ny, nx), np.float32)
+    out_var = np.empty((ny, nx), np.float32)
+    out_dq = np.empty((ny, nx), np.uint16)
+    out_rej = np.empty((ny, nx), np.int16)
+    for y0 in range(0, ny, rows):
+        y1 = min(ny, y0 + rows)
+        parts = [r(y0, y1) for r in readers]
+        sci = np.stack([p[0] for p in parts])
+        var = None if any(p[1] is None for p in parts) else np.stack([p[1] for p in parts])
+        dq = None if any(p[2] is None for p in parts) else np.stack([p[2] for p in parts])
+        del parts
+        s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
+        out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r
+    return out_sci, out_var, out_dq, out_rej
