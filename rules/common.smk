@@ -22,7 +22,7 @@ RAW_FILES = sorted(
 MANIFEST = "manifest/manifest.tsv"
 BIAS_PATH = "calibrations/processed_bias/{name}_bias.fits"
 FLAT_PATH = "calibrations/processed_flat/{name}_flat.fits"
-STACK_PATH = "results/{name}" + config["output_suffix"] + ".fits"
+STACK_PATH = f"results/{{name}}{config['output_suffix']}.fits"
 GAP_DAYS = config["calibration_group_max_gap_days"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 

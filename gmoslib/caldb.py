@@ -1,0 +1,115 @@
+"""Processed calibrations on disk (the caldb equivalent).
+
+``scan_processed(dirs)`` turns every processed bias / flat / fringe found under the given
+folders into association candidates.  ``gmos caldb`` keeps a small TSV index that users can
+list, add to and remove from; the workflow reads the folders named in ``calibration_dirs``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .descriptors import DescriptorError, describe
+from .fitsio import FitsReadError, atomic_output, read_headers
+from .manifest import COLUMNS, frame_root
+
+CALTYPE_OF_TAG = (("BIAS", "processed_bias"), ("FLAT", "processed_flat"),
+                  ("FRINGE", "processed_fringe"))
+DEFAULT_INDEX = "calibrations/caldb.tsv"
+
+
+def describe_processed(path: str) -> dict | None:
+    """Candidate row of one processed calibration file, or None if it is not one."""
+    try:
+        phu, exts = read_headers(path)
+        row = describe(phu, exts, path)
+    except (FitsReadError, DescriptorError, OSError):
+        return None
+    tags = set(row["tags"].split(","))
+    if "PROCESSED" not in tags:
+        return None
+    for tag, caltype in CALTYPE_OF_TAG:
+        if tag in tags:
+            row.update(name=frame_root(path).rsplit("_", 1)[0], caltype=caltype,
+                       path=os.path.abspath(path), origin="caldb",
+                       frame=frame_root(path), usable=True, reason="")
+            return row
+    return None
+
+
+def _fits_under(dirs) -> list[str]:
+    out = []
+    for d in dirs:
+        for root, _, files in os.walk(d):
+            out.extend(os.path.join(root, f) for f in sorted(files)
+                       if f.lower().endswith((".fits", ".fits.gz", ".fits.bz2")))
+    return sorted(out)
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    cols = ["name", "caltype", "path", "origin", *[c for c in COLUMNS if c != "path"]]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def scan_processed(dirs) -> pd.DataFrame:
+    """Candidates table of the processed calibrations under the given folders."""
+    rows = [r for r in (describe_processed(p) for p in _fits_under(dirs)) if r is not None]
+    return _table(rows)
+
+
+def caldb_list(index_path: str) -> pd.DataFrame:
+    if not os.path.exists(index_path):
+        return _table([])
+    return pd.read_csv(index_path, sep="\t", keep_default_na=False)
+
+
+def caldb_add(index_path: str, files) -> pd.DataFrame:
+    table = caldb_list(index_path)
+    rows = []
+    for f in files:
+        row = describe_processed(f)
+        if row is None:
+            raise ValueError(f"{f} is not a processed bias, flat or fringe")
+        rows.append(row)
+    new = _table(rows)
+    table = pd.concat([table[~table["path"].isin(new["path"])], new], ignore_index=True) \
+        if not table.empty else new
+    _write(index_path, table)
+    return table
+
+
+def caldb_remove(index_path: str, files) -> pd.DataFrame:
+    table = caldb_list(index_path)
+    gone = {os.path.abspath(f) for f in files}
+    table = table[~table["path"].isin(gone)]
+    _write(index_path, table)
+    return table
+
+
+def _write(index_path: str, table: pd.DataFrame):
+    with atomic_output(index_path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+
+
+def add_subcommand(subparsers) -> None:
+    p = subparsers.add_parser("caldb", help="list / add / remove processed calibrations")
+    p.add_argument("action", choices=["list", "add", "remove", "scan"])
+    p.add_argument("files", nargs="*", help="processed files (add/remove) or folders (scan)")
+    p.add_argument("--index", default=DEFAULT_INDEX, help=f"index TSV (default {DEFAULT_INDEX})")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    if args.action == "add":
+        table = caldb_add(args.index, args.files)
+    elif args.action == "remove":
+        table = caldb_remove(args.index, args.files)
+    elif args.action == "scan":
+        table = scan_processed(args.files or ["calibrations"])
+    else:
+        table = caldb_list(args.index)
+    cols = ["name", "caltype", "ut_date", "binning", "filter", "path"]
+    print(table[cols].to_string(index=False) if not table.empty else "(no calibrations)")
+    return 0

@@ -1,0 +1,208 @@
+"""Calibration grouping and association over the manifest (reference section 6).
+
+Pure functions over pandas tables: which raw frames make each master calibration, and which
+master (built by the workflow, found on disk, or named by the user) serves each frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pandas as pd
+
+from .lookups import needs_fringe
+
+BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
+             "read_speed_setting", "gain_setting", "amp_read_area")
+FLAT_KEYS = (*BIAS_KEYS, "filter_name")
+SCIENCE_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
+                "amp_read_area", "filter_name", "object")
+
+#: Association rules of reference 6.2: keys that must match and the strict time window.
+RULES = {
+    "processed_bias": (("instrument", "detector_x_bin", "detector_y_bin",
+                        "read_speed_setting", "gain_setting"), 90.0),
+    "processed_flat": (("instrument", "detector_x_bin", "detector_y_bin", "filter_name",
+                        "read_speed_setting", "gain_setting"), 180.0),
+    "processed_fringe": (("instrument", "detector_x_bin", "detector_y_bin", "filter_name"),
+                         365.0),
+}
+KIND_OF = {"processed_bias": "bias", "processed_flat": "flat", "processed_fringe": "fringe"}
+
+#: Columns of a candidates table (besides the manifest descriptor columns).
+CANDIDATE_COLUMNS = ("name", "caltype", "path", "origin")
+
+
+class CalibrationNotFoundError(LookupError):
+    """No calibration satisfies the association rules; the message says why."""
+
+
+def _time(value) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _usable_kind(manifest: pd.DataFrame, kind: str) -> pd.DataFrame:
+    rows = manifest[(manifest["usable"]) & (manifest["kind"] == kind)]
+    return rows[rows["qa_state"] != "Fail"]
+
+
+def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    if rows.empty:
+        return groups
+    for _, sub in rows.groupby(list(keys), sort=True, dropna=False):
+        sub = sub.assign(_t=[_time(t) for t in sub["ut_datetime"]]).sort_values(
+            ["_t", "frame"])
+        current: list[str] = []
+        last = None
+        for frame, t in zip(sub["frame"], sub["_t"], strict=True):
+            if current and max_gap_days is not None and \
+                    (t - last).total_seconds() > max_gap_days * 86400:
+                groups[current[0]] = current
+                current = []
+            current.append(frame)
+            last = t
+        groups[current[0]] = current
+    return dict(sorted(groups.items()))
+
+
+def group_calibrations(manifest: pd.DataFrame, kind: str, *, max_gap_days: float = 5.0
+                       ) -> dict[str, list[str]]:
+    """Raw frames stacked into each master: name (first frame) -> frames in time order.
+
+    Frames with identical association keys are chained in time and split where two
+    consecutive frames are more than max_gap_days apart.  Unusable frames and frames whose
+    QA state is Fail (RAWGEMQA=BAD) never enter a master.
+    """
+    if kind not in ("bias", "flat"):
+        raise ValueError(f"kind must be 'bias' or 'flat', not {kind!r}")
+    keys = BIAS_KEYS if kind == "bias" else FLAT_KEYS
+    return _chain(_usable_kind(manifest, kind), keys, max_gap_days)
+
+
+def group_science(manifest: pd.DataFrame) -> dict[str, list[str]]:
+    """Science frames stacked together: same detector, binning, ROI, filter and object."""
+    return _chain(_usable_kind(manifest, "science"), SCIENCE_KEYS, None)
+
+
+def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
+                           caltype: str, path_template: str) -> pd.DataFrame:
+    """Candidates for the masters the workflow builds: the descriptors of each group's
+    first frame (a master inherits its first input's header)."""
+    table = manifest.set_index("frame", drop=False)
+    rows = []
+    for name in groups:
+        row = table.loc[name].to_dict()
+        row.update(name=name, caltype=caltype, path=path_template.format(name=name),
+                   origin="workflow")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *manifest.columns.drop(
+        ["path"], errors="ignore")])
+
+
+def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
+                     ) -> pd.DataFrame:
+    """Workflow masters plus processed calibrations of this type found on disk."""
+    if on_disk is not None and not on_disk.empty:
+        on_disk = on_disk[on_disk["caltype"] == caltype]
+        built = pd.concat([built, on_disk], ignore_index=True) if not built.empty \
+            else on_disk.reset_index(drop=True)
+    return built.reset_index(drop=True)
+
+
+def _roi_ok(target, cand) -> bool:
+    """Equal amp_read_area for full frame / central spectrum, else containment."""
+    t, c = str(target["amp_read_area"]), str(cand["amp_read_area"])
+    if str(target.get("roi", "")) in ("Full Frame", "Central Spectrum"):
+        return t == c
+    return set(t.split("+")) <= set(c.split("+"))
+
+
+def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
+    """The best calibration of ``caltype`` for one frame (a manifest row or dict).
+
+    Exact keys and ROI rule, strict time window, never a QA-failed calibration; the closest
+    in time wins; ties go to processed files already on disk, then to the name.
+    """
+    if caltype not in RULES:
+        raise ValueError(f"unknown calibration type {caltype!r}")
+    keys, window = RULES[caltype]
+    frame = target["frame"]
+    when = _time(target["ut_datetime"])
+    if candidates is None or candidates.empty:
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {frame}: there is no {KIND_OF[caltype]} calibration at all "
+            f"(no raw {KIND_OF[caltype]} frames in raw_dir and none in calibration_dirs)")
+    cands = candidates[candidates["qa_state"] != "Fail"] if "qa_state" in candidates else \
+        candidates
+    reasons = []
+    ok = []
+    for _, cand in cands.iterrows():
+        bad = [k for k in keys if str(cand[k]) != str(target[k])]
+        if bad:
+            reasons.append((None, cand["name"], ", ".join(f"{k} {cand[k]} != {target[k]}"
+                                                           for k in bad)))
+            continue
+        if not _roi_ok(target, cand):
+            reasons.append((None, cand["name"], "different amplifiers / ROI"))
+            continue
+        days = abs((_time(cand["ut_datetime"]) - when).total_seconds()) / 86400.0
+        if days >= window:
+            reasons.append((days, cand["name"], f"{days:.1f} days apart"))
+            continue
+        ok.append((days, 0 if cand["origin"] != "workflow" else 1, str(cand["name"]), cand))
+    if not ok:
+        wanted = ", ".join(f"{k}={target[k]}" for k in keys)
+        timed = sorted(r for r in reasons if r[0] is not None)
+        nearest = (f" (nearest in time with matching keys: {timed[0][1]}, {timed[0][2]})"
+                   if timed else "")
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {frame}: none with {wanted} within {window:g} days of "
+            f"{when.date().isoformat()}{nearest}")
+    ok.sort(key=lambda r: r[:3])
+    return ok[0][3]
+
+
+def associate_path(target, candidates: pd.DataFrame, caltype: str,
+                   user_cal: dict | None = None) -> str:
+    """Path of the calibration for one frame; a user_cal entry overrides association."""
+    if user_cal and user_cal.get(caltype):
+        path = user_cal[caltype]
+        check_user_cal(path, target, caltype)
+        return path
+    return str(associate(target, candidates, caltype)["path"])
+
+
+def check_user_cal(path: str, target, caltype: str) -> None:
+    """A user-supplied calibration must exist and fit the frame (binning, filter)."""
+    from .descriptors import Descriptors
+    from .fitsio import read_headers
+
+    if not os.path.exists(path):
+        raise CalibrationNotFoundError(
+            f"user_cal {caltype}: {path} does not exist (config key user_cal.{caltype})")
+    phu, exts = read_headers(path)
+    d = Descriptors(phu, exts, path)
+    problems = []
+    if (d.detector_x_bin(), d.detector_y_bin()) != (int(target["detector_x_bin"]),
+                                                    int(target["detector_y_bin"])):
+        problems.append(f"binning {d.binning()} but {target['frame']} is {target['binning']}")
+    if caltype in ("processed_flat", "processed_fringe") and \
+            d.filter_name() != str(target["filter_name"]):
+        problems.append(f"filter {d.filter_name()} but {target['frame']} has "
+                        f"{target['filter_name']}")
+    if problems:
+        raise CalibrationNotFoundError(f"user_cal {caltype} {path} does not fit: "
+                                       + "; ".join(problems))
+
+
+def fringe_wanted(policy: str, filter_pretty: str, detector_pretty: str) -> bool:
+    """Fringe policy: 'always', 'never', or 'auto' (the tutorial's tables)."""
+    if policy == "always":
+        return True
+    if policy == "never":
+        return False
+    if policy == "auto":
+        return needs_fringe(filter_pretty, detector_pretty)
+    raise ValueError(f"fringe policy must be auto, always or never, not {policy!r}")
