@@ -24,7 +24,8 @@ def render(xs, ys, fluxes, sigma):
     yy, xx = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]].astype(np.float64)
     img = np.zeros(SHAPE)
     for x, y, f in zip(xs, ys, fluxes, strict=True):
-        img += f / (2 * np.pi * sigma**2) * np.exp(-0.5 * ((xx - x) ** 2 + (yy - y) ** 2) / sigma**2)
+        r2 = (xx - x) ** 2 + (yy - y) ** 2
+        img += f / (2 * np.pi * sigma**2) * np.exp(-0.5 * r2 / sigma**2)
     return img
 
 

@@ -164,3 +164,27 @@ def test_does_not_change_input_and_checks_shapes():
         resample_to_frame(sci, var[:10], dq, np.eye(3), (20, 20), (0, 0))
     with pytest.raises(ValueError, match="order must be"):
         resample_to_frame(sci, var, dq, np.eye(3), (20, 20), (0, 0), order=2)
+
+
+@pytest.mark.parametrize("shift", [(0.3, 0.7), (-2.5, 3.25), (0.0, 0.5)], ids=str)
+def test_cubic_dq_of_isolated_pixels_matches_the_bit_plane_rule(shift):
+    # reference 5.17 rule: spline-interpolate each 0/1 bit plane, set the bit where |v| > 0.001
+    from scipy import ndimage
+
+    shape = (60, 60)
+    dq = np.zeros(shape, np.uint16)
+    dq[20, 20] = BAD_PIXEL
+    dq[40, 35] = NO_DATA
+    dx, dy = shift
+    _, _, d = resample_to_frame(np.ones(shape, np.float32), np.ones(shape, np.float32), dq,
+                                shift_matrix(dx, dy), shape, (0, 0), order=3)
+    expect = np.zeros(shape, np.uint16)
+    for bit in (BAD_PIXEL, NO_DATA):
+        plane = ((dq & bit) != 0).astype(np.float64)
+        v = ndimage.affine_transform(plane, np.ones(2), offset=(-dy, -dx), order=3,
+                                     mode="nearest")
+        expect[np.abs(v) > 0.001] |= bit
+    yy, xx = np.mgrid[0:60, 0:60]
+    covered = (xx - dx >= 0) & (xx - dx <= 59) & (yy - dy >= 0) & (yy - dy <= 59)
+    expect[~covered] = NO_DATA
+    np.testing.assert_array_equal(d, expect)

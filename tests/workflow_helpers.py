@@ -16,9 +16,9 @@ def run_snakemake(workdir: Path, *args: str, config: dict | None = None,
     """``snakemake -s REPO/Snakefile -d workdir --cores 2 [--config k=v ...] args...``."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--cores", "2", "--nolock"]
-    if config:
-        cmd += ["--config"] + [f"{k}={v}" for k, v in config.items()]
     cmd += list(args)
+    if config:  # last: --config takes every following word
+        cmd += ["--config"] + [f"{k}={v}" for k, v in config.items()]
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
