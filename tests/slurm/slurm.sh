@@ -70,13 +70,14 @@ start() {
   chmod 700 /etc/munge; chmod 600 /etc/munge/munge.key
   if ! pgrep -x munged >/dev/null; then
     runuser -u munge -- /usr/sbin/munged
-    pgrep -o -x munged > "$STATE/munged.pid"
   fi
   pgrep -x slurmctld >/dev/null || slurmctld
   pgrep -x slurmd >/dev/null || slurmd
-  sleep 1
-  pgrep -o -x slurmctld > "$STATE/slurmctld.pid"
-  pgrep -o -x slurmd > "$STATE/slurmd.pid"
+  sleep 2
+  # the daemons fork: record every process of each name once they have settled
+  pgrep -x munged > "$STATE/munged.pid" || true
+  pgrep -x slurmctld > "$STATE/slurmctld.pid" || true
+  pgrep -x slurmd > "$STATE/slurmd.pid" || true
   for _ in $(seq 1 30); do
     if sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc'; then
       echo "slurm up: $(sinfo -h -o '%P %D %T %c %m')"
@@ -93,9 +94,10 @@ stop() {
   local pid
   for f in $PIDS; do
     if [ -s "$f" ]; then
-      pid=$(cat "$f")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      for pid in $(cat "$f"); do
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      done
       rm -f "$f"
     fi
   done
