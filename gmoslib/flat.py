@@ -55,7 +55,7 @@ def flat_normalisation(sci: np.ndarray, dq: np.ndarray) -> float:
         raise ValueError("no good pixel to normalise the flat")
     top = float(values.max())
     nbins = int(min(max(top / 0.1, 1), MAX_HISTOGRAM_BINS))
-    counts, edges = np.histogram(values, bins=nbins, range=(0.0, top))
+    counts, edges = np.histogram(values, bins=nbins)  # range (min, max), as numpy's default
     mode = edges[int(np.argmax(counts))]
     sigma = float(values.std())
     window = values[(values >= mode - 3 * sigma) & (values <= mode + 3 * sigma)]

@@ -34,7 +34,9 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
 
 def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
     """Rows (bool, length ny) of an amplifier that fall in the bottom 48 unbinned rows of a
-    Hamamatsu CCD, which hold no data.  ccd_y_start: 0-based unbinned CCD row of the
+    Hamamatsu CCD, which hold no data.  A binned row counts as dead if any of its unbinned rows
+    is.  Callers flag these rows UNILLUMINATED (64), as the DRAGONS illumination masks do
+    (reference 5.3), so they survive into the flat and are excluded from stacks.  ccd_y_start: 0-based unbinned CCD row of the
     amplifier's first row (from CCDSEC; > 0 for a sub-ROI)."""
     ccd_rows = ccd_y_start + np.arange(ny) * ybin
     # a binned row is dead if any of its unbinned rows is dead
@@ -83,7 +85,8 @@ def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
 def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     """sci / flat with variance propagation, DQ OR-ed.
 
-    Flat pixels that are <= 0 or not finite are flagged BAD_PIXEL and divided by 1.
+    Flat pixels that are <= 0 or not finite are divided by 1 and flagged BAD_PIXEL, unless
+    the flat's DQ already marks them UNILLUMINATED (that flag is OR-ed in instead).
     VAR = var / f^2 + sci^2 var_f / f^4.
     """
     _check_shape(sci, flat_sci, "flat")
@@ -98,8 +101,12 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
         if flat_var is not None:
             v = v + s**2 * np.where(bad, 0.0, flat_var) / f**4
         out_var = v.astype(np.float32)
-    out_dq = np.zeros(sci.shape, np.uint16) if dq is None else dq.copy()
+    out_dq = np.zeros(sci.shape, np.uint16) if dq is None else np.array(dq, np.uint16)
     if flat_dq is not None:
-        out_dq |= flat_dq
-    out_dq[bad] |= dqbits.BAD_PIXEL
+        out_dq |= np.asarray(flat_dq, np.uint16)
+        # a flat pixel the flat itself calls unilluminated keeps that flag only
+        bad_unflagged = bad & ((np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0)
+    else:
+        bad_unflagged = bad
+    out_dq[bad_unflagged] |= dqbits.BAD_PIXEL
     return out_sci, out_var, out_dq

@@ -101,7 +101,8 @@ def combine_block(
 
     if apply_dq and dq is not None:
         rank = _dq_rank(dqa)
-        usable = rank == rank.min(axis=0)[None]
+        # NO_DATA pixels are never usable, even when nothing better exists
+        usable = (rank == rank.min(axis=0)[None]) & (rank < _RANK_BITS[-1][1])
     else:
         usable = np.ones(x.shape, bool)
     usable &= np.isfinite(x)
@@ -164,10 +165,15 @@ def combine_block(
     return (out.astype(np.float32), out_var.astype(np.float32), out_dq.astype(np.uint16), nrej)
 
 
-#: Bytes per input pixel while stacking: the float32/uint16 block read from each frame
-#: (4 + 4 + 2) plus float64 working copies of SCI and VAR, the rank and mask arrays and
-#: the sort used by minmax (about 40 bytes).
-BYTES_PER_PIXEL = 50
+#: Bytes per input pixel while stacking one row block: the float32/uint16 block filled from
+#: the readers (4 + 4 + 2 = 10) plus the working set of :func:`combine_block`, measured with
+#: tracemalloc at <= 60 bytes per input pixel in the worst modes (varclip: float64 SCI, VAR and
+#: sqrt(VAR) copies; minmax: float64 copy plus the int64 argsort and rank arrays), so 70;
+#: rounded up to 80 for temporaries.  Block height = memory_bytes // (N * nx * 80) rows (at
+#: least 1), so the peak is ~memory_bytes whatever N is, plus the (ny, nx) outputs
+#: (12 bytes per output pixel); only when a single row of N frames exceeds the budget
+#: does the peak grow with N.
+BYTES_PER_PIXEL = 80
 
 
 def block_rows(n_frames: int, nx: int, memory_bytes: int,
@@ -200,11 +206,26 @@ def stack_frames(
     out_rej = np.empty((ny, nx), np.int16)
     for y0 in range(0, ny, rows):
         y1 = min(ny, y0 + rows)
-        parts = [r(y0, y1) for r in readers]
-        sci = np.stack([p[0] for p in parts])
-        var = None if any(p[1] is None for p in parts) else np.stack([p[1] for p in parts])
-        dq = None if any(p[2] is None for p in parts) else np.stack([p[2] for p in parts])
-        del parts
+        sci = np.empty((n, y1 - y0, nx), np.float32)
+        var = np.empty((n, y1 - y0, nx), np.float32)
+        dq = np.empty((n, y1 - y0, nx), np.uint16)
+        have_var = have_dq = True
+        for k, read in enumerate(readers):  # fill in place: no second copy of the block
+            s, v, d = read(y0, y1)
+            sci[k] = s
+            if v is None:
+                have_var = False
+            elif have_var:
+                var[k] = v
+            if d is None:
+                have_dq = False
+            elif have_dq:
+                dq[k] = d
+            del s, v, d
+        if not have_var:
+            var = None
+        if not have_dq:
+            dq = None
         s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
         out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r
     return out_sci, out_var, out_dq, out_rej

@@ -1,0 +1,232 @@
+"""Tests of gmoslib.stack: truth from hand-worked examples and numpy references."""
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from gmoslib import dq as dqbits
+from gmoslib.stack import block_rows, combine_block, stack_frames
+
+
+def _block(n=9, ny=6, nx=5, seed=1, var=True):
+    rng = np.random.default_rng(seed)
+    sci = rng.normal(100.0, 5.0, (n, ny, nx)).astype(np.float32)
+    v = rng.uniform(16, 36, (n, ny, nx)).astype(np.float32) if var else None
+    return sci, v
+
+
+def test_mean_no_rejection_and_var():
+    sci = np.array([[[1, 2, 3, 4, 5]], [[3, 4, 5, 6, 7]], [[5, 6, 10, 8, 9]]], np.float32)
+    var = np.ones_like(sci) * np.array([1, 2, 3], np.float32)[:, None, None]
+    s, v, d, r = combine_block(sci, var, None, operation="mean", reject="none")
+    np.testing.assert_allclose(s[0], [3, 4, 6, 6, 7])
+    np.testing.assert_allclose(v[0], 6 / 9)
+    assert d.dtype == np.uint16 and not d.any()
+    assert r.dtype == np.int16 and not r.any()
+    assert s.dtype == np.float32 and v.dtype == np.float32
+
+
+def test_minmax_hand_worked():
+    # 5 frames, one row of 3 pixels; nlow=1 nhigh=1 -> mean of the middle 3
+    sci = np.array([[[1, 10, 5]], [[2, 20, 5]], [[3, 30, 5]], [[4, 40, 5]], [[100, 0, 5]]],
+                   np.float32)
+    s, _, _, r = combine_block(sci, None, None, reject="minmax", nlow=1, nhigh=1)
+    np.testing.assert_allclose(s[0], [3, 20, 5])
+    np.testing.assert_array_equal(r[0], [2, 2, 2])
+
+
+def test_minmax_fraction_with_bad_pixels():
+    # N=5, nlow=nhigh=1; one pixel has 2 unusable inputs -> n=3, nl = floor(3/5+.001) = 0
+    sci = np.array([[[1.0, 1]], [[2, 2]], [[3, 3]], [[4, 4]], [[50, 50]]], np.float32)
+    dq = np.zeros(sci.shape, np.uint16)
+    dq[3:, 0, 1] = dqbits.BAD_PIXEL
+    s, _, d, r = combine_block(sci, None, dq, reject="minmax", nlow=1, nhigh=1)
+    np.testing.assert_allclose(s[0], [3.0, 2.0])
+    np.testing.assert_array_equal(r[0], [2, 0])
+    np.testing.assert_array_equal(d[0], [0, 0])
+
+
+def test_sigclip_hand_worked():
+    # values 10,11,9,10,100 with lsigma=hsigma=1: pass 1 median 10, pop std 36 -> 100 out;
+    # pass 2 (10,11,9,10) median 10, std 0.707 -> 9 and 11 out; pass 3 (10,10) std 0: stop
+    sci = np.array([10, 11, 9, 10, 100], np.float32).reshape(5, 1, 1)
+    s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=1, hsigma=1)
+    assert s[0, 0] == pytest.approx(10.0)
+    assert r[0, 0] == 3
+    # one pass only (max_iters=1): just 100 rejected
+    s1, _, _, r1 = combine_block(sci, None, None, reject="sigclip", lsigma=1, hsigma=1,
+                                 max_iters=1)
+    assert s1[0, 0] == pytest.approx(10.0) and r1[0, 0] == 1
+
+
+def _np_sigclip(vals, lsig, hsig):
+    keep = np.ones(vals.size, bool)
+    for _ in range(100):
+        c = np.median(vals[keep])
+        sd = np.std(vals[keep])
+        new = (vals >= c - lsig * sd) & (vals <= c + hsig * sd) & keep
+        if (new == keep).all():
+            break
+        keep = new
+    return vals[keep]
+
+
+def test_sigclip_vs_numpy_reference():
+    rng = np.random.default_rng(3)
+    sci = rng.normal(0, 1, (11, 4, 6)).astype(np.float32)
+    sci[rng.integers(0, 11, 10), rng.integers(0, 4, 10), rng.integers(0, 6, 10)] += 8
+    s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=2, hsigma=2)
+    for y in range(4):
+        for x in range(6):
+            kept = _np_sigclip(sci[:, y, x].astype(np.float64), 2, 2)
+            assert s[y, x] == pytest.approx(kept.mean(), abs=1e-5)
+            assert r[y, x] == 11 - kept.size
+
+
+def test_varclip_uses_pixel_variance_and_falls_back():
+    sci = np.array([10, 10.5, 9.5, 10, 13.5], np.float32).reshape(5, 1, 1)
+    var = np.full(sci.shape, 1.0, np.float32)
+    _, _, _, r = combine_block(sci, var, None, reject="varclip")
+    assert r[0, 0] == 1  # 13.5 is > 3 sigma (sqrt VAR = 1) above the median 10
+    _, _, _, r2 = combine_block(sci, None, None, reject="varclip")  # -> sigclip, no rejection
+    _, _, _, r3 = combine_block(sci, None, None, reject="sigclip")
+    assert r2[0, 0] == r3[0, 0]
+
+
+@pytest.mark.parametrize("op", ["median", "lmedian"])
+def test_median_variants(op):
+    sci = np.array([[[4, 1]], [[1, 2]], [[3, 3]], [[2, 7]]], np.float32)
+    var = np.full(sci.shape, 2.0, np.float32)
+    s, v, _, _ = combine_block(sci, var, None, operation=op, reject="none")
+    want = [2.5, 2.5] if op == "median" else [2, 2]
+    np.testing.assert_allclose(s[0], want)
+    np.testing.assert_allclose(v[0], math.pi / 2 * 2.0 / 4, rtol=1e-6)
+
+
+def test_median_matches_nanmedian_float32_random():
+    sci, _ = _block(n=7, ny=20, nx=30, seed=5, var=False)
+    s, _, _, _ = combine_block(sci, None, None, operation="median", reject="none")
+    np.testing.assert_allclose(s, np.nanmedian(sci, axis=0), rtol=1e-6)
+
+
+def test_wtmean():
+    sci = np.array([1, 4], np.float32).reshape(2, 1, 1)
+    var = np.array([1, 4], np.float32).reshape(2, 1, 1)
+    s, v, _, _ = combine_block(sci, var, None, operation="wtmean", reject="none")
+    assert s[0, 0] == pytest.approx((1 + 1) / 1.25)
+    assert v[0, 0] == pytest.approx(1 / 1.25)
+
+
+def test_mean_without_var_is_sample_variance_over_n():
+    sci, _ = _block(n=6, seed=2, var=False)
+    _, v, _, _ = combine_block(sci, None, None, reject="none")
+    np.testing.assert_allclose(v, np.var(sci.astype(float), axis=0, ddof=1) / 6, rtol=1e-5)
+
+
+def test_dq_class_preference_and_or():
+    sci = np.array([1, 2, 3, 40], np.float32).reshape(4, 1, 1) * np.ones((4, 1, 3), np.float32)
+    dq = np.zeros(sci.shape, np.uint16)
+    # pixel 0: frame 3 is a cosmic ray, frame 1 saturated (still class 0) -> mean of 1,2,3
+    dq[3, 0, 0] = dqbits.COSMIC_RAY
+    dq[1, 0, 0] = dqbits.SATURATED
+    # pixel 1: everything bad except frame 3 being only a cosmic ray -> use frame 3 alone
+    dq[:3, 0, 1] = dqbits.BAD_PIXEL
+    dq[3, 0, 1] = dqbits.COSMIC_RAY
+    # pixel 2: all no data
+    dq[:, 0, 2] = dqbits.NO_DATA
+    s, v, d, _ = combine_block(sci, None, dq, reject="none")
+    np.testing.assert_allclose(s[0], [2, 40, 0])
+    np.testing.assert_array_equal(d[0], [dqbits.SATURATED, dqbits.COSMIC_RAY, dqbits.NO_DATA])
+    assert v[0, 2] == 0
+    s2, _, d2, _ = combine_block(sci, None, dq, reject="none", apply_dq=False)
+    assert s2[0, 0] == pytest.approx(11.5)
+
+
+def test_zero_and_scale():
+    sci = np.array([10, 21, 32], np.float32).reshape(3, 1, 1)
+    var = np.ones(sci.shape, np.float32)
+    s, v, _, _ = combine_block(sci, var, None, reject="none", scale=[1, 1, 0.5],
+                               zero=[0, 11, 6])
+    assert s[0, 0] == pytest.approx(10.0)
+    assert v[0, 0] == pytest.approx((1 + 1 + 0.25) / 9)
+
+
+def test_n1_and_n2():
+    sci, var = _block(n=1, seed=4)
+    s, v, d, r = combine_block(sci, var, None)
+    np.testing.assert_array_equal(s, sci[0])
+    np.testing.assert_allclose(v, var[0])
+    sci2, var2 = _block(n=2, seed=4)
+    s, v, _, _ = combine_block(sci2, var2, None, reject="sigclip")
+    np.testing.assert_allclose(s, sci2.mean(axis=0), rtol=1e-6)
+
+
+def test_inputs_not_modified():
+    sci, var = _block(seed=6)
+    dq = np.zeros(sci.shape, np.uint16)
+    dq[0, 0, 0] = 1
+    copies = sci.copy(), var.copy(), dq.copy()
+    combine_block(sci, var, dq, reject="minmax", nlow=1, nhigh=1, scale=np.ones(9))
+    combine_block(sci, var, dq, reject="varclip", zero=np.ones(9))
+    for a, b in zip((sci, var, dq), copies, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("op", ["mean", "median"])
+def test_var_formula_vs_monte_carlo(op):
+    rng = np.random.default_rng(7)
+    n, trials = 8, 20000
+    sci = rng.normal(0, 2.0, (n, 1, trials)).astype(np.float32)
+    var = np.full(sci.shape, 4.0, np.float32)
+    s, v, _, _ = combine_block(sci, var, None, operation=op, reject="none")
+    # the mean's formula is exact; the median's (pi/2) rule is the large-n asymptote
+    # (for n = 8 the true variance of the median is ~1.39 sigma^2/n, not 1.57)
+    ratio = np.var(s) / float(v.mean())
+    assert ratio == pytest.approx(1.0, rel=0.05) if op == "mean" else 0.8 < ratio < 1.0
+
+
+def _readers(sci, var, dq):
+    return [lambda y0, y1, k=k: (sci[k, y0:y1], var[k, y0:y1], dq[k, y0:y1])
+            for k in range(sci.shape[0])]
+
+
+@pytest.mark.parametrize("reject,kw", [("sigclip", {}), ("minmax", {"nlow": 1, "nhigh": 2}),
+                                       ("varclip", {}), ("none", {"operation": "lmedian"})])
+def test_block_heights_give_identical_output(reject, kw):
+    rng = np.random.default_rng(8)
+    n, ny, nx = 6, 23, 11
+    sci = rng.normal(50, 3, (n, ny, nx)).astype(np.float32)
+    var = np.full(sci.shape, 9.0, np.float32)
+    dq = np.where(rng.random(sci.shape) < 0.1, dqbits.COSMIC_RAY, 0).astype(np.uint16)
+    results = [stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=b,
+                            reject=reject, **kw) for b in (1, 7, ny)]
+    whole = combine_block(sci, var, dq, reject=reject, **kw)
+    for res in results:
+        for a, b in zip(res, whole, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_block_rows_arithmetic():
+    assert block_rows(10, 100, 10 * 100 * 50 * 7, 50) == 7
+    assert block_rows(1000, 10000, 1, 50) == 1
+
+
+def test_memory_bounded_independent_of_n():
+    ny, nx, budget = 200, 256, 4 * 1024 * 1024
+    rng = np.random.default_rng(9)
+    base = rng.normal(100, 5, (ny, nx)).astype(np.float32)
+    vbase = np.full((ny, nx), 25.0, np.float32)
+    dbase = np.zeros((ny, nx), np.uint16)
+    reader = [lambda y0, y1: (base[y0:y1], vbase[y0:y1], dbase[y0:y1])]
+    peaks = {}
+    for n in (10, 40):
+        for reject, kw in (("sigclip", {}), ("minmax", {"nlow": 1, "nhigh": 1})):
+            tracemalloc.start()
+            stack_frames(reader * n, ny, nx, memory_bytes=budget, reject=reject, **kw)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            outputs = ny * nx * (4 + 4 + 2 + 2)
+            peaks[n, reject] = peak - outputs
+            assert peak - outputs <= budget, (n, reject, peak)
