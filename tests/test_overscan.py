@@ -1,0 +1,89 @@
+"""Tests of gmoslib.overscan with synthetic amplifiers (known bias level and sky)."""
+
+import numpy as np
+import pytest
+
+from gmoslib.overscan import overscan_columns, subtract_overscan, trim_to_datasec
+from gmoslib.sections import Section, parse_section
+
+
+def _amp(right=True, ny=60, ndata=40, nover=32, seed=0, rn_adu=0.0, slope=0.0):
+    """Raw amp with bias = 1000 + slope*row and sky 50 in the data."""
+    rng = np.random.default_rng(seed)
+    nx = ndata + nover
+    rows = np.arange(ny)[:, None]
+    raw = np.full((ny, nx), 1000.0) + slope * rows + rng.normal(0, rn_adu or 1e-9, (ny, nx))
+    if right:
+        data, over = Section(0, ndata, 0, ny), Section(ndata, nx, 0, ny)
+    else:
+        data, over = Section(nover, nx, 0, ny), Section(0, nover, 0, ny)
+    raw[data.slice] += 50.0
+    # the columns next to the data are contaminated, the far edge column too
+    if right:
+        raw[:, ndata:ndata + 4] += 30
+        raw[:, -1] += 500
+    else:
+        raw[:, nover - 4:nover] += 30
+        raw[:, 0] += 500
+    return raw.astype(np.float32), data, over
+
+
+def test_overscan_columns_right_and_left():
+    assert overscan_columns(Section(40, 72, 0, 5), Section(0, 40, 0, 5), 4) == slice(44, 71)
+    assert overscan_columns(Section(0, 32, 0, 5), Section(32, 72, 0, 5), 4) == slice(1, 28)
+    # 2x2 Hamamatsu: 32 columns -> 27 kept
+    s = overscan_columns(parse_section("[1:32,1:2112]"), parse_section("[33:288,1:2112]"), 4)
+    assert s.stop - s.start == 27
+
+
+def test_overscan_columns_errors():
+    with pytest.raises(ValueError, match="overlaps"):
+        overscan_columns(Section(10, 40, 0, 5), Section(0, 20, 0, 5), 4)
+    with pytest.raises(ValueError, match="no columns"):
+        overscan_columns(Section(40, 45, 0, 5), Section(0, 40, 0, 5), 4)
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["right", "left"])
+@pytest.mark.parametrize("function", ["none", "chebyshev", "spline3"])
+def test_subtract_overscan_level(right, function):
+    raw, data, over = _amp(right=right, slope=0.1)
+    before = raw.copy()
+    out, info = subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=1.0,
+                                  function=function, order=3)
+    np.testing.assert_array_equal(raw, before)
+    assert out.dtype == np.float32 and out.shape == raw.shape
+    sci = trim_to_datasec(out, data)
+    np.testing.assert_allclose(sci, 50.0, atol=1e-3)
+    assert info["OVERSCAN"] == pytest.approx(1000 + 0.1 * 29.5, abs=1e-3)
+    kept = overscan_columns(over, data, 4)
+    assert info["OVERSEC"] == f"[{kept.start + 1}:{kept.stop},1:60]"
+
+
+def test_read_noise_measured():
+    raw, data, over = _amp(ny=400, rn_adu=3.0, seed=2)
+    _, info = subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=3.0, gain=2.0)
+    assert info["OVERRDNS"] == pytest.approx(6.0, rel=0.03)
+    assert info["OVERRMS"] == pytest.approx(3.0 / np.sqrt(27))
+
+
+def test_fit_rejects_outlier_rows():
+    raw, data, over = _amp(ny=200, rn_adu=1.0, seed=3)
+    raw[100, over.x1:] += 200  # a hot overscan row
+    out, _ = subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=1.0,
+                               function="chebyshev", order=2, niter=3)
+    # the fit ignores the bad row, so that row of the data is corrected by ~1000
+    assert trim_to_datasec(out, data)[100].mean() == pytest.approx(50, abs=1)
+
+
+def test_bad_function():
+    raw, data, over = _amp()
+    with pytest.raises(ValueError, match="poly"):
+        subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=1, function="poly")
+
+
+def test_trim_returns_copy():
+    a = np.arange(20.0).reshape(4, 5)
+    t = trim_to_datasec(a, Section(1, 3, 0, 2))
+    np.testing.assert_array_equal(t, [[1, 2], [6, 7]])
+    t[:] = -1
+    assert a[0, 1] == 1
