@@ -97,8 +97,8 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
         row.update(name=name, caltype=caltype, path=path_template.format(name=name),
                    origin="workflow")
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *manifest.columns.drop(
-        ["path"], errors="ignore")])
+    columns = list(dict.fromkeys([*CANDIDATE_COLUMNS, *manifest.columns]))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str

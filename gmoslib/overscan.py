@@ -10,7 +10,7 @@ those row means (Chebyshev polynomial or cubic spline, with sigma clipping) and 
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import LSQUnivariateSpline
+from scipy.interpolate import LSQUnivariateSpline, UnivariateSpline
 
 from .sections import Section, format_section
 
@@ -30,28 +30,53 @@ def overscan_columns(biassec: Section, datasec: Section, nbiascontam: int) -> sl
     return slice(start, stop)
 
 
-def _fit_rows(profile: np.ndarray, sigma: np.ndarray, function: str, order: int | None,
-              lsigma: float, hsigma: float, niter: int) -> np.ndarray:
-    """Sigma-clipped fit of a 1-D bias profile (ADU) along the rows."""
+#: Chebyshev degree used when ``order`` is None (a smooth, low-order bias drift).
+DEFAULT_CHEBYSHEV_ORDER = 6
+#: Rows in the running median used to flag deviant overscan rows (reference 5.5 step 4).
+RUNNING_MEDIAN_ROWS = 5
+
+
+def running_median(profile: np.ndarray, window: int = RUNNING_MEDIAN_ROWS) -> np.ndarray:
+    """Running median of a 1-D profile (window rows centred; edges use the nearest rows)."""
+    half = window // 2
+    padded = np.pad(np.asarray(profile, np.float64), half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.median(windows, axis=1)
+
+
+def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function: str,
+              order: int | None, lsigma: float, hsigma: float, niter: int) -> np.ndarray:
+    """Sigma-clipped, 1/sigma-weighted fit of a 1-D bias profile (ADU) along the rows.
+
+    good : initial row mask (True = use).  chebyshev: degree ``order`` (None ->
+    DEFAULT_CHEBYSHEV_ORDER) on rows mapped to [-1, 1].  spline3: cubic least-squares spline
+    with ``order`` equal pieces, or for order None a smoothing spline whose chi^2 equals
+    the number of rows used.  Up to ``niter`` clipping passes (stop early on no change).
+    """
     y = np.arange(profile.size, dtype=float)
-    good = np.isfinite(profile)
+    good = good & np.isfinite(profile)
     model = profile.copy()
     for _ in range(max(niter, 0) + 1):
+        if good.sum() < 4:
+            raise ValueError(f"only {good.sum()} overscan rows left to fit")
+        w = 1.0 / sigma[good]
         if function == "chebyshev":
-            deg = 6 if order is None else order
-            coef = np.polynomial.chebyshev.chebfit(y[good], profile[good], deg,
-                                                   w=1.0 / sigma[good])
-            model = np.polynomial.chebyshev.chebval(y, coef)
-        elif function == "spline3":
-            pieces = max(1, 6 if order is None else order)
-            knots = np.linspace(y[good][0], y[good][-1], pieces + 1)[1:-1]
-            spline = LSQUnivariateSpline(y[good], profile[good], knots, w=1.0 / sigma[good],
-                                         k=3)
+            deg = DEFAULT_CHEBYSHEV_ORDER if order is None else int(order)
+            deg = min(deg, int(good.sum()) - 1)
+            cheb = np.polynomial.Chebyshev.fit(y[good], profile[good], deg, w=w,
+                                               domain=[0, profile.size - 1])
+            model = cheb(y)
+        elif order is None:  # spline3, smoothing spline
+            spline = UnivariateSpline(y[good], profile[good], w=w, k=3, s=float(good.sum()))
             model = spline(y)
-        else:
-            raise ValueError(f"unknown overscan function {function!r}")
-        resid = (profile - model) / sigma
-        new_good = np.isfinite(profile) & (resid > -lsigma) & (resid < hsigma)
+        else:  # spline3 with `order` pieces
+            yg = y[good]
+            knots = np.linspace(yg[0], yg[-1], max(1, int(order)) + 1)[1:-1]
+            spline = LSQUnivariateSpline(yg, profile[good], knots, w=w, k=3)
+            model = spline(y)
+        with np.errstate(invalid="ignore"):
+            resid = (profile - model) / sigma
+            new_good = good & (resid >= -lsigma) & (resid <= hsigma)
         if np.array_equal(new_good, good):
             break
         good = new_good
@@ -74,10 +99,23 @@ def subtract_overscan(
 ) -> tuple[np.ndarray, dict]:
     """Subtract the overscan level from every row of a raw amplifier.
 
-    raw : (ny, nx) raw counts, ADU (not modified).  Returns the corrected (ny, nx) float32
-    array (whole amplifier, overscan included; trim with :func:`trim_to_datasec`) and the
-    header values OVERSEC, OVERSCAN (median level, ADU), OVERRMS (ADU) and OVERRDNS (read
-    noise measured in the overscan, electrons).
+    raw : (ny, nx) raw counts, ADU (not modified).
+    datasec, biassec : 0-based :class:`Section` of the data and of the overscan strip.
+    nbiascontam : overscan columns next to the data to drop (4 EEV/Hamamatsu, 5 e2vDD).
+    read_noise_adu : read noise (ADU); the expected per-row noise is read_noise_adu/sqrt(ncols).
+    gain : e-/ADU, only used to express OVERRDNS in electrons.
+    function : 'none' (subtract each row's overscan mean, the GMOS default), 'chebyshev' or
+        'spline3' (subtract a sigma-clipped fit of the row means; see :func:`_fit_rows`).
+        Rows deviating from a 5-row running median by more than hsigma/lsigma x the
+        expected noise are left out of the fit (for spline3 with order None they are
+        replaced by the running median instead).
+    order, lsigma, hsigma, niter : fit order, clipping limits (sigma) and clipping passes.
+
+    Returns the corrected (ny, nx) float32 array (whole amplifier, overscan included; trim
+    with :func:`trim_to_datasec`) and a dict of header values: OVERSEC (1-based section of
+    the overscan pixels used), OVERSCAN (median of the subtracted row values, ADU), OVERRMS
+    (fit rms, or the expected per-row noise for 'none', ADU) and OVERRDNS (rms of the
+    per-row standard deviations excluding the first and last row, x gain: electrons).
     """
     if function not in ("none", "spline3", "chebyshev"):
         raise ValueError(f"overscan function must be none, spline3 or chebyshev, not "
@@ -89,13 +127,20 @@ def subtract_overscan(
     profile = strip.mean(axis=1)
     row_std = strip.std(axis=1, ddof=1) if ncols > 1 else np.zeros_like(profile)
     sigma_row = read_noise_adu / np.sqrt(ncols)
-    if function == "none":
+    if function == "none":  # flagged rows are not replaced in this mode (reference 5.5)
         model = profile
         rms = sigma_row
     else:
-        model = _fit_rows(profile, np.full(profile.size, max(sigma_row, 1e-6)), function,
-                          order, lsigma, hsigma, niter)
-        rms = float(np.sqrt(np.mean((profile - model) ** 2)))
+        sig = max(sigma_row, 1e-6)
+        smooth = running_median(profile)
+        flagged = ((profile - smooth) > hsigma * sig) | ((profile - smooth) < -lsigma * sig)
+        fit_input = profile
+        if function == "spline3" and order is None:
+            fit_input = np.where(flagged, smooth, profile)
+            flagged = np.zeros_like(flagged)
+        model = _fit_rows(fit_input, np.full(profile.size, sig), ~flagged, function, order,
+                          lsigma, hsigma, niter)
+        rms = float(np.sqrt(np.mean((fit_input - model) ** 2)))
     bias = np.zeros(raw.shape[0], dtype=np.float64)
     bias[biassec.y1:biassec.y2] = model
     corrected = (raw - bias[:, None]).astype(np.float32)

@@ -36,8 +36,8 @@ def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
     """Rows (bool, length ny) of an amplifier that fall in the bottom 48 unbinned rows of a
     Hamamatsu CCD, which hold no data.  A binned row counts as dead if any of its unbinned rows
     is.  Callers flag these rows UNILLUMINATED (64), as the DRAGONS illumination masks do
-    (reference 5.3), so they survive into the flat and are excluded from stacks.  ccd_y_start: 0-based unbinned CCD row of the
-    amplifier's first row (from CCDSEC; > 0 for a sub-ROI)."""
+    (reference 5.3), so they survive into the flat and are excluded from stacks.
+    ccd_y_start: 0-based unbinned CCD row of the amplifier's first row (from CCDSEC; > 0 for a sub-ROI)."""
     ccd_rows = ccd_y_start + np.arange(ny) * ybin
     # a binned row is dead if any of its unbinned rows is dead
     return ccd_rows < HAMAMATSU_DEAD_ROWS

@@ -87,7 +87,15 @@ def combine_block(
     if reject not in REJECTIONS:
         raise ValueError(f"rejection must be one of {REJECTIONS}, not {reject!r}")
     sci = np.asarray(sci)
+    if sci.ndim < 2:
+        raise ValueError(f"sci must be (N, ny, nx), got shape {sci.shape}")
     n = sci.shape[0]
+    for name, arr in (("var", var), ("dq", dq)):
+        if arr is not None and np.shape(arr) != sci.shape:
+            raise ValueError(f"{name} shape {np.shape(arr)} differs from sci shape {sci.shape}")
+    for name, arr in (("zero", zero), ("scale", scale)):
+        if arr is not None and np.shape(arr) != (n,):
+            raise ValueError(f"{name} must have shape ({n},), got {np.shape(arr)}")
     x = sci.astype(np.float64)
     v = None if var is None else np.asarray(var).astype(np.float64)
     if scale is not None:
@@ -124,7 +132,7 @@ def combine_block(
                           * np.ones_like(order), axis=0)
         keep = (rank_of >= nl[None]) & (rank_of < (n_usable - nh)[None])
         x[~keep] = np.nan
-    elif reject in ("sigclip", "varclip") and n > 2:
+    elif reject in ("sigclip", "varclip"):
         sig = np.sqrt(v) if reject == "varclip" else None
         _sigma_clip(x, sig, lsigma, hsigma, mclip, iters)
     kept = np.isfinite(x)

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from gmoslib.overscan import overscan_columns, subtract_overscan, trim_to_datasec
+from gmoslib.overscan import (
+    overscan_columns,
+    running_median,
+    subtract_overscan,
+    trim_to_datasec,
+)
 from gmoslib.sections import Section, parse_section
 
 
@@ -44,12 +49,14 @@ def test_overscan_columns_errors():
 
 
 @pytest.mark.parametrize("right", [True, False], ids=["right", "left"])
-@pytest.mark.parametrize("function", ["none", "chebyshev", "spline3"])
-def test_subtract_overscan_level(right, function):
+@pytest.mark.parametrize("function,order", [("none", None), ("chebyshev", 3),
+                                            ("chebyshev", None), ("spline3", 3),
+                                            ("spline3", None)])
+def test_subtract_overscan_level(right, function, order):
     raw, data, over = _amp(right=right, slope=0.1)
     before = raw.copy()
     out, info = subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=1.0,
-                                  function=function, order=3)
+                                  function=function, order=order)
     np.testing.assert_array_equal(raw, before)
     assert out.dtype == np.float32 and out.shape == raw.shape
     sci = trim_to_datasec(out, data)
@@ -66,11 +73,18 @@ def test_read_noise_measured():
     assert info["OVERRMS"] == pytest.approx(3.0 / np.sqrt(27))
 
 
-def test_fit_rejects_outlier_rows():
+def test_running_median():
+    np.testing.assert_allclose(running_median(np.array([1.0, 9, 2, 3, 4, 5])),
+                               [1, 2, 3, 4, 4, 5])
+
+
+@pytest.mark.parametrize("function,order,niter", [("chebyshev", 2, 3), ("chebyshev", 2, 0),
+                                                  ("spline3", 4, 2), ("spline3", None, 0)])
+def test_fit_rejects_outlier_rows(function, order, niter):
     raw, data, over = _amp(ny=200, rn_adu=1.0, seed=3)
     raw[100, over.x1:] += 200  # a hot overscan row
     out, _ = subtract_overscan(raw, data, over, nbiascontam=4, read_noise_adu=1.0,
-                               function="chebyshev", order=2, niter=3)
+                               function=function, order=order, niter=niter)
     # the fit ignores the bad row, so that row of the data is corrected by ~1000
     assert trim_to_datasec(out, data)[100].mean() == pytest.approx(50, abs=1)
 
