@@ -102,6 +102,9 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
         with hdul:
             phu = hdul[0].header.copy()
             exts = [h.header.copy() for h in hdul[1:] if h.is_image]
+            if any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in exts):
+                # a processed file: one SCI header per amplifier (VAR/DQ carry no geometry)
+                exts = [h for h in exts if str(h.get("EXTNAME", "")).upper() == "SCI"]
             expected = _expected_size(hdul) if check_size else 0
     except FitsReadError:
         raise

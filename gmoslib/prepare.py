@@ -18,16 +18,21 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
     """DQ plane (uint16) of one amplifier.
 
     raw_data : (ny, nx) raw counts (ADU, bias level still in) -- saturation is judged on them.
-    bpm : bool (ny, nx), static bad pixels -> BAD_PIXEL.  unilluminated / no_data : bool.
+    saturation_adu : pixels >= this get SATURATED (4).
+    bpm : (ny, nx), non-zero = static bad pixel -> BAD_PIXEL (1).
+    unilluminated / no_data : (ny, nx) bool or None -> UNILLUMINATED (64) / NO_DATA (16).
+    Non-finite values get BAD_PIXEL.
     """
     dq = np.zeros(raw_data.shape, dtype=np.uint16)
     dq[np.asarray(raw_data) >= saturation_adu] |= dqbits.SATURATED
     for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
                       (no_data, dqbits.NO_DATA)):
         if mask is not None:
+            mask = np.asarray(mask)
             if mask.shape != dq.shape:
-                raise ValueError(f"mask shape {mask.shape} differs from data shape {dq.shape}")
-            dq[mask] |= bit
+                raise ValueError(f"DQ bit {bit} mask shape {mask.shape} differs from data "
+                                 f"shape {dq.shape}")
+            dq[mask != 0] |= bit
     dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL
     return dq
 
@@ -37,7 +42,8 @@ def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
     Hamamatsu CCD, which hold no data.  A binned row counts as dead if any of its unbinned rows
     is.  Callers flag these rows UNILLUMINATED (64), as the DRAGONS illumination masks do
     (reference 5.3), so they survive into the flat and are excluded from stacks.
-    ccd_y_start: 0-based unbinned CCD row of the amplifier's first row (from CCDSEC; > 0 for a sub-ROI)."""
+    ny : binned rows of the amplifier; ybin : y binning; ccd_y_start : 0-based unbinned CCD
+    row of the amplifier's first row (CCDSEC y1 - 1; > 0 for a sub-ROI)."""
     ccd_rows = ccd_y_start + np.arange(ny) * ybin
     # a binned row is dead if any of its unbinned rows is dead
     return ccd_rows < HAMAMATSU_DEAD_ROWS
@@ -70,7 +76,12 @@ def _check_shape(a: np.ndarray, b: np.ndarray, what: str):
 
 
 def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
-    """sci - bias; VAR added; DQ OR-ed.  All in the same unit (ADU)."""
+    """sci - bias; VAR added; DQ OR-ed.
+
+    sci, var, dq : (ny, nx) float32, float32 or None, uint16 or None -- trimmed science, ADU.
+    bias_sci, bias_var, bias_dq : the same shape and unit (bias_var/bias_dq may be None).
+    Raises ValueError naming both shapes when they differ.  Returns new arrays.
+    """
     _check_shape(sci, bias_sci, "bias")
     out_sci = (np.asarray(sci, np.float32) - bias_sci).astype(np.float32)
     out_var = None
@@ -84,6 +95,9 @@ def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
 
 def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     """sci / flat with variance propagation, DQ OR-ed.
+
+    sci, var, dq : (ny, nx) float32 (electrons), float32 or None, uint16 or None.
+    flat_sci, flat_var, flat_dq : normalised flat (dimensionless), same shape.
 
     Flat pixels that are <= 0 or not finite are divided by 1 and flagged BAD_PIXEL, unless
     the flat's DQ already marks them UNILLUMINATED (that flag is OR-ed in instead).

@@ -75,12 +75,27 @@ def combine_block(
     scale: Sequence[float] | None = None,
     apply_dq: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Combine N frames pixel by pixel.
+    """Combine N frames pixel by pixel (reference 5.8).
 
-    sci : (N, ny, nx) values (ADU or electrons); var : same shape or None; dq : uint16 or None.
+    sci : (N, ny, nx) values (ADU or electrons); var : same shape (unit^2) or None;
+    dq : (N, ny, nx) uint16 or None.  Inputs are not modified.
     scale : (N,) factors applied first (sci * s, var * s^2); zero : (N,) offsets subtracted
     after scaling (each frame is brought to frame 0's background).
-    Returns sci (ny, nx) float32, var float32, dq uint16, nrejected int16.
+    apply_dq : per output pixel use only the inputs of the best DQ class
+        ({good, non-linear, saturated} < cosmic ray < overlap < bad < unilluminated);
+        NO_DATA and non-finite inputs are never used.
+    reject : 'none'; 'minmax' (drop floor(n*nlow/N + 0.001) lowest and floor(n*nhigh/N +
+        0.001) highest of the n usable values); 'sigclip' (iterate: centre = median (mclip,
+        else mean after the first pass), spread = population std of the survivors, reject
+        outside [centre - lsigma*spread, centre + hsigma*spread]) until no change or
+        max_iters (None = 100); 'varclip' (spread = each pixel's sqrt(VAR); falls back to
+        sigclip without VAR).  A pass never rejects the last surviving value of a pixel.
+    operation : 'mean' (VAR = sum VAR / n^2; without VAR sample variance / n), 'median'
+        and 'lmedian' (lower middle value; VAR = (pi/2) mean(VAR) / n), 'wtmean'
+        (inverse-variance weights; VAR = 1 / sum(1/VAR); needs var).
+    Returns sci (ny, nx) float32, var float32, dq uint16 (OR of the combined inputs' DQ;
+    NO_DATA with sci = var = 0 where nothing was usable), nrejected int16 (usable inputs
+    removed by the rejection).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")

@@ -74,3 +74,8 @@ def test_normalize_flat():
     np.testing.assert_allclose(ov[0], 2)
     np.testing.assert_array_equal(od[0], d[0])
     assert os_[0].dtype == np.float32 and s[0][0, 1] == 4.0
+
+
+def test_normalize_flat_rejects_bad_factor():
+    with pytest.raises(ValueError, match="not positive"):
+        normalize_flat([np.ones((2, 2), np.float32)], [None], [None], 0.0)

@@ -22,6 +22,8 @@ def test_make_dq_bits():
     d = make_dq(sci, 65535, bpm=bpm, unilluminated=unill)
     assert d.dtype == np.uint16
     np.testing.assert_array_equal(d, [[1, 0, 4], [4, 1, 64]])
+    d2 = make_dq(sci, 65535, bpm=bpm.astype(np.uint16) * 3)  # non-bool BPM: non-zero = bad
+    assert d2[0, 0] & dqbits.BAD_PIXEL and not d2[0, 1] & dqbits.BAD_PIXEL
     with pytest.raises(ValueError, match=r"\(1, 1\)"):
         make_dq(sci, 65535, bpm=np.zeros((1, 1), bool))
 

@@ -230,3 +230,75 @@ def test_memory_bounded_independent_of_n():
             outputs = ny * nx * (4 + 4 + 2 + 2)
             peaks[n, reject] = peak - outputs
             assert peak - outputs <= budget, (n, reject, peak)
+
+
+def _np_minmax(vals, n_total, nlow, nhigh):
+    n = vals.size
+    nl = int(np.floor(n * nlow / n_total + 0.001))
+    nh = int(np.floor(n * nhigh / n_total + 0.001))
+    return np.sort(vals)[nl:n - nh]
+
+
+def test_minmax_vs_numpy_reference():
+    rng = np.random.default_rng(11)
+    sci = rng.normal(0, 1, (7, 5, 6)).astype(np.float32)
+    dq = np.where(rng.random(sci.shape) < 0.2, dqbits.BAD_PIXEL, 0).astype(np.uint16)
+    dq[:, 0, 0] = 0
+    s, _, _, r = combine_block(sci, None, dq, reject="minmax", nlow=2, nhigh=1)
+    for y in range(5):
+        for x in range(6):
+            good = dq[:, y, x] == 0
+            vals = sci[good, y, x] if good.any() else sci[:, y, x]
+            kept = _np_minmax(vals.astype(np.float64), 7, 2, 1)
+            assert s[y, x] == pytest.approx(kept.mean(), abs=1e-5)
+            assert r[y, x] == vals.size - kept.size
+
+
+def test_varclip_vs_numpy_reference():
+    rng = np.random.default_rng(12)
+    sci = rng.normal(0, 1, (9, 4, 5)).astype(np.float32)
+    sci[2, 1, 1] += 6
+    sci[4, 2, 3] -= 5
+    var = rng.uniform(0.5, 1.5, sci.shape).astype(np.float32)
+    s, _, _, r = combine_block(sci, var, None, reject="varclip")
+    for y in range(4):
+        for x in range(5):
+            vals = sci[:, y, x].astype(np.float64)
+            sd = np.sqrt(var[:, y, x].astype(np.float64))
+            keep = np.ones(9, bool)
+            for _ in range(100):
+                c = np.median(vals[keep])
+                new = keep & (vals >= c - 3 * sd) & (vals <= c + 3 * sd)
+                if (new == keep).all():
+                    break
+                keep = new
+            assert s[y, x] == pytest.approx(vals[keep].mean(), abs=1e-5)
+            assert r[y, x] == 9 - keep.sum()
+    assert r[1, 1] >= 1 and r[2, 3] >= 1
+
+
+def test_mclip_false_uses_mean_after_first_pass():
+    sci = np.array([0, 0, 0, 0, 1, 1, 1, 30], np.float32).reshape(8, 1, 1)
+    vals = sci[:, 0, 0].astype(np.float64)
+    keep = np.ones(8, bool)
+    for it in range(100):
+        c = np.median(vals[keep]) if it == 0 else vals[keep].mean()
+        sd = vals[keep].std()
+        new = keep & (np.abs(vals - c) <= 2 * sd)
+        if (new == keep).all():
+            break
+        keep = new
+    s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=2, hsigma=2,
+                               mclip=False)
+    assert s[0, 0] == pytest.approx(vals[keep].mean())
+    assert r[0, 0] == 8 - keep.sum()
+
+
+def test_shape_errors():
+    sci = np.zeros((3, 2, 2), np.float32)
+    with pytest.raises(ValueError, match=r"var shape \(2, 2, 2\)"):
+        combine_block(sci, np.zeros((2, 2, 2)), None)
+    with pytest.raises(ValueError, match=r"scale must have shape \(3,\)"):
+        combine_block(sci, None, None, scale=[1, 2])
+    with pytest.raises(ValueError, match="operation"):
+        combine_block(sci, operation="sum")

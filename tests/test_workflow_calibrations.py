@@ -129,3 +129,42 @@ def test_missing_bias_is_a_clear_error(small_raw, tmp_path):
     text = proc.stdout + proc.stderr
     assert "no processed_bias for N20170702S0178" in text
     assert not list(tmp_path.glob("calibrations/processed_flat/*.fits"))
+
+
+def test_processed_bias_from_calibration_dirs_is_used(night, small_raw, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for p in small_raw.glob("N20170702*.fits"):  # twilights only
+        shutil.copy(p, raw)
+    work = tmp_path / "work"
+    work.mkdir()
+    caldir = night / "calibrations"
+    proc = run_snakemake(work, "calibrations", config={
+        "raw_dir": str(raw), "calibration_dirs": f"[{caldir}]"})
+    ran = jobs_run(proc)
+    assert "stack_flat" in ran and "stack_bias" not in ran, ran
+    flat = read_frame(str(work / "calibrations/processed_flat/N20170702S0178_flat.fits"))
+    assert flat.phu["BIASIM"] == "N20170613S0180_bias.fits"
+
+
+def test_user_cal_override_and_bad_user_cal(night, small_raw, tmp_path):
+    bias = night / "calibrations/processed_bias/N20170613S0180_bias.fits"
+    good = tmp_path / "good"
+    good.mkdir()
+    proc = run_snakemake(good, "calibrations", config={
+        "raw_dir": str(small_raw), "user_cal": f"{{processed_bias: {bias}}}"})
+    assert "stack_flat" in jobs_run(proc)
+    flat = read_frame(str(good / "calibrations/processed_flat/N20170702S0178_flat.fits"))
+    assert flat.phu["BIASIM"] == bias.name
+    bad = run_snakemake(tmp_path, "calibrations", config={
+        "raw_dir": str(small_raw), "user_cal": f"{{processed_bias: {tmp_path}/nope.fits}}"},
+        check=False)
+    assert bad.returncode != 0
+    assert "does not exist" in bad.stdout + bad.stderr
+
+
+def test_unknown_config_key_is_rejected(small_raw, tmp_path):
+    proc = run_snakemake(tmp_path, "calibrations", config={"raw_dir": str(small_raw),
+                                                           "bias_frames": 3}, check=False)
+    assert proc.returncode != 0
+    assert "bias_frames" in proc.stdout + proc.stderr
