@@ -39,7 +39,7 @@ def _load_table(args):
     if args.manifest:
         return read_manifest(args.manifest)
     if not args.files:
-        raise SystemExit("gmos select: give files or --manifest")
+        raise ValueError("give files or --manifest")
     return build_manifest(args.files)
 
 
@@ -100,7 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_showd)
 
     for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).add_subcommand(sub)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # TEMPORARY guard while other helpers write their modules (the lead removes it):
+            # only the registered module itself may be missing, never one it imports.
+            if exc.name != name:
+                raise
+            continue
+        module.add_subcommand(sub)
     return parser
 
 

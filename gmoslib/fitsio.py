@@ -109,6 +109,8 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     except FitsReadError:
         raise
     except (OSError, EOFError, zlib.error, ValueError, IndexError, TypeError) as exc:
+        if path.lower().endswith((".gz", ".bz2")):
+            _decompressed_size(path)  # a corrupt archive is reported as such
         raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
     if check_size:
         actual = (_decompressed_size(path) if path.lower().endswith((".gz", ".bz2"))
@@ -237,3 +239,123 @@ def read_frame(path: str) -> Frame:
     if not exts:
         raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
     return Frame(phu, exts, path)
+
+
+def _hdu_layout(path: str) -> dict[tuple[str, int], tuple]:
+    """(EXTNAME, EXTVER) -> (data offset in bytes, ny, nx, big-endian dtype, BZERO=32768
+    uint16 flag) of a processed
+    file, from its headers alone."""
+    if path.lower().endswith((".gz", ".bz2")):
+        raise FitsReadError(f"{path}: row-block reading needs an uncompressed processed file")
+    _check_readable(path)
+    layout = {}
+    try:
+        with fits.open(path, mode="readonly", memmap=False,
+                       do_not_scale_image_data=True) as hdul:
+            for hdu in hdul[1:]:
+                hdr = hdu.header
+                name = str(hdr.get("EXTNAME", "")).upper()
+                if name not in ("SCI", "VAR", "DQ") or int(hdr.get("NAXIS", 0)) != 2:
+                    continue
+                bitpix = int(hdr["BITPIX"])
+                dtype = np.dtype({8: "u1", 16: ">i2", 32: ">i4", 64: ">i8",
+                                  -32: ">f4", -64: ">f8"}[bitpix])
+                scale = (float(hdr.get("BZERO", 0)), float(hdr.get("BSCALE", 1)))
+                unsigned16 = scale == (32768.0, 1.0) and bitpix == 16
+                if unsigned16:
+                    dtype = np.dtype(">u2")  # stored value = value - 32768: flip the top bit
+                elif scale != (0.0, 1.0):
+                    raise FitsReadError(f"{path}: {name} extension is scaled (BZERO/BSCALE); "
+                                        "expected a processed gmos-snake file")
+                info = hdu.fileinfo()
+                layout[(name, int(hdr.get("EXTVER", 1)))] = (
+                    info["datLoc"], int(hdr["NAXIS2"]), int(hdr["NAXIS1"]), dtype, unsigned16)
+    except FitsReadError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise FitsReadError(f"{path}: cannot read processed file ({exc})") from exc
+    return layout
+
+
+class StackInput:
+    """Row-block access to the SCI/VAR/DQ arrays of one uncompressed processed file.
+
+    Arrays are numpy memmaps of the file (read-only), so reading rows y0:y1 touches only
+    those bytes; many frames can be combined block by block with bounded memory."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.layout = _hdu_layout(path)
+        self.n_ext = len({ver for (name, ver) in self.layout if name == "SCI"})
+        if self.n_ext == 0:
+            raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
+        self._maps: dict[tuple[str, int], np.memmap] = {}
+
+    def shape(self, ext_index: int) -> tuple[int, int]:
+        """(ny, nx) of extension ext_index (0-based)."""
+        _, ny, nx, _, _ = self._entry("SCI", ext_index + 1)
+        return ny, nx
+
+    def _entry(self, name: str, ver: int):
+        try:
+            return self.layout[(name, ver)]
+        except KeyError:
+            raise FitsReadError(f"{self.path}: no {name} extension with EXTVER {ver}") from None
+
+    def _map(self, name: str, ver: int) -> np.memmap | None:
+        if (name, ver) not in self.layout:
+            return None
+        if (name, ver) not in self._maps:
+            offset, ny, nx, dtype, _ = self.layout[(name, ver)]
+            self._maps[(name, ver)] = np.memmap(self.path, dtype=dtype, mode="r",
+                                                offset=offset, shape=(ny, nx))
+        return self._maps[(name, ver)]
+
+    def read_rows(self, ext_index: int, y0: int, y1: int):
+        """(sci, var, dq) rows y0:y1 of extension ext_index (0-based): float32, float32
+        (None if absent), uint16 (None if absent), each (y1 - y0, nx), native byte order."""
+        ver = ext_index + 1
+        ny, _ = self.shape(ext_index)
+        if not 0 <= y0 <= y1 <= ny:
+            raise ValueError(f"{self.path}: rows {y0}:{y1} outside extension {ver} (ny={ny})")
+        sci = self._rows("SCI", ver, y0, y1, np.float32)
+        return (sci, self._rows("VAR", ver, y0, y1, np.float32),
+                self._rows("DQ", ver, y0, y1, np.uint16))
+
+    def _rows(self, name: str, ver: int, y0: int, y1: int, dtype):
+        mm = self._map(name, ver)
+        if mm is None:
+            return None
+        rows = np.array(mm[y0:y1])
+        if self.layout[(name, ver)][4]:
+            rows ^= np.uint16(0x8000)
+        return rows.astype(dtype)
+
+    def close(self) -> None:
+        self._maps.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_stack_inputs(paths) -> list[StackInput]:
+    """StackInput for every path, checking that all have the same extensions and shapes."""
+    inputs = [StackInput(str(p)) for p in paths]
+    if inputs:
+        ref = inputs[0]
+        shapes = [ref.shape(i) for i in range(ref.n_ext)]
+        for other in inputs[1:]:
+            got = [other.shape(i) for i in range(other.n_ext)]
+            if got != shapes:
+                raise FitsReadError(f"{other.path}: extension shapes {got} differ from "
+                                    f"{shapes} of {ref.path}")
+    return inputs
+
+
+def read_rows(path: str, ext_index: int, y0: int, y1: int):
+    """(sci, var, dq) rows y0:y1 of extension ext_index of a processed file (memmap read)."""
+    with StackInput(path) as s:
+        return s.read_rows(ext_index, y0, y1)

@@ -54,3 +54,16 @@ def test_caldb_and_provenance(raw, tmp_path, capsys):
     assert main(["provenance", str(path)]) == 0
     out = capsys.readouterr().out
     assert "makeProcessedBias" in out and "N20170613S0184.fits sha256:" in out
+
+
+def test_errors_are_one_line(raw, tmp_path, capsys):
+    assert main(["select"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "give files or --manifest" in err
+    bad = tmp_path / "bad.fits"
+    bad.write_text("not fits\n" * 100)
+    assert main(["showd", "-d", "binning", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "bad.fits" in err and "Traceback" not in err
+    assert main(["select", str(raw / "N20170614S0201.fits"), "--expr", "binning=="]) == 2
+    assert "position 9" in capsys.readouterr().err

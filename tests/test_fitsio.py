@@ -1,0 +1,189 @@
+"""fitsio: header reading without pixels, raw/processed reading, atomic writes, row blocks."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import os
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from gmoslib import fitsio
+from gmoslib.fitsio import (
+    FitsReadError,
+    file_sha256,
+    open_stack_inputs,
+    read_frame,
+    read_headers,
+    read_raw,
+    read_rows,
+    write_frame,
+)
+from gmoslib.frame import Extension, Frame
+
+from ._io_helpers import small_raw
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    d = tmp_path_factory.mktemp("raw")
+    return small_raw(d)
+
+
+def _frame(rng, n_ext=3, shape=(20, 7)):
+    exts = []
+    for i in range(n_ext):
+        h = fits.Header({"AMPNAME": f"amp{i}", "BUNIT": "electron"})
+        exts.append(Extension(rng.normal(100, 5, shape).astype(np.float32),
+                              rng.random(shape).astype(np.float32),
+                              rng.integers(0, 2**16, shape).astype(np.uint16), h))
+    return Frame(fits.Header({"OBJECT": "x", "GEMPRGID": "GN-1"}), exts, "")
+
+
+def test_read_headers_raw_and_compressed(raw, tmp_path):
+    path = raw[0]
+    phu, exts = read_headers(path)
+    with fits.open(path, do_not_scale_image_data=True) as hdul:
+        n = len(hdul) - 1
+        assert hdul[1].header["BZERO"] == 32768 and hdul[1].data.dtype.str == ">i2"
+    assert phu["INSTRUME"] == "GMOS-N" and len(exts) == n
+    good = open(path, "rb").read()
+    for suffix, pack in ((".fits.gz", gzip.compress), (".fits.bz2", bz2.compress)):
+        p = tmp_path / ("c" + suffix)
+        p.write_bytes(pack(good, 1))
+        phu2, exts2 = read_headers(str(p))
+        assert phu2 == phu and [h["DATASEC"] for h in exts2] == [h["DATASEC"] for h in exts]
+        frame = read_raw(str(p))
+        assert len(frame.exts) == n and frame.exts[0].sci.dtype == np.float32
+
+
+def test_read_headers_does_not_load_pixels(raw, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("pixel data read")
+
+    monkeypatch.setattr(fits.ImageHDU, "data", property(boom))
+    monkeypatch.setattr(fits.PrimaryHDU, "data", property(boom))
+    phu, exts = read_headers(raw[0])
+    assert exts
+
+
+def test_read_raw_values(raw):
+    frame = read_raw(raw[0])
+    with fits.open(raw[0]) as hdul:
+        expect = hdul[1].data.astype(np.float32)
+    assert np.array_equal(frame.exts[0].sci, expect)
+    assert frame.exts[0].var is None and frame.exts[0].dq is None
+    assert expect.min() >= 0 and expect.max() <= 65535
+
+
+def test_raw_file_not_modified(raw):
+    before = file_sha256(raw[1])
+    read_headers(raw[1])
+    read_raw(raw[1])
+    assert file_sha256(raw[1]) == before
+
+
+def test_bad_files_named(raw, tmp_path):
+    empty = tmp_path / "e.fits"
+    empty.write_bytes(b"")
+    with pytest.raises(FitsReadError, match=r"e\.fits.*empty"):
+        read_headers(str(empty))
+    text = tmp_path / "t.fits"
+    text.write_text("hello\n" * 1000)
+    with pytest.raises(FitsReadError, match=r"t\.fits.*not a readable FITS"):
+        read_headers(str(text))
+    good = open(raw[0], "rb").read()
+    cut = tmp_path / "cut.fits"
+    cut.write_bytes(good[: len(good) - 3 * 2880])
+    with pytest.raises(FitsReadError, match=r"cut\.fits.*truncated"):
+        read_headers(str(cut))
+    cutgz = tmp_path / "cut.fits.gz"
+    cutgz.write_bytes(gzip.compress(good)[:-5000])
+    with pytest.raises(FitsReadError, match=r"cut\.fits\.gz"):
+        read_headers(str(cutgz))
+    badbz = tmp_path / "bad.fits.bz2"
+    packed = bytearray(bz2.compress(good))
+    packed[len(packed) // 2: len(packed) // 2 + 100] = b"\x00" * 100
+    badbz.write_bytes(bytes(packed))
+    with pytest.raises(FitsReadError, match=r"bad\.fits\.bz2"):
+        read_headers(str(badbz))
+    with pytest.raises(FitsReadError, match="does not exist"):
+        read_headers(str(tmp_path / "none.fits"))
+    assert issubclass(FitsReadError, ValueError)
+
+
+def test_write_read_frame_round_trip(tmp_path):
+    frame = _frame(np.random.default_rng(3))
+    path = str(tmp_path / "p.fits")
+    write_frame(path, frame)
+    back = read_frame(path)
+    assert back.phu["OBJECT"] == "x" and len(back.exts) == 3
+    for a, b in zip(frame.exts, back.exts, strict=True):
+        assert np.array_equal(a.sci, b.sci) and np.array_equal(a.var, b.var)
+        assert np.array_equal(a.dq, b.dq) and b.dq.dtype == np.uint16
+        assert b.header["AMPNAME"] == a.header["AMPNAME"]
+    with fits.open(path) as hdul:
+        names = [(h.header.get("EXTNAME"), h.header.get("EXTVER")) for h in hdul[1:]]
+    assert names == [(n, v) for v in (1, 2, 3) for n in ("SCI", "VAR", "DQ")]
+    phu, exts = read_headers(path)
+    assert len(exts) == 3
+
+
+def test_atomic_write_failure_leaves_nothing(tmp_path, monkeypatch):
+    frame = _frame(np.random.default_rng(4))
+    path = tmp_path / "p.fits"
+
+    def failing(self, name, *a, **k):
+        with open(name, "wb") as fh:
+            fh.write(b"SIMPLE  =                    T" + b" " * 100)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fits.HDUList, "writeto", failing)
+    with pytest.raises(OSError, match="disk full"):
+        write_frame(str(path), frame)
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), fitsio.atomic_output(str(path)) as tmp:
+        with open(tmp, "w") as fh:
+            fh.write("new, partial")
+        raise RuntimeError("interrupted")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["x.txt"]
+
+
+def test_read_rows_and_stack_inputs(tmp_path):
+    rng = np.random.default_rng(5)
+    frames = [_frame(rng, n_ext=2, shape=(30, 9)) for _ in range(3)]
+    paths = []
+    for k, f in enumerate(frames):
+        paths.append(str(tmp_path / f"f{k}.fits"))
+        write_frame(paths[-1], f)
+    sci, var, dq = read_rows(paths[1], 1, 4, 11)
+    ext = frames[1].exts[1]
+    assert np.array_equal(sci, ext.sci[4:11]) and np.array_equal(var, ext.var[4:11])
+    assert np.array_equal(dq, ext.dq[4:11]) and dq.dtype == np.uint16
+    inputs = open_stack_inputs(paths)
+    for y0 in range(0, 30, 8):
+        block = np.stack([s.read_rows(0, y0, min(y0 + 8, 30))[0] for s in inputs])
+        expect = np.stack([f.exts[0].sci[y0:y0 + 8] for f in frames])
+        assert np.array_equal(block, expect)
+    with pytest.raises(ValueError, match="outside"):
+        inputs[0].read_rows(0, 25, 31)
+    other = str(tmp_path / "other.fits")
+    write_frame(other, _frame(rng, n_ext=2, shape=(31, 9)))
+    with pytest.raises(FitsReadError, match="other.fits"):
+        open_stack_inputs(paths + [other])
+
+
+def test_sha256_streaming(tmp_path):
+    import hashlib
+
+    p = tmp_path / "b.bin"
+    data = np.random.default_rng(1).bytes(3_000_001)
+    p.write_bytes(data)
+    assert file_sha256(str(p), chunk=4096) == hashlib.sha256(data).hexdigest()
