@@ -39,22 +39,41 @@ def _dq_rank(dq: np.ndarray) -> np.ndarray:
 
 def _sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
                 mclip: bool, max_iters: int) -> np.ndarray:
-    """NaN-out clipped values of x (N, ...) in place; sigma None = population std."""
+    """NaN-out clipped values of x (N, ...) in place; sigma None = population std.
+
+    Only pixels that lost a value in the previous pass are examined again: a pixel with no
+    rejection has converged (its result depends on its own values only), so the work shrinks
+    to the few pixels with outliers after the first pass.
+    """
+    n = x.shape[0]
+    xf = x.reshape(n, -1)
+    sf = None if sigma is None else sigma.reshape(n, -1)
+    active = None  # all pixels
     for it in range(max_iters):
-        centre = bn.nanmedian(x, axis=0) if (mclip or it == 0) else bn.nanmean(x, axis=0)
-        spread = bn.nanstd(x, axis=0) if sigma is None else sigma
-        lo = centre - lsigma * spread
-        hi = centre + hsigma * spread
+        sub = xf if active is None else xf[:, active]
+        ssub = None if sf is None else (sf if active is None else sf[:, active])
+        centre = bn.nanmedian(sub, axis=0) if (mclip or it == 0) else bn.nanmean(sub, axis=0)
+        spread = bn.nanstd(sub, axis=0) if ssub is None else ssub
         with np.errstate(invalid="ignore"):
-            reject = (x < lo) | (x > hi)
+            reject = (sub < centre - lsigma * spread) | (sub > centre + hsigma * spread)
         # never reject every value of a pixel
-        keep_count = np.sum(np.isfinite(x) & ~reject, axis=0)
+        keep_count = np.sum(np.isfinite(sub) & ~reject, axis=0)
         reject &= (keep_count > 0)[None]
-        if not reject.any():
+        changed = reject.any(axis=0)
+        if not changed.any():
             break
-        x[reject] = np.nan
-        if sigma is not None:
-            sigma[reject] = np.nan
+        if active is None:
+            xf[reject] = np.nan
+            if sf is not None:
+                sf[reject] = np.nan
+            active = np.flatnonzero(changed)
+        else:
+            sub[reject] = np.nan
+            xf[:, active] = sub
+            if sf is not None:
+                ssub[reject] = np.nan
+                sf[:, active] = ssub
+            active = active[changed]
     return x
 
 
