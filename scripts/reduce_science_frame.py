@@ -27,5 +27,5 @@ mosaic, info = reduce_science_frame(
 catalogue = detect_catalogue(mosaic.exts[0], **snakemake.params.detect)
 write_frame(snakemake.output.mosaic, mosaic)
 with atomic_output(snakemake.output.catalogue) as tmp:
-    catalogue.write(tmp, format="ascii.ecsv")
+    catalogue.write(tmp, format="ascii.ecsv", overwrite=True)
 logging.info("%s: %s; %d sources", snakemake.input.raw, info, len(catalogue))

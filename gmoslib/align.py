@@ -1,0 +1,146 @@
+"""Alignment of frames to a reference frame from their source catalogues (reference 5.16).
+
+Each frame's sources are compared with the reference's in the reference pixel frame: the
+header WCSs give a first guess of the shift, a vote over all pairwise offsets of the brightest
+sources inside a search box around that guess finds the true shift, and an iterative least
+squares fit on the matched pairs refines it (optionally with rotation and scale).  With fewer
+than ``min_sources`` matches the header-WCS shift is used and the reason is recorded.
+
+A transform is a 3x3 affine matrix mapping a frame pixel (x, y, 1), 0-based, to the
+reference frame's pixel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def apply_affine(matrix: np.ndarray, x, y):
+    m = np.asarray(matrix, float)
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
+
+
+def _brightest(cat, n: int) -> np.ndarray:
+    flux = np.asarray(cat["flux"], float)
+    order = np.argsort(-np.nan_to_num(flux, nan=-np.inf))[:n]
+    return np.column_stack([np.asarray(cat["x"], float)[order],
+                            np.asarray(cat["y"], float)[order]])
+
+
+def vote_shift(ref_xy: np.ndarray, xy: np.ndarray, initial: tuple[float, float],
+               search_radius: float, bin_size: float = 1.0) -> tuple[float, float, int]:
+    """Shift (ref - frame) with the most pairwise agreements within the search box."""
+    d = ref_xy[None, :, :] - xy[:, None, :]
+    dx = d[..., 0].ravel() - initial[0]
+    dy = d[..., 1].ravel() - initial[1]
+    inside = (np.abs(dx) <= search_radius) & (np.abs(dy) <= search_radius)
+    if not inside.any():
+        return initial[0], initial[1], 0
+    nb = max(1, int(math.ceil(2 * search_radius / bin_size)))
+    h, xe, ye = np.histogram2d(dx[inside], dy[inside], bins=nb,
+                               range=[[-search_radius, search_radius]] * 2)
+    # smooth over neighbouring bins so a shift on a bin edge still wins
+    from scipy.ndimage import uniform_filter
+
+    hs = uniform_filter(h, size=3, mode="constant") * 9
+    i, j = np.unravel_index(np.argmax(hs), hs.shape)
+    cx, cy = (xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2
+    near = inside.copy()
+    near[inside] = (np.abs(dx[inside] - cx) <= 1.5 * bin_size) & \
+        (np.abs(dy[inside] - cy) <= 1.5 * bin_size)
+    if not near.any():
+        return initial[0], initial[1], 0
+    return (float(np.median(dx[near]) + initial[0]), float(np.median(dy[near]) + initial[1]),
+            int(near.sum()))
+
+
+def _fit(src: np.ndarray, dst: np.ndarray, rotation: bool, scale: bool) -> np.ndarray:
+    """Least-squares transform src -> dst: shift, or similarity (rotation and/or scale)."""
+    if not rotation and not scale:
+        t = np.mean(dst - src, axis=0)
+        return np.array([[1, 0, t[0]], [0, 1, t[1]], [0, 0, 1]], float)
+    sc, dc = src.mean(axis=0), dst.mean(axis=0)
+    s0, d0 = src - sc, dst - dc
+    a = np.sum(s0[:, 0] * d0[:, 0] + s0[:, 1] * d0[:, 1])
+    b = np.sum(s0[:, 0] * d0[:, 1] - s0[:, 1] * d0[:, 0])
+    theta = math.atan2(b, a) if rotation else 0.0
+    theta = max(min(theta, math.radians(5)), math.radians(-5))
+    c, s = math.cos(theta), math.sin(theta)
+    rot = np.array([[c, -s], [s, c]])
+    mag = 1.0
+    if scale:
+        proj = s0 @ rot.T
+        mag = float(np.sum(proj * d0) / max(np.sum(proj * proj), 1e-12))
+        mag = max(min(mag, 1.05), 0.95)
+    lin = mag * rot
+    t = dc - lin @ sc
+    return np.array([[lin[0, 0], lin[0, 1], t[0]], [lin[1, 0], lin[1, 1], t[1]], [0, 0, 1]])
+
+
+def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float = 30.0,
+                  match_radius: float = 3.0, allow_rotation: bool = False,
+                  allow_scale: bool = False, n_brightest: int = 100, iterations: int = 5):
+    """(transform frame -> reference, matched (i_frame, i_ref) pairs, rms residual px)."""
+    ref_xy = np.asarray(ref_xy, float)
+    xy = np.asarray(xy, float)
+    if len(ref_xy) == 0 or len(xy) == 0:
+        return np.eye(3), np.zeros((0, 2), int), float("nan")
+    rb = ref_xy[:n_brightest]
+    fb = xy[:n_brightest]
+    sx, sy, _ = vote_shift(rb, fb, initial_shift, search_radius)
+    transform = np.array([[1, 0, sx], [0, 1, sy], [0, 0, 1]], float)
+    tree = cKDTree(ref_xy)
+    pairs = np.zeros((0, 2), int)
+    rms = float("nan")
+    for _ in range(iterations):
+        px, py = apply_affine(transform, xy[:, 0], xy[:, 1])
+        dist, idx = tree.query(np.column_stack([px, py]), distance_upper_bound=match_radius)
+        ok = np.isfinite(dist)
+        # one frame source per reference source: keep the closest
+        order = np.argsort(dist[ok])
+        fi = np.flatnonzero(ok)[order]
+        ri = idx[ok][order]
+        _, first = np.unique(ri, return_index=True)
+        fi, ri = fi[first], ri[first]
+        if len(fi) < 2:
+            break
+        pairs = np.column_stack([fi, ri])
+        new = _fit(xy[fi], ref_xy[ri], allow_rotation, allow_scale)
+        res = np.column_stack(apply_affine(new, xy[fi, 0], xy[fi, 1])) - ref_xy[ri]
+        rms = float(np.sqrt(np.mean(np.sum(res**2, axis=1))))
+        if np.allclose(new, transform, atol=1e-6):
+            transform = new
+            break
+        transform = new
+    return transform, pairs, rms
+
+
+def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.0, 0.0),
+                       search_radius: float = 30.0, match_radius: float = 3.0,
+                       min_sources: int = 3, allow_rotation: bool = False,
+                       allow_scale: bool = False) -> dict:
+    """Transform of a frame onto the reference, from sources or (fallback) header offsets.
+
+    header_shift: (dx, dy) reference-minus-frame pixel shift implied by the headers (WCS or
+    telescope offsets).  Returns dict(method, transform, n_matched, rms, reason).
+    """
+    ref_xy = _brightest(ref_cat, len(ref_cat))
+    xy = _brightest(cat, len(cat))
+    fallback = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
+    if len(ref_xy) < min_sources or len(xy) < min_sources:
+        return {"method": "offsets", "transform": fallback, "n_matched": 0, "rms": float("nan"),
+                "reason": f"too few sources ({len(xy)} in frame, {len(ref_xy)} in reference)"}
+    transform, pairs, rms = match_sources(
+        ref_xy, xy, initial_shift=header_shift, search_radius=search_radius,
+        match_radius=match_radius, allow_rotation=allow_rotation, allow_scale=allow_scale)
+    if len(pairs) < min_sources:
+        return {"method": "offsets", "transform": fallback, "n_matched": int(len(pairs)),
+                "rms": float("nan"),
+                "reason": f"only {len(pairs)} matched sources (< {min_sources})"}
+    return {"method": "sources", "transform": transform, "n_matched": int(len(pairs)),
+            "rms": rms, "reason": ""}

@@ -1,0 +1,197 @@
+"""Mosaic of the amplifiers into one image, and QE equalisation of the CCDs (5.13, 5.14).
+
+Amplifiers are first placed inside their CCD by CCDSEC; each CCD is then mapped into the
+mosaic with :mod:`gmoslib.geometry`.  CCD2 lands on an integer offset and is copied; CCD1 and
+CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a degree) are
+resampled with a spline of the chosen order.  VAR is resampled like SCI (clipped at 0), DQ
+bit plane by bit plane: a bit is set where its interpolated plane exceeds 0.001.  Pixels that
+no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0 and DQ NO_DATA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.io import fits
+from scipy import ndimage
+
+from . import dq as dqbits
+from . import geometry
+from .frame import Extension
+from .sections import parse_section
+
+DQ_THRESHOLD = 0.001
+_DROP = ("AMPNAME", "BIASSEC", "OVERSEC", "TRIMSEC", "FRMNAME", "FRAMEID", "CCDSIZE",
+         "DATATYP", "OVERSCAN", "OVERRMS", "OVERRDNS", "CCDSEC")
+
+
+def _ccd_of(header: fits.Header, detid: str) -> int:
+    """CCD index 0/1/2 from DETSEC (unbinned detector x) and the CCD width."""
+    width = geometry.geometry(detid).default_shape[0]
+    return parse_section(header["DETSEC"]).x1 // width
+
+
+def tile_ccds(exts: list[Extension], detid: str, xbin: int, ybin: int):
+    """Per CCD: full-size (ny, nx) sci, var, dq arrays of the CCD read area (binned), with the
+    uncovered parts flagged NO_DATA."""
+    g = geometry.geometry(detid)
+    nx, ny = g.default_shape[0] // xbin, g.default_shape[1] // ybin
+    ccds = {}
+    for e in exts:
+        k = _ccd_of(e.header, detid)
+        if k not in ccds:
+            ccds[k] = (np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32),
+                       np.full((ny, nx), dqbits.NO_DATA, np.uint16))
+        sci, var, dq = ccds[k]
+        c = parse_section(e.header["CCDSEC"])
+        x0, y0 = c.x1 // xbin, c.y1 // ybin
+        h, w = e.sci.shape
+        sci[y0:y0 + h, x0:x0 + w] = e.sci
+        var[y0:y0 + h, x0:x0 + w] = e.var if e.var is not None else 0.0
+        dq[y0:y0 + h, x0:x0 + w] = e.dq if e.dq is not None else 0
+    return ccds
+
+
+def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
+    """Resample one CCD's (sci, var, dq) onto its bounding box in the mosaic."""
+    sci, var, dq = arrays
+    ny_c, nx_c = sci.shape
+    cx = np.array([0, nx_c - 1, 0, nx_c - 1], float)
+    cy = np.array([0, 0, ny_c - 1, ny_c - 1], float)
+    X, Y = geometry.ccd_to_mosaic(detid, k, cx, cy, xbin, ybin)
+    bx0 = max(int(np.floor(X.min() - x0)) - 1, 0)
+    by0 = max(int(np.floor(Y.min() - y0)) - 1, 0)
+    bx1 = min(int(np.ceil(X.max() - x0)) + 2, out_shape[1])
+    by1 = min(int(np.ceil(Y.max() - y0)) + 2, out_shape[0])
+    yy, xx = np.mgrid[by0:by1, bx0:bx1].astype(np.float64)
+    u, v = geometry.mosaic_to_ccd(detid, k, xx + x0, yy + y0, xbin, ybin)
+    inside = (u >= -0.5) & (u <= nx_c - 0.5) & (v >= -0.5) & (v <= ny_c - 0.5)
+    coords = np.array([v, u])
+    box = (slice(by0, by1), slice(bx0, bx1))
+    out_sci = ndimage.map_coordinates(sci, coords, order=order, mode="nearest",
+                                      prefilter=order > 1).astype(np.float32)
+    out_var = np.clip(ndimage.map_coordinates(var, coords, order=order, mode="nearest",
+                                              prefilter=order > 1), 0, None).astype(np.float32)
+    out_dq = np.zeros(out_sci.shape, np.uint16)
+    for bit in range(16):
+        value = 1 << bit
+        plane = (dq & value) != 0
+        if not plane.any():
+            continue
+        interp = ndimage.map_coordinates(plane.astype(np.float32), coords,
+                                         order=min(order, 1), mode="nearest")
+        out_dq[interp > DQ_THRESHOLD] |= value
+    out_dq[~inside] = dqbits.NO_DATA
+    out_sci[~inside] = 0.0
+    out_var[~inside] = 0.0
+    return box, inside, out_sci, out_var, out_dq
+
+
+def mosaic_detectors(exts: list[Extension], detid: str, *, order: int = 3, xbin: int,
+                     ybin: int) -> Extension:
+    """One mosaic Extension (sci, var float32; dq uint16) from trimmed amplifiers.
+
+    The WCS of the mosaic is the header WCS of the reference amplifier (the first amplifier
+    of CCD2, which lands on an integer offset) shifted to mosaic pixels.
+    """
+    x0, y0, nx, ny = geometry.mosaic_frame(detid, xbin, ybin)
+    out_sci = np.zeros((ny, nx), np.float32)
+    out_var = np.zeros((ny, nx), np.float32)
+    out_dq = np.full((ny, nx), dqbits.NO_DATA, np.uint16)
+    ccds = tile_ccds(exts, detid, xbin, ybin)
+    for k in sorted(ccds):
+        if k == 1:  # CCD2: integer offset, copied
+            ox, oy = geometry.ccd_to_mosaic(detid, 1, 0.0, 0.0, xbin, ybin)
+            ix, iy = int(round(float(ox))) - x0, int(round(float(oy))) - y0
+            sci, var, dq = ccds[1]
+            h, w = sci.shape
+            out_sci[iy:iy + h, ix:ix + w] = sci
+            out_var[iy:iy + h, ix:ix + w] = var
+            out_dq[iy:iy + h, ix:ix + w] = dq
+            continue
+        box, inside, s, v, d = _resample_ccd(detid, k, ccds[k], (ny, nx), x0, y0, xbin,
+                                             ybin, order)
+        out_sci[box][inside] = s[inside]
+        out_var[box][inside] = v[inside]
+        out_dq[box][inside] = d[inside]
+    out_sci[(out_dq & dqbits.NO_DATA) != 0] = 0.0
+    header = _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny)
+    return Extension(out_sci, out_var, out_dq, header)
+
+
+def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
+    ref = None
+    for e in exts:
+        if _ccd_of(e.header, detid) == 1:
+            ref = e
+            break
+    ref = ref or exts[len(exts) // 2]
+    h = ref.header.copy()
+    k = _ccd_of(h, detid)
+    c = parse_section(h["CCDSEC"])
+    # reference amplifier pixel (0,0) -> mosaic pixel
+    X, Y = geometry.ccd_to_mosaic(detid, k, c.x1 / xbin, c.y1 / ybin, xbin, ybin)
+    dx, dy = float(X) - x0, float(Y) - y0
+    if "CRPIX1" in h:
+        h["CRPIX1"] = float(h["CRPIX1"]) + dx
+        h["CRPIX2"] = float(h["CRPIX2"]) + dy
+    if "RADECSYS" in h:
+        h["RADESYS"] = h["RADECSYS"]
+        del h["RADECSYS"]
+    for key in _DROP:
+        h.remove(key, ignore_missing=True)
+    h["CCDNAME"] = detid
+    h["DATASEC"] = f"[1:{nx},1:{ny}]"
+    dets = [parse_section(e.header["DETSEC"]) for e in exts]
+    h["DETSEC"] = (f"[{min(d.x1 for d in dets) + 1}:{max(d.x2 for d in dets)},"
+                   f"{min(d.y1 for d in dets) + 1}:{max(d.y2 for d in dets)}]")
+    noises = [float(e.header["RDNOISE"]) for e in exts if "RDNOISE" in e.header]
+    if noises:
+        h["RDNOISE"] = (float(np.mean(noises)), "Mean read noise of the amplifiers (e-)")
+    return h
+
+
+def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
+    """Robust sky level (sigma-clipped median of good pixels) and the number of pixels."""
+    good = np.isfinite(sci) if dq is None else (dq == 0) & np.isfinite(sci)
+    values = np.asarray(sci[good], np.float64)
+    if values.size == 0:
+        return float("nan"), 0
+    values = values[:: max(1, values.size // 200000)]
+    med = np.median(values)
+    for _ in range(5):
+        std = 1.4826 * np.median(np.abs(values - med))
+        keep = np.abs(values - med) < 3 * max(std, 1e-9)
+        med = np.median(values[keep])
+    return float(med), int(values.size)
+
+
+def qe_factors(exts: list[Extension], ccd_index: list[int]) -> tuple[float, float]:
+    """Factors for CCD1 and CCD3 that bring their sky level to CCD2's (1/r1, 1/r3)."""
+    levels = {}
+    for k in (0, 1, 2):
+        vals = [background_level(e.sci, e.dq) for e, c in zip(exts, ccd_index, strict=True)
+                if c == k]
+        vals = [(lv, n) for lv, n in vals if n > 0 and np.isfinite(lv)]
+        if not vals:
+            raise ValueError(f"CCD {k + 1} has no good pixels to measure the sky")
+        w = np.array([n for _, n in vals], float)
+        levels[k] = float(np.sum([lv for lv, _ in vals] * w) / w.sum())
+    if levels[1] <= 0:
+        raise ValueError(f"CCD2 sky level {levels[1]:.3g} is not positive")
+    return levels[1] / levels[0], levels[1] / levels[2]
+
+
+def qe_correct(exts: list[Extension], ccd_index: list[int], factors=None):
+    """Multiply CCD1 / CCD3 extensions by their QE factors (VAR by the square).
+
+    factors: (f1, f3) or None to measure them from the sky (:func:`qe_factors`).
+    Returns (new extensions, (f1, f3)).
+    """
+    f1, f3 = qe_factors(exts, ccd_index) if factors is None else factors
+    out = []
+    for e, k in zip(exts, ccd_index, strict=True):
+        f = {0: f1, 1: 1.0, 2: f3}[k]
+        out.append(Extension((e.sci * np.float32(f)).astype(np.float32),
+                             None if e.var is None else (e.var * np.float32(f * f)),
+                             e.dq, e.header))
+    return out, (f1, f3)
