@@ -8,7 +8,9 @@ For N >= 2 frames on one grid (SCI electrons, VAR electrons**2, DQ uint16):
 2. For each frame, ``D = frame - offset - M``, and the additive background ``b`` of D is the
    median of D over good pixels outside the object mask (strided subsample).
 3. A pixel is a cosmic ray when ``D > b + hsigma * sqrt(VAR_frame + VAR_M) +
-   source_tolerance * max(M - sky_M, 0)``, it is not bad (1), saturated (4) or no-data (16),
+   source_tolerance * max(M - sky_M, 0)`` and the frame itself rises above the sky,
+   ``frame - offset - sky_M > hsigma * sqrt(VAR_frame)``; it is not bad (1), saturated (4) or
+   no-data (16),
    it is not in the frame's object mask, and M is defined there.
 
 Choices beyond the reference:
@@ -151,8 +153,13 @@ def flag_cosmic_rays_by_stacking(
         else:
             noise = np.float32(1.4826 * np.median(np.abs(sample - b)))
         thresh = b + hsigma * noise + source_tolerance * src
+        # A cosmic ray is a positive excursion in the frame itself, not only relative to the
+        # median: with two frames the median is their mean, and the interpolation ringing
+        # around a cosmic ray in one frame would otherwise flag the other frame too.
+        own_noise = np.sqrt(np.maximum(vars_[i], 0)) if have_var else noise
         with np.errstate(invalid="ignore"):
-            cr = (diff > thresh) & med_ok & ((dqs[i] & _NEVER_FLAG) == 0) & ~masks[i]
+            cr = ((diff > thresh) & (scis[i] - offsets[i] - sky_med > hsigma * own_noise)
+                  & med_ok & ((dqs[i] & _NEVER_FLAG) == 0) & ~masks[i])
         if structure is not None and cr.any():
             cr = ndimage.binary_dilation(cr, structure=structure)
         new = dqs[i].copy()

@@ -108,3 +108,55 @@ def test_noise_gaps_and_cosmic_rays(reduced):
     assert abs(np.std(z) - 1) < 0.1, np.std(z)
     # chip gaps are flagged no data in every frame -> DQ 16 in the stack
     assert np.any(np.all(dq[ny // 4: 3 * ny // 4, :] & 16, axis=0))
+
+
+def test_cosmic_rays_absent_from_stack(reduced):
+    """Every injected cosmic ray above 10 sigma leaves no trace in the stack."""
+    from gmoslib import geometry
+    from gmoslib.lookups import LAYOUTS, raw_amp_sections
+
+    raw, work = reduced
+    truth = json.loads((raw / "truth" / "frames.json").read_text())
+    lay = LAYOUTS[truth["layout"]]
+    xbin, ybin = truth["xbin"], truth["ybin"]
+    amps = raw_amp_sections(lay, xbin, ybin)
+    x0, y0, mnx, mny = geometry.mosaic_frame(lay.detid, xbin, ybin)
+    qa = Table.read(work / "results" / "N20170614S0201_qa.tsv", format="ascii.tab")
+    margin = float(np.max(np.abs(np.concatenate([qa["dx"], qa["dy"]])))) + 5
+    # only where every frame covers the sky (a pixel seen once cannot be compared)
+    with fits.open(work / "results" / "N20170614S0201_stack.fits") as h:
+        sci, var = h["SCI"].data, h["VAR"].data
+        stack_wcs = WCS(h["SCI"].header)
+    stars = Table.read(raw / "truth" / "stars.ecsv")
+    star_x, star_y = stack_wcs.world_to_pixel_values(stars["ra"], stars["dec"])
+    seeing_px = 0.8 / (lay.pixel_scale * ybin)
+    checked = 0
+    for frame, info in truth["frames"].items():
+        if info["kind"] != "science":
+            continue
+        mosaic_wcs = WCS(fits.getheader(work / "work" / "mosaic" / f"{frame}_mosaic.fits",
+                                        ("SCI", 1)))
+        gains = {i: a["gain"] for i, a in enumerate(info["amps"])}
+        for cr in info["cosmic_rays"]:
+            amp = amps[cr["amp"]]
+            if cr["electrons"] / gains[cr["amp"]] < 10 * 3:  # below ~10 sigma of the sky
+                continue
+            cx = amp["ccdsec"].x1 / xbin + cr["x"]
+            cy = amp["ccdsec"].y1 / ybin + cr["y"]
+            mx, my = geometry.ccd_to_mosaic(lay.detid, amp["ccd_index"], cx, cy, xbin, ybin)
+            fx, fy = float(mx) - x0, float(my) - y0
+            if not (margin < fx < mnx - margin and margin < fy < mny - margin):
+                continue
+            sky = mosaic_wcs.pixel_to_world(fx, fy)
+            sx, sy = stack_wcs.world_to_pixel(sky)
+            ix, iy = int(round(float(sx))), int(round(float(sy)))
+            if np.min(np.hypot(star_x - sx, star_y - sy)) < 4 * seeing_px:
+                continue  # on a star: judged by the photometry test instead
+            if not (2 <= ix < sci.shape[1] - 2 and 2 <= iy < sci.shape[0] - 2):
+                continue
+            box = sci[iy - 1:iy + 2, ix - 1:ix + 2]
+            local = np.median(sci[iy - 6:iy + 7, ix - 6:ix + 7])
+            sigma = np.sqrt(max(float(var[iy, ix]), 1e-6))
+            assert (box.max() - local) / sigma < 8, (frame, cr)
+            checked += 1
+    assert checked >= 10
