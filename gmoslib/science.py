@@ -127,6 +127,7 @@ def stack_science(
         )
         transforms.append(np.asarray(result["transform"], dtype=float))
         records.append({"frame": os.path.basename(mosaic_paths[k]), "method": result["method"],
+                        "reason": result.get("reason", ""),
                         "dx": float(result["transform"][0][2]),
                         "dy": float(result["transform"][1][2]),
                         "n_matched": int(result.get("n_matched", 0)),
@@ -187,6 +188,11 @@ def stack_science(
         phu[f"IMCMB{k:03d}"] = os.path.basename(path)
     phu["ORIGTEXP"] = (exptimes[0], "Exposure time of the reference frame (s)")
     phu["PROCSCI"] = ("gmos-snake", "Processed science")
+    for k, rec in enumerate(records, start=1):
+        phu[f"ALGN{k:03d}"] = (f"{rec['method']} dx={rec['dx']:.3f} dy={rec['dy']:.3f} "
+                               f"n={rec['n_matched']}", f"alignment of input {k} (pixels)")
+        phu[f"SCAL{k:03d}"] = (rec.get("scale", 1.0), f"exposure-time scale of input {k}")
+        phu[f"BOFF{k:03d}"] = (rec.get("offset", 0.0), f"background offset of input {k} (e-)")
     add_provenance(phu, "stackScience", provenance,
                    [(p, file_sha256(p)) for p in mosaic_paths])
     for k, rec in enumerate(records):

@@ -107,7 +107,14 @@ def science_groups():
 
 
 def science_raw(wildcards):
-    return frames_paths([wildcards.frame])[0]
+    row = manifest().set_index("frame", drop=False).loc[wildcards.frame]
+    if calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
+        raise WorkflowError(
+            f"{wildcards.frame} ({row['filter']} on {row['detector']}) needs fringe correction "
+            f"(config fringe: {config['fringe']}), which this version of the workflow cannot "
+            "do yet; set fringe: never to reduce it without fringe correction"
+        )
+    return row["path"]
 
 
 def science_bias(wildcards):
