@@ -239,17 +239,19 @@ class _Scratch:
         return [reader(k) for k in range(n)]
 
 
-def _check_compatible(first: Frame, other: Frame):
+def _check_compatible(first: Frame, other: Frame, what: str = "") -> None:
+    """Same number of extensions and shapes; the message names both files."""
+    label = f"{what} {other.filename}" if what else other.filename
     if len(other.exts) != len(first.exts):
         raise RecipeError(
-            f"{other.filename} has {len(other.exts)} extensions but {first.filename} has "
-            f"{len(first.exts)}: they cannot be stacked together"
+            f"{label} has {len(other.exts)} extensions but {first.filename} has "
+            f"{len(first.exts)}: they do not fit together"
         )
     for i, (a, b) in enumerate(zip(first.exts, other.exts, strict=True)):
         if a.sci.shape != b.sci.shape:
             raise RecipeError(
-                f"{other.filename} extension {i + 1} has shape {b.sci.shape}, "
-                f"{first.filename} has {a.sci.shape}: they cannot be stacked together"
+                f"{label} extension {i + 1} has shape {b.sci.shape}, "
+                f"{first.filename} has {a.sci.shape}: they do not fit together"
             )
 
 
@@ -350,7 +352,7 @@ def make_master_bias(
 
 def subtract_master(frame: Frame, master: Frame, kind: str) -> Frame:
     """Subtract a master bias (same units) from every extension; checks shapes."""
-    _check_compatible_cal(frame, master, kind)
+    _check_compatible(frame, master, kind)
     exts = []
     for e, m in zip(frame.exts, master.exts, strict=True):
         sci, var, dq = prep.subtract_bias(e.sci, e.var, e.dq, m.sci, m.var, m.dq)
@@ -358,20 +360,6 @@ def subtract_master(frame: Frame, master: Frame, kind: str) -> Frame:
     phu = frame.phu.copy()
     phu["BIASIM"] = (os.path.basename(master.filename), "Master bias used")
     return Frame(phu, exts, frame.filename)
-
-
-def _check_compatible_cal(frame: Frame, cal: Frame, kind: str):
-    if len(cal.exts) != len(frame.exts):
-        raise RecipeError(
-            f"{kind} {cal.filename} has {len(cal.exts)} extensions, {frame.filename} has "
-            f"{len(frame.exts)}"
-        )
-    for i, (a, b) in enumerate(zip(frame.exts, cal.exts, strict=True)):
-        if a.sci.shape != b.sci.shape:
-            raise RecipeError(
-                f"{kind} {cal.filename} extension {i + 1} has shape {b.sci.shape}, "
-                f"{frame.filename} has {a.sci.shape}"
-            )
 
 
 def to_electrons(frame: Frame) -> Frame:
@@ -459,7 +447,7 @@ def make_master_flat(
 # --------------------------------------------------------------------------- science frames
 def flat_correct_frame(frame: Frame, flat: Frame) -> Frame:
     """Divide every extension by the master flat (VAR propagated, DQ OR-ed)."""
-    _check_compatible_cal(frame, flat, "master flat")
+    _check_compatible(frame, flat, "master flat")
     exts = []
     for e, f in zip(frame.exts, flat.exts, strict=True):
         sci, var, dq = prep.flat_correct(e.sci, e.var, e.dq, f.sci, f.var, f.dq)
