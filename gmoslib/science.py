@@ -70,6 +70,10 @@ def reduce_science_frame(
         xbin=desc.detector_x_bin(), ybin=desc.detector_y_bin())
     phu = frame.phu.copy()
     phu["MOSAIC"] = ("gmos-snake", "Amplifiers mosaicked")
+    add_provenance(phu, "reduceScienceFrame",
+                   {"overscanCorrect": overscan, "QECorrect": {"enabled": qe_correct},
+                    "mosaicDetectors": {"order": mosaic_order}, **info},
+                   [(p, file_sha256(p)) for p in (raw_path, bias_path, flat_path)])
     return Frame(phu, [mosaic], frame.filename), info
 
 

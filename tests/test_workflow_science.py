@@ -13,6 +13,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from gmoslib.flat import ccd2_stat_region
+from gmoslib.provenance import read_provenance
 from gmoslib.sim import simulate_preset
 from tests.workflow_helpers import run_snakemake
 
@@ -41,6 +42,13 @@ def test_stack_product(reduced):
         assert "BIASIM" in h[0].header and "FLATIM" in h[0].header
         assert h[0].header["ALGN001"].startswith("reference")
         assert h[0].header["ALGN002"].startswith("sources")
+        assert any(" stackScience " in line for line in read_provenance(h[0].header))
+    mosaic = fits.getheader(work / "work" / "mosaic" / "N20170614S0201_mosaic.fits", 0)
+    lines = read_provenance(mosaic)
+    assert any(" reduceScienceFrame " in line for line in lines)
+    assert any("N20170614S0201.fits sha256:" in line for line in lines)
+    assert "GMSVER" in mosaic
+    with fits.open(path) as h:
         assert WCS(h["SCI"].header).has_celestial
     ccd = CCDData.read(path, hdu="SCI", hdu_uncertainty="VAR", hdu_mask="DQ",
                        unit="electron")
