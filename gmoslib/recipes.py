@@ -100,6 +100,10 @@ def prepare_raw_frame(
         hdr = ext.header.copy()
         ny, nx = sci.shape
         hdr["TRIMSEC"] = (format_section(datasec), "Raw data section before trimming")
+        # the WCS reference pixel moves with the trimmed origin
+        if "CRPIX1" in hdr and "CRPIX2" in hdr:
+            hdr["CRPIX1"] = float(hdr["CRPIX1"]) - datasec.x1
+            hdr["CRPIX2"] = float(hdr["CRPIX2"]) - datasec.y1
         hdr["DATASEC"] = f"[1:{nx},1:{ny}]"
         hdr.remove("BIASSEC", ignore_missing=True)
         for key in ("OVERSEC", "OVERSCAN", "OVERRMS", "OVERRDNS"):

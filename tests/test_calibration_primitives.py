@@ -246,3 +246,29 @@ def test_flat_helpers():
                                    [np.where(ref > 1020, 64, 0).astype(np.uint16)], 1000.0)
     assert np.allclose(sci[0][dqs[0] > 0], 1.0)
     assert var[0][0, 0] == pytest.approx(4e-6)
+
+
+def test_prepared_frame_keeps_the_sky_position_of_every_pixel(tmp_path):
+    """Trimming the overscan moves the WCS reference pixel with the data (e2v amps with the
+    overscan on the left)."""
+    import datetime as dt
+
+    from astropy.wcs import WCS
+
+    from gmoslib.fitsio import read_raw
+    from gmoslib.lookups import LAYOUTS
+    from gmoslib.recipes import load_prepared
+    from gmoslib.sim import FrameSpec, make_detector_model, write_raw
+
+    model = make_detector_model(LAYOUTS["GN-e2vDD"], 4, 4)
+    path = str(tmp_path / "N20140502S0088.fits")
+    write_raw(path, model, FrameSpec("science", "N20140502S0088",
+                                     dt.datetime(2014, 5, 2, 9), 10.0, filter2="g_G0301",
+                                     object="starfield", sky_e=100.0), seed=1)
+    raw = read_raw(path)
+    prepared = load_prepared(path, overscan={})
+    for e_raw, e_prep in zip(raw.exts, prepared.exts, strict=True):
+        d = parse_section(e_raw.header["DATASEC"])
+        a = WCS(e_raw.header).pixel_to_world_values(d.x1 + 5.0, d.y1 + 7.0)
+        b = WCS(e_prep.header).pixel_to_world_values(5.0, 7.0)
+        assert np.allclose(a, b, atol=1e-10)
