@@ -83,6 +83,12 @@ def detect_catalogue(mosaic: Extension, **kwargs) -> Table:
     return Table(cat) if not isinstance(cat, Table) else cat
 
 
+def frame_seeing(mosaic: Extension, catalogue: Table) -> float | None:
+    """Seeing FWHM (arcsec) of a mosaic from its catalogue, or None with too few stars."""
+    scale = float(WCS(mosaic.header).proj_plane_pixel_scales()[1].to_value("arcsec"))
+    return detectlib.estimate_seeing(catalogue.as_array(), scale)
+
+
 def _initial_shift(ref_wcs: WCS, wcs: WCS, shape: tuple[int, int]) -> tuple[float, float]:
     """Pixel shift (frame -> reference) implied by the two header WCSs at the frame centre."""
     ny, nx = shape
@@ -128,6 +134,8 @@ def stack_science(
             search_radius=align.get("first_pass", 5.0) / pixscale,
             match_radius=align.get("match_radius", 0.5) / pixscale,
             min_sources=align.get("min_sources", 3),
+            allow_rotation=align.get("rotate", False),
+            allow_scale=align.get("scale", False),
         )
         transforms.append(np.asarray(result["transform"], dtype=float))
         records.append({"frame": os.path.basename(mosaic_paths[k]), "method": result["method"],

@@ -48,6 +48,8 @@ def test_stack_product(reduced):
     assert any(" reduceScienceFrame " in line for line in lines)
     assert any("N20170614S0201.fits sha256:" in line for line in lines)
     assert "GMSVER" in mosaic
+    # seeing estimated from point sources (simulated 0.8", 0.32" pixels broaden it slightly)
+    assert 0.8 <= mosaic["MEANFWHM"] < 0.8 * 1.15
     with fits.open(path) as h:
         assert WCS(h["SCI"].header).has_celestial
     ccd = CCDData.read(path, hdu="SCI", hdu_uncertainty="VAR", hdu_mask="DQ",
