@@ -109,10 +109,19 @@ def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float 
         fi, ri = fi[first], ri[first]
         if len(fi) < 2:
             break
-        pairs = np.column_stack([fi, ri])
         new = _fit(xy[fi], ref_xy[ri], allow_rotation, allow_scale)
-        res = np.column_stack(apply_affine(new, xy[fi, 0], xy[fi, 1])) - ref_xy[ri]
-        rms = float(np.sqrt(np.mean(np.sum(res**2, axis=1))))
+        res = np.hypot(*(np.column_stack(apply_affine(new, xy[fi, 0], xy[fi, 1]))
+                         - ref_xy[ri]).T)
+        # chance coincidences within the match radius: clip at 4 robust sigma and refit
+        sigma = 1.4826 * float(np.median(res)) + 1e-3
+        ok = res <= 4 * sigma
+        if 2 <= ok.sum() < len(res):
+            fi, ri = fi[ok], ri[ok]
+            new = _fit(xy[fi], ref_xy[ri], allow_rotation, allow_scale)
+            res = np.hypot(*(np.column_stack(apply_affine(new, xy[fi, 0], xy[fi, 1]))
+                             - ref_xy[ri]).T)
+        pairs = np.column_stack([fi, ri])
+        rms = float(np.sqrt(np.mean(res**2)))
         if np.allclose(new, transform, atol=1e-6):
             transform = new
             break
