@@ -24,7 +24,7 @@ class DescriptorError(ValueError):
     """A header lacks a keyword a descriptor needs, or holds a malformed value."""
 
 
-_FILTER_ID = re.compile(r"_G\d.*$")
+_FILTER_ID = re.compile(r"_G.*$")  # reference 4: everything from the first "_G"
 
 
 def pretty_filter_name(filter1: str, filter2: str) -> str:
@@ -123,7 +123,7 @@ class Descriptors:
         return str(self._phu("GEMPRGID", required=False, default=""))
 
     def tags(self) -> frozenset[str]:
-        return _tags(self.phu)
+        return _tags(self.phu, self.exts)
 
     # ------------------------------------------------------------------ optics
     def filter_name(self, pretty: bool = False) -> str:
@@ -149,41 +149,73 @@ class Descriptors:
         return None if t < 0 or t > 10000 else t
 
     # ------------------------------------------------------------------ time
+    def _time_of_day(self, key: str) -> dt.timedelta | None:
+        """A PHU 'hh:mm:ss.s' keyword as a time since midnight (None if absent)."""
+        text = self._phu(key, required=False)
+        if text is None:
+            return None
+        try:
+            hh, mm, ss = str(text).split(":")
+            seconds = int(hh) * 3600 + int(mm) * 60 + float(ss)
+        except ValueError as exc:
+            raise self._err(key, f"malformed time ({text!r}), expected hh:mm:ss.s") from exc
+        if not 0 <= seconds < 86400 + 1:  # allow a leap second
+            raise self._err(key, f"time out of range ({text!r})")
+        return dt.timedelta(microseconds=round(seconds * 1e6))
+
+    def _mjd_datetime(self) -> dt.datetime | None:
+        for i, h in [(None, self.phu), *enumerate(self.exts)]:
+            if "MJD-OBS" in h and h["MJD-OBS"] is not None:
+                try:
+                    mjd = float(h["MJD-OBS"])
+                except (TypeError, ValueError) as exc:
+                    raise self._err("MJD-OBS", f"not a number ({h['MJD-OBS']!r})", i) from exc
+                if mjd > 0:
+                    return Time(mjd, format="mjd", scale="utc").to_datetime()
+        return None
+
     def ut_datetime(self) -> dt.datetime:
-        """UT start of the observation: DATE-OBS (or DATE/UTDATE) plus UT (or TIME-OBS,
-        STARTUT, UTSTART); MJD-OBS as a fallback."""
-        date_text = self._phu("DATE-OBS", required=False) or self._phu("UTDATE", required=False)
+        """UT start of the observation (naive datetime, UTC), reference section 4.
+
+        Date from DATE-OBS (used as is when it already holds 'YYYY-MM-DDThh:mm:ss'), else
+        UTDATE; time of day from UT, then TIME-OBS, STARTUT, UTSTART; MJD-OBS (primary
+        header, then the extensions) when no date or no time keyword exists.
+
+        Deliberately NOT done: DRAGONS copies the file-write keyword DATE into DATE-OBS for
+        every GMOS-N Hamamatsu file (a commissioning-era fix in standardizeInstrumentHeaders).
+        Once DATE holds a full timestamp that makes ut_datetime() -- and hence calibration
+        association by date -- follow the time the file was written rather than the time it
+        was observed, so we always use DATE-OBS + UT.  For the same reason DATE is not used
+        as a fallback date.
+        """
+        key = "DATE-OBS" if self._phu("DATE-OBS", required=False) is not None else "UTDATE"
+        date_text = self._phu(key, required=False)
         if date_text is not None:
             date_text = str(date_text)
             if "T" in date_text:
                 try:
-                    return dt.datetime.fromisoformat(date_text)
+                    return dt.datetime.fromisoformat(date_text.rstrip("Z"))
                 except ValueError as exc:
-                    raise self._err("DATE-OBS", f"malformed ({date_text!r})") from exc
+                    raise self._err(key, f"malformed ({date_text!r}), expected "
+                                    "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss") from exc
             try:
                 date = dt.date.fromisoformat(date_text)
             except ValueError as exc:
-                raise self._err("DATE-OBS", f"malformed date ({date_text!r})") from exc
-            for key in ("UT", "TIME-OBS", "STARTUT", "UTSTART"):
-                t = self._phu(key, required=False)
-                if t is None:
-                    continue
-                try:
-                    hh, mm, ss = str(t).split(":")
-                    seconds = float(ss)
-                    time = dt.time(int(hh), int(mm), int(seconds),
-                                   int(round((seconds % 1) * 1e6)) % 1000000)
-                except ValueError as exc:
-                    raise self._err(key, f"malformed time ({t!r})") from exc
-                return dt.datetime.combine(date, time)
-            return dt.datetime.combine(date, dt.time())
-        for i, h in [(None, self.phu), *enumerate(self.exts)]:
-            if "MJD-OBS" in h:
-                try:
-                    return Time(float(h["MJD-OBS"]), format="mjd").to_datetime()
-                except (TypeError, ValueError) as exc:
-                    raise self._err("MJD-OBS", "malformed", i) from exc
-        raise self._err("DATE-OBS", "missing (and no MJD-OBS)")
+                raise self._err(key, f"malformed date ({date_text!r}), expected "
+                                "YYYY-MM-DD") from exc
+            midnight = dt.datetime.combine(date, dt.time())
+            for tkey in ("UT", "TIME-OBS", "STARTUT", "UTSTART"):
+                since = self._time_of_day(tkey)
+                if since is not None:
+                    return midnight + since
+            mjd = self._mjd_datetime()
+            if mjd is not None and mjd.date() == date:
+                return mjd
+            return midnight
+        mjd = self._mjd_datetime()
+        if mjd is not None:
+            return mjd
+        raise self._err("DATE-OBS", "missing (and no UTDATE or MJD-OBS)")
 
     def ut_date(self) -> dt.date:
         return self.ut_datetime().date()
@@ -304,24 +336,39 @@ class Descriptors:
         return lookups.NBIASCONTAM[self.detector_name(pretty=True)]
 
     def saturation_level(self) -> list[float]:
-        """Saturation per extension in ADU for raw data (reference 2.3): 65535 for EEV and
-        for binning products > 2; else the smaller of the full well (scaled by the binning)
-        and the ADC limit."""
+        """Saturation (= non-linear) level per extension in ADU (reference 2.3).
+
+        P = 65535 - b, where b is the bias level already removed from the data (the
+        extension's OVERSCAN keyword; 0 on raw data).  EEV, or binning product x*y > 2: P
+        (so raw 2x2 and 4x4 data saturate at 65535 ADU).  Otherwise (1x1, 1x2, 2x1 on e2vDD /
+        Hamamatsu) min((well + b*g)/g, P) with well = full well (gmosThresholds[DETECTOR]
+        [AMPNAME], electrons) * x*y and g the lookup gain; P if the amplifier has no entry.
+        """
         pretty = self.detector_name(pretty=True)
         x, y = self._binning()
         gains = self.gain()
         detector = str(self._phu("DETECTOR", required=False, default=""))
         wells = lookups.FULL_WELL.get(detector, {})
         out = []
-        for amp, g in zip(self.array_name(), gains, strict=True):
-            adc = 65535.0
+        for i, (amp, g) in enumerate(zip(self.array_name(), gains, strict=True)):
+            bias = 0.0
+            if "OVERSCAN" in self.exts[i]:
+                try:
+                    bias = float(self.exts[i]["OVERSCAN"])
+                except (TypeError, ValueError) as exc:
+                    raise self._err("OVERSCAN", f"not a number ({self.exts[i]['OVERSCAN']!r})",
+                                    i) from exc
+            adc = 65535.0 - bias
             if pretty == "EEV" or x * y > 2 or amp not in wells:
                 out.append(adc)
                 continue
-            bias = 0.0  # raw data: the bias level is still in, and counts toward the ADC limit
             well = wells[amp] * x * y
             out.append(min((well + bias * g) / g, adc))
         return out
+
+    def non_linear_level(self) -> list[float]:
+        """Same as saturation_level() for GMOS (no separate non-linearity threshold)."""
+        return self.saturation_level()
 
     def pixel_scale(self) -> float:
         """Arcsec per binned pixel (lookup value times the y binning)."""
@@ -330,25 +377,35 @@ class Descriptors:
             raise self._err("INSTRUME", f"no pixel scale for {key}")
         return lookups.PIXEL_SCALE[key] * self.detector_y_bin()
 
-    def detector_roi_setting(self) -> str:
-        """Named ROI of the first requested ROI ('Full Frame', 'Central Stamp', ...), 'Custom'
-        when it matches none, 'Undefined' without DETRO keywords."""
+    def detector_rois_requested(self) -> list[tuple[int, int, int, int]]:
+        """Requested ROIs as 0-based unbinned (y1, y2, x1, x2), from DETNROI and
+        DETRO<n>X / DETRO<n>XS / DETRO<n>Y / DETRO<n>YS (start 1-based unbinned, size binned).
+        Empty when there are no DETRO keywords."""
         try:
-            x1 = int(self.phu["DETRO1X"]) - 1
-            y1 = int(self.phu["DETRO1Y"]) - 1
-            nx = int(self.phu["DETRO1XS"]) * self.detector_x_bin()
-            ny = int(self.phu["DETRO1YS"]) * self.detector_y_bin()
-        except (KeyError, TypeError, ValueError):
+            nroi = int(self.phu.get("DETNROI", 1))
+        except (TypeError, ValueError) as exc:
+            raise self._err("DETNROI", f"not an integer ({self.phu['DETNROI']!r})") from exc
+        rois = []
+        for n in range(1, nroi + 1):
+            keys = [f"DETRO{n}X", f"DETRO{n}XS", f"DETRO{n}Y", f"DETRO{n}YS"]
+            if not all(k in self.phu for k in keys):
+                break
+            try:
+                x0, nx, y0, ny = (int(self.phu[k]) for k in keys)
+            except (TypeError, ValueError) as exc:
+                raise self._err(keys[0], "ROI keywords are not integers") from exc
+            xb, yb = self._binning()
+            rois.append((y0 - 1, y0 - 1 + ny * yb, x0 - 1, x0 - 1 + nx * xb))
+        return rois
+
+    def detector_roi_setting(self) -> str:
+        """Name of the first requested ROI ('Full Frame', 'CCD2', 'Central Spectrum',
+        'Central Stamp'), 'Custom' when it matches none, 'Undefined' without DETRO keywords
+        (reference 2.4)."""
+        rois = self.detector_rois_requested()
+        if not rois:
             return "Undefined"
-        roi = (y1, y1 + ny, x1, x1 + nx)
-        pretty = self.detector_name(pretty=True)
-        family = "Hamamatsu" if pretty.startswith("Hamamatsu") else "EEV"
-        table = dict(lookups.ROI_SETTINGS[family])
-        table.update(lookups.ROI_SETTINGS.get(pretty, {}))
-        for name, sec in table.items():
-            if sec == roi:
-                return name
-        return "Custom"
+        return lookups.roi_name(rois[0])
 
     # ------------------------------------------------------------------ pointing
     def _float(self, key: str, default: float = math.nan) -> float:

@@ -114,41 +114,63 @@ _AMP_TABLES = {
     },
 }
 
-# Which tables DRAGONS consults for a UT date (newest era first).  The boundary dates are
-# inclusive for gain and bias and exclusive for read noise (reference 2.1).
+# Which tables DRAGONS consults for a UT date (newest era first): (start date, whether the
+# read-noise choice excludes the start date itself, tables).  Reference 2.1: gain and bias
+# switch to the newer dict ON the boundary date (>=), read noise only the day after (>) for the
+# 2017-02-24 and 2023-12-14 boundaries; the 2015-08-26 and 2006-08-31 boundaries are >= for all.
 _ERAS = (
-    (_dt.date(2023, 12, 14), ("GN_HAM", "GS_HAM_2023")),
-    (_dt.date(2017, 2, 24), ("GN_HAM", "GS_HAM_2015")),
-    (_dt.date(2015, 8, 26), ("GS_HAM_2015", "GN_E2V")),
-    (_dt.date(2006, 8, 31), ("EEV_2006", "GS_HAM_2014", "GN_E2V")),
-    (_dt.date(1900, 1, 1), ("EEV_PRE2006",)),
+    (_dt.date(2023, 12, 14), True, ("GN_HAM", "GS_HAM_2023")),
+    (_dt.date(2017, 2, 24), True, ("GN_HAM", "GS_HAM_2015")),
+    (_dt.date(2015, 8, 26), False, ("GS_HAM_2015", "GN_E2V")),
+    (_dt.date(2006, 8, 31), False, ("EEV_2006", "GS_HAM_2014", "GN_E2V")),
 )
+_OLDEST_ERA = ("EEV_PRE2006",)
 _ALL_TABLES_NEWEST_FIRST = ("GN_HAM", "GS_HAM_2023", "GS_HAM_2015", "GS_HAM_2014", "GN_E2V",
                             "EEV_2006", "EEV_PRE2006")
 
+#: Public name of the era boundaries (UT dates) for documentation and tests.
+ERA_BOUNDARIES = tuple(start for start, _, _ in _ERAS)
 
-def _tables_for(date: _dt.date, inclusive: bool) -> tuple[str, ...]:
-    for start, tables in _ERAS:
-        if date > start or (inclusive and date == start):
+
+def _tables_for(date: _dt.date, for_read_noise: bool) -> tuple[str, ...]:
+    """Names of the amplifier tables DRAGONS would consult on this UT date."""
+    for start, rn_exclusive, tables in _ERAS:
+        if date > start or (date == start and not (for_read_noise and rn_exclusive)):
             return tables
-    return _ERAS[-1][1]
+    return _OLDEST_ERA
+
+
+def _row(ampname: str, tables: tuple[str, ...]) -> list[tuple[float, float, float]] | None:
+    for name in (*tables, *_ALL_TABLES_NEWEST_FIRST):
+        row = _AMP_TABLES[name].get(ampname)
+        if row is not None:
+            return row
+    return None
 
 
 def amp_parameters(ampname: str, read_speed: str, gain_setting: str, date: _dt.date,
                    *, for_read_noise: bool = False) -> tuple[float, float, float]:
-    """(gain e-/ADU, read noise e-, nominal bias ADU) of one amplifier.
+    """(gain e-/ADU, read noise e-, nominal bias ADU) of one amplifier on a UT date.
 
-    The table is chosen by UT date as DRAGONS does; an amplifier absent from that era's
+    The tables are chosen by UT date as DRAGONS does (reference 2.1): gain and bias with the
+    ``>=`` rule, read noise with the ``>`` rule on 2017-02-24 and 2023-12-14, so on those two
+    days the read noise comes from the older table.  An amplifier absent from that era's
     tables (data taken outside the detector's nominal period) falls back to the newest table
-    that knows it.  Raises KeyError naming the amplifier when no table knows it.
+    that knows it.  ``for_read_noise`` is accepted for backwards compatibility and has no
+    effect (every element of the tuple already follows its own rule).
+    Raises KeyError naming the amplifier when no table knows it, ValueError for an unknown
+    read mode.
     """
+    del for_read_noise
+    if (read_speed, gain_setting) not in READ_MODES:
+        raise ValueError(f"unknown GMOS read mode ({read_speed!r}, {gain_setting!r}); expected "
+                         f"one of {READ_MODES}")
     mode = READ_MODES.index((read_speed, gain_setting))
-    tables = _tables_for(date, inclusive=not for_read_noise)
-    for name in (*tables, *_ALL_TABLES_NEWEST_FIRST):
-        row = _AMP_TABLES[name].get(ampname)
-        if row is not None:
-            return row[mode]
-    raise KeyError(f"amplifier {ampname!r} is in no GMOS gain/read-noise table")
+    row = _row(ampname, _tables_for(date, for_read_noise=False))
+    rn_row = _row(ampname, _tables_for(date, for_read_noise=True))
+    if row is None or rn_row is None:
+        raise KeyError(f"amplifier {ampname!r} is in no GMOS gain/read-noise table")
+    return row[mode][0], rn_row[mode][1], row[mode][2]
 
 
 def amp_gain(ampname, read_speed, gain_setting, date) -> float:
@@ -158,7 +180,7 @@ def amp_gain(ampname, read_speed, gain_setting, date) -> float:
 
 def amp_read_noise(ampname, read_speed, gain_setting, date) -> float:
     """Read noise (electrons) from the lookup table (boundary dates go to the older era)."""
-    return amp_parameters(ampname, read_speed, gain_setting, date, for_read_noise=True)[1]
+    return amp_parameters(ampname, read_speed, gain_setting, date)[1]
 
 
 def amp_bias_level(ampname, read_speed, gain_setting, date) -> float:
@@ -166,7 +188,8 @@ def amp_bias_level(ampname, read_speed, gain_setting, date) -> float:
     return amp_parameters(ampname, read_speed, gain_setting, date)[2]
 
 
-# Full-well depth (electrons, unbinned, slow/low) keyed by PHU DETECTOR then AMPNAME (2.3).
+# Full-well depth (electrons, unbinned, slow/low) keyed by PHU DETECTOR then AMPNAME
+# (DRAGONS gmosThresholds, reference 2.3).  EEV has none (always ADC-limited).
 def _wells(ccds, values):
     out = {}
     for ccd, wells in zip(ccds, values, strict=True):
@@ -198,6 +221,9 @@ FULL_WELL = {
     },
 }
 
+#: DRAGONS' name for the same table.
+GMOS_THRESHOLDS = FULL_WELL
+
 #: DETTYPE -> pretty detector name (reference 1.1).
 DETTYPE_PRETTY = {
     "SDSU II CCD": "EEV",
@@ -221,7 +247,9 @@ NBIASCONTAM = {"EEV": 4, "e2vDD": 5, "Hamamatsu-N": 4, "Hamamatsu-S": 4}
 #: Integer gaps (unbinned pixels) between CCDs for simple tiling (reference 5.14).
 TILE_GAP = {"Hamamatsu-N": 67, "Hamamatsu-S": 61, "EEV": 37, "e2vDD": 37}
 
-#: Named ROIs, 0-based unbinned (y1, y2, x1, x2) per detector family (reference 2.4).
+#: Named ROIs, 0-based unbinned (y1, y2, x1, x2) per detector family (reference 2.4; the
+#: EEV/e2vDD CCD2, Central Spectrum and Central Stamp entries are DRAGONS' gmosRoiSettings
+#: values, which the reference does not list).  "Hamamatsu-N" holds GN-only variants.
 ROI_SETTINGS = {
     "Hamamatsu": {
         "Full Frame": (0, 4224, 0, 6144),
@@ -230,8 +258,25 @@ ROI_SETTINGS = {
         "Central Stamp": (1986, 2286, 2922, 3222),
     },
     "Hamamatsu-N": {"Central Stamp": (1986, 2294, 2922, 3222)},
-    "EEV": {"Full Frame": (0, 4608, 0, 6144)},
+    "EEV": {
+        "Full Frame": (0, 4608, 0, 6144),
+        "CCD2": (0, 4608, 2048, 4096),
+        "Central Spectrum": (1792, 2816, 0, 6144),
+        "Central Stamp": (2154, 2454, 2922, 3222),
+    },
+    "EEV-2010": {"Central Spectrum": (1791, 2815, 0, 6144)},  # 1-row adjustment circa 2010
 }
+
+
+def roi_name(roi: tuple[int, int, int, int]) -> str:
+    """Name of a 0-based unbinned (y1, y2, x1, x2) ROI, 'Custom' if it is none of the named
+    ones.  Like DRAGONS, any detector family's definition of a name matches."""
+    for table in ROI_SETTINGS.values():
+        for name, sec in table.items():
+            if tuple(roi) == sec:
+                return name
+    return "Custom"
+
 
 #: Hamamatsu CCDs: bottom unbinned rows that are unsuitable for science (reference 1.1).
 HAMAMATSU_DEAD_ROWS = 48
@@ -376,6 +421,19 @@ LAYOUTS: dict[str, DetectorLayout] = {
 
 OVERSCAN_COLUMNS = 32  # binned columns of serial overscan per amplifier
 
+#: GS Hamamatsu video-board change: PHU DETECTOR becomes 'GMOS + Hamamatsu_new' (reference 1.1;
+#: seen in a real 2019 GS header) and the amplifier tables change (reference 2.1).
+GS_HAM_NEW_BOARDS = _dt.date(2015, 8, 26)
+
+
+def detector_keyword(layout: DetectorLayout, date: _dt.date) -> str:
+    """PHU DETECTOR string of a layout on a UT date: the GS original-CCD Hamamatsu read 'GMOS +
+    Hamamatsu' before 2015-08-26 and 'GMOS + Hamamatsu_new' from then on; other layouts
+    have a single value (``layout.detector``)."""
+    if layout.key == "GS-Ham" and date < GS_HAM_NEW_BOARDS:
+        return "GMOS + Hamamatsu"
+    return layout.detector
+
 
 def layout_for_detid(detid: str) -> DetectorLayout:
     """The layout whose DETID matches (KeyError naming the DETID otherwise)."""
@@ -394,6 +452,8 @@ def raw_amp_sections(layout: DetectorLayout, xbin: int, ybin: int,
     (unbinned, clipped to the ROI), datasec and biassec (binned, within the raw extension),
     naxis1, naxis2.
     """
+    if xbin < 1 or ybin < 1:
+        raise ValueError(f"binning must be positive, got {xbin}x{ybin}")
     out = []
     for amp in layout.amps:
         det, ccd = amp.detsec, amp.ccdsec
@@ -405,6 +465,10 @@ def raw_amp_sections(layout: DetectorLayout, xbin: int, ybin: int,
             dx, dy = det.x1 - ccd.x1, det.y1 - ccd.y1
             det = Section(x1, x2, y1, y2)
             ccd = Section(x1 - dx, x2 - dx, y1 - dy, y2 - dy)
+        if det.nx % xbin or det.ny % ybin:
+            raise ValueError(
+                f"ROI {roi} cut to amplifier {amp.ampname!r} gives {det.nx} x {det.ny} unbinned "
+                f"pixels, not a multiple of the binning {xbin}x{ybin}")
         nx = det.nx // xbin
         ny = det.ny // ybin
         if amp.overscan_side == "right":
@@ -418,4 +482,6 @@ def raw_amp_sections(layout: DetectorLayout, xbin: int, ybin: int,
             "ccdsec": ccd, "detsec": det, "datasec": datasec, "biassec": biassec,
             "naxis1": nx + OVERSCAN_COLUMNS, "naxis2": ny,
         })
+    if not out:
+        raise ValueError(f"ROI {roi} overlaps no amplifier of {layout.key}")
     return out

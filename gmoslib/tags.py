@@ -1,15 +1,28 @@
 """Tags of a GMOS file from its primary header (reference section 3).
 
-A tag rule adds tags and may block others (BIAS blocks IMAGE and SPECT, ...); blocked tags
-are removed at the end.
+Each rule adds tags and may block others (BIAS blocks IMAGE and SPECT, BPM blocks IMAGE,
+SPECT, NON_SIDEREAL, ...).  Blocked tags are removed once all rules have run; rules whose
+condition is "only if tag X is present" (THRUSLIT, LS/MOS/IFU) are evaluated after that, so
+a bias taken with a grating or a slit in place stays a plain bias.
+
+Spectroscopic flavours (these frames are never reduced here, but must be recognised so they
+can be excluded), evaluated only when SPECT survives:
+  * IFU  -- OBSMODE 'IFU', MASKTYP -1 (IFU in the focal plane) or 'IFU' in MASKNAME;
+  * LS   -- OBSMODE 'LONGSLIT', or MASKTYP 1 with a facility long-slit name ending in
+            'arcsec' (e.g. '1.0arcsec');
+  * MOS  -- OBSMODE 'MOS', or MASKTYP 1 with any other mask name (program masks such as
+            'GN2017A-Q-1-1').
 """
 
 from __future__ import annotations
 
 from astropy.io import fits
 
+#: PHU keywords whose presence marks a processed calibration (reference 3).
 PROCESSED_KEYS = ("PROCARC", "GBIAS", "PROCBIAS", "PROCDARK", "GIFLAT", "PROCFLAT", "GIFRINGE",
                   "PROCFRNG", "PROCPNHL", "PROCSTND", "PROCILLM")
+
+_SIDEREAL_FRAMES = ("FK5", "APPT")
 
 
 def _s(phu: fits.Header, key: str) -> str:
@@ -17,15 +30,25 @@ def _s(phu: fits.Header, key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _f(phu: fits.Header, key: str, default: float = 0.0) -> float:
+def _f(phu: fits.Header, key: str) -> float | None:
     try:
-        return float(phu.get(key, default))
-    except (TypeError, ValueError):
-        return default
+        return float(phu[key])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
-def tags(phu: fits.Header) -> frozenset[str]:
-    """The set of tags of a file, from its primary header."""
+def _int(phu: fits.Header, key: str, default: int = 0) -> int:
+    value = _f(phu, key)
+    return default if value is None else int(value)
+
+
+def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[str]:
+    """The set of tags of a file.
+
+    phu : primary header.  exts : image-extension headers (accepted for API symmetry with
+    the descriptors; every GMOS tag rule reads only the primary header).
+    """
+    del exts
     out: set[str] = set()
     blocked: set[str] = set()
     observat = _s(phu, "OBSERVAT") or _s(phu, "TELESCOP")
@@ -35,9 +58,10 @@ def tags(phu: fits.Header) -> frozenset[str]:
     grating = _s(phu, "GRATING").upper()
     obsmode = _s(phu, "OBSMODE").upper()
     maskname = _s(phu, "MASKNAME")
-    masktyp = int(_f(phu, "MASKTYP", 0.0))
+    masktyp = _int(phu, "MASKTYP", 0)
     keys = set(phu.keys())
 
+    # --- origin
     if observat in ("Gemini-North", "Gemini-South"):
         out.add("GEMINI")
     if observat == "Gemini-North":
@@ -47,6 +71,7 @@ def tags(phu: fits.Header) -> frozenset[str]:
     if instrument in ("GMOS-N", "GMOS-S"):
         out.add("GMOS")
 
+    # --- observation type
     if obstype == "BIAS":
         out |= {"BIAS", "CAL"}
         blocked |= {"IMAGE", "SPECT"}
@@ -70,30 +95,33 @@ def tags(phu: fits.Header) -> frozenset[str]:
     if obj == "DOMEFLAT":
         out |= {"DOMEFLAT", "CAL", "FLAT"}
 
+    # --- imaging or spectroscopy
     if grating == "MIRROR":
         out.add("IMAGE")
     elif grating:
         out.add("SPECT")
     if obsmode and obsmode != "IMAGE":
         out.add("SPECT")
-    if "IMAGE" in out and masktyp != 0:
-        out.add("THRUSLIT")
     if "NODPIX" in keys:
         out.add("NODANDSHUFFLE")
 
+    # --- target
     frame = _s(phu, "FRAME").upper()
     trkframe = _s(phu, "TRKFRAME").upper()
-    if frame in ("FK5", "APPT") or trkframe in ("FK5", "APPT"):
-        moving = _f(phu, "RATRACK") != 0 or _f(phu, "DECTRACK") != 0
-        out.add("NON_SIDEREAL" if moving else "SIDEREAL")
+    if frame in _SIDEREAL_FRAMES or trkframe in _SIDEREAL_FRAMES:
+        rates = (_f(phu, "RATRACK"), _f(phu, "DECTRACK"))
+        # missing or unreadable tracking rates count as non-sidereal, like a non-zero rate
+        out.add("SIDEREAL" if rates == (0.0, 0.0) else "NON_SIDEREAL")
     if frame == "AZEL_TOPO":
         out.add("AZEL_TARGET")
-        if _f(phu, "AIRMASS", 0.0) == 1.0:
+        airmass = _f(phu, "AIRMASS")
+        if airmass is not None and abs(airmass - 1.0) < 1e-6:
             out.add("AT_ZENITH")
     if _s(phu, "OBSCLASS") in ("acq", "acqCal"):
         out.add("ACQUISITION")
 
-    out.add("UNPREPARED" if not any("PREPAR" in k for k in keys) else "PREPARED")
+    # --- processing state
+    out.add("PREPARED" if any("PREPAR" in k for k in keys) else "UNPREPARED")
     if any("SUBOVER" in k for k in keys):
         out.add("OVERSCAN_SUBTRACTED")
     if any("TRIMOVER" in k for k in keys):
@@ -107,18 +135,31 @@ def tags(phu: fits.Header) -> frozenset[str]:
         out |= {"FRINGE", "CAL"}
     if "BPMASK" in keys or "PROCBPM" in keys or obstype == "BPM":
         out |= {"BPM", "CAL", "PROCESSED"}
-        blocked |= {"IMAGE", "SPECT", "NON_SIDEREAL", "AZEL_TARGET", "GCALFLAT", "DARK"}
+        blocked |= {"IMAGE", "SPECT", "NON_SIDEREAL", "AZEL_TARGET", "GCALFLAT", "LAMPON",
+                    "GCAL_IR_ON", "GCAL_IR_OFF", "DARK"}
+    # DRAGONS: RAW = no GEM-TLM.  Our own products may lack GEM-TLM, so a processed
+    # calibration or science product is never RAW either.
     if "GEM-TLM" not in keys and "PROCESSED" not in out:
         out.add("RAW")
     out -= blocked
+
+    # --- rules that depend on tags surviving the blocks
+    if "IMAGE" in out and masktyp != 0:
+        out.add("THRUSLIT")
     if "SPECT" in out:
-        # Spectroscopy flavours (only for frames that are still SPECT after blocking, so a
-        # bias taken with a grating in place stays a plain bias).
-        upper = maskname.upper()
-        if obsmode == "IFU" or masktyp == -1 or "IFU" in upper:
-            out.add("IFU")
-        elif obsmode == "MOS" or (masktyp == 1 and not upper.endswith("ARCSEC")):
-            out.add("MOS")
-        elif obsmode == "LONGSLIT" or (masktyp == 1 and upper.endswith("ARCSEC")):
-            out.add("LS")
+        out |= _spect_flavour(obsmode, masktyp, maskname)
     return frozenset(out)
+
+
+def _spect_flavour(obsmode: str, masktyp: int, maskname: str) -> set[str]:
+    """{'IFU'} / {'MOS'} / {'LS'} / set() for a spectroscopic frame (see module docstring);
+    OBSMODE decides when it names a mode, else MASKTYP and MASKNAME."""
+    by_mode = {"IFU": "IFU", "MOS": "MOS", "LONGSLIT": "LS"}
+    if obsmode in by_mode:
+        return {by_mode[obsmode]}
+    upper = maskname.upper()
+    if masktyp == -1 or "IFU" in upper:
+        return {"IFU"}
+    if masktyp == 1:
+        return {"LS"} if upper.endswith("ARCSEC") else {"MOS"}
+    return set()
