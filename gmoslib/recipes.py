@@ -354,16 +354,24 @@ def make_master_bias(
     return out
 
 
-def subtract_master(frame: Frame, master: Frame, kind: str) -> Frame:
-    """Subtract a master bias (same units) from every extension; checks shapes."""
-    _check_compatible(frame, master, kind)
+def _apply_calibration(frame: Frame, cal: Frame, kind: str, primitive, keyword: str,
+                       comment: str) -> Frame:
+    """Apply a per-extension calibration primitive (sci, var, dq, cal_sci, cal_var, cal_dq)
+    to every extension after checking that the calibration fits; record it in the PHU."""
+    _check_compatible(frame, cal, kind)
     exts = []
-    for e, m in zip(frame.exts, master.exts, strict=True):
-        sci, var, dq = prep.subtract_bias(e.sci, e.var, e.dq, m.sci, m.var, m.dq)
+    for e, c in zip(frame.exts, cal.exts, strict=True):
+        sci, var, dq = primitive(e.sci, e.var, e.dq, c.sci, c.var, c.dq)
         exts.append(Extension(sci, var, dq, e.header))
     phu = frame.phu.copy()
-    phu["BIASIM"] = (os.path.basename(master.filename), "Master bias used")
+    phu[keyword] = (os.path.basename(cal.filename), comment)
     return Frame(phu, exts, frame.filename)
+
+
+def subtract_master(frame: Frame, master: Frame, kind: str) -> Frame:
+    """Subtract a master bias (same units) from every extension; checks shapes."""
+    return _apply_calibration(frame, master, kind, prep.subtract_bias, "BIASIM",
+                              "Master bias used")
 
 
 def to_electrons(frame: Frame) -> Frame:
@@ -451,14 +459,8 @@ def make_master_flat(
 # --------------------------------------------------------------------------- science frames
 def flat_correct_frame(frame: Frame, flat: Frame) -> Frame:
     """Divide every extension by the master flat (VAR propagated, DQ OR-ed)."""
-    _check_compatible(frame, flat, "master flat")
-    exts = []
-    for e, f in zip(frame.exts, flat.exts, strict=True):
-        sci, var, dq = prep.flat_correct(e.sci, e.var, e.dq, f.sci, f.var, f.dq)
-        exts.append(Extension(sci, var, dq, e.header))
-    phu = frame.phu.copy()
-    phu["FLATIM"] = (os.path.basename(flat.filename), "Master flat used")
-    return Frame(phu, exts, frame.filename)
+    return _apply_calibration(frame, flat, "master flat", prep.flat_correct, "FLATIM",
+                              "Master flat used")
 
 
 def ccd_index_of_extensions(frame: Frame) -> list[int]:
