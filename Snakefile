@@ -8,11 +8,12 @@
 #     manifest/manifest.tsv                            one row per raw file: tags, descriptors, reason
 #     calibrations/processed_bias/<first>_bias.fits    master biases (ADU)
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
+#     calibrations/processed_fringe/<first>_fringe.fits  fringe frames (electrons), when needed
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
 #     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons) and its QA table
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, stacks, manifest.
+# Targets: all (default), calibrations, fringes, stacks, manifest.
 
 import os
 
@@ -31,6 +32,7 @@ include: "rules/common.smk"
 include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
+include: "rules/fringe.smk"
 include: "rules/science.smk"
 
 
@@ -43,6 +45,11 @@ rule all:
 rule calibrations:
     input:
         all_calibrations,
+
+
+rule fringes:
+    input:
+        all_fringes,
 
 
 rule stacks:

@@ -206,3 +206,53 @@ def fringe_wanted(policy: str, filter_pretty: str, detector_pretty: str) -> bool
     if policy == "auto":
         return needs_fringe(filter_pretty, detector_pretty)
     raise ValueError(f"fringe policy must be auto, always or never, not {policy!r}")
+
+
+#: A fringe frame needs at least this many dithered science frames (reference 5.12).
+MIN_FRINGE_FRAMES = 3
+
+
+def dither_spread_arcsec(rows: pd.DataFrame) -> float:
+    """Largest distance (arcsec) between two frames' pointings: from the telescope p/q
+    offsets, or from RA/Dec when the offsets are unknown."""
+    import numpy as np
+
+    p = rows["poffset"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    q = rows["qoffset"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if len(rows) < 2:
+        return 0.0
+    if np.isfinite(p).all() and np.isfinite(q).all():
+        return float(np.hypot(p[:, None] - p[None, :], q[:, None] - q[None, :]).max())
+    from .fringe import max_dither_arcsec
+
+    ra = rows["ra"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    dec = rows["dec"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if not (np.isfinite(ra).all() and np.isfinite(dec).all()):
+        return 0.0
+    return max_dither_arcsec(ra, dec)
+
+
+def fringe_group_problem(manifest: pd.DataFrame, frames: list[str], *,
+                         min_dither: float = 5.0) -> str:
+    """'' when these science frames can make a fringe frame, otherwise why not."""
+    if len(frames) < MIN_FRINGE_FRAMES:
+        return (f"it has {len(frames)} frame(s) and a fringe frame needs at least "
+                f"{MIN_FRINGE_FRAMES} dithered frames")
+    rows = manifest.set_index("frame").loc[list(frames)]
+    spread = dither_spread_arcsec(rows)
+    if spread < min_dither:
+        return (f"its {len(frames)} frames are dithered by at most {spread:.1f} arcsec and "
+                f"at least {min_dither:g} arcsec is needed to separate sources from fringes")
+    return ""
+
+
+def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
+                  wanted: set[str], *, min_dither: float = 5.0) -> dict[str, list[str]]:
+    """Fringe frames the workflow can build: for every science group, its frames that need
+    fringe correction, when they are enough and dithered enough (name = first frame)."""
+    out = {}
+    for frames in science_groups.values():
+        chosen = [f for f in frames if f in wanted]
+        if chosen and not fringe_group_problem(manifest, chosen, min_dither=min_dither):
+            out[chosen[0]] = chosen
+    return dict(sorted(out.items()))

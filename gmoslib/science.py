@@ -8,31 +8,51 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
-from astropy.wcs import WCS
+from astropy.wcs import WCS, FITSFixedWarning
 
 from . import align as alignlib
 from . import cosmic as cosmiclib
 from . import detect as detectlib
+from . import dq as dqbits
+from . import fringe as fringelib
 from . import mosaic as mosaiclib
 from . import resample as resamplelib
 from . import science_stack as sstack
+from . import stack as stacklib
 from .descriptors import Descriptors
-from .fitsio import file_sha256, read_frame
+from .fitsio import file_sha256, read_frame, read_headers
 from .frame import Extension, Frame
+from .lookups import FRINGE_CONTROL_PAIRS
 from .provenance import add_provenance
 from .recipes import (
     RecipeError,
+    _check_compatible,
+    _Scratch,
     ccd_index_of_extensions,
     flat_correct_frame,
     load_prepared,
     subtract_master,
     to_electrons,
 )
+from .sections import parse_section
+
+
+def calibrated_frame(raw_path: str, bias_path: str, flat_path: str, *, overscan: dict,
+                     bpm: Frame | None = None) -> tuple[Frame, Descriptors]:
+    """Overscan, bias, gain (electrons, Poisson VAR) and flat: the per-amplifier frame
+    (electrons) that both the science chain and the fringe frame start from."""
+    frame = load_prepared(raw_path, overscan=overscan, bpm=bpm)
+    desc = Descriptors(frame.phu, [e.header for e in frame.exts], raw_path)
+    frame = subtract_master(frame, read_frame(bias_path), "master bias")
+    frame = to_electrons(frame)
+    frame = flat_correct_frame(frame, read_frame(flat_path))
+    return frame, desc
 
 
 def reduce_science_frame(
@@ -41,19 +61,22 @@ def reduce_science_frame(
     flat_path: str,
     *,
     overscan: dict,
+    fringe_path: str | None = None,
+    fringe: dict | None = None,
     qe_correct: bool | None = None,
     mosaic_order: int = 3,
     bpm: Frame | None = None,
 ) -> tuple[Frame, dict]:
-    """Overscan, bias, gain (electrons, Poisson VAR), flat, QE equalisation (Hamamatsu by
-    default), mosaic.  Returns the single-extension mosaic frame (electrons) and a dict of
-    what was done (QE factors...)."""
-    frame = load_prepared(raw_path, overscan=overscan, bpm=bpm)
-    desc = Descriptors(frame.phu, [e.header for e in frame.exts], raw_path)
-    frame = subtract_master(frame, read_frame(bias_path), "master bias")
-    frame = to_electrons(frame)
-    frame = flat_correct_frame(frame, read_frame(flat_path))
+    """Overscan, bias, gain (electrons, Poisson VAR), flat, fringe (when a processed fringe
+    is given; ``fringe`` = fringeCorrect parameters), QE equalisation (Hamamatsu by default),
+    mosaic.  Returns the single-extension mosaic frame (electrons) and a dict of what was
+    done (fringe scale, QE factors...)."""
+    frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
     info: dict = {}
+    if fringe_path:
+        frame, finfo = fringe_correct_frame(frame, read_frame(fringe_path), desc,
+                                            **(fringe or {}))
+        info["fringe"] = finfo
     hamamatsu = desc.detector_name(pretty=True).startswith("Hamamatsu")
     if qe_correct is None:
         qe_correct = hamamatsu
@@ -73,8 +96,198 @@ def reduce_science_frame(
     add_provenance(phu, "reduceScienceFrame",
                    {"overscanCorrect": overscan, "QECorrect": {"enabled": qe_correct},
                     "mosaicDetectors": {"order": mosaic_order}, **info},
-                   [(p, file_sha256(p)) for p in (raw_path, bias_path, flat_path)])
+                   [(p, file_sha256(p)) for p in (raw_path, bias_path, flat_path)
+                    + ((fringe_path,) if fringe_path else ())])
     return Frame(phu, [mosaic], frame.filename), info
+
+
+# --------------------------------------------------------------------------- fringes
+def _detsecs(frame: Frame):
+    return [parse_section(str(e.header["DETSEC"])) for e in frame.exts]
+
+
+def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors, *,
+                        detect: dict | None = None) -> dict:
+    """How much of the fringe frame is in a science frame (both per amplifier, electrons).
+
+    Control pairs of the detector set when it has them and at least one pair is usable,
+    otherwise least squares over the pixels good in both frames and outside the science
+    frame's objects.  Returns {'scale', 'method', 'n_pairs'}."""
+    xbin, ybin = desc.detector_x_bin(), desc.detector_y_bin()
+    pairs = FRINGE_CONTROL_PAIRS.get(desc.detector_name())
+    if pairs:
+        scale, n_used, _ = fringelib.control_pair_scale(
+            [(e.sci, e.dq) for e in frame.exts], [(e.sci, e.dq) for e in fringe.exts],
+            _detsecs(frame), xbin, ybin, pairs)
+        if scale is not None:
+            return {"scale": scale, "method": "control pairs", "n_pairs": n_used,
+                    "warning": (f"only {n_used} control pairs usable"
+                                if n_used < fringelib.MIN_GOOD_PAIRS else "")}
+    detect = detect or {}
+    objects = [fringelib.object_mask(e.sci, e.var, e.dq, dilation=2, **detect)
+               for e in frame.exts]
+    scale = fringelib.least_squares_scale(
+        [(e.sci, e.dq, m) for e, m in zip(frame.exts, objects, strict=True)],
+        [(e.sci, e.dq) for e in fringe.exts])
+    return {"scale": scale, "method": "least squares", "n_pairs": 0, "warning": ""}
+
+
+def fringe_correct_frame(frame: Frame, fringe: Frame, desc: Descriptors, *,
+                         scale: bool | None = True, scale_factor: float | None = None
+                         ) -> tuple[Frame, dict]:
+    """Subtract a scaled processed fringe from a flat-fielded frame (reference 5.12).
+
+    scale_factor : use this factor.  Otherwise scale=True fits it (control pairs, else least
+    squares), scale=False uses 1, scale=None fits it only when the fringe frame comes from
+    another observation (DRAGONS' rule).  Records FRINGEIM, FRNGSCAL and FRNGMETH."""
+    _check_compatible(frame, fringe, "processed fringe")
+    fringe_desc = Descriptors(fringe.phu, [e.header for e in fringe.exts], fringe.filename)
+    if fringe_desc.filter_name() != desc.filter_name():
+        raise RecipeError(f"processed fringe {fringe.filename} is for filter "
+                          f"{fringe_desc.filter_name()} but {frame.filename} has "
+                          f"{desc.filter_name()}")
+    if scale_factor is not None:
+        info = {"scale": float(scale_factor), "method": "user", "n_pairs": 0, "warning": ""}
+    elif scale is False or (scale is None
+                            and fringe_desc.observation_id() == desc.observation_id()):
+        info = {"scale": 1.0, "method": "unscaled", "n_pairs": 0, "warning": ""}
+    else:
+        info = fringe_scale_factor(frame, fringe, desc)
+    exts = []
+    for e, f in zip(frame.exts, fringe.exts, strict=True):
+        sci, var, dq = fringelib.subtract_fringe(e.sci, e.var, e.dq, f.sci, f.var, f.dq,
+                                                 info["scale"])
+        exts.append(Extension(sci, var, dq, e.header))
+    phu = frame.phu.copy()
+    phu["FRINGEIM"] = (os.path.basename(fringe.filename), "Processed fringe subtracted")
+    phu["FRNGSCAL"] = (round(float(info["scale"]), 6), "Fringe scale factor applied")
+    phu["FRNGMETH"] = (info["method"], "How the fringe scale factor was found")
+    phu["FRNGNPR"] = (int(info["n_pairs"]), "Fringe control pairs used")
+    return Frame(phu, exts, frame.filename), info
+
+
+#: While a fringe frame is stacked, source pixels carry this DQ bit: it ranks between cosmic
+#: rays and bad pixels, so a pixel covered by a source in one frame is taken from the frames
+#: where it is sky, and where every frame has a source (or a fringe peak detected as one) all
+#: are used.  No fringe frame pixel keeps it.
+OBJECT_BIT = dqbits.OVERLAP
+
+
+def _pointing(path: str) -> tuple[float, float]:
+    """Sky position (deg) of pixel (0, 0) of the first extension of a raw file."""
+    _, exts = read_headers(path)
+    with warnings.catch_warnings():  # old-style keywords (RADECSYS) are fine here
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        ra, dec = WCS(exts[0]).all_pix2world([[0.0, 0.0]], 0)[0]
+    return float(ra), float(dec)
+
+
+def make_fringe_frame(
+    raw_paths: Sequence[str],
+    bias_paths: Sequence[str],
+    flat_paths: Sequence[str],
+    *,
+    overscan: dict,
+    params: dict,
+    memory_bytes: int,
+    scratch_dir: str,
+    bpm: Frame | None = None,
+) -> Frame:
+    """Processed fringe frame from dithered science frames (reference 5.12).
+
+    Each frame is overscan-, bias-, gain- and flat-corrected (its own master bias and flat,
+    in the order of raw_paths), its overall sky level subtracted; its sources are detected
+    (on the frame minus the median of all frames when ``subtract_median_image``, by default
+    for GMOS-S), grown by ``dilation`` pixels and flagged; then the frames are stacked
+    (mean with rejection).  Output: per amplifier SCI (electrons, sky ~0), VAR, DQ; PHU of
+    the first frame plus PROCFRNG, NCOMBINE, IMCMBnnn, provenance.
+    """
+    paths = list(raw_paths)
+    n = len(paths)
+    min_frames = 3
+    if n < min_frames:
+        raise RecipeError(
+            f"a fringe frame needs at least {min_frames} dithered science frames, got {n} "
+            f"({', '.join(os.path.basename(p) for p in paths)})")
+    if len(bias_paths) != n or len(flat_paths) != n:
+        raise RecipeError("one master bias and one master flat per science frame are needed")
+    pointings = [_pointing(p) for p in paths]
+    min_dither = float(params.get("min_dither", 5.0))
+    spread = fringelib.max_dither_arcsec([p[0] for p in pointings], [p[1] for p in pointings])
+    if spread < min_dither:
+        raise RecipeError(
+            f"insufficient dithering to make a fringe frame: the {n} frames "
+            f"({', '.join(os.path.basename(p) for p in paths)}) are all within "
+            f"{spread:.2f} arcsec of each other (at least {min_dither:g} arcsec is needed to "
+            "separate sources from fringes)")
+    detect = {"thresh": params.get("thresh", 2.0), "minarea": params.get("minarea", 8),
+              "dilation": params.get("dilation", 2)}
+    subtract_median = params.get("subtract_median_image")
+    descs, names, sky_levels, obsids = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix=".fringe-", dir=scratch_dir) as tmp:
+        scratch = None
+        first = None
+        for k in range(n):
+            frame, desc = calibrated_frame(paths[k], bias_paths[k], flat_paths[k],
+                                           overscan=overscan, bpm=bpm)
+            if first is None:
+                first = frame
+                scratch = _Scratch.create(tmp, n, [e.sci.shape for e in frame.exts])
+                if subtract_median is None:
+                    subtract_median = desc.telescope() == "Gemini-South"
+            else:
+                _check_compatible(first, frame)
+            sky = fringelib.sky_level([e.sci for e in frame.exts], [e.dq for e in frame.exts])
+            for i, e in enumerate(frame.exts):
+                sci = e.sci - np.float32(sky)
+                dq = e.dq
+                if not subtract_median:
+                    dq = dq | np.where(fringelib.object_mask(sci, e.var, e.dq, **detect),
+                                       OBJECT_BIT, 0).astype(np.uint16)
+                scratch.sci[i][k] = sci
+                scratch.var[i][k] = e.var
+                scratch.dq[i][k] = dq
+            descs.append(desc)
+            names.append(frame.filename)
+            sky_levels.append(sky)
+            obsids.append(desc.observation_id())
+            del frame
+        if subtract_median:
+            for i, ext in enumerate(first.exts):
+                ny, nx = ext.sci.shape
+                median, _, _, _ = stacklib.stack_frames(
+                    scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
+                    operation="median", reject="minmax", nlow=0, nhigh=1)
+                for k in range(n):
+                    mask = fringelib.object_mask(scratch.sci[i][k] - median,
+                                                 scratch.var[i][k], scratch.dq[i][k],
+                                                 **detect)
+                    scratch.dq[i][k] |= np.where(mask, OBJECT_BIT, 0).astype(np.uint16)
+        exts = []
+        for i, ext in enumerate(first.exts):
+            ny, nx = ext.sci.shape
+            sci, var, dq, _ = stacklib.stack_frames(
+                scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
+                operation="mean", reject=params.get("reject_method", "varclip"),
+                lsigma=params.get("lsigma", 3.0), hsigma=params.get("hsigma", 3.0))
+            dq &= np.uint16(~OBJECT_BIT & 0xFFFF)
+            exts.append(Extension(sci, var, dq, ext.header.copy()))
+        del scratch
+    phu = first.phu.copy()
+    unique_obsids = list(dict.fromkeys(obsids))
+    if len(unique_obsids) > 1:
+        phu["OBSID"] = ("+".join(unique_obsids), "Observations the fringe frame was made from")
+    phu["PROCFRNG"] = ("gmos-snake", "Processed fringe frame")
+    phu["NCOMBINE"] = (n, "Number of frames combined")
+    for k, name in enumerate(names, start=1):
+        phu[f"IMCMB{k:03d}"] = os.path.basename(name)
+        phu[f"FRSKY{k:03d}"] = (round(float(sky_levels[k - 1]), 3),
+                                f"sky level removed from input {k} (e-)")
+    add_provenance(phu, "makeFringeFrame",
+                   {"overscanCorrect": overscan, "makeFringeFrame": dict(params),
+                    "subtract_median_image": bool(subtract_median)},
+                   [(p, file_sha256(p)) for p in dict.fromkeys((*paths, *bias_paths, *flat_paths))])
+    return Frame(phu, exts, first.filename)
 
 
 def detect_catalogue(mosaic: Extension, **kwargs) -> Table:

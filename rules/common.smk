@@ -22,6 +22,7 @@ RAW_FILES = sorted(
 MANIFEST = "manifest/manifest.tsv"
 BIAS_PATH = "calibrations/processed_bias/{name}_bias.fits"
 FLAT_PATH = "calibrations/processed_flat/{name}_flat.fits"
+FRINGE_PATH = "calibrations/processed_fringe/{name}_fringe.fits"
 STACK_PATH = f"results/{{name}}{config['output_suffix']}.fits"
 GAP_DAYS = config["calibration_group_max_gap_days"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
@@ -62,6 +63,8 @@ def candidates(caltype):
         built = calib.candidates_from_groups(manifest(), bias_groups(), caltype, BIAS_PATH)
     elif caltype == "processed_flat":
         built = calib.candidates_from_groups(manifest(), flat_groups(), caltype, FLAT_PATH)
+    elif caltype == "processed_fringe":
+        built = calib.candidates_from_groups(manifest(), fringe_groups(), caltype, FRINGE_PATH)
     else:
         raise ValueError(f"unknown calibration type {caltype!r}")
     on_disk = _processed_candidates(tuple(config["calibration_dirs"]))
@@ -99,7 +102,7 @@ def flat_bias(wildcards):
 def all_calibrations(wildcards):
     paths = [BIAS_PATH.format(name=n) for n in bias_groups()]
     paths += [FLAT_PATH.format(name=n) for n in flat_groups()]
-    return paths
+    return paths + all_fringes(wildcards)
 
 
 def science_groups():
@@ -107,14 +110,79 @@ def science_groups():
 
 
 def science_raw(wildcards):
-    row = manifest().set_index("frame", drop=False).loc[wildcards.frame]
-    if calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
+    return manifest().set_index("frame").at[wildcards.frame, "path"]
+
+
+def _fringe_policy_rows():
+    """Manifest rows of the science frames that the fringe policy wants corrected."""
+    table = manifest().set_index("frame", drop=False)
+    return {
+        f: table.loc[f]
+        for frames in science_groups().values()
+        for f in frames
+        if calib.fringe_wanted(config["fringe"], table.at[f, "filter"], table.at[f, "detector"])
+    }
+
+
+def fringe_groups():
+    """Science groups from which the workflow can build a fringe frame (name -> frames)."""
+    wanted = _fringe_policy_rows()
+    return calib.fringe_groups(
+        manifest(), science_groups(), set(wanted),
+        min_dither=step_params("makeFringeFrame")["min_dither"])
+
+
+def fringe_raw_files(wildcards):
+    groups = fringe_groups()
+    if wildcards.name not in groups:
         raise WorkflowError(
-            f"{wildcards.frame} ({row['filter']} on {row['detector']}) needs fringe correction "
-            f"(config fringe: {config['fringe']}), which this version of the workflow cannot "
-            "do yet; set fringe: never to reduce it without fringe correction"
-        )
-    return row["path"]
+            f"no science group named {wildcards.name!r} can make a fringe frame "
+            f"(see {MANIFEST}; 3 dithered frames needing fringe correction are required)")
+    return frames_paths(groups[wildcards.name])
+
+
+def fringe_biases(wildcards):
+    return [calibration_for(f, "processed_bias") for f in fringe_groups()[wildcards.name]]
+
+
+def fringe_flats(wildcards):
+    return [calibration_for(f, "processed_flat") for f in fringe_groups()[wildcards.name]]
+
+
+def science_fringe(wildcards):
+    return fringe_for(wildcards.frame)
+
+
+def fringe_for(frame):
+    """The processed fringe of one science frame, or nothing when none is wanted.  A frame
+    that needs one and cannot have one stops the workflow before any processing."""
+    row = manifest().set_index("frame", drop=False).loc[frame]
+    if not calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
+        return []
+    try:
+        return calibration_for(frame, "processed_fringe")
+    except calib.CalibrationNotFoundError as exc:
+        group = next(n for n, frames in science_groups().items() if frame in frames)
+        why = calib.fringe_group_problem(
+            manifest(), science_groups()[group],
+            min_dither=step_params("makeFringeFrame")["min_dither"])
+        raise WorkflowError(
+            f"{frame} ({row['filter']} on {row['detector']}) needs fringe correction "
+            f"(config fringe: {config['fringe']}) but there is no processed fringe for it: "
+            f"{exc}; and its science group {group} cannot make one: {why}. Put a processed "
+            "fringe in a folder of calibration_dirs, name one in user_cal.processed_fringe, "
+            "or set fringe: never to reduce without fringe correction."
+        ) from exc
+
+
+def all_fringes(wildcards):
+    """The fringe frames the workflow builds that some science frame uses."""
+    paths = set()
+    for frame in _fringe_policy_rows():
+        path = fringe_for(frame)
+        if path and path.startswith("calibrations/processed_fringe/"):
+            paths.add(path)
+    return sorted(paths)
 
 
 def science_bias(wildcards):

@@ -3,6 +3,7 @@ rule reduce_science_frame:
         raw=science_raw,
         bias=science_bias,
         flat=science_flat,
+        fringe=science_fringe,
     output:
         mosaic="work/mosaic/{frame}_mosaic.fits",
         catalogue="work/mosaic/{frame}_cat.ecsv",
@@ -12,6 +13,7 @@ rule reduce_science_frame:
         "benchmarks/reduce_science_frame/{frame}.tsv"
     params:
         overscan=step_params("overscanCorrect"),
+        fringe=step_params("fringeCorrect"),
         qe=step_params("QECorrect"),
         mosaic=step_params("mosaicDetectors"),
         detect=step_params("detectSources"),

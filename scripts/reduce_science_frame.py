@@ -20,6 +20,9 @@ mosaic, info = reduce_science_frame(
     snakemake.input.bias,
     snakemake.input.flat,
     overscan=snakemake.params.overscan,
+    # empty when the frame needs no fringe correction
+    fringe_path=snakemake.input.fringe or None,
+    fringe=snakemake.params.fringe,
     qe_correct=snakemake.params.qe["enabled"],
     mosaic_order=snakemake.params.mosaic["order"],
     bpm=bpm,

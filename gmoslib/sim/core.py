@@ -109,9 +109,15 @@ def make_detector_model(layout: DetectorLayout, xbin: int, ybin: int,
         ccd_y0 = amp["ccdsec"].y1
         nd = max(0, lookups.HAMAMATSU_DEAD_ROWS - ccd_y0) // ybin if hamamatsu else 0
         dead.append(int(nd))
-        # fringes: a smooth interference pattern in detector coordinates (unit amplitude)
-        fringe.append(np.sin(2 * math.pi * (X * 7.3 + Y * 4.1) + 3 * np.sin(
-            2 * math.pi * (X * 2.1 - Y * 3.3))).astype(np.float32))
+        # fringes: a smooth interference pattern in detector coordinates (unit amplitude);
+        # where the detector has fringe control pairs, real peaks and troughs sit there
+        f = np.sin(2 * math.pi * (X * 7.3 + Y * 4.1) + 3 * np.sin(
+            2 * math.pi * (X * 2.1 - Y * 3.3))).astype(np.float32)
+        pairs = lookups.FRINGE_CONTROL_PAIRS.get(layout.detid)
+        if pairs:
+            f *= 0.5
+            _add_fringe_extrema(f, det, xbin, ybin, pairs)
+        fringe.append(f)
     qe_tw = (1.0, 1.0, 1.0)
     qe_night = (1.0, 1.0, 1.0)
     if hamamatsu:
@@ -119,6 +125,28 @@ def make_detector_model(layout: DetectorLayout, xbin: int, ybin: int,
         qe_night = (1.01, 1.0, 0.985)
     return DetectorModel(layout, xbin, ybin, roi, amps, bias_offset, pattern, response, illum,
                          bad, dead, qe_tw, qe_night, fringe)
+
+
+def _add_fringe_extrema(f: np.ndarray, det: Section, xbin: int, ybin: int, pairs) -> None:
+    """Add a Gaussian peak (+1) and trough (-1) at each control pair, in place.  f covers
+    the unbinned detector section det at the given binning."""
+    ny, nx = f.shape
+    for peak, trough in pairs:
+        sep = math.hypot(peak[0] - trough[0], peak[1] - trough[1])
+        sigma = max(12.0, 0.4 * sep)  # unbinned pixels
+        for (xd, yd), sign in ((peak, 1.0), (trough, -1.0)):
+            # binned pixel index range within 5 sigma
+            x0 = int(math.floor((xd - 5 * sigma - det.x1) / xbin))
+            x1 = int(math.ceil((xd + 5 * sigma - det.x1) / xbin)) + 1
+            y0 = int(math.floor((yd - 5 * sigma - det.y1) / ybin))
+            y1 = int(math.ceil((yd + 5 * sigma - det.y1) / ybin)) + 1
+            x0, x1, y0, y1 = max(x0, 0), min(x1, nx), max(y0, 0), min(y1, ny)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            xs = det.x1 + (np.arange(x0, x1) + 0.5) * xbin - xd
+            ys = det.y1 + (np.arange(y0, y1) + 0.5) * ybin - yd
+            g = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2) / sigma**2)
+            f[y0:y1, x0:x1] += np.float32(sign) * g.astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ headers

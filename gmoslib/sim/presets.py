@@ -74,7 +74,7 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            prefix: str, bias_dates: list[tuple[str, int, int]],
            flat_date: tuple[str, int, int], sci_date: tuple[str, int, int],
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
-           roi: Section | None = None, fringe_e: float = 0.0,
+           roi: Section | None = None, fringe_e: float | list[float] = 0.0,
            dithers: list[tuple[float, float]] | None = None,
            cosmic_rays: int = 40, n_stars: int = 300) -> list[str]:
     specs: list[FrameSpec] = []
@@ -95,12 +95,14 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
     dithers = dithers or [(0, 0), (10, 5), (-10, 5), (5, -10), (-5, -10), (12, -6)]
     stars = star_field(layout_key, xbin, ybin, 285.00429583, 24.98093611, n_stars, seed)
     program = f"G{prefix[:1]}-2017A-Q-1"
+    amplitudes = fringe_e if isinstance(fringe_e, list) else [fringe_e] * n_sci
     for k in range(n_sci):
         p, q = dithers[k % len(dithers)]
         specs.append(FrameSpec("science", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
                                d + dt.timedelta(minutes=1 * k), sci_exptime, filter2=filter2,
                                object="starfield", sky_e=800.0, poffset=p, qoffset=q,
-                               cosmic_rays=cosmic_rays, fringe_amplitude_e=fringe_e,
+                               cosmic_rays=cosmic_rays,
+                               fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
                                datalab=f"{program}-5-{k + 1:03d}"))
     return _write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
@@ -124,12 +126,30 @@ def preset_small(outdir: str, seed: int = 1) -> list[str]:
                   n_stars=200)
 
 
+#: Fringe amplitudes (electrons per unbinned pixel) of the fringe presets' science frames:
+#: they differ from frame to frame, as the night-sky lines that make fringes vary.
+FRINGE_AMPLITUDES_E = [30.0, 35.0, 40.0, 45.0, 50.0, 40.0]
+
+
 def preset_fringe(outdir: str, seed: int = 1) -> list[str]:
     """GN Hamamatsu 2x2, z' band with fringes, 6 dithered science frames."""
     return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
                   bias_dates=[("2018-03-01", 10, 5)], flat_date=("2018-03-02", 50, 5),
                   sci_date=("2018-03-01", 100, 6), filter2="z_G0304", n_sci=6,
-                  sci_exptime=60.0, flat_exptimes=[20.0] * 5, fringe_e=40.0)
+                  sci_exptime=60.0, flat_exptimes=[20.0] * 5,
+                  fringe_e=list(FRINGE_AMPLITUDES_E))
+
+
+def preset_fringe_small(outdir: str, seed: int = 1) -> list[str]:
+    """A fast GN Hamamatsu 4x4 z' set with fringes for tests: 5 biases, 3 twilights, 6
+    dithered science frames, fringes twice as strong as in the 2x2 preset (same relative
+    precision with 4x fewer pixels per control-pair box)."""
+    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
+                  bias_dates=[("2018-03-01", 10, 5)], flat_date=("2018-03-02", 50, 3),
+                  sci_date=("2018-03-01", 100, 6), filter2="z_G0304", n_sci=6,
+                  sci_exptime=60.0, flat_exptimes=[20.0] * 3,
+                  fringe_e=[2 * a for a in FRINGE_AMPLITUDES_E], cosmic_rays=15,
+                  n_stars=200)
 
 
 def preset_gmos_s(outdir: str, seed: int = 1) -> list[str]:
@@ -170,6 +190,7 @@ PRESETS: dict[str, Callable[..., list[str]]] = {
     "tutorial": preset_tutorial,
     "small": preset_small,
     "fringe": preset_fringe,
+    "fringe-small": preset_fringe_small,
     "gmos-s": preset_gmos_s,
     "eev": preset_eev,
     "e2v": preset_e2v,

@@ -1,0 +1,31 @@
+"""Snakemake adapter: dithered raw science frames + their master bias/flat -> processed fringe
+(gmoslib.science.make_fringe_frame)."""
+
+import logging
+import os
+import sys
+
+snakemake = globals()["snakemake"]
+# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
+# conda environment made by --software-deployment-method conda).
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+
+from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.science import make_fringe_frame  # noqa: E402
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+
+out = snakemake.output[0]
+bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+fringe = make_fringe_frame(
+    list(snakemake.input.raws),
+    list(snakemake.input.biases),
+    list(snakemake.input.flats),
+    overscan=snakemake.params.overscan,
+    params=snakemake.params.fringe,
+    memory_bytes=snakemake.params.memory_bytes,
+    scratch_dir=os.path.dirname(os.path.abspath(out)),
+    bpm=bpm,
+)
+write_frame(out, fringe)
+logging.info("wrote %s from %d science frames", out, len(snakemake.input.raws))
