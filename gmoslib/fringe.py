@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import bottleneck as bn
 import numpy as np
 from scipy import ndimage
 
@@ -149,27 +148,31 @@ def least_squares_scale(
     sci_exts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     fringe_exts: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> float:
-    """Fringe scale factor x minimising sum (S - c - x F)^2 over the pixels good in both
-    frames and outside the science objects (per extension: (sci, dq, object mask or None);
-    fringe: (sci, dq)):  x = (n sum SF - sum S sum F) / (n sum F^2 - (sum F)^2)."""
-    n = ss = sf = sff = ssf = 0.0
+    """Fringe scale factor x minimising sum (S - c_i - x F)^2 over the pixels good in both
+    frames and outside the science objects, with one sky constant c_i per extension (so
+    amplifier-to-amplifier sky steps, e.g. before QE correction, do not leak into x).
+
+    sci_exts : per extension (sci, dq, object mask or None); fringe_exts : (sci, dq).
+    x = sum_i sum (S - <S>_i)(F - <F>_i) / sum_i sum (F - <F>_i)^2 (with a single extension
+    this is the reference's (n sum SF - sum S sum F) / (n sum F^2 - (sum F)^2)).
+    """
+    numerator = denominator = 0.0
     for (s, sdq, objects), (f, fdq) in zip(sci_exts, fringe_exts, strict=True):
         good = ((sdq | fdq) & SCALE_MASK_BITS) == 0
         good &= np.isfinite(s) & np.isfinite(f)
         if objects is not None:
             good &= ~objects
+        if good.sum() < 2:
+            continue
         sv = np.asarray(s[good], np.float64)
         fv = np.asarray(f[good], np.float64)
-        n += sv.size
-        ss += bn.nansum(sv)
-        sf += bn.nansum(fv)
-        sff += float(np.dot(fv, fv))
-        ssf += float(np.dot(sv, fv))
-    denominator = n * sff - sf * sf
-    if n < 2 or denominator <= 0:
+        fv = fv - fv.mean()
+        numerator += float(np.dot(sv - sv.mean(), fv))
+        denominator += float(np.dot(fv, fv))
+    if denominator <= 0:
         raise ValueError("the fringe frame has no structure where the science frame is good: "
                          "cannot fit a fringe scale factor")
-    return float((n * ssf - ss * sf) / denominator)
+    return float(numerator / denominator)
 
 
 def subtract_fringe(sci: np.ndarray, var: np.ndarray, dq: np.ndarray, f_sci: np.ndarray,
