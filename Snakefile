@@ -9,10 +9,12 @@
 #     calibrations/processed_bias/<first>_bias.fits    master biases (ADU)
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
-#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons) and its QA table
+#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons), stacking records
+#     results/<first>_qa_frames.tsv, _qa_stack.tsv     QA tables per frame and per stack
+#     qa/{raw,calibrations,mosaic,stack}/*.png         previews (also in `--report report.html`)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, stacks, manifest.
+# Targets: all (default), calibrations, stacks, qa, manifest.
 
 import os
 
@@ -32,11 +34,16 @@ include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
 include: "rules/science.smk"
+include: "rules/report.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     input:
         all_products,
+        all_qa,
     default_target: True
 
 
@@ -48,3 +55,8 @@ rule calibrations:
 rule stacks:
     input:
         all_stacks,
+
+
+rule qa:
+    input:
+        all_qa,
