@@ -192,10 +192,9 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
     small, small_mask, factor = downsample(image, mask, max_width=max_width)
     vmin, vmax = zscale_limits(small, small_mask)
     ny, nx = small.shape
-    cmap = ListedColormap(np.linspace(0, 1, 256)[:, None].repeat(3, axis=1), name="zgrey")
-    cmap.set_bad(MASK_COLOR)
-    cmap.set_over("white")
-    cmap.set_under("black")
+    cmap = ListedColormap(np.linspace(0, 1, 256)[:, None].repeat(3, axis=1),
+                          name="zgrey").with_extremes(bad=MASK_COLOR, over="white",
+                                                      under="black")
     # One figure pixel per image pixel, plus room for the title and the colour bar.
     width_in = nx / dpi + 1.6
     height_in = ny / dpi + 0.9
@@ -205,8 +204,7 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
     shown = np.ma.masked_array(small, mask=small_mask)
     im = ax.imshow(shown, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                    interpolation="nearest", aspect="equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_axis_off()  # no frame line over the image's edge pixels
     fontsize = 9 if width_in < 6 else 11
     ax.set_title(title, fontsize=fontsize)
     cax = fig.add_axes(((0.35 + nx / dpi + 0.15) / width_in, 0.3 / height_in,
