@@ -8,8 +8,8 @@ from astropy.io import fits
 from PIL import Image
 
 from gmoslib import dq as dqbits
-from gmoslib.frame import Extension, Frame
 from gmoslib.fitsio import write_frame
+from gmoslib.frame import Extension, Frame
 from gmoslib.preview import (
     MASK_COLOR,
     detector_plane,
