@@ -18,6 +18,7 @@ bar, into a PNG file, atomically.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -235,10 +236,12 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
     with fits.open(fits_path) as hdul:
         names = {str(h.header.get("EXTNAME", "")).upper() for h in hdul[1:]}
     frame = read_frame(fits_path) if "SCI" in names else read_raw(fits_path)
-    image, mask = frame_image(frame)
+    try:
+        image, mask = frame_image(frame)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{fits_path}: cannot tile the extensions for a preview ({exc})") \
+            from exc
     unit = str(frame.exts[0].header.get("BUNIT", "adu" if "SCI" not in names else ""))
     if title is None:
-        import os
-
         title = os.path.basename(fits_path)
     return write_preview(png_path, image, mask, title=title, unit=unit, max_width=max_width)

@@ -164,3 +164,12 @@ def test_preview_file_raw_and_processed(tmp_path):
     info = preview_file(str(proc), str(tmp_path / "proc.png"), max_width=100)
     assert info["factor"] == 3 and info["shape"] == (67, 87)
     assert Image.open(tmp_path / "proc.png").format == "PNG"
+
+
+def test_preview_file_names_the_file_it_cannot_tile(tmp_path):
+    path = tmp_path / "nodetsec.fits"
+    hdus = [fits.PrimaryHDU()] + [fits.ImageHDU(np.zeros((4, 4), np.uint16)) for _ in range(2)]
+    fits.HDUList(hdus).writeto(path)
+    with pytest.raises(ValueError, match=r"nodetsec\.fits: cannot tile .* no DETSEC"):
+        preview_file(str(path), str(tmp_path / "x.png"))
+    assert not (tmp_path / "x.png").exists()
