@@ -245,3 +245,28 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
     if title is None:
         title = os.path.basename(fits_path)
     return write_preview(png_path, image, mask, title=title, unit=unit, max_width=max_width)
+
+
+# --------------------------------------------------------------------------- command line
+def add_subcommand(subparsers) -> None:
+    """``gmos preview FITS... [-o DIR]``: PNG previews of raw files or products."""
+    p = subparsers.add_parser(
+        "preview", help="PNG previews (zscale, DQ-masked pixels in orange) of FITS files")
+    p.add_argument("files", nargs="+", help="raw GMOS files or processed products")
+    p.add_argument("-o", "--outdir", default=".",
+                   help="folder of the PNGs, named after the files (default: here)")
+    p.add_argument("--max-width", type=int, default=MAX_WIDTH,
+                   help=f"largest picture width in pixels (default {MAX_WIDTH})")
+    p.set_defaults(func=_cli_preview)
+
+
+def _cli_preview(args) -> int:
+    for path in args.files:
+        base = os.path.basename(path)
+        for ext in (".bz2", ".gz", ".fits"):
+            base = base[:-len(ext)] if base.lower().endswith(ext) else base
+        out = os.path.join(args.outdir, base + ".png")
+        info = preview_file(path, out, max_width=args.max_width)
+        print(f"{out}  ({info['shape'][1]}x{info['shape'][0]} pixels, binned "
+              f"{info['factor']}x{info['factor']}, zscale {info['vmin']:.4g}..{info['vmax']:.4g})")
+    return 0

@@ -173,3 +173,15 @@ def test_preview_file_names_the_file_it_cannot_tile(tmp_path):
     with pytest.raises(ValueError, match=r"nodetsec\.fits: cannot tile .* no DETSEC"):
         preview_file(str(path), str(tmp_path / "x.png"))
     assert not (tmp_path / "x.png").exists()
+
+
+def test_gmos_preview_command(tmp_path, capsys):
+    from gmoslib.cli import main
+
+    image, dq = _star_field()
+    proc = tmp_path / "N20170614S0201_stack.fits"
+    write_frame(str(proc), Frame(fits.Header(), [Extension(image, None, dq, fits.Header())]))
+    assert main(["preview", str(proc), "-o", str(tmp_path / "png")]) == 0
+    out = tmp_path / "png" / "N20170614S0201_stack.png"
+    assert str(out) in capsys.readouterr().out
+    assert Image.open(out).size[0] > image.shape[1]
