@@ -10,10 +10,12 @@
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     calibrations/processed_fringe/<first>_fringe.fits  fringe frames (electrons), when needed
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
-#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons) and its QA table
+#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons), stacking records
+#     results/<first>_qa_frames.tsv, _qa_stack.tsv     QA tables per frame and per stack
+#     qa/{raw,calibrations,mosaic,stack}/*.png         previews (also in `--report report.html`)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, fringes, stacks, manifest.
+# Targets: all (default), calibrations, fringes, stacks, qa, manifest.
 
 import os
 
@@ -34,11 +36,16 @@ include: "rules/bias.smk"
 include: "rules/flat.smk"
 include: "rules/fringe.smk"
 include: "rules/science.smk"
+include: "rules/report.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     input:
         all_products,
+        all_qa,
     default_target: True
 
 
@@ -55,3 +62,8 @@ rule fringes:
 rule stacks:
     input:
         all_stacks,
+
+
+rule qa:
+    input:
+        all_qa,

@@ -6,6 +6,8 @@
     gmos showd -d DESC[,DESC...] FILES...          descriptor values
     gmos caldb list|add|remove ...                 processed-calibration index
     gmos provenance FILE...                        processing history of a product
+    gmos download (--program ID | --data-label L ...) -o RAW_DIR   raw files from the archive
+    gmos preview FILE... [-o DIR]                  PNG previews of raw files and products
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 
 import pandas as pd
 
-SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.caldb", "gmoslib.provenance")
+SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.caldb", "gmoslib.provenance",
+                      "gmoslib.archive", "gmoslib.preview")
 
 
 def _cmd_manifest(args) -> int:

@@ -418,6 +418,8 @@ def stack_science(
                                f"n={rec['n_matched']}", f"alignment of input {k} (pixels)")
         phu[f"SCAL{k:03d}"] = (rec.get("scale", 1.0), f"exposure-time scale of input {k}")
         phu[f"BOFF{k:03d}"] = (rec.get("offset", 0.0), f"background offset of input {k} (e-)")
+    phu["NREJECT"] = (int(nrej.sum(dtype=np.int64)), "Input pixel values rejected by clipping")
+    phu["NREJPIX"] = (int(np.count_nonzero(nrej)), "Output pixels with a rejected input")
     add_provenance(phu, "stackScience", provenance,
                    [(p, file_sha256(p)) for p in mosaic_paths])
     for k, rec in enumerate(records):

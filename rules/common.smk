@@ -228,3 +228,33 @@ def frame_mem_mb(path):
 
 def frame_runtime_min(path):
     return int(5 + os.path.getsize(path) / 20e6)
+
+
+# Previews and QA tables (rules/report.smk).
+PREVIEW_MAX_WIDTH = 1600
+QA_FRAMES = "results/{name}_qa_frames.tsv"
+QA_STACK = "results/{name}_qa_stack.tsv"
+RAW_PNG = "qa/raw/{frame}_raw.png"
+BIAS_PNG = "qa/calibrations/{name}_bias.png"
+FLAT_PNG = "qa/calibrations/{name}_flat.png"
+FRINGE_PNG = "qa/calibrations/{name}_fringe.png"
+MOSAIC_PNG = "qa/mosaic/{frame}_mosaic.png"
+STACK_PNG = f"qa/stack/{{name}}{config['output_suffix']}.png"
+
+
+def all_qa(wildcards):
+    """Every preview and QA table of the products that `all` builds."""
+    groups = science_groups()
+    frames = [f for members in groups.values() for f in members]
+    paths = [RAW_PNG.format(frame=f) for f in frames]
+    paths += [BIAS_PNG.format(name=n) for n in bias_groups()]
+    paths += [FLAT_PNG.format(name=n) for n in flat_groups()]
+    paths += [
+        FRINGE_PNG.format(name=os.path.basename(p)[: -len("_fringe.fits")])
+        for p in all_fringes(wildcards)
+    ]
+    paths += [MOSAIC_PNG.format(frame=f) for f in frames]
+    for name in groups:
+        paths += [STACK_PNG.format(name=name), QA_FRAMES.format(name=name),
+                  QA_STACK.format(name=name)]
+    return paths

@@ -172,3 +172,75 @@ def test_cosmic_rays_absent_from_stack(reduced):
             assert (box.max() - local) / sigma < 8, (frame, cr)
             checked += 1
     assert checked >= 10
+
+
+def test_previews_qa_tables_and_report(reduced):
+    """`all` makes a PNG per raw science frame and product and the QA tables; `--report`
+    embeds them all."""
+    import base64
+    import re
+
+    import pandas as pd
+    from PIL import Image
+
+    from gmoslib.preview import MASK_COLOR
+    from gmoslib.qa import FRAME_COLUMNS, STACK_COLUMNS
+
+    raw, work = reduced
+    truth = json.loads((raw / "truth" / "frames.json").read_text())
+    science = sorted(f for f, i in truth["frames"].items() if i["kind"] == "science")
+    expected = ([f"qa/raw/{f}_raw.png" for f in science]
+                + ["qa/calibrations/N20170613S0180_bias.png",
+                   "qa/calibrations/N20170702S0178_flat.png"]
+                + [f"qa/mosaic/{f}_mosaic.png" for f in science]
+                + ["qa/stack/N20170614S0201_stack.png"])
+    assert sorted(str(p.relative_to(work)) for p in (work / "qa").rglob("*.png")) == \
+        sorted(expected)
+    colour = np.round(np.array(MASK_COLOR) * 255).astype(int)
+    for rel in expected:
+        rgb = np.asarray(Image.open(work / rel).convert("RGB")).astype(int)
+        assert rgb.shape[1] <= 1600 + 200, rel
+        grey = rgb[(rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])][:, 0]
+        # a picture, not a uniform square: many grey levels, both dark and bright ones
+        assert len(np.unique(grey)) > 50 and np.percentile(grey, 5) < np.percentile(grey, 95)
+        # every product shows masked pixels (chip gaps or dead rows) in the mask colour
+        assert np.all(np.abs(rgb - colour) <= 3, axis=2).sum() > 500, rel
+
+    frames = pd.read_csv(work / "results" / "N20170614S0201_qa_frames.tsv", sep="\t")
+    assert list(frames.columns) == list(FRAME_COLUMNS)
+    assert list(frames["frame"]) == science
+    level = _flat_level(raw)
+    for _, row in frames.iterrows():
+        info = truth["frames"][row["frame"]]
+        sky = info["sky_e"] * level
+        rn = np.median([a["read_noise"] for a in info["amps"]])
+        assert row["background"] == pytest.approx(sky, rel=0.01)
+        assert row["noise"] == pytest.approx(np.sqrt(sky + rn**2), rel=0.05)
+        assert row["seeing_fwhm"] == pytest.approx(info["seeing"], rel=0.15)
+        assert row["n_sources"] >= 50 and row["n_masked"] > 0
+        assert row["scale"] == 1.0
+    records = Table.read(work / "results" / "N20170614S0201_qa.tsv", format="ascii.tab")
+    np.testing.assert_allclose(frames["dx"], records["dx"], atol=1e-4)
+    assert list(frames["align_method"]) == ["reference", "sources", "sources"]
+    assert (frames["align_rms"] < 0.2).all()
+    stack = pd.read_csv(work / "results" / "N20170614S0201_qa_stack.tsv", sep="\t")
+    assert list(stack.columns) == list(STACK_COLUMNS) and len(stack) == 1
+    s = stack.iloc[0]
+    assert s["n_frames"] == 3 and s["n_fallback"] == 0
+    # three frames averaged: the noise drops by about sqrt(3) (resampling smooths a little)
+    assert s["noise"] < frames["noise"].min() / np.sqrt(3) * 1.05
+    assert s["seeing_fwhm"] == pytest.approx(0.8, rel=0.15)
+    assert s["n_sources"] >= frames["n_sources"].min()
+    with fits.open(work / "results" / "N20170614S0201_stack.fits") as h:
+        assert s["n_rejected"] == h[0].header["NREJECT"]
+
+    run_snakemake(work, "--report", "report.html", config={"raw_dir": str(raw)})
+    html = (work / "report.html").read_text()
+    for rel in expected:
+        name = Path(rel).name
+        m = re.search(re.escape(f"filename={name};base64,") + r"([A-Za-z0-9+/=]+)", html)
+        assert m, f"{name} not embedded in report.html"
+        assert base64.b64decode(m.group(1)) == (work / rel).read_bytes()
+    for table in ("N20170614S0201_qa_frames.tsv", "N20170614S0201_qa_stack.tsv"):
+        assert f"filename={table}" in html
+    assert "zscale" in html  # the workflow description (report/workflow.rst)

@@ -1,0 +1,369 @@
+"""Download raw files from the Gemini Observatory Archive over HTTP (tutorial chapter 6).
+
+The archive answers ``GET {base}/jsonfilelist/canonical/{selection}`` with a JSON list with one
+object per file; the keys used here are ``name`` (the FITS name, e.g. ``N20170614S0201.fits``),
+``filename`` (the stored file, usually ``N20170614S0201.fits.bz2``), ``compressed``,
+``file_md5`` and ``file_size`` (of the stored file), ``data_md5`` and ``data_size`` (of the
+decompressed FITS) and, when present, ``data_label``.  A selection is a program ID
+(``GN-2017A-LP-1``), a data label (``GN-2017A-LP-1-15-007``) or any archive selection path
+(``GMOS-N/20170614/filepre=N20170614S02``).  Files come from ``GET {base}/file/{filename}``.
+
+:func:`download` fetches the list, skips files already in the raw directory with the right MD5
+(the stored file, or its decompressed FITS), and downloads the others into ``<file>.part``,
+which is renamed only once its size and MD5 match.  An interrupted download leaves the
+``.part`` file; the next run continues it with an HTTP ``Range`` request when the server
+honours ranges, and starts again otherwise.  Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+DEFAULT_BASE_URL = "https://archive.gemini.edu"
+CHUNK = 1 << 20
+USER_AGENT = "gmos-snake-download"
+
+
+class ArchiveError(RuntimeError):
+    """A file list or a file cannot be fetched or fails its checks; the message names it."""
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One entry of the archive's file list.  Sizes in bytes; MD5s as hex strings."""
+
+    name: str
+    filename: str
+    file_md5: str
+    file_size: int | None
+    data_md5: str | None
+    data_size: int | None
+    compressed: bool
+    data_label: str = ""
+
+
+def _check_name(value: str, what: str, source: str) -> str:
+    if (not value or "/" in value or "\\" in value or value in (".", "..")
+            or value.startswith(".")):
+        raise ArchiveError(f"{source}: unsafe or empty {what} {value!r} in the file list")
+    return value
+
+
+def parse_file_list(payload: bytes | str, source: str) -> list[ArchiveFile]:
+    """Entries of a ``jsonfilelist`` answer.  ``source`` (the URL) names it in errors."""
+    try:
+        items = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"{source}: the answer is not JSON ({exc})") from exc
+    if not isinstance(items, list):
+        raise ArchiveError(f"{source}: expected a JSON list of files, got {type(items).__name__}")
+    files = []
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ArchiveError(f"{source}: entry {k} is not an object")
+        missing = [key for key in ("filename", "file_md5") if not item.get(key)]
+        if missing:
+            raise ArchiveError(f"{source}: entry {k} has no {', '.join(missing)}")
+        filename = _check_name(str(item["filename"]), "filename", source)
+        name = _check_name(str(item.get("name") or filename), "name", source)
+        files.append(ArchiveFile(
+            name=name, filename=filename, file_md5=str(item["file_md5"]).lower(),
+            file_size=_opt_int(item.get("file_size")),
+            data_md5=str(item["data_md5"]).lower() if item.get("data_md5") else None,
+            data_size=_opt_int(item.get("data_size")),
+            compressed=bool(item.get("compressed", filename != name)),
+            data_label=str(item.get("data_label") or "")))
+    return files
+
+
+def _opt_int(value) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def file_list_url(base_url: str, selection: str) -> str:
+    """URL of the canonical file list of one selection (a program ID, a data label or an
+    archive selection path such as ``GMOS-N/20170614``)."""
+    selection = selection.strip().strip("/")
+    if not selection:
+        raise ValueError("empty archive selection")
+    quoted = "/".join(urllib.parse.quote(part, safe="=-_.:") for part in selection.split("/"))
+    return f"{base_url.rstrip('/')}/jsonfilelist/canonical/{quoted}"
+
+
+def file_url(base_url: str, filename: str) -> str:
+    return f"{base_url.rstrip('/')}/file/{urllib.parse.quote(filename)}"
+
+
+def _open(url: str, *, timeout: float, headers: dict | None = None):
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
+def fetch_file_list(selections: Sequence[str], *, base_url: str = DEFAULT_BASE_URL,
+                    timeout: float = 60.0) -> list[ArchiveFile]:
+    """Files of every selection, in the archive's order, each file once."""
+    seen: dict[str, ArchiveFile] = {}
+    for selection in selections:
+        url = file_list_url(base_url, selection)
+        try:
+            with _open(url, timeout=timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            raise ArchiveError(f"file list {url}: HTTP {exc.code} {exc.reason}") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ArchiveError(f"file list {url}: cannot fetch ({reason})") from exc
+        entries = parse_file_list(payload, url)
+        if not entries:
+            raise ArchiveError(f"file list {url}: the archive has no files for "
+                               f"{selection!r}")
+        for entry in entries:
+            seen.setdefault(entry.filename, entry)
+    return list(seen.values())
+
+
+def md5_file(path: str, *, decompress: bool = False) -> str:
+    """MD5 (hex) of a file's bytes, or of its decompressed bytes (``.bz2``/``.gz``)."""
+    import bz2
+    import gzip
+
+    h = hashlib.md5()
+    lower = path.lower()
+    if decompress and lower.endswith(".bz2"):
+        opener = bz2.open
+    elif decompress and lower.endswith(".gz"):
+        opener = gzip.open
+    else:
+        opener = open
+    with opener(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def local_copy(entry: ArchiveFile, raw_dir: str) -> tuple[str | None, str]:
+    """Where ``entry`` already is in ``raw_dir``: (path, "ok") for the stored file with the
+    right MD5 or the decompressed FITS with the right data MD5; (path, "differs") for a file
+    of that name with another MD5; (None, "missing") otherwise."""
+    stored = os.path.join(raw_dir, entry.filename)
+    if os.path.exists(stored):
+        if md5_file(stored) == entry.file_md5:
+            return stored, "ok"
+        return stored, "differs"
+    plain = os.path.join(raw_dir, entry.name)
+    if entry.name != entry.filename and os.path.exists(plain):
+        if entry.data_md5 and md5_file(plain) == entry.data_md5:
+            return plain, "ok"
+        return plain, "differs"
+    return None, "missing"
+
+
+def download_file(entry: ArchiveFile, raw_dir: str, *, base_url: str = DEFAULT_BASE_URL,
+                  timeout: float = 60.0) -> str:
+    """Download one file into ``raw_dir`` through ``<filename>.part`` (continued with an HTTP
+    Range request if it exists), check its size and MD5, rename it.  Returns "resumed" when
+    bytes kept from an earlier attempt were used, else "downloaded".  Raises
+    :class:`ArchiveError` naming the file; a checksum failure removes the ``.part`` file (a
+    resumed one is first retried once from the start)."""
+    final = os.path.join(raw_dir, entry.filename)
+    part = final + ".part"
+    url = file_url(base_url, entry.filename)
+    resumed = os.path.exists(part) and os.path.getsize(part) > 0
+    if resumed and entry.file_size is not None and os.path.getsize(part) >= entry.file_size:
+        # a complete .part (interrupted between the last byte and the rename)
+        if (os.path.getsize(part) == entry.file_size
+                and md5_file(part) == entry.file_md5):
+            os.replace(part, final)
+            return "resumed"
+        os.remove(part)
+        resumed = False
+    resumed = _fetch(url, part, entry, timeout=timeout)
+    problem = _verify(part, entry)
+    if problem and resumed:
+        os.remove(part)  # the kept part may have been bad: one more try from the start
+        resumed = _fetch(url, part, entry, timeout=timeout)
+        problem = _verify(part, entry)
+    if problem:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        raise ArchiveError(f"{entry.filename}: {problem} (downloaded from {url}; "
+                           "removed, run again to retry)")
+    os.replace(part, final)
+    return "resumed" if resumed else "downloaded"
+
+
+def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
+    """Bytes of ``url`` into ``part``: appended after the bytes already there when the
+    server answers a Range request with 206 (returns True), else the whole file (False)."""
+    have = os.path.getsize(part) if os.path.exists(part) else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        response = _open(url, timeout=timeout, headers=headers)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # our part is no prefix of the file: start again
+            os.remove(part)
+            return _fetch(url, part, entry, timeout=timeout)
+        raise ArchiveError(f"{entry.filename}: HTTP {exc.code} {exc.reason} from {url}") from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ArchiveError(f"{entry.filename}: cannot fetch {url} ({reason})") from exc
+    with response:
+        append = have and response.status == 206 and _range_start(response) == have
+        if have and not append and response.status == 206:
+            raise ArchiveError(f"{entry.filename}: {url} answered a range starting at "
+                               f"{_range_start(response)}, asked for {have}")
+        length = response.headers.get("Content-Length")
+        received = 0
+        try:
+            with open(part, "ab" if append else "wb") as fh:
+                while block := response.read(CHUNK):
+                    fh.write(block)
+                    received += len(block)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ArchiveError(
+                f"{entry.filename}: download from {url} interrupted after "
+                f"{os.path.getsize(part)} bytes ({exc!r}); run again to continue") from exc
+    # http.client ends a body cut short by the server without an error: compare lengths
+    short = (length is not None and received < int(length)) or (
+        entry.file_size is not None and os.path.getsize(part) < entry.file_size)
+    if short:
+        raise ArchiveError(
+            f"{entry.filename}: download from {url} interrupted after "
+            f"{os.path.getsize(part)} of {entry.file_size or length} bytes; "
+            "run again to continue")
+    return bool(append)
+
+
+def _range_start(response) -> int | None:
+    text = response.headers.get("Content-Range", "")
+    # "bytes START-END/TOTAL"
+    try:
+        return int(text.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _verify(path: str, entry: ArchiveFile) -> str:
+    """'' when ``path`` has the listed size and MD5, else what is wrong."""
+    size = os.path.getsize(path)
+    if entry.file_size is not None and size != entry.file_size:
+        return f"size {size} bytes, the archive lists {entry.file_size}"
+    got = md5_file(path)
+    if got != entry.file_md5:
+        return f"MD5 checksum mismatch: got {got}, the archive lists {entry.file_md5}"
+    return ""
+
+
+@dataclass
+class Outcome:
+    filename: str
+    status: str  # present | downloaded | resumed | failed | differs | listed
+    message: str = ""
+
+
+def download(selections: Sequence[str], raw_dir: str, *, base_url: str = DEFAULT_BASE_URL,
+             timeout: float = 60.0, dry_run: bool = False,
+             report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Fetch every file of the selections into ``raw_dir`` (created if needed).
+
+    Files present with the right MD5 are skipped; a file present with another MD5 is left
+    alone and reported (raw files are never overwritten).  A failure of one file does not
+    stop the others.  Returns one :class:`Outcome` per file (``report`` is called with each
+    as it happens)."""
+    entries = fetch_file_list(selections, base_url=base_url, timeout=timeout)
+    os.makedirs(raw_dir, exist_ok=True)
+    outcomes = []
+    for entry in entries:
+        path, state = local_copy(entry, raw_dir)
+        if state == "ok":
+            outcome = Outcome(entry.filename, "present", os.path.basename(path))
+        elif state == "differs":
+            outcome = Outcome(entry.filename, "differs",
+                              f"{path} exists with another MD5 than the archive's; it is left "
+                              "untouched: move it away to download the archive's copy")
+        elif dry_run:
+            outcome = Outcome(entry.filename, "listed", entry.data_label)
+        else:
+            try:
+                status = download_file(entry, raw_dir, base_url=base_url, timeout=timeout)
+                outcome = Outcome(entry.filename, status, entry.data_label)
+            except ArchiveError as exc:
+                outcome = Outcome(entry.filename, "failed", str(exc))
+        outcomes.append(outcome)
+        if report is not None:
+            report(outcome)
+    return outcomes
+
+
+def read_labels(lines: Iterable[str]) -> list[str]:
+    """Data labels (or selections) from a list file: one per line, '#' starts a comment."""
+    out = []
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if text:
+            out.append(text)
+    return out
+
+
+# --------------------------------------------------------------------------- command line
+def add_subcommand(subparsers) -> None:
+    """``gmos download``: raw files from the Gemini Observatory Archive into a raw dir."""
+    p = subparsers.add_parser(
+        "download", help="fetch raw files from the Gemini Observatory Archive",
+        description="Fetch the raw files of a program ID, of data labels or of archive "
+                    "selections into a raw directory, with MD5 checks; files already "
+                    "there are skipped and interrupted downloads are continued.")
+    p.add_argument("--program", action="append", default=[], metavar="ID",
+                   help="program ID, e.g. GN-2017A-LP-1 (repeatable)")
+    p.add_argument("--data-label", action="append", default=[], metavar="LABEL",
+                   help="data label, e.g. GN-2017A-LP-1-15-007 (repeatable)")
+    p.add_argument("--labels", metavar="FILE",
+                   help="file with one data label (or selection) per line")
+    p.add_argument("--selection", action="append", default=[], metavar="PATH",
+                   help="any archive selection, e.g. GMOS-N/20170614/filepre=N20170614S02")
+    p.add_argument("-o", "--raw-dir", required=True, help="where the raw files go (raw_dir)")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL,
+                   help=f"archive address (default {DEFAULT_BASE_URL})")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="list what would be downloaded, download nothing")
+    p.set_defaults(func=_cli_download)
+
+
+def _cli_download(args) -> int:
+    import sys
+
+    selections = list(args.program) + list(args.data_label) + list(args.selection)
+    if args.labels:
+        with open(args.labels) as fh:
+            selections += read_labels(fh)
+    if not selections:
+        raise ValueError("nothing to download: give --program, --data-label, --labels or "
+                         "--selection")
+
+    def show(o: Outcome) -> None:
+        stream = sys.stderr if o.status in ("failed", "differs") else sys.stdout
+        print(f"{o.status:10s} {o.filename}" + (f"  {o.message}" if o.message else ""),
+              file=stream, flush=True)
+
+    try:
+        outcomes = download(selections, args.raw_dir, base_url=args.base_url,
+                            timeout=args.timeout, dry_run=args.dry_run, report=show)
+    except ArchiveError as exc:
+        print(f"gmos download: error: {exc}", file=sys.stderr)
+        return 1
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print("gmos download: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + f" into {args.raw_dir}")
+    return 1 if counts.get("failed") or counts.get("differs") else 0
