@@ -123,6 +123,61 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     return phu, exts
 
 
+def _image_hdus(path: str):
+    """Open a file read-only for pixel statistics (memory-mapped when uncompressed, raw
+    stored values: BZERO not applied)."""
+    _check_readable(path)
+    compressed = path.lower().endswith((".gz", ".bz2"))
+    return fits.open(path, mode="readonly", memmap=not compressed,
+                     do_not_scale_image_data=True)
+
+
+def nonfinite_counts(path: str) -> list[int]:
+    """Number of NaN/inf pixels in every image extension (0 for integer data)."""
+    out = []
+    try:
+        with _image_hdus(path) as hdul:
+            for hdu in hdul[1:]:
+                if not hdu.is_image:
+                    continue
+                data = hdu.data
+                if data is None or data.dtype.kind != "f":
+                    out.append(0)
+                else:
+                    out.append(int(data.size - np.count_nonzero(np.isfinite(data))))
+                del data
+    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
+    return out
+
+
+def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
+    """Fraction of raw pixels at or above the saturation level, over every image extension.
+
+    sections : the data section (:class:`~gmoslib.sections.Section`) of each image extension;
+    levels : saturation level of each extension (ADU, raw values with the bias level in);
+    only every ``stride``-th row and column is looked at (a deterministic sample).
+    """
+    n_sat = n_all = 0
+    try:
+        with _image_hdus(path) as hdul:
+            images = [h for h in hdul[1:] if h.is_image]
+            for hdu, sec, level in zip(images, sections, levels, strict=True):
+                data = hdu.data
+                if data is None:
+                    continue
+                sample = data[sec.slice][::stride, ::stride]
+                # stored values: physical = stored * BSCALE + BZERO
+                zero = float(hdu.header.get("BZERO", 0.0))
+                scale = float(hdu.header.get("BSCALE", 1.0))
+                n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+                n_all += sample.size
+                del data, sample
+    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
+    return n_sat / n_all if n_all else 0.0
+
+
 def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
