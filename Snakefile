@@ -28,6 +28,12 @@ validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 include: "rules/common.smk"
+
+
+check_config_paths()
+check_writable()
+
+
 include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
@@ -48,3 +54,11 @@ rule calibrations:
 rule stacks:
     input:
         all_stacks,
+
+
+onsuccess:
+    print_skipped_summary()
+
+
+onerror:
+    print_skipped_summary()

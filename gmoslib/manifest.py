@@ -216,3 +216,18 @@ def summarize_unusable(table: pd.DataFrame) -> list[str]:
                                                            strict=True)]
 
 
+
+
+def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest.tsv",
+                    max_names: int = 5) -> str:
+    """One line saying how many raw files were skipped and why ('' when none was)."""
+    bad = table[~table["usable"]]
+    if bad.empty:
+        return ""
+    items = [f"{os.path.basename(p)} ({r.split(':', 1)[0]})"
+             for p, r in zip(bad["path"], bad["reason"], strict=True)]
+    shown = ", ".join(items[:max_names])
+    if len(items) > max_names:
+        shown += f" and {len(items) - max_names} more"
+    return (f"gmos-snake: {len(bad)} of {len(table)} raw files skipped (reasons in "
+            f"{manifest_path}, column reason): {shown}")

@@ -375,12 +375,18 @@ def no_bias(base, d):
     return WorkflowSetup(_work(d), {"raw_dir": str(raw)})
 
 
-def flats_outside_window(base, d):
-    """The twilights dated 200 days after the science frames (flat window: 180 days)."""
+def no_flat(base, d):
     raw = _raw_dir(base, d, [f for f in GOOD_FRAMES if not f.startswith("N20170702")])
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw)})
+
+
+def science_outside_bias_window(base, d):
+    """The science frames dated 100 days after the biases (bias window: 90 days); the
+    twilights stay within 180 days of them."""
+    raw = _raw_dir(base, d, [f for f in GOOD_FRAMES if not f.startswith("N20170614")])
     for f in GOOD_FRAMES:
-        if f.startswith("N20170702"):
-            _edited(base, raw / f"{f}.fits", _phu(DATE_OBS="2017-12-31"), frame=f)
+        if f.startswith("N20170614"):
+            _edited(base, raw / f"{f}.fits", _phu(DATE_OBS="2017-09-22"), frame=f)
     return WorkflowSetup(_work(d), {"raw_dir": str(raw)})
 
 
@@ -453,7 +459,7 @@ def mixed_binning_science(base, d):
 
 def mixed_roi_science(base, d):
     raw = _raw_dir(base, d)
-    y1, y2, x1, x2 = ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
+    y1, y2, x1, x2 = ROI_SETTINGS["Hamamatsu"]["CCD2"]
     model = make_detector_model(LAYOUTS["GN-Ham"], 4, 4, Section(x1, x2, y1, y2), seed=5)
     program = "GN-2017A-Q-1"
     write_raw(str(raw / "N20170614S0205.fits"), model, FrameSpec(
@@ -531,9 +537,11 @@ WORKFLOW_CASES = [
          "stack_memory_mb: 'lots'", wrong_config_type),
     Case("no_bias", "workflow", "fatal", "no processed_bias for",
          "no bias frames at all for the flats and science frames", no_bias),
-    Case("flats_outside_window", "workflow", "fatal",
-         "no processed_flat for N20170614S0201: none with",
-         "the only twilights are 200 days from the science frames", flats_outside_window),
+    Case("no_flat", "workflow", "fatal", "no processed_flat for N20170614S0201",
+         "no twilight flats for the science frames", no_flat),
+    Case("science_outside_bias_window", "workflow", "fatal",
+         "no processed_bias for N20170614S0201: none with",
+         "the only biases are 100 days before the science frames", science_outside_bias_window),
     Case("user_cal_missing", "workflow", "fatal", "nope_bias.fits does not exist",
          "user_cal names a file that does not exist", user_cal_missing),
     Case("user_cal_wrong_binning", "workflow", "fatal", "binning 2x2 but",
@@ -550,7 +558,7 @@ WORKFLOW_CASES = [
          "a 2x2 frame among 4x4 frames of one target, no 2x2 calibrations",
          mixed_binning_science),
     Case("mixed_roi_science", "workflow", "fatal", "N20170614S0205",
-         "a Central Stamp frame among full-frame ones, no ROI calibrations",
+         "a CCD2-ROI frame among full-frame ones, no CCD2 calibrations",
          mixed_roi_science),
     Case("read_only_output_dir", "workflow", "fatal", "is not writable",
          "the working directory (-d) is read-only", read_only_output_dir),
