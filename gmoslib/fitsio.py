@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import glob
 import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 import warnings
 import zlib
@@ -203,8 +205,14 @@ def atomic_output(path: str) -> Iterator[str]:
     on error it is removed and ``path`` is left untouched."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    prefix = f".{os.path.basename(path)}."
+    # temporary files of an earlier writer of this same path that was killed (SIGKILL leaves
+    # no chance to clean up): only one job writes a given product at a time
+    for stale in glob.glob(os.path.join(glob.escape(directory),
+                                        glob.escape(prefix) + "?" * 8 + ".tmp")):
+        with contextlib.suppress(OSError):
+            os.remove(stale)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         yield tmp
@@ -215,6 +223,21 @@ def atomic_output(path: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def scratch_dir_for(path: str) -> Iterator[str]:
+    """A private scratch folder beside the product ``path`` (``.NAME.scratch``), removed on
+    exit.  Left-overs of an earlier job writing the same product that was killed before it
+    could clean up are removed first, so an interrupted run leaves nothing behind once rerun."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    scratch = os.path.join(directory, f".{os.path.basename(path)}.scratch")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def frame_to_hdulist(frame: Frame) -> fits.HDUList:
