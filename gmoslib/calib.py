@@ -90,7 +90,8 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
                            caltype: str, path_template: str) -> pd.DataFrame:
     """Candidates for the masters the workflow builds: the descriptors of each group's
     first frame (a master inherits its first input's header)."""
-    table = manifest.set_index("frame", drop=False)
+    # unusable rows may repeat a frame name (a duplicate .fits.bz2): never look them up
+    table = manifest[manifest["usable"]].set_index("frame", drop=False)
     rows = []
     for name in groups:
         row = table.loc[name].to_dict()

@@ -142,8 +142,14 @@ def existing_raw(paths):
     return paths
 
 
+def usable_rows():
+    """The usable manifest rows indexed by frame (unique: duplicates are never usable)."""
+    table = manifest()
+    return table[table["usable"]].set_index("frame", drop=False)
+
+
 def frames_paths(frames):
-    table = manifest().set_index("frame")
+    table = usable_rows()
     return existing_raw([table.at[f, "path"] for f in frames])
 
 
@@ -159,7 +165,7 @@ def group_raw_files(groups_fn):
 
 def calibration_for(frame, caltype):
     """Path of the calibration of type caltype associated with one manifest frame."""
-    table = manifest().set_index("frame", drop=False)
+    table = usable_rows()
     try:
         return calib.associate_path(
             table.loc[frame], candidates(caltype), caltype, config["user_cal"]
@@ -192,7 +198,7 @@ def science_groups():
 
 
 def science_raw(wildcards):
-    row = manifest().set_index("frame", drop=False).loc[wildcards.frame]
+    row = usable_rows().loc[wildcards.frame]
     if calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
         raise WorkflowError(
             f"{wildcards.frame} ({row['filter']} on {row['detector']}) needs fringe correction "
