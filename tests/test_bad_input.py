@@ -257,3 +257,15 @@ def test_scratch_dir_for_clears_left_overs(tmp_path):
     with scratch_dir_for(str(target)) as scratch:
         assert Path(scratch) == left.parent and list(Path(scratch).iterdir()) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_job_input_errors_end_in_one_line_naming_rule_and_file(tmp_path):
+    from gmoslib.fitsio import read_raw
+    from gmoslib.joberrors import reported_errors
+
+    gone = tmp_path / "N20170613S0182.fits"
+    with pytest.raises(SystemExit) as exit_info, reported_errors("stack_bias"):
+        read_raw(str(gone))  # the file vanished after the DAG was built
+    assert exit_info.value.code == f"rule stack_bias: {gone}: file does not exist"
+    with pytest.raises(ZeroDivisionError), reported_errors("stack_bias"):
+        1 / 0  # a bug stays a traceback  # noqa: B018
