@@ -127,6 +127,11 @@ def describe_file(path: str) -> dict:
     if bad_tags:
         row["reason"] = f"not GMOS imaging: tags {','.join(bad_tags)}"
         return row
+    if row["kind"] == "other" and "PROCESSED" in tags:
+        row["reason"] = ("a processed file, not raw data (tags "
+                         f"{','.join(sorted(tags & {'PROCESSED', 'BIAS', 'FLAT', 'FRINGE'}))}):"
+                         " put processed calibrations in a folder of calibration_dirs")
+        return row
     if row["kind"] == "other":
         row["reason"] = ("not a raw bias, twilight flat or science image "
                          f"(OBSTYPE={row['observation_type']}, OBJECT={row['object']!r})")

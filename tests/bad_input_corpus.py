@@ -341,7 +341,7 @@ MANIFEST_CASES = [
          "float32 pixels with NaN and +-inf", nan_inf_pixels),
     Case("fully_saturated", "manifest", "skip", "saturated: 100.0% of the data pixels",
          "every pixel at 65535 ADU", fully_saturated),
-    Case("processed_file_in_raw", "manifest", "skip", "not a raw bias, twilight flat or science",
+    Case("processed_file_in_raw", "manifest", "skip", "a processed file, not raw data",
          "a processed master bias dropped among the raw files", processed_file_in_raw),
 ]
 
