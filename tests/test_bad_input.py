@@ -154,12 +154,15 @@ def test_run_on_messy_directory_skips_junk_and_keeps_raw_files_intact(messy_raw,
 
 
 def _descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True,
-                         check=True).stdout
+    """Processes started, directly or not, by pid (from /proc)."""
     children: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        p, pp = (int(v) for v in line.split())
-        children.setdefault(pp, []).append(p)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        ppid = int(text.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(stat.parent.name))
     found, todo = [], [pid]
     while todo:
         for c in children.get(todo.pop(), []):
