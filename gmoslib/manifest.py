@@ -221,8 +221,6 @@ def summarize_unusable(table: pd.DataFrame) -> list[str]:
                                                            strict=True)]
 
 
-
-
 def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest.tsv",
                     max_names: int = 5) -> str:
     """One line saying how many raw files were skipped and why ('' when none was)."""
