@@ -31,6 +31,12 @@ validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 include: "rules/common.smk"
+
+
+check_config_paths()
+check_writable()
+
+
 include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
@@ -67,3 +73,11 @@ rule stacks:
 rule qa:
     input:
         all_qa,
+
+
+onsuccess:
+    print_skipped_summary()
+
+
+onerror:
+    print_skipped_summary()

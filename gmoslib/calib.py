@@ -90,7 +90,8 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
                            caltype: str, path_template: str) -> pd.DataFrame:
     """Candidates for the masters the workflow builds: the descriptors of each group's
     first frame (a master inherits its first input's header)."""
-    table = manifest.set_index("frame", drop=False)
+    # unusable rows may repeat a frame name (a duplicate .fits.bz2): never look them up
+    table = manifest[manifest["usable"]].set_index("frame", drop=False)
     rows = []
     for name in groups:
         row = table.loc[name].to_dict()
@@ -171,7 +172,14 @@ def associate_path(target, candidates: pd.DataFrame, caltype: str,
         path = user_cal[caltype]
         check_user_cal(path, target, caltype)
         return path
-    return str(associate(target, candidates, caltype)["path"])
+    cal = associate(target, candidates, caltype)
+    if str(cal["amp_read_area"]) != str(target["amp_read_area"]):
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {target['frame']} that can be applied: the closest, "
+            f"{cal['name']}, was read over a larger area than the frame's ROI "
+            f"({target['roi']}) and cutting calibrations to a sub-ROI is not supported; "
+            "add calibrations taken with the same ROI")
+    return str(cal["path"])
 
 
 def check_user_cal(path: str, target, caltype: str) -> None:
@@ -184,6 +192,12 @@ def check_user_cal(path: str, target, caltype: str) -> None:
             f"user_cal {caltype}: {path} does not exist (config key user_cal.{caltype})")
     phu, exts = read_headers(path)
     d = Descriptors(phu, exts, path)
+    wanted = KIND_OF[caltype].upper()
+    tags = d.tags()
+    if "PROCESSED" not in tags or wanted not in tags:
+        raise CalibrationNotFoundError(
+            f"user_cal {caltype}: {path} is not a processed {KIND_OF[caltype]} (its tags: "
+            f"{','.join(sorted(tags))}); name a master {KIND_OF[caltype]} made by gmos-snake")
     problems = []
     if (d.detector_x_bin(), d.detector_y_bin()) != (int(target["detector_x_bin"]),
                                                     int(target["detector_y_bin"])):
@@ -192,6 +206,9 @@ def check_user_cal(path: str, target, caltype: str) -> None:
             d.filter_name() != str(target["filter_name"]):
         problems.append(f"filter {d.filter_name()} but {target['frame']} has "
                         f"{target['filter_name']}")
+    if all("AMPNAME" in h and "DETSEC" in h for h in exts) and \
+            "+".join(d.amp_read_area()) != str(target["amp_read_area"]):
+        problems.append(f"its amplifiers / ROI differ from those of {target['frame']}")
     if problems:
         raise CalibrationNotFoundError(f"user_cal {caltype} {path} does not fit: "
                                        + "; ".join(problems))

@@ -238,7 +238,8 @@ class Descriptors:
                 raise self._err("CCDSUM", f"malformed ({text!r}), expected 'x y'", i) from exc
             values.add((x, y))
         if len(values) != 1:
-            raise self._err("CCDSUM", f"extensions disagree ({sorted(values)})")
+            raise DescriptorError(f"{self.filename or '<headers>'}: keyword CCDSUM: "
+                                  f"extensions disagree ({sorted(values)})")
         return values.pop()
 
     def detector_x_bin(self) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import glob
 import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 import warnings
 import zlib
@@ -123,6 +125,61 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     return phu, exts
 
 
+def _image_hdus(path: str):
+    """Open a file read-only for pixel statistics (memory-mapped when uncompressed, raw
+    stored values: BZERO not applied)."""
+    _check_readable(path)
+    compressed = path.lower().endswith((".gz", ".bz2"))
+    return fits.open(path, mode="readonly", memmap=not compressed,
+                     do_not_scale_image_data=True)
+
+
+def nonfinite_counts(path: str) -> list[int]:
+    """Number of NaN/inf pixels in every image extension (0 for integer data)."""
+    out = []
+    try:
+        with _image_hdus(path) as hdul:
+            for hdu in hdul[1:]:
+                if not hdu.is_image:
+                    continue
+                data = hdu.data
+                if data is None or data.dtype.kind != "f":
+                    out.append(0)
+                else:
+                    out.append(int(data.size - np.count_nonzero(np.isfinite(data))))
+                del data
+    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
+    return out
+
+
+def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
+    """Fraction of raw pixels at or above the saturation level, over every image extension.
+
+    sections : the data section (:class:`~gmoslib.sections.Section`) of each image extension;
+    levels : saturation level of each extension (ADU, raw values with the bias level in);
+    only every ``stride``-th row and column is looked at (a deterministic sample).
+    """
+    n_sat = n_all = 0
+    try:
+        with _image_hdus(path) as hdul:
+            images = [h for h in hdul[1:] if h.is_image]
+            for hdu, sec, level in zip(images, sections, levels, strict=True):
+                data = hdu.data
+                if data is None:
+                    continue
+                sample = data[sec.slice][::stride, ::stride]
+                # stored values: physical = stored * BSCALE + BZERO
+                zero = float(hdu.header.get("BZERO", 0.0))
+                scale = float(hdu.header.get("BSCALE", 1.0))
+                n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+                n_all += sample.size
+                del data, sample
+    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
+    return n_sat / n_all if n_all else 0.0
+
+
 def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
@@ -148,8 +205,14 @@ def atomic_output(path: str) -> Iterator[str]:
     on error it is removed and ``path`` is left untouched."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    prefix = f".{os.path.basename(path)}."
+    # temporary files of an earlier writer of this same path that was killed (SIGKILL leaves
+    # no chance to clean up): only one job writes a given product at a time
+    for stale in glob.glob(os.path.join(glob.escape(directory),
+                                        glob.escape(prefix) + "?" * 8 + ".tmp")):
+        with contextlib.suppress(OSError):
+            os.remove(stale)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         yield tmp
@@ -160,6 +223,21 @@ def atomic_output(path: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def scratch_dir_for(path: str) -> Iterator[str]:
+    """A private scratch folder beside the product ``path`` (``.NAME.scratch``), removed on
+    exit.  Left-overs of an earlier job writing the same product that was killed before it
+    could clean up are removed first, so an interrupted run leaves nothing behind once rerun."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    scratch = os.path.join(directory, f".{os.path.basename(path)}.scratch")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def frame_to_hdulist(frame: Frame) -> fits.HDUList:

@@ -12,13 +12,25 @@ import os
 
 import pandas as pd
 
-from .descriptors import DESCRIBED_COLUMNS, DescriptorError, describe
-from .fitsio import FitsReadError, atomic_output, file_sha256, read_headers
+from .descriptors import DESCRIBED_COLUMNS, DescriptorError, Descriptors, describe
+from .fitsio import (
+    FitsReadError,
+    atomic_output,
+    file_sha256,
+    nonfinite_counts,
+    read_headers,
+    saturated_fraction,
+)
 from .sections import parse_section
 
 RAW_SUFFIXES = (".fits.bz2", ".fits.gz", ".fits")
 ALLOWED_EXTENSIONS = (1, 2, 3, 4, 6, 12)
 NOT_IMAGING_TAGS = ("SPECT", "LS", "MOS", "IFU", "ARC", "THRUSLIT", "MASK", "DARK")
+#: Image extensions of a read over the whole detector width, per detector (pretty name).
+FULL_WIDTH_EXTENSIONS = {"Hamamatsu-N": (12,), "Hamamatsu-S": (12,), "e2vDD": (6,),
+                         "EEV": (3, 6)}
+#: A frame with more than this fraction of its data pixels saturated is not used.
+MAX_SATURATED_FRACTION = 0.5
 
 #: Column -> pandas dtype of the manifest, in order.
 COLUMNS: dict[str, str] = {
@@ -57,18 +69,29 @@ def list_raw_files(raw_dir: str) -> list[str]:
     return out
 
 
-def _check_structure(phu, exts) -> str:
-    """'' when the extension structure is consistent, else the reason."""
+def _check_structure(phu, exts, detector: str, roi: str) -> str:
+    """'' when the extension structure is consistent, else the reason.
+
+    detector, roi : pretty detector name and ROI setting (descriptors), to check the number
+    of extensions of a full-width read against the detector's amplifier count."""
     if len(exts) not in ALLOWED_EXTENSIONS:
         return (f"{len(exts)} image extensions; GMOS raw files have "
                 f"{', '.join(map(str, ALLOWED_EXTENSIONS))}")
+    expected = FULL_WIDTH_EXTENSIONS.get(detector)
+    if roi in ("Full Frame", "Central Spectrum") and expected and len(exts) not in expected:
+        return (f"{len(exts)} image extensions; {detector} {roi.lower()} reads have "
+                f"{' or '.join(map(str, expected))} (amplifiers missing?)")
     for i, h in enumerate(exts, start=1):
+        missing = [k for k in ("NAXIS1", "NAXIS2", "DATASEC") if k not in h]
+        if missing:
+            return f"extension {i}: keyword {', '.join(missing)} missing"
+        if int(h.get("BITPIX", 0)) != 16:
+            return (f"extension {i}: BITPIX={h.get('BITPIX')}; raw GMOS pixels are 16-bit "
+                    "integers (BITPIX=16): a converted or processed file?")
         try:
             nx, ny = int(h["NAXIS1"]), int(h["NAXIS2"])
             data = parse_section(str(h["DATASEC"]))
             bias = parse_section(str(h["BIASSEC"])) if "BIASSEC" in h else None
-        except KeyError as exc:
-            return f"extension {i}: keyword {exc.args[0]} missing"
         except ValueError as exc:
             return f"extension {i}: {exc}"
         for name, sec in (("DATASEC", data), ("BIASSEC", bias)):
@@ -104,13 +127,40 @@ def describe_file(path: str) -> dict:
     if bad_tags:
         row["reason"] = f"not GMOS imaging: tags {','.join(bad_tags)}"
         return row
+    if row["kind"] == "other" and "PROCESSED" in tags:
+        row["reason"] = ("a processed file, not raw data (tags "
+                         f"{','.join(sorted(tags & {'PROCESSED', 'BIAS', 'FLAT', 'FRINGE'}))}):"
+                         " put processed calibrations in a folder of calibration_dirs")
+        return row
     if row["kind"] == "other":
         row["reason"] = ("not a raw bias, twilight flat or science image "
                          f"(OBSTYPE={row['observation_type']}, OBJECT={row['object']!r})")
         return row
-    problem = _check_structure(phu, exts)
-    if problem:
-        row["reason"] = f"bad structure: {problem}"
+    try:
+        floats = any(int(h.get("BITPIX", 16)) < 0 for h in exts)
+        nonfinite = nonfinite_counts(path) if floats else [0]
+        if any(nonfinite):
+            exts_bad = [i for i, n in enumerate(nonfinite, 1) if n]
+            row["reason"] = (f"bad pixels: {sum(nonfinite)} NaN/inf pixels in {len(exts_bad)} "
+                             f"extension(s), the first extension {exts_bad[0]}; raw GMOS "
+                             "pixels are 16-bit integers and cannot hold them")
+            return row
+        problem = _check_structure(phu, exts, row["detector"], row["roi"])
+        if problem:
+            row["reason"] = f"bad structure: {problem}"
+            return row
+        d = Descriptors(phu, exts, path)
+        levels = d.saturation_level()
+        fraction = saturated_fraction(path, d.data_section(), levels)
+    except (FitsReadError, OSError) as exc:
+        row["reason"] = f"unreadable: {exc}"
+        return row
+    except DescriptorError as exc:
+        row["reason"] = f"bad header: {exc}"
+        return row
+    if fraction > MAX_SATURATED_FRACTION:
+        row["reason"] = (f"saturated: {100 * fraction:.1f}% of the data pixels at or above "
+                         f"the saturation level ({min(levels):.0f} ADU)")
         return row
     row["usable"] = True
     return row
@@ -171,3 +221,16 @@ def summarize_unusable(table: pd.DataFrame) -> list[str]:
                                                            strict=True)]
 
 
+def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest.tsv",
+                    max_names: int = 5) -> str:
+    """One line saying how many raw files were skipped and why ('' when none was)."""
+    bad = table[~table["usable"]]
+    if bad.empty:
+        return ""
+    items = [f"{os.path.basename(p)} ({r.split(':', 1)[0]})"
+             for p, r in zip(bad["path"], bad["reason"], strict=True)]
+    shown = ", ".join(items[:max_names])
+    if len(items) > max_names:
+        shown += f" and {len(items) - max_names} more"
+    return (f"gmos-snake: {len(bad)} of {len(table)} raw files skipped (reasons in "
+            f"{manifest_path}, column reason): {shown}")

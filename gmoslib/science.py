@@ -394,10 +394,14 @@ def stack_science(
         def reader(k):
             return lambda y0, y1: (sci_mm[k, y0:y1], var_mm[k, y0:y1], dq_mm[k, y0:y1])
 
-        sci, var, dq, nrej = sstack.stack_science(
-            [reader(k) for k in range(n)], ny, nx, offsets=offsets, scales=scales,
-            memory_bytes=memory_bytes, lsigma=stack.get("lsigma", 3.0),
-            hsigma=stack.get("hsigma", 3.0))
+        if n == 1:  # a group of one frame (e.g. the only frame with its binning): no combining
+            sci, var, dq = (np.array(sci_mm[0]), np.array(var_mm[0]), np.array(dq_mm[0]))
+            nrej = np.zeros((ny, nx), np.int16)
+        else:
+            sci, var, dq, nrej = sstack.stack_science(
+                [reader(k) for k in range(n)], ny, nx, offsets=offsets, scales=scales,
+                memory_bytes=memory_bytes, lsigma=stack.get("lsigma", 3.0),
+                hsigma=stack.get("hsigma", 3.0))
 
     hdr = sci_heads[0].copy()
     for key in ("NAXIS1", "NAXIS2", "EXTNAME", "EXTVER"):

@@ -5,9 +5,12 @@
 import functools
 import glob
 import os
+import tempfile
 
 from gmoslib import calib, caldb
-from gmoslib.manifest import read_manifest
+from gmoslib.descriptors import DescriptorError
+from gmoslib.fitsio import FitsReadError
+from gmoslib.manifest import read_manifest, skipped_summary
 
 RAW_DIR = config["raw_dir"]
 RAW_SUFFIXES = (".fits", ".fits.gz", ".fits.bz2")
@@ -31,6 +34,47 @@ STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 wildcard_constraints:
     name=r"[^/]+",
     frame=r"[^/]+",
+
+
+OUTPUT_DIRS = ("manifest", "calibrations", "work", "results", "logs", "benchmarks")
+
+
+def check_config_paths():
+    """Files and folders named in the config exist (checked before any job runs)."""
+    problems = []
+    if config["bpm"] and not os.path.isfile(config["bpm"]):
+        problems.append(f"bpm: {config['bpm']} does not exist")
+    for d in config["calibration_dirs"]:
+        if not os.path.isdir(d):
+            problems.append(f"calibration_dirs: {d} is not a directory")
+    for caltype, path in sorted(config["user_cal"].items()):
+        if path and not os.path.isfile(path):
+            problems.append(f"user_cal.{caltype}: {path} does not exist")
+    if problems:
+        raise WorkflowError(
+            "the configuration names files or folders that are not there (paths are relative "
+            f"to the working directory {os.getcwd()}):\n  " + "\n  ".join(problems)
+            + "\nCorrect or remove these keys (--config or --configfile).")
+
+
+def check_writable():
+    """The working directory and the output folders that already exist can be written to
+    (tried with a temporary file: permission bits alone say nothing for root)."""
+    dirs = ["."]
+    for top in OUTPUT_DIRS:
+        if os.path.isdir(top):
+            dirs.append(top)
+            dirs += sorted(e.path for e in os.scandir(top) if e.is_dir())
+    for d in dirs:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".gmos-snake-write-test-", dir=d)
+            os.close(fd)
+            os.remove(tmp)
+        except OSError as exc:
+            raise WorkflowError(
+                f"output folder {os.path.abspath(d)} is not writable ({exc.strerror}): every "
+                "product is written under the working directory (snakemake -d NIGHT_DIR); "
+                "make it writable or choose another working directory") from None
 
 
 @functools.cache
@@ -71,9 +115,45 @@ def candidates(caltype):
     return calib.merge_candidates(built, on_disk, caltype)
 
 
+def skipped_note():
+    """'' or a sentence about the raw files the manifest skipped (for error messages)."""
+    path = checkpoints.manifest.get().output.tsv
+    line = skipped_summary(_load_manifest(path, os.path.getmtime(path)), MANIFEST)
+    return f"\n(Note: {line.removeprefix('gmos-snake: ')})" if line else ""
+
+
+def require_usable():
+    """Stop when the manifest holds no usable file: nothing could be reduced."""
+    table = manifest()
+    if not table["usable"].any():
+        raise WorkflowError(
+            f"raw_dir {RAW_DIR!r} holds {len(table)} FITS files but no usable raw GMOS "
+            f"imaging file (bias, twilight flat or science): see the reasons in {MANIFEST}"
+            + skipped_note())
+
+
+def existing_raw(paths):
+    """The raw paths, after checking they still exist (the manifest may be older)."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise WorkflowError(
+            f"{', '.join(missing)} {verb} listed in {MANIFEST} but no longer exist"
+            f"{'s' if verb == 'is' else ''} (moved or deleted after the manifest was made): "
+            "put the file back, or run again so that the manifest is remade without it "
+            f"(delete {MANIFEST} if the run does not remake it)")
+    return paths
+
+
+def usable_rows():
+    """The usable manifest rows indexed by frame (unique: duplicates are never usable)."""
+    table = manifest()
+    return table[table["usable"]].set_index("frame", drop=False)
+
+
 def frames_paths(frames):
-    table = manifest().set_index("frame")
-    return [table.at[f, "path"] for f in frames]
+    table = usable_rows()
+    return existing_raw([table.at[f, "path"] for f in frames])
 
 
 def group_raw_files(groups_fn):
@@ -88,10 +168,20 @@ def group_raw_files(groups_fn):
 
 def calibration_for(frame, caltype):
     """Path of the calibration of type caltype associated with one manifest frame."""
-    table = manifest().set_index("frame", drop=False)
-    return calib.associate_path(
-        table.loc[frame], candidates(caltype), caltype, config["user_cal"]
-    )
+    table = usable_rows()
+    try:
+        return calib.associate_path(
+            table.loc[frame], candidates(caltype), caltype, config["user_cal"]
+        )
+    except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
+        kind = calib.KIND_OF[caltype]
+        if config["user_cal"].get(caltype):
+            todo = f"correct or remove user_cal.{caltype}"
+        else:
+            todo = (f"add matching raw {kind} frames to raw_dir, a processed {kind} to a "
+                    f"folder of calibration_dirs, or name one with user_cal.{caltype}; "
+                    f"or move {frame} out of raw_dir")
+        raise WorkflowError(f"{exc}\nWhat to do: {todo}.{skipped_note()}") from None
 
 
 def flat_bias(wildcards):
@@ -100,6 +190,7 @@ def flat_bias(wildcards):
 
 
 def all_calibrations(wildcards):
+    require_usable()
     paths = [BIAS_PATH.format(name=n) for n in bias_groups()]
     paths += [FLAT_PATH.format(name=n) for n in flat_groups()]
     return paths + all_fringes(wildcards)
@@ -110,12 +201,13 @@ def science_groups():
 
 
 def science_raw(wildcards):
-    return manifest().set_index("frame").at[wildcards.frame, "path"]
+    row = usable_rows().loc[wildcards.frame]
+    return existing_raw([row["path"]])[0]
 
 
 def _fringe_policy_rows():
     """Manifest rows of the science frames that the fringe policy wants corrected."""
-    table = manifest().set_index("frame", drop=False)
+    table = usable_rows()
     return {
         f: table.loc[f]
         for frames in science_groups().values()
@@ -156,12 +248,18 @@ def science_fringe(wildcards):
 def fringe_for(frame):
     """The processed fringe of one science frame, or nothing when none is wanted.  A frame
     that needs one and cannot have one stops the workflow before any processing."""
-    row = manifest().set_index("frame", drop=False).loc[frame]
+    row = usable_rows().loc[frame]
     if not calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
         return []
     try:
-        return calibration_for(frame, "processed_fringe")
-    except calib.CalibrationNotFoundError as exc:
+        return calib.associate_path(
+            row, candidates("processed_fringe"), "processed_fringe", config["user_cal"]
+        )
+    except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
+        if config["user_cal"].get("processed_fringe"):
+            raise WorkflowError(
+                f"{exc}\nWhat to do: correct or remove user_cal.processed_fringe."
+            ) from None
         group = next(n for n, frames in science_groups().items() if frame in frames)
         why = calib.fringe_group_problem(
             manifest(), science_groups()[group],
@@ -172,7 +270,7 @@ def fringe_for(frame):
             f"{exc}; and its science group {group} cannot make one: {why}. Put a processed "
             "fringe in a folder of calibration_dirs, name one in user_cal.processed_fringe, "
             "or set fringe: never to reduce without fringe correction."
-        ) from exc
+        ) from None
 
 
 def all_fringes(wildcards):
@@ -194,6 +292,7 @@ def science_flat(wildcards):
 
 
 def all_stacks(wildcards):
+    require_usable()
     return [STACK_PATH.format(name=n) for n in science_groups()]
 
 
@@ -258,3 +357,11 @@ def all_qa(wildcards):
         paths += [STACK_PNG.format(name=name), QA_FRAMES.format(name=name),
                   QA_STACK.format(name=name)]
     return paths
+
+
+def print_skipped_summary():
+    """One line at the end of the run: raw files the manifest skipped, and why."""
+    if os.path.exists(MANIFEST):
+        line = skipped_summary(read_manifest(MANIFEST), MANIFEST)
+        if line:
+            print(line)

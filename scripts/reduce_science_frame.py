@@ -10,30 +10,32 @@ snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
 from gmoslib.fitsio import atomic_output, read_frame, write_frame  # noqa: E402
+from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
-bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
-mosaic, info = reduce_science_frame(
-    snakemake.input.raw,
-    snakemake.input.bias,
-    snakemake.input.flat,
-    overscan=snakemake.params.overscan,
-    # empty when the frame needs no fringe correction
-    fringe_path=snakemake.input.fringe or None,
-    fringe=snakemake.params.fringe,
-    qe_correct=snakemake.params.qe["enabled"],
-    mosaic_order=snakemake.params.mosaic["order"],
-    bpm=bpm,
-)
-catalogue = detect_catalogue(mosaic.exts[0], **snakemake.params.detect)
-seeing = frame_seeing(mosaic.exts[0], catalogue)
-if seeing is not None:
-    mosaic.phu["MEANFWHM"] = (round(seeing, 4), "Seeing FWHM (arcsec) from point sources")
-catalogue.meta["seeing_fwhm_arcsec"] = seeing
-write_frame(snakemake.output.mosaic, mosaic)
-with atomic_output(snakemake.output.catalogue) as tmp:
-    catalogue.write(tmp, format="ascii.ecsv", overwrite=True)
-logging.info("%s: %s; %d sources; seeing %s arcsec", snakemake.input.raw, info,
-             len(catalogue), seeing)
+with reported_errors("reduce_science_frame"):
+    bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+    mosaic, info = reduce_science_frame(
+        snakemake.input.raw,
+        snakemake.input.bias,
+        snakemake.input.flat,
+        overscan=snakemake.params.overscan,
+        # empty when the frame needs no fringe correction
+        fringe_path=snakemake.input.fringe or None,
+        fringe=snakemake.params.fringe,
+        qe_correct=snakemake.params.qe["enabled"],
+        mosaic_order=snakemake.params.mosaic["order"],
+        bpm=bpm,
+    )
+    catalogue = detect_catalogue(mosaic.exts[0], **snakemake.params.detect)
+    seeing = frame_seeing(mosaic.exts[0], catalogue)
+    if seeing is not None:
+        mosaic.phu["MEANFWHM"] = (round(seeing, 4), "Seeing FWHM (arcsec) from point sources")
+    catalogue.meta["seeing_fwhm_arcsec"] = seeing
+    write_frame(snakemake.output.mosaic, mosaic)
+    with atomic_output(snakemake.output.catalogue) as tmp:
+        catalogue.write(tmp, format="ascii.ecsv", overwrite=True)
+    logging.info("%s: %s; %d sources; seeing %s arcsec", snakemake.input.raw, info,
+                 len(catalogue), seeing)

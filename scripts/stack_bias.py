@@ -9,20 +9,22 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
-from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.recipes import make_master_bias  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output[0]
-bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
-master = make_master_bias(
-    list(snakemake.input),
-    overscan=snakemake.params.overscan,
-    stack=snakemake.params.stack,
-    memory_bytes=snakemake.params.memory_bytes,
-    scratch_dir=os.path.dirname(os.path.abspath(out)),
-    bpm=bpm,
-)
-write_frame(out, master)
-logging.info("wrote %s from %d biases", out, len(snakemake.input))
+with reported_errors("stack_bias"), scratch_dir_for(out) as scratch:
+    bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+    master = make_master_bias(
+        list(snakemake.input),
+        overscan=snakemake.params.overscan,
+        stack=snakemake.params.stack,
+        memory_bytes=snakemake.params.memory_bytes,
+        scratch_dir=scratch,
+        bpm=bpm,
+    )
+    write_frame(out, master)
+    logging.info("wrote %s from %d biases", out, len(snakemake.input))

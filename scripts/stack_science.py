@@ -12,25 +12,27 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 import pandas as pd  # noqa: E402
 from astropy.table import Table  # noqa: E402
 
-from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
+from gmoslib.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.science import stack_science  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output.stack
-params = {k: dict(snakemake.params[k]) for k in ("align", "resample", "cosmic", "stack")}
-stack, records = stack_science(
-    list(snakemake.input.mosaics),
-    [Table.read(p, format="ascii.ecsv") for p in snakemake.input.catalogues],
-    align=params["align"],
-    resample_order=params["resample"]["order"],
-    cosmic=params["cosmic"],
-    stack=params["stack"],
-    memory_bytes=snakemake.params.memory_bytes,
-    scratch_dir=os.path.dirname(os.path.abspath(out)),
-    provenance=params,
-)
-write_frame(out, stack)
-with atomic_output(snakemake.output.qa) as tmp:
-    pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
-logging.info("wrote %s from %d frames", out, len(snakemake.input.mosaics))
+with reported_errors("stack_science"), scratch_dir_for(out) as scratch:
+    params = {k: dict(snakemake.params[k]) for k in ("align", "resample", "cosmic", "stack")}
+    stack, records = stack_science(
+        list(snakemake.input.mosaics),
+        [Table.read(p, format="ascii.ecsv") for p in snakemake.input.catalogues],
+        align=params["align"],
+        resample_order=params["resample"]["order"],
+        cosmic=params["cosmic"],
+        stack=params["stack"],
+        memory_bytes=snakemake.params.memory_bytes,
+        scratch_dir=scratch,
+        provenance=params,
+    )
+    write_frame(out, stack)
+    with atomic_output(snakemake.output.qa) as tmp:
+        pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+    logging.info("wrote %s from %d frames", out, len(snakemake.input.mosaics))

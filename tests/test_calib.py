@@ -173,7 +173,7 @@ def test_user_cal_overrides_and_is_checked(tmp_path):
                        {"processed_bias": str(tmp_path / "none.fits")})
     phu = fits.Header()
     for k, v in {"INSTRUME": "GMOS-N", "OBSTYPE": "BIAS", "DETTYPE": "S10892-N",
-                 "FILTER1": "open1-6", "FILTER2": "open2-8"}.items():
+                 "FILTER1": "open1-6", "FILTER2": "open2-8", "PROCBIAS": "test"}.items():
         phu[k] = v
     hdr = fits.Header()
     hdr["CCDSUM"] = "4 4"
