@@ -10,13 +10,18 @@
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
 #     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons) and its QA table
+#     results/aligned/<name><suffix>.fits, _qa.tsv     stacks of earlier stacks (config align_and_stack)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, stacks, manifest.
+# Targets: all (default), calibrations, biases, flats, stacks, aligned, manifest.
+# The steps each product goes through, and the rule running each step, are listed in
+# gmoslib/recipes_table.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
 
 import os
 
 from snakemake.utils import min_version, validate
+
+from gmoslib.recipes_table import ParamsError, check_params, load_schema
 
 min_version("9.0")
 
@@ -24,7 +29,17 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+SCHEMA = os.path.join(workflow.basedir, "config", "schema.yaml")
+# Unknown steps/parameters are reported with the valid names, and values given as strings on
+# the command line (--config 'params={stackBiases: {lsigma: 5}}') get the parameter's type,
+# before the schema validation fills in the defaults.
+try:
+    config["params"] = check_params(config.get("params"), load_schema(SCHEMA))
+except ParamsError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+validate(config, SCHEMA)
 
 
 include: "rules/common.smk"
@@ -32,6 +47,7 @@ include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"
 include: "rules/science.smk"
+include: "rules/align_and_stack.smk"
 
 
 rule all:
@@ -45,6 +61,21 @@ rule calibrations:
         all_calibrations,
 
 
+rule biases:
+    input:
+        all_biases,
+
+
+rule flats:
+    input:
+        all_flats,
+
+
 rule stacks:
     input:
         all_stacks,
+
+
+rule aligned:
+    input:
+        all_aligned,
