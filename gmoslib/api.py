@@ -58,13 +58,26 @@ def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
     return _select_data(files, tags=tags, xtags=xtags, expression=expression)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message is emitted (notebooks and test
+    runners replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:
     """Send this module's messages to ``stream`` (default stderr) once, and keep Snakemake's
     messages from reaching the root logger as well (a notebook that called
     ``logging.basicConfig`` would otherwise show each one twice).  Calling it again only
     changes the level.  Returns the ``gmoslib.api`` logger."""
     if not any(h.get_name() == _HANDLER_NAME for h in log.handlers):
-        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
         handler.set_name(_HANDLER_NAME)
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
