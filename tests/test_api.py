@@ -15,6 +15,7 @@ from astropy.wcs import WCS
 
 from gmoslib.align_and_stack import check_stack_input
 from gmoslib.api import ReductionError, reduce, select_data
+from gmoslib.manifest import read_manifest
 from gmoslib.recipes import RecipeError
 
 pytestmark = pytest.mark.slow
@@ -46,14 +47,15 @@ def _sci_bytes(path) -> list[bytes]:
 
 
 def test_select_data_gives_the_tutorial_lists(small_night):
-    raw, _ = small_night
-    files = sorted(str(p) for p in raw.glob("*.fits"))
+    raw, work = small_night
+    files = read_manifest(str(work / "manifest" / "manifest.tsv"))  # or paths, or a folder
     names = [Path(p).stem for p in select_data(files, tags=["BIAS"])]
     assert names == [f"N20170613S{n:04d}" for n in range(180, 185)]
     assert len(select_data(files, tags=["FLAT"], expression='filter_name=="i"')) == 3
     assert len(select_data(files, tags=["FLAT"], expression='filter_name=="g"')) == 0
     sci = select_data(files, xtags=["CAL"], expression='object=="starfield"')
     assert [Path(p).stem for p in sci] == [f"N20170614S{n:04d}" for n in range(201, 204)]
+    assert select_data(str(raw), tags=["BIAS"]) == select_data(files, tags=["BIAS"])
     with pytest.raises(TypeError, match="lists of tags"):
         select_data(files, tags="BIAS")
 
@@ -100,6 +102,10 @@ def test_reduce_errors(small_night, tmp_path):
         reduce([raw / "N20170614S0201.fits"], "stack", workdir=tmp_path)
     with pytest.raises(ReductionError, match="nosuch.fits: no such file"):
         reduce([raw / "nosuch.fits"], "bias", workdir=tmp_path)
+    with pytest.raises(ReductionError, match="unknown step 'stackBias' in config params; "
+                                             "valid steps: overscanCorrect, stackBiases"):
+        reduce([raw / "N20170613S0180.fits"], "bias", workdir=tmp_path,
+               params={"stackBias": {"lsigma": 5}})
     with pytest.raises(RecipeError, match="needs one SCI extension"):
         check_stack_input(str(raw / "N20170614S0201.fits"))
 
