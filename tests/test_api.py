@@ -178,5 +178,5 @@ def test_align_and_stack_of_partial_stacks_is_the_full_stack(small_night, api_ni
     ok = (gf == 0) & (ga == 0) & (ff / ef > 100)
     assert ok.sum() >= 10
     ratio = fa[ok] / ff[ok]
-    assert abs(np.median(ratio) - 1) < 0.003, np.median(ratio)
-    assert np.percentile(np.abs(ratio - 1), 90) < 0.02, np.sort(np.abs(ratio - 1))[-5:]
+    assert abs(np.median(ratio) - 1) < 0.002, np.median(ratio)
+    assert np.percentile(np.abs(ratio - 1), 90) < 0.01, np.sort(np.abs(ratio - 1))[-5:]
