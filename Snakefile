@@ -12,14 +12,19 @@
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
 #     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons), stacking records
 #     results/<first>_qa_frames.tsv, _qa_stack.tsv     QA tables per frame and per stack
+#     results/aligned/<name><suffix>.fits, _qa.tsv     stacks of earlier stacks (config align_and_stack)
 #     qa/{raw,calibrations,mosaic,stack}/*.png         previews (also in `--report report.html`)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
-# Targets: all (default), calibrations, fringes, stacks, qa, manifest.
+# Targets: all (default), calibrations, biases, flats, fringes, stacks, aligned, qa, manifest.
+# The steps each product goes through, and the rule running each step, are listed in
+# gmoslib/recipes_table.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
 
 import os
 
 from snakemake.utils import min_version, validate
+
+from gmoslib.recipes_table import ParamsError, check_params, load_schema
 
 min_version("9.0")
 
@@ -27,7 +32,17 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+SCHEMA = os.path.join(workflow.basedir, "config", "schema.yaml")
+# Unknown steps/parameters are reported with the valid names, and values given as strings on
+# the command line (--config 'params={stackBiases: {lsigma: 5}}') get the parameter's type,
+# before the schema validation fills in the defaults.
+try:
+    config["params"] = check_params(config.get("params"), load_schema(SCHEMA))
+except ParamsError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+validate(config, SCHEMA)
 
 
 include: "rules/common.smk"
@@ -42,6 +57,7 @@ include: "rules/bias.smk"
 include: "rules/flat.smk"
 include: "rules/fringe.smk"
 include: "rules/science.smk"
+include: "rules/align_and_stack.smk"
 include: "rules/report.smk"
 
 
@@ -65,6 +81,16 @@ rule fringes:
         all_fringes,
 
 
+rule biases:
+    input:
+        all_biases,
+
+
+rule flats:
+    input:
+        all_flats,
+
+
 rule stacks:
     input:
         all_stacks,
@@ -81,3 +107,8 @@ onsuccess:
 
 onerror:
     print_skipped_summary()
+
+
+rule aligned:
+    input:
+        all_aligned,

@@ -104,9 +104,17 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
 
 def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
                      ) -> pd.DataFrame:
-    """Workflow masters plus processed calibrations of this type found on disk."""
+    """Workflow masters plus processed calibrations of this type found on disk.
+
+    A file on disk that is one of the workflow's own masters (a ``calibration_dirs`` entry
+    pointing into the working directory, as :func:`gmoslib.api.reduce` does) is kept once, as
+    the workflow's product (paths compared after resolving, relative to the current
+    directory), so the workflow keeps it up to date."""
     if on_disk is not None and not on_disk.empty:
         on_disk = on_disk[on_disk["caltype"] == caltype]
+        if not built.empty:
+            own = {os.path.realpath(p) for p in built["path"]}
+            on_disk = on_disk[[os.path.realpath(p) not in own for p in on_disk["path"]]]
         built = pd.concat([built, on_disk], ignore_index=True) if not built.empty \
             else on_disk.reset_index(drop=True)
     return built.reset_index(drop=True)

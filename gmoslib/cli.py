@@ -8,6 +8,8 @@
     gmos provenance FILE...                        processing history of a product
     gmos download (--program ID | --data-label L ...) -o RAW_DIR   raw files from the archive
     gmos preview FILE... [-o DIR]                  PNG previews of raw files and products
+    gmos recipes [PRODUCT...]                      steps of each product, in order, and their rules
+    gmos params STEP                               a step's parameters, defaults and meanings
 """
 
 from __future__ import annotations
@@ -79,6 +81,20 @@ def _cmd_showd(args) -> int:
     return 0
 
 
+def _cmd_recipes(args) -> int:
+    from .recipes_table import format_recipes
+
+    print(format_recipes(args.products or None))
+    return 0
+
+
+def _cmd_params(args) -> int:
+    from .recipes_table import format_params, load_schema
+
+    print(format_params(args.step, load_schema(args.schema)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gmos", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,6 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-d", "--descriptors", required=True, help="comma-separated names")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=_cmd_showd)
+
+    p = sub.add_parser("recipes", help="the steps of each product, in order, and their rules")
+    p.add_argument("products", nargs="*",
+                   help="bias, flat, fringe, science, alignAndStack (default: all)")
+    p.set_defaults(func=_cmd_recipes)
+
+    p = sub.add_parser("params", help="a step's parameters, defaults and meanings")
+    p.add_argument("step", help="a step name from gmos recipes, e.g. stackFrames")
+    p.add_argument("--schema", help="workflow schema (default: config/schema.yaml of this "
+                                    "repository)")
+    p.set_defaults(func=_cmd_params)
 
     for name in SUBCOMMAND_MODULES:
         try:

@@ -51,16 +51,20 @@ def add_provenance(phu: fits.Header, step: str, params: dict, inputs: list[tuple
 def read_provenance(phu: fits.Header) -> list[str]:
     """The provenance lines written by :func:`add_provenance`, oldest first."""
     entries: list[str] = []
-    in_entry = False
-    # astropy splits a long HISTORY text over several 72-character cards: glue them back.
+    last = ""  # the previous card of the current entry ("" = no entry open)
+    # astropy splits a long HISTORY text over several 72-character cards: glue them back.  A
+    # card read from a file loses its trailing blank, so a 71-character card is a full card
+    # that ended with a space (JSON's ", " and ": " make that common): put the space back.
     for card in phu.get("HISTORY", []):
         text = str(card)
         if text.startswith(HISTORY_PREFIX):
             entries.append(text)
-            in_entry = len(text) >= 72
-        elif in_entry:
-            entries[-1] += text
-            in_entry = len(text) >= 72
+            last = text
+        elif last and len(last) >= 71:
+            entries[-1] += " " * (72 - len(last)) + text
+            last = text
+        else:
+            last = ""
     return entries
 
 

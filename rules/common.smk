@@ -7,7 +7,7 @@ import glob
 import os
 import tempfile
 
-from gmoslib import calib, caldb
+from gmoslib import calib, caldb, recipes_table
 from gmoslib.descriptors import DescriptorError
 from gmoslib.fitsio import FitsReadError
 from gmoslib.manifest import read_manifest, skipped_summary
@@ -297,11 +297,19 @@ def all_stacks(wildcards):
 
 
 def all_products(wildcards):
-    return [MANIFEST] + all_calibrations(wildcards) + all_stacks(wildcards)
+    return (
+        [MANIFEST] + all_calibrations(wildcards) + all_stacks(wildcards) + all_aligned(wildcards)
+    )
 
 
 def step_params(step):
-    """Parameters of one step, from the validated config (defaults filled in by the schema)."""
+    """Parameters of one step, from the validated config (defaults filled in by the schema).
+    Only steps of gmoslib.recipes_table (the `gmos recipes` listing) may be asked for."""
+    if step not in recipes_table.STEPS or step not in config["params"]:
+        raise WorkflowError(
+            f"step_params: {step!r} is not a step of gmoslib.recipes_table with a schema "
+            f"entry; steps: {', '.join(recipes_table.STEPS)}"
+        )
     return dict(config["params"][step])
 
 
@@ -365,3 +373,29 @@ def print_skipped_summary():
         line = skipped_summary(read_manifest(MANIFEST), MANIFEST)
         if line:
             print(line)
+
+
+def all_biases(wildcards):
+    return [BIAS_PATH.format(name=n) for n in bias_groups()]
+
+
+def all_flats(wildcards):
+    return [FLAT_PATH.format(name=n) for n in flat_groups()]
+
+
+# alignAndStack groups (config align_and_stack: name -> already-reduced stacks)
+ALIGNED_PATH = f"results/aligned/{{name}}{config['output_suffix']}.fits"
+
+
+def aligned_inputs(wildcards):
+    groups = config["align_and_stack"]
+    if wildcards.name not in groups:
+        raise WorkflowError(
+            f"no align_and_stack group named {wildcards.name!r} in the config; groups: "
+            f"{', '.join(groups) or '(none)'}"
+        )
+    return list(groups[wildcards.name])
+
+
+def all_aligned(wildcards):
+    return [ALIGNED_PATH.format(name=n) for n in config["align_and_stack"]]

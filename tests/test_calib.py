@@ -163,6 +163,21 @@ def test_processed_calibration_on_disk_is_preferred_when_closer():
         "/old/X_bias.fits"
 
 
+def test_workflow_master_found_on_disk_counts_once(tmp_path, monkeypatch):
+    """calibration_dirs pointing at the working directory's own calibrations (the Python API
+    does that) find the workflow's masters as files: they stay the workflow's products."""
+    monkeypatch.chdir(tmp_path)
+    m = tutorial_manifest()
+    built = candidates(m, "bias", "processed_bias")
+    own = built.iloc[0].to_dict()
+    own.update(path=str(tmp_path / own["path"]), origin="caldb")
+    merged = merge_candidates(built, pd.DataFrame([own]), "processed_bias")
+    assert len(merged) == len(built)
+    chosen = associate(target(m, "N20170614S0201"), merged, "processed_bias")
+    assert chosen["path"] == "calibrations/processed_bias/N20170613S0180_bias.fits"
+    assert chosen["origin"] == "workflow"
+
+
 def test_user_cal_overrides_and_is_checked(tmp_path):
     from astropy.io import fits
 

@@ -14,19 +14,15 @@ from astropy.wcs import WCS
 
 from gmoslib.flat import ccd2_stat_region
 from gmoslib.provenance import read_provenance
-from gmoslib.sim import simulate_preset
 from tests.workflow_helpers import run_snakemake
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def reduced(tmp_path_factory):
-    raw = tmp_path_factory.mktemp("sci") / "raw"
-    simulate_preset("small", str(raw), seed=11)
-    work = tmp_path_factory.mktemp("scinight")
-    run_snakemake(work, config={"raw_dir": str(raw)}, timeout=900)
-    return raw, work
+def reduced(small_night):
+    """(raw_dir, working directory) of the command-line run shared with test_api.py."""
+    return small_night
 
 
 def test_stack_product(reduced):

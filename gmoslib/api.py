@@ -1,0 +1,244 @@
+"""Python API for notebooks: select files, then reduce them with the workflow.
+
+The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
+
+    from glob import glob
+    from gmoslib.api import reduce, select_data
+
+    files = sorted(glob("night/raw/*.fits"))
+    biases = select_data(files, tags=["BIAS"])
+    flats = select_data(files, tags=["FLAT"], expression='filter_name=="i"')
+    science = select_data(files, xtags=["CAL"], expression='object=="starfield"')
+    bias = reduce(biases, "bias", workdir="night")        # -> [".../N20170613S0180_bias.fits"]
+    flat = reduce(flats, "flat", workdir="night")         # finds the bias made above
+    stack = reduce(science, "science", workdir="night",
+                   params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
+
+:func:`reduce` runs this repository's Snakefile through Snakemake's own Python API (no
+subprocess), in ``workdir``, on exactly the files given: they are exposed to the workflow as
+``workdir/inputs/``, a folder of symbolic links (raw files are never copied or modified), and
+the processed calibrations already in ``workdir/calibrations/`` are searched as the caldb.
+The products are the same files, byte for byte, as a command-line run would write.
+
+Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .recipes_table import PRODUCTS
+from .select import select_data as _select_data
+
+#: The workflow that :func:`reduce` runs (this gmoslib's repository checkout).
+SNAKEFILE = Path(__file__).resolve().parents[1] / "Snakefile"
+#: Folder (inside the working directory) of links to the files of the latest reduce() call.
+INPUTS = "inputs"
+
+log = logging.getLogger("gmoslib.api")
+_HANDLER_NAME = "gmoslib.api"
+
+
+class ReductionError(RuntimeError):
+    """A reduction could not be run or did not complete; the message says why and where."""
+
+
+def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
+                expression: str | None = None) -> list[str]:
+    """Paths of the usable files among ``files`` (a list of paths, a directory, or a manifest
+    DataFrame) that have every tag in ``tags``, none in ``xtags`` and satisfy the descriptor
+    ``expression`` (e.g. ``'filter_name=="i" and exposure_time > 5'``); see
+    :mod:`gmoslib.select`.  Same answer as ``gmos select``."""
+    if isinstance(tags, str) or isinstance(xtags, str):
+        raise TypeError("tags and xtags are lists of tags, e.g. tags=['BIAS']")
+    return _select_data(files, tags=tags, xtags=xtags, expression=expression)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message is emitted (notebooks and test
+    runners replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:
+    """Send this module's messages to ``stream`` (default stderr) once, and keep Snakemake's
+    messages from reaching the root logger as well (a notebook that called
+    ``logging.basicConfig`` would otherwise show each one twice).  Calling it again only
+    changes the level.  Returns the ``gmoslib.api`` logger."""
+    if not any(h.get_name() == _HANDLER_NAME for h in log.handlers):
+        handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level)
+    # Snakemake attaches its own handlers to this logger at every run (and removes them
+    # afterwards); propagating as well would print every message a second time.
+    logging.getLogger("snakemake.logging").propagate = False
+    return log
+
+
+def _stage(files: Sequence[str], folder: Path) -> None:
+    """Make ``folder`` hold exactly one symbolic link per file (named like the file).  Links
+    that already point to the right file are left alone, and new links get their target's
+    modification time, so that Snakemake sees the inputs as unchanged."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {}
+    for f in files:
+        name = os.path.basename(f)
+        if name in wanted and wanted[name] != f:
+            raise ReductionError(f"two files named {name}: {wanted[name]} and {f}; the "
+                                 "workflow names products after file names")
+        wanted[name] = f
+    for entry in os.listdir(folder):
+        path = folder / entry
+        if not path.is_symlink():
+            raise ReductionError(f"{path} is not a link made by gmoslib.api; {folder} must "
+                                 "only hold links to the files of the latest reduce() call")
+        if wanted.get(entry) != os.readlink(path):
+            path.unlink()
+    for name, target in wanted.items():
+        link = folder / name
+        if not link.is_symlink():
+            os.symlink(target, link)
+            st = os.stat(target)
+            os.utime(link, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def _absolute_files(files) -> list[str]:
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    out = []
+    for f in files:
+        path = os.path.abspath(os.fspath(f))
+        if not os.path.isfile(path):
+            raise ReductionError(f"{f}: no such file")
+        out.append(path)
+    if not out:
+        raise ReductionError("no files to reduce")
+    return out
+
+
+def reduce(
+    files,
+    product: str,
+    *,
+    workdir: str | os.PathLike,
+    params: Mapping[str, Mapping] | None = None,
+    user_cal: Mapping[str, str] | None = None,
+    suffix: str | None = None,
+    calibration_dirs: Sequence[str] | None = None,
+    name: str | None = None,
+    config: Mapping | None = None,
+    cores: int | None = None,
+) -> list[str]:
+    """Reduce ``files`` into ``product`` and return the absolute paths of the products.
+
+    files: raw files (bias, flat, fringe, science) or, for alignAndStack, reduced stacks or
+        mosaics.  Calibrations the product needs are taken from these files, from
+        ``workdir/calibrations`` (products of earlier calls), from ``calibration_dirs`` and
+        from ``user_cal``, as the workflow's association rules choose.
+    product: one of :data:`gmoslib.recipes_table.PRODUCTS` (bias, flat, fringe, science,
+        alignAndStack); ``gmos recipes`` lists their steps.
+    workdir: the working directory (created if needed); products go where a command-line
+        run in it puts them.
+    params: step parameters, e.g. ``{"stackFrames": {"hsigma": 5}}`` (``gmos params STEP``).
+    user_cal: calibration overrides, e.g. ``{"processed_bias": "cals/X_bias.fits"}``.
+    suffix: suffix of science and alignAndStack products (``output_suffix``, default _stack).
+    name: name of the alignAndStack group (default: the first file's name without .fits).
+    config: any other config keys (``config/schema.yaml``).
+    cores: CPU cores for the jobs (default: all).
+    """
+    if product not in PRODUCTS:
+        raise ReductionError(f"unknown product {product!r}; products: {', '.join(PRODUCTS)}")
+    configure_logging(log.level or logging.INFO)
+    if not SNAKEFILE.is_file():
+        raise ReductionError(f"workflow {SNAKEFILE} not found: gmoslib.api runs the Snakefile "
+                             "of the repository checkout gmoslib is installed from")
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    paths = _absolute_files(files)
+    inputs = workdir / INPUTS
+    cfg = dict(config or {})
+    if product == "alignAndStack":
+        from .manifest import frame_root
+
+        inputs.mkdir(exist_ok=True)
+        group = name or frame_root(paths[0])
+        cfg["align_and_stack"] = {**cfg.get("align_and_stack", {}), group: paths}
+    else:
+        _stage(paths, inputs)
+    cfg["raw_dir"] = str(inputs)
+    own = workdir / "calibrations"
+    own.mkdir(parents=True, exist_ok=True)  # where this call's calibrations will land anyway
+    cfg["calibration_dirs"] = [str(own)] + [os.path.abspath(d) for d in
+                                            (calibration_dirs or cfg.get("calibration_dirs", []))]
+    if params:
+        cfg["params"] = {step: dict(values) for step, values in params.items()}
+    if user_cal:
+        cfg["user_cal"] = {k: os.path.abspath(v) for k, v in user_cal.items()}
+    if suffix is not None:
+        cfg["output_suffix"] = suffix
+    target = PRODUCTS[product].target
+    log.info("gmoslib.api: %s of %d file(s) in %s (target %s)", product, len(paths), workdir,
+             target)
+    outputs = _run_snakemake(workdir, cfg, target, cores or os.cpu_count() or 1)
+    log.info("gmoslib.api: %s", ", ".join(outputs) or "(no products)")
+    return outputs
+
+
+def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int) -> list[str]:
+    """Run the workflow's ``target`` rule in ``workdir``; the products are its inputs."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        ExecutionSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
+
+    # The settings of profiles/default, which the command line applies automatically.
+    with SnakemakeApi(OutputSettings(printshellcmds=True)) as api:
+        try:
+            workflow_api = api.workflow(
+                resource_settings=ResourceSettings(cores=cores),
+                config_settings=ConfigSettings(config=cfg),
+                snakefile=SNAKEFILE,
+                workdir=workdir,
+            )
+            rules = {r.name for r in workflow_api._workflow.rules}
+            if target not in rules:
+                raise ReductionError(f"the workflow {SNAKEFILE} has no target rule {target!r}")
+            dag_api = workflow_api.dag(DAGSettings(targets={target}, force_incomplete=True))
+            dag_api.execute_workflow(execution_settings=ExecutionSettings(latency_wait=5))
+            return _target_inputs(workflow_api, target)
+        except ReductionError:
+            raise
+        except Exception as exc:
+            api.print_exception(exc)
+            raise ReductionError(f"the {target} reduction in {workdir} failed: {exc} (job "
+                                 f"logs under {workdir / 'logs'})") from exc
+
+
+def _target_inputs(workflow_api, target: str) -> list[str]:
+    """Absolute paths of the inputs of the target job of the DAG Snakemake just ran.
+
+    Snakemake's API returns nothing from a run, so the products are read from its DAG."""
+    dag = workflow_api._workflow.dag
+    jobs = [j for j in dag.targetjobs if j.rule.name == target]
+    if len(jobs) != 1:
+        raise ReductionError(f"cannot find the {target} job in Snakemake's DAG "
+                             f"(found {len(jobs)}); Snakemake's internals may have changed")
+    return [os.path.abspath(str(f)) for f in jobs[0].input]

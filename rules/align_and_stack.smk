@@ -1,0 +1,28 @@
+# alignAndStack: stacks made earlier (or mosaics) -> one aligned stack, for the groups named in
+# config align_and_stack (name -> files).  The input files are only read.
+
+
+rule align_and_stack:
+    input:
+        aligned_inputs,
+    output:
+        stack=ALIGNED_PATH,
+        qa="results/aligned/{name}_qa.tsv",
+    log:
+        "logs/align_and_stack/{name}.log",
+    benchmark:
+        "benchmarks/align_and_stack/{name}.tsv"
+    params:
+        detect=step_params("detectSources"),
+        align=step_params("adjustWCSToReference"),
+        resample=step_params("resampleToCommonFrame"),
+        stack=step_params("stackFrames"),
+        memory_bytes=STACK_MEMORY_BYTES,
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input),
+        runtime=lambda wildcards, input: stack_runtime_min(input),
+    conda:
+        "../envs/gmos.yaml"
+    script:
+        "../scripts/align_and_stack.py"

@@ -1,0 +1,34 @@
+"""Snakemake adapter: already-reduced stacks -> aligned stack and its QA table (alignAndStack)."""
+
+import logging
+import os
+import sys
+
+snakemake = globals()["snakemake"]
+# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
+# conda environment made by --software-deployment-method conda).
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+
+import pandas as pd  # noqa: E402
+
+from gmoslib.align_and_stack import align_and_stack  # noqa: E402
+from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+
+out = snakemake.output.stack
+params = {k: dict(snakemake.params[k]) for k in ("detect", "align", "resample", "stack")}
+stack, records = align_and_stack(
+    list(snakemake.input),
+    detect=params["detect"],
+    align=params["align"],
+    resample_order=params["resample"]["order"],
+    stack=params["stack"],
+    memory_bytes=snakemake.params.memory_bytes,
+    scratch_dir=os.path.dirname(os.path.abspath(out)),
+    provenance=params,
+)
+write_frame(out, stack)
+with atomic_output(snakemake.output.qa) as tmp:
+    pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+logging.info("wrote %s from %d stacks", out, len(snakemake.input))

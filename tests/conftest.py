@@ -1,0 +1,19 @@
+"""Fixtures shared by several test modules (session scope: each costs a workflow run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gmoslib.sim import simulate_preset
+from tests.workflow_helpers import run_snakemake
+
+
+@pytest.fixture(scope="session")
+def small_night(tmp_path_factory):
+    """The `small` simulated night (seed 11) reduced once through Snakemake's command line:
+    (raw_dir, working directory).  Tests only read it."""
+    raw = tmp_path_factory.mktemp("sci") / "raw"
+    simulate_preset("small", str(raw), seed=11)
+    work = tmp_path_factory.mktemp("scinight")
+    run_snakemake(work, config={"raw_dir": str(raw)}, timeout=900)
+    return raw, work
