@@ -17,3 +17,10 @@ def small_night(tmp_path_factory):
     work = tmp_path_factory.mktemp("scinight")
     run_snakemake(work, config={"raw_dir": str(raw)}, timeout=900)
     return raw, work
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the Slurm test last.  Once it has installed Slurm and stopped its daemons, every
+    Snakemake start pays several seconds: the Slurm executor plugin asks the (stopped)
+    controller for its configuration when it is loaded."""
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")  # stable: order kept
