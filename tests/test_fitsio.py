@@ -187,3 +187,16 @@ def test_sha256_streaming(tmp_path):
     data = np.random.default_rng(1).bytes(3_000_001)
     p.write_bytes(data)
     assert file_sha256(str(p), chunk=4096) == hashlib.sha256(data).hexdigest()
+
+
+def test_atomic_output_gives_products_the_usual_permissions(tmp_path):
+    from gmoslib.fitsio import atomic_output
+
+    old = os.umask(0o022)
+    try:
+        with atomic_output(str(tmp_path / "product.txt")) as tmp:
+            with open(tmp, "w") as fh:
+                fh.write("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "product.txt").stat().st_mode & 0o777 == 0o644
