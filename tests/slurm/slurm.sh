@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real one-node Slurm cluster for the tests, without systemd.
 #   tests/slurm/slurm.sh start   install (Debian slurm-wlm + munge, root only) and start
-#   tests/slurm/slurm.sh stop    stop the daemons by their PID files
+#   tests/slurm/slurm.sh stop    stop the daemons by their PID files, put our slurm.conf away
 #   tests/slurm/slurm.sh status  exit 0 when sinfo answers
 # Exit code 3 from start means "cannot run Slurm here" (not root, no apt-get): callers skip.
 set -euo pipefail
@@ -101,6 +101,11 @@ stop() {
       rm -f "$f"
     fi
   done
+  # Without a controller, Slurm clients (which Snakemake's Slurm plugin calls at start-up)
+  # wait ~9 s for it while our configuration names it: put our configuration away.
+  if grep -qs '^ClusterName=gmostest$' "$CONF_DIR/slurm.conf"; then
+    mv "$CONF_DIR/slurm.conf" "$CONF_DIR/slurm.conf.gmostest-stopped"
+  fi
 }
 
 case "${1:-}" in
