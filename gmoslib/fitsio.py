@@ -123,17 +123,29 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     return phu, exts
 
 
+def _scaled_float32(stored: np.ndarray, header: fits.Header) -> np.ndarray:
+    """Physical values (stored * BSCALE + BZERO) of an image as float32."""
+    bzero = float(header.get("BZERO", 0.0))
+    bscale = float(header.get("BSCALE", 1.0))
+    if bscale == 1.0:
+        return np.add(stored, np.float32(bzero), dtype=np.float32)
+    return (stored * bscale + bzero).astype(np.float32)
+
+
 def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
     try:
-        with fits.open(path, mode="readonly", memmap=False) as hdul:
+        # the stored integers are scaled here in one float32 pass (astropy's own scaling
+        # makes an unsigned copy first): each pixel is decoded exactly once
+        with fits.open(path, mode="readonly", memmap=False,
+                       do_not_scale_image_data=True) as hdul:
             phu = hdul[0].header.copy()
             exts = []
             for hdu in hdul[1:]:
                 if not hdu.is_image or hdu.data is None:
                     continue
-                exts.append(Extension(np.asarray(hdu.data, dtype=np.float32), None, None,
+                exts.append(Extension(_scaled_float32(hdu.data, hdu.header), None, None,
                                       hdu.header.copy()))
     except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc

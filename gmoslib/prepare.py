@@ -53,8 +53,9 @@ def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_nois
                        gain: float, unit: str = "adu") -> np.ndarray:
     """VAR + read noise^2: (RN/gain)^2 in ADU^2, or RN^2 in electrons^2 (float32)."""
     term = (read_noise_e / gain) ** 2 if unit == "adu" else read_noise_e**2
-    base = np.zeros(shape, np.float32) if var is None else np.asarray(var, np.float32)
-    return (base + np.float32(term)).astype(np.float32)
+    if var is None:
+        return np.full(shape, term, np.float32)
+    return np.add(var, np.float32(term), dtype=np.float32)
 
 
 def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):

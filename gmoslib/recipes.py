@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
@@ -70,7 +69,7 @@ def prepare_raw_frame(
         datasec, biassec = datasecs[i], biassecs[i]
         gain, rn = float(gains[i]), float(read_noises[i])
         try:
-            corrected, info = oscan.subtract_overscan(
+            level, info = oscan.measure_overscan(
                 ext.sci, datasec, biassec,
                 nbiascontam=nbiascontam,
                 read_noise_adu=rn / gain,
@@ -83,8 +82,8 @@ def prepare_raw_frame(
             )
         except ValueError as exc:
             raise RecipeError(f"{frame.filename} extension {i + 1}: {exc}") from exc
-        sci = oscan.trim_to_datasec(corrected, datasec)
-        raw_data = oscan.trim_to_datasec(ext.sci, datasec)
+        raw_data = ext.sci[datasec.slice]  # a view: only the data section is converted
+        sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
         unillum = None
         if hamamatsu:
@@ -207,40 +206,79 @@ def ccd2_statistics_region(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- stacking
-@dataclass
-class _Scratch:
-    """Per-extension (N, ny, nx) memory maps that hold prepared frames for row-block stacking."""
+class _FrameStore:
+    """Prepared frames held for row-block stacking.
 
-    sci: list[np.memmap]
-    var: list[np.memmap]
-    dq: list[np.memmap]
+    Per frame and extension: SCI (float32); VAR as one number when it is constant (a bias's
+    read noise) and as float32 otherwise; DQ as None when it is all zero, else uint16.  The
+    arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
+    written to a plain scratch file and rows are read back with ``np.fromfile`` at an offset,
+    so the stored frames sit in the page cache, not in this process's memory (a memory map
+    would count every page written in the process's resident set).
+    """
 
-    @classmethod
-    def create(cls, directory: str, n: int, shapes: list[tuple[int, int]]) -> _Scratch:
-        def mm(name, dtype, shape):
-            return np.lib.format.open_memmap(
-                os.path.join(directory, name), mode="w+", dtype=dtype, shape=(n, *shape))
+    def __init__(self, directory: str, n: int, keep_bytes: int):
+        self.directory = directory
+        self.n = n
+        self.keep_bytes = keep_bytes
+        self.in_memory: bool | None = None  # decided from the first frame
+        self.items: list[list[tuple]] = []  # [frame][ext] -> (sci, var, dq)
+        self.shapes: list[tuple[int, int]] = []
+        self.memory_used = 0
 
-        return cls(
-            [mm(f"sci{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
-            [mm(f"var{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
-            [mm(f"dq{i}.npy", np.uint16, s) for i, s in enumerate(shapes)],
-        )
+    @staticmethod
+    def _compact(ext: Extension):
+        var = ext.var
+        if var is not None and var.size and float(var.min()) == float(var.max()):
+            var = np.float32(var.flat[0])
+        dq = ext.dq if ext.dq is not None and ext.dq.any() else None
+        return np.asarray(ext.sci, np.float32), var, dq
 
-    def store(self, k: int, frame: Frame):
-        for i, ext in enumerate(frame.exts):
-            self.sci[i][k] = ext.sci
-            self.var[i][k] = ext.var
-            self.dq[i][k] = ext.dq
+    def store(self, k: int, frame: Frame) -> None:
+        parts = [self._compact(e) for e in frame.exts]
+        if self.in_memory is None:
+            self.shapes = [e.sci.shape for e in frame.exts]
+            per_frame = sum(a.nbytes for p in parts for a in p if isinstance(a, np.ndarray))
+            self.in_memory = per_frame * self.n <= self.keep_bytes
+        if self.in_memory:
+            self.memory_used += sum(a.nbytes for p in parts for a in p
+                                    if isinstance(a, np.ndarray))
+            self.items.append(parts)
+            return
+        stored = []
+        for i, (sci, var, dq) in enumerate(parts):
+            entry = []
+            for name, arr in (("sci", sci), ("var", var), ("dq", dq)):
+                if isinstance(arr, np.ndarray) and arr.ndim == 2:
+                    path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
+                    np.ascontiguousarray(arr).tofile(path)
+                    entry.append((path, arr.dtype))
+                else:
+                    entry.append(arr)
+            stored.append(tuple(entry))
+        self.items.append(stored)
+
+    def _rows(self, item, i: int, y0: int, y1: int, dtype):
+        ny, nx = self.shapes[i]
+        if item is None:
+            return np.broadcast_to(dtype(0), (y1 - y0, nx))
+        if isinstance(item, np.ndarray) and item.ndim == 2:
+            return item[y0:y1]
+        if isinstance(item, tuple):
+            path, dt = item
+            rows = np.fromfile(path, dtype=dt, count=(y1 - y0) * nx,
+                               offset=y0 * nx * dt.itemsize)
+            return rows.reshape(y1 - y0, nx)
+        return np.broadcast_to(dtype(item), (y1 - y0, nx))  # a constant
 
     def readers(self, i: int) -> list[Callable]:
-        n = self.sci[i].shape[0]
-
         def reader(k):
-            return lambda y0, y1: (self.sci[i][k, y0:y1], self.var[i][k, y0:y1],
-                                   self.dq[i][k, y0:y1])
+            sci, var, dq = self.items[k][i]
+            return lambda y0, y1: (self._rows(sci, i, y0, y1, np.float32),
+                                   self._rows(var, i, y0, y1, np.float32),
+                                   self._rows(dq, i, y0, y1, np.uint16))
 
-        return [reader(k) for k in range(n)]
+        return [reader(k) for k in range(self.n)]
 
 
 def _check_compatible(first: Frame, other: Frame, what: str = "") -> None:
@@ -273,7 +311,8 @@ def _stack_prepared(
     blocks.  Returns the stacked frame (headers of frame 0) and the input file names."""
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
         first = frames(0)
-        scratch = _Scratch.create(tmp, n, [e.sci.shape for e in first.exts])
+        # frames kept in memory may use half of the budget, the row blocks the rest
+        scratch = _FrameStore(tmp, n, memory_bytes // 2)
         names = [first.filename]
         scratch.store(0, first)
         if on_frame:
@@ -291,7 +330,8 @@ def _stack_prepared(
         for i, ext in enumerate(first.exts):
             ny, nx = ext.sci.shape
             sci, var, dq, _ = stacklib.stack_frames(
-                scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
+                scratch.readers(i), ny, nx,
+                memory_bytes=max(memory_bytes - scratch.memory_used, memory_bytes // 4),
                 scale=factors, **combine)
             exts.append(Extension(sci, var, dq, ext.header.copy()))
         del scratch
