@@ -179,17 +179,18 @@ def frame_to_hdulist(frame: Frame) -> fits.HDUList:
     hdus: list = [fits.PrimaryHDU(header=_clean_phu(frame.phu))]
     for i, ext in enumerate(frame.exts, start=1):
         hdr = _clean_ext(ext.header)
-        sci = fits.ImageHDU(np.asarray(ext.sci, dtype=np.float32), header=hdr, name="SCI")
+        sci = fits.ImageHDU(np.ascontiguousarray(ext.sci, dtype=np.float32), header=hdr,
+                            name="SCI")
         sci.header["EXTVER"] = i
         hdus.append(sci)
         if ext.var is not None:
-            var = fits.ImageHDU(np.asarray(ext.var, dtype=np.float32), name="VAR")
+            var = fits.ImageHDU(np.ascontiguousarray(ext.var, dtype=np.float32), name="VAR")
             var.header["EXTVER"] = i
             if "BUNIT" in hdr and hdr["BUNIT"]:
                 var.header["BUNIT"] = f"({hdr['BUNIT']})**2"
             hdus.append(var)
         if ext.dq is not None:
-            dq = fits.ImageHDU(np.asarray(ext.dq, dtype=np.uint16), name="DQ")
+            dq = fits.ImageHDU(np.ascontiguousarray(ext.dq, dtype=np.uint16), name="DQ")
             dq.header["EXTVER"] = i
             hdus.append(dq)
     return fits.HDUList(hdus)

@@ -50,7 +50,8 @@ def prepare_raw_frame(
     Input: a raw frame (sci = raw counts, float32 ADU).  Output: per amplifier SCI (ADU, bias
     level removed, trimmed to DATASEC), VAR = (read noise / gain)^2 in ADU^2, DQ with
     saturated pixels (raw value >= saturation level), the static BPM if given, and the 48
-    dead bottom rows of Hamamatsu CCDs flagged unilluminated.
+    dead bottom rows of Hamamatsu CCDs flagged unilluminated.  VAR is a read-only view of
+    one value per amplifier.
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -94,7 +95,9 @@ def prepare_raw_frame(
         # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
         dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum,
                           no_data=unillum)
-        var = prep.add_read_noise_var(None, sci.shape, rn, gain, unit="adu")
+        # constant per amplifier: a read-only broadcast of one value (no array to fill);
+        # every later step makes new arrays from it
+        var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
 
         hdr = ext.header.copy()
         ny, nx = sci.shape
@@ -210,7 +213,8 @@ class _FrameStore:
     """Prepared frames held for row-block stacking.
 
     Per frame and extension: SCI (float32); VAR as one number when it is constant (a bias's
-    read noise) and as float32 otherwise; DQ as None when it is all zero, else uint16.  The
+    read noise) and as float32 otherwise; DQ as None when it is all zero, as uint8 when no
+    bit above 128 is set, else uint16.  The
     arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
     written to a plain scratch file and rows are read back with ``np.fromfile`` at an offset,
     so the stored frames sit in the page cache, not in this process's memory (a memory map
@@ -229,9 +233,13 @@ class _FrameStore:
     @staticmethod
     def _compact(ext: Extension):
         var = ext.var
-        if var is not None and var.size and float(var.min()) == float(var.max()):
+        if var is not None and var.size and (
+                all(st == 0 for st in var.strides) or float(var.min()) == float(var.max())):
             var = np.float32(var.flat[0])
-        dq = ext.dq if ext.dq is not None and ext.dq.any() else None
+        dq = ext.dq
+        if dq is not None:
+            top = int(dq.max()) if dq.size else 0
+            dq = None if top == 0 else (dq.astype(np.uint8) if top < 256 else dq)
         return np.asarray(ext.sci, np.float32), var, dq
 
     def store(self, k: int, frame: Frame) -> None:
@@ -263,7 +271,7 @@ class _FrameStore:
         if item is None:
             return np.broadcast_to(dtype(0), (y1 - y0, nx))
         if isinstance(item, np.ndarray) and item.ndim == 2:
-            return item[y0:y1]
+            return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
         if isinstance(item, tuple):
             path, dt = item
             rows = np.fromfile(path, dtype=dt, count=(y1 - y0) * nx,
@@ -311,8 +319,8 @@ def _stack_prepared(
     blocks.  Returns the stacked frame (headers of frame 0) and the input file names."""
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
         first = frames(0)
-        # frames kept in memory may use half of the budget, the row blocks the rest
-        scratch = _FrameStore(tmp, n, memory_bytes // 2)
+        # frames kept in memory may use 3/4 of the budget, the row blocks the rest
+        scratch = _FrameStore(tmp, n, memory_bytes * 3 // 4)
         names = [first.filename]
         scratch.store(0, first)
         if on_frame:

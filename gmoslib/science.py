@@ -15,12 +15,8 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from . import align as alignlib
-from . import cosmic as cosmiclib
 from . import detect as detectlib
 from . import mosaic as mosaiclib
-from . import resample as resamplelib
-from . import science_stack as sstack
 from .descriptors import Descriptors
 from .fitsio import file_sha256, read_frame
 from .frame import Extension, Frame
@@ -115,6 +111,12 @@ def stack_science(
 
     Returns the stacked frame and one QA record per input frame.
     """
+    # imported here: a per-frame job (reduce_science_frame) does not pay for them
+    from . import align as alignlib
+    from . import cosmic as cosmiclib
+    from . import resample as resamplelib
+    from . import science_stack as sstack
+
     n = len(mosaic_paths)
     if n < 1:
         raise RecipeError("no science frames to stack")
@@ -213,5 +215,7 @@ def stack_science(
 
 
 def _union(shapes, transforms):
-    nx, ny, offset = resamplelib.output_frame(shapes, transforms)
+    from .resample import output_frame
+
+    nx, ny, offset = output_frame(shapes, transforms)
     return (ny, nx), offset
