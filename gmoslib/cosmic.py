@@ -110,7 +110,8 @@ def flag_cosmic_rays_by_stacking(
         masks.append(om)
     have_var = all(v is not None for v in vars_)
 
-    offsets = background_offsets(scis, dqs, stride=stride)
+    # python floats: arithmetic with the float32 frames stays float32 (no float64 copies)
+    offsets = [float(o) for o in background_offsets(scis, dqs, stride=stride)]
 
     ny, nx = shape
     med = np.empty(shape, np.float32)
@@ -141,7 +142,8 @@ def flag_cosmic_rays_by_stacking(
     structure = _disc(dilation) if dilation > 0 else None
     out = []
     for i in range(n):
-        diff = (scis[i] - offsets[i] - med).astype(np.float32)
+        level = np.subtract(scis[i], offsets[i], dtype=np.float32)  # frame - offset
+        diff = level - med
         bg_ok = med_ok & ((dqs[i] & _MEDIAN_BAD) == 0) & ~masks[i]
         sample = diff[sub][bg_ok[sub]]
         if sample.size == 0:
@@ -158,7 +160,7 @@ def flag_cosmic_rays_by_stacking(
         # around a cosmic ray in one frame would otherwise flag the other frame too.
         own_noise = np.sqrt(np.maximum(vars_[i], 0)) if have_var else noise
         with np.errstate(invalid="ignore"):
-            cr = ((diff > thresh) & (scis[i] - offsets[i] - sky_med > hsigma * own_noise)
+            cr = ((diff > thresh) & (level - sky_med > hsigma * own_noise)
                   & med_ok & ((dqs[i] & _NEVER_FLAG) == 0) & ~masks[i])
         if structure is not None and cr.any():
             cr = ndimage.binary_dilation(cr, structure=structure)

@@ -149,12 +149,18 @@ def stack_science(
     (ny, nx), offset = _union(shapes, transforms)
 
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
-        sci_mm = np.lib.format.open_memmap(os.path.join(tmp, "sci.npy"), "w+", np.float32,
-                                           (n, ny, nx))
-        var_mm = np.lib.format.open_memmap(os.path.join(tmp, "var.npy"), "w+", np.float32,
-                                           (n, ny, nx))
-        dq_mm = np.lib.format.open_memmap(os.path.join(tmp, "dq.npy"), "w+", np.uint16,
-                                          (n, ny, nx))
+        # resampled frames in memory when they fit in 3/4 of the budget, else memory maps
+        in_memory = n * ny * nx * 10 <= memory_bytes * 3 // 4
+
+        def holder(name, dtype):
+            if in_memory:
+                return np.empty((n, ny, nx), dtype)
+            return np.lib.format.open_memmap(os.path.join(tmp, f"{name}.npy"), "w+", dtype,
+                                             (n, ny, nx))
+
+        sci_mm = holder("sci", np.float32)
+        var_mm = holder("var", np.float32)
+        dq_mm = holder("dq", np.uint16)
         for k, path in enumerate(mosaic_paths):
             f = read_frame(path)
             e = f.exts[0]
@@ -173,8 +179,10 @@ def stack_science(
             del new_dq
         exptimes = [float(h["EXPTIME"]) for h in heads]
         scales = np.asarray(sstack.exposure_scale_factors(exptimes), dtype=float)
+        # background_offsets samples every 4th row and column: scale only that sample
         offsets = np.asarray(sstack.background_offsets(
-            [sci_mm[k] * scales[k] for k in range(n)], [dq_mm[k] for k in range(n)]),
+            [sci_mm[k, ::4, ::4] * scales[k] for k in range(n)],
+            [dq_mm[k, ::4, ::4] for k in range(n)], stride=1),
             dtype=float) if n >= 2 else np.zeros(1)
         for k in range(n):
             records[k]["scale"] = float(scales[k])
