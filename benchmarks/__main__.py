@@ -139,21 +139,22 @@ def case_io_floor(paths) -> dict:
     return _child(code)
 
 
-def case_master_bias(paths, out: Path, memory_mb: int) -> dict:
+def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict:
     code = ("from gmoslib.recipes import make_master_bias\n"
             "from gmoslib.fitsio import write_frame\n"
             f"m = make_master_bias({paths!r}, overscan={{}}, stack={{'reject_method': "
-            f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r})\n"
+            f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r}, "
+            f"threads={threads})\n"
             f"write_frame({str(out)!r}, m)\n")
     return _child(code)
 
 
-def case_master_flat(paths, bias: Path, out: Path, memory_mb: int) -> dict:
+def case_master_flat(paths, bias: Path, out: Path, memory_mb: int, threads: int = 2) -> dict:
     code = ("from gmoslib.recipes import make_master_flat\n"
             "from gmoslib.fitsio import write_frame\n"
             f"m = make_master_flat({paths!r}, {str(bias)!r}, overscan={{}}, "
             f"stack={{'reject_method': 'auto'}}, memory_bytes={memory_mb}*2**20, "
-            f"scratch_dir={str(out.parent)!r})\n"
+            f"scratch_dir={str(out.parent)!r}, threads={threads})\n"
             f"write_frame({str(out)!r}, m)\n")
     return _child(code)
 
@@ -261,6 +262,8 @@ def main(argv=None) -> int:
                         help=f"comma-separated, from {','.join(ALL_CASES)}")
     parser.add_argument("--memory-mb", type=int, default=512,
                         help="stacking memory budget (the workflow's stack_memory_mb)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of the bias and flat stacks (the rules declare 2)")
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     unknown = sorted(set(cases) - set(ALL_CASES))
@@ -279,6 +282,7 @@ def main(argv=None) -> int:
     products = work / "products"
     products.mkdir(exist_ok=True)
     mem = args.memory_mb
+    thr = args.threads
     results: dict[str, dict | None] = {}
 
     def note(name):
@@ -292,7 +296,7 @@ def main(argv=None) -> int:
 
     if "bias" in cases:
         run("io_floor_bias_2x2", case_io_floor, biases)
-        run("master_bias_2x2", case_master_bias, biases, products / "bias_2x2.fits", mem)
+        run("master_bias_2x2", case_master_bias, biases, products / "bias_2x2.fits", mem, thr)
         run("ccdproc_bias_2x2", lambda: case_ccdproc(biases, flat=False)
             if have_ccdproc else None)
     if "bias1x1" in cases or "stack50" in cases:
@@ -301,18 +305,18 @@ def main(argv=None) -> int:
         ten = many[:n_big]
         if "bias1x1" in cases or "stack50" in cases:
             run("io_floor_bias_1x1", case_io_floor, ten)
-            run("master_bias_1x1", case_master_bias, ten, products / "bias_1x1.fits", mem)
+            run("master_bias_1x1", case_master_bias, ten, products / "bias_1x1.fits", mem, thr)
         if "bias1x1" in cases:
             run("ccdproc_bias_1x1", lambda: case_ccdproc(ten, flat=False)
                 if have_ccdproc else None)
         if "stack50" in cases:
             run("master_bias_1x1_50", case_master_bias, many, products / "bias_1x1_50.fits",
-                mem)
+                mem, thr)
     if "flat" in cases or "science" in cases:
         bias = _ensure_bias(biases, products / "bias_2x2.fits", mem)
         if "flat" in cases:
             run("io_floor_flat", case_io_floor, flats)
-            run("master_flat", case_master_flat, flats, bias, products / "flat.fits", mem)
+            run("master_flat", case_master_flat, flats, bias, products / "flat.fits", mem, thr)
             run("ccdproc_flat", lambda: case_ccdproc(flats, flat=True)
                 if have_ccdproc else None)
         if "science" in cases:
@@ -327,7 +331,8 @@ def main(argv=None) -> int:
         run("end_to_end", case_workflow, raw, work / f"run-{preset}")
 
     print(f"gmos-snake benchmarks ({'quick, ' if args.quick else ''}{preset} preset; "
-          f"stacking budget {mem} MB; {os.cpu_count()} CPUs; ratios from this run only)")
+          f"stacking budget {mem} MB, {thr} threads; {os.cpu_count()} CPUs; ratios from this "
+          "run only)")
     print(_report(results, COMPARISONS))
     with open(work / "benchmark.json", "w") as fh:
         json.dump({"preset": preset, "memory_mb": mem, "results": results}, fh, indent=1)

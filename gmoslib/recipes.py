@@ -3,15 +3,18 @@
 Each recipe takes file paths and plain parameters, calls the array primitives extension by
 extension, and returns a :class:`~gmoslib.frame.Frame`.  They read files but never write the
 product (the caller writes it atomically), never read the workflow config and never modify a
-raw file.  Stacks are computed in row blocks from scratch memory maps, so peak memory is one
-prepared frame plus the stacking budget, whatever the number of inputs.
+raw file.  Stacks are computed in row blocks from prepared frames kept in memory when they
+fit in the stacking budget and in plain scratch files otherwise, so peak memory is a prepared
+frame or two plus the stacking budget, whatever the number of inputs.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from astropy.io import fits
@@ -314,11 +317,32 @@ def _stack_prepared(
     scratch_dir: str,
     on_frame: Callable[[int, Frame], None] | None = None,
     scale: np.ndarray | Callable[[], np.ndarray] | None = None,
+    threads: int = 1,
 ) -> tuple[Frame, list[str]]:
-    """Prepare n frames one at a time into scratch maps, then stack each extension in row
-    blocks.  Returns the stacked frame (headers of frame 0) and the input file names."""
-    with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
-        first = frames(0)
+    """Prepare n frames into a :class:`_FrameStore`, then stack each extension in row
+    blocks.  Returns the stacked frame (headers of frame 0) and the input file names.
+
+    With ``threads`` > 1, up to ``threads`` frames are prepared at once and extensions are
+    stacked side by side (numpy releases the GIL in the array work), each with its share of
+    the block budget, so the peak stays within ``memory_bytes`` plus ``threads`` prepared
+    frames.
+    """
+    threads = max(1, int(threads))
+    with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
+            ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        submitted = 0
+
+        def submit():
+            nonlocal submitted
+            if submitted < n:
+                pending.append(pool.submit(frames, submitted))
+                submitted += 1
+
+        for _ in range(threads):
+            submit()
+        first = pending.popleft().result()
+        submit()
         # frames kept in memory may use 3/4 of the budget, the row blocks the rest
         scratch = _FrameStore(tmp, n, memory_bytes * 3 // 4)
         names = [first.filename]
@@ -326,7 +350,8 @@ def _stack_prepared(
         if on_frame:
             on_frame(0, first)
         for k in range(1, n):
-            f = frames(k)
+            f = pending.popleft().result()
+            submit()
             _check_compatible(first, f)
             scratch.store(k, f)
             names.append(f.filename)
@@ -334,15 +359,17 @@ def _stack_prepared(
                 on_frame(k, f)
             del f
         factors = scale() if callable(scale) else scale
-        exts = []
-        for i, ext in enumerate(first.exts):
-            ny, nx = ext.sci.shape
-            sci, var, dq, _ = stacklib.stack_frames(
-                scratch.readers(i), ny, nx,
-                memory_bytes=max(memory_bytes - scratch.memory_used, memory_bytes // 4),
-                scale=factors, **combine)
-            exts.append(Extension(sci, var, dq, ext.header.copy()))
-        del scratch
+        block_budget = max(memory_bytes - scratch.memory_used, memory_bytes // 4) // threads
+
+        def stack_ext(i):
+            ny, nx = first.exts[i].sci.shape
+            return stacklib.stack_frames(scratch.readers(i), ny, nx, memory_bytes=block_budget,
+                                         scale=factors, **combine)
+
+        stacked = list(pool.map(stack_ext, range(len(first.exts))))
+        exts = [Extension(sci, var, dq, ext.header.copy())
+                for (sci, var, dq, _), ext in zip(stacked, first.exts, strict=True)]
+        del stacked
     return Frame(first.phu.copy(), exts, first.filename), names
 
 
@@ -375,8 +402,10 @@ def make_master_bias(
     memory_bytes: int,
     scratch_dir: str,
     bpm: Frame | None = None,
+    threads: int = 1,
 ) -> Frame:
-    """Master bias (ADU) from raw bias files: prepare each, stack with rejection.
+    """Master bias (ADU) from raw bias files: prepare each, stack with rejection
+    (``threads``: see :func:`_stack_prepared`).
 
     Output per amplifier: SCI (ADU), VAR (ADU^2), DQ; PHU of the first input plus PROCBIAS,
     NCOMBINE, IMCMBnnn and provenance.
@@ -395,7 +424,8 @@ def make_master_bias(
         return f
 
     out, names = _stack_prepared(frame, len(paths), combine=combine,
-                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir)
+                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir,
+                                 threads=threads)
     out.phu["PROCBIAS"] = ("gmos-snake", "Processed bias")
     _stack_header(out.phu, names, "makeProcessedBias",
                   {"overscanCorrect": overscan, "stackBiases": combine}, paths)
@@ -450,6 +480,7 @@ def make_master_flat(
     memory_bytes: int,
     scratch_dir: str,
     bpm: Frame | None = None,
+    threads: int = 1,
 ) -> Frame:
     """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
     Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
@@ -480,7 +511,7 @@ def make_master_flat(
 
     out, names = _stack_prepared(frame, len(paths), combine=combine,
                                  memory_bytes=memory_bytes, scratch_dir=scratch_dir,
-                                 on_frame=remember_region, scale=factors)
+                                 on_frame=remember_region, scale=factors, threads=threads)
     scale_factors = factors()
     ccd2_sci, ccd2_dq = ccd2_statistics_region(out)
     norm = float(flatlib.flat_normalisation(ccd2_sci, ccd2_dq))

@@ -23,6 +23,7 @@ master = make_master_bias(
     memory_bytes=snakemake.params.memory_bytes,
     scratch_dir=os.path.dirname(os.path.abspath(out)),
     bpm=bpm,
+    threads=snakemake.threads,
 )
 write_frame(out, master)
 logging.info("wrote %s from %d biases", out, len(snakemake.input))

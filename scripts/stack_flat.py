@@ -24,6 +24,7 @@ master = make_master_flat(
     memory_bytes=snakemake.params.memory_bytes,
     scratch_dir=os.path.dirname(os.path.abspath(out)),
     bpm=bpm,
+    threads=snakemake.threads,
 )
 write_frame(out, master)
 logging.info("wrote %s from %d twilights with bias %s", out, len(snakemake.input.raw),
