@@ -14,6 +14,7 @@ import bz2
 import contextlib
 import gzip
 import hashlib
+import io
 import os
 import tempfile
 import warnings
@@ -33,8 +34,21 @@ class FitsReadError(ValueError):
     """A file cannot be read as FITS; the message names the file and the problem."""
 
 
+#: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
+#: mtime_ns, inode): a raw file read by :func:`read_raw` is not read again for provenance.
+_SHA256_SEEN: dict[tuple, str] = {}
+
+
+def _file_key(path: str, st: os.stat_result) -> tuple:
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (streamed)."""
+    """SHA-256 of a file's bytes (streamed; remembered from an earlier read of the same,
+    unchanged file in this process)."""
+    key = _file_key(path, os.stat(path))
+    if key in _SHA256_SEEN:
+        return _SHA256_SEEN[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -136,9 +150,15 @@ def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
     try:
-        # the stored integers are scaled here in one float32 pass (astropy's own scaling
-        # makes an unsigned copy first): each pixel is decoded exactly once
-        with fits.open(path, mode="readonly", memmap=False,
+        # The file is read once: its bytes are hashed (for provenance, see file_sha256) and
+        # parsed from memory; the stored integers are scaled in one float32 pass (astropy's
+        # own scaling makes an unsigned copy first).
+        st = os.stat(path)
+        with _open_stream(path) as fh:
+            data = fh.read()
+        if not path.lower().endswith((".gz", ".bz2")):
+            _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
+        with fits.open(io.BytesIO(data), mode="readonly", memmap=False,
                        do_not_scale_image_data=True) as hdul:
             phu = hdul[0].header.copy()
             exts = []

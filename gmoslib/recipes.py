@@ -339,25 +339,29 @@ def _stack_prepared(
                 pending.append(pool.submit(frames, submitted))
                 submitted += 1
 
-        for _ in range(threads):
+        for _ in range(threads):  # at most `threads` prepared frames alive at once
             submit()
-        first = pending.popleft().result()
-        submit()
+        f = pending.popleft().result()
         # frames kept in memory may use 3/4 of the budget, the row blocks the rest
         scratch = _FrameStore(tmp, n, memory_bytes * 3 // 4)
-        names = [first.filename]
-        scratch.store(0, first)
+        names = [f.filename]
+        scratch.store(0, f)
         if on_frame:
-            on_frame(0, first)
+            on_frame(0, f)
+        # frame 0's headers and shapes only (its arrays are in the store)
+        first = Frame(f.phu, [Extension(np.broadcast_to(np.float32(0), e.sci.shape), None,
+                                        None, e.header) for e in f.exts], f.filename)
+        del f
+        submit()
         for k in range(1, n):
             f = pending.popleft().result()
-            submit()
             _check_compatible(first, f)
             scratch.store(k, f)
             names.append(f.filename)
             if on_frame:
                 on_frame(k, f)
             del f
+            submit()
         factors = scale() if callable(scale) else scale
         block_budget = max(memory_bytes - scratch.memory_used, memory_bytes // 4) // threads
 
