@@ -201,7 +201,11 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
     n = sci.shape[0]
     out_shape = sci.shape[1:]
     x = sci.reshape(n, -1)
-    v = None if var is None else np.asarray(var).reshape(n, -1)
+    v = None if var is None else np.asarray(var)
+    if v is not None and v.ndim >= 2 and all(st == 0 for st in v.strides[1:]):
+        v = v.reshape(n, -1)[:, :1]  # one value per frame (a broadcast): keep it (n, 1)
+    elif v is not None:
+        v = v.reshape(n, -1)
     d = None if dq is None else np.asarray(dq, np.uint16).reshape(n, -1)
     if scale is not None or zero is not None:
         x = x.astype(np.float64)
@@ -213,8 +217,10 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
         if zero is not None:
             x -= np.asarray(zero, np.float64)[:, None]
     m = x.shape[1]
-    # clean: every input finite and of one DQ class that is not NO_DATA
-    clean = np.isfinite(x).all(axis=0)
+    # clean: every input finite (then so is their float64 sum) and of one DQ class that is
+    # not NO_DATA
+    total = np.add.reduce(x, axis=0, dtype=np.float64)
+    clean = np.isfinite(total)
     if v is not None:
         clean &= np.isfinite(v).all(axis=0)
     if d is not None and apply_dq:
@@ -261,17 +267,20 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
             else:
                 order = np.argsort(x, axis=0, kind="stable")[nl:n - nh]
                 kept_x = np.take_along_axis(x, order, axis=0)
-                kept_v = None if v is None else np.take_along_axis(v, order, axis=0)
+                kept_v = None if v is None else np.take_along_axis(
+                    np.broadcast_to(v, x.shape), order, axis=0)
                 kept_d = None if d is None else np.take_along_axis(d, order, axis=0)
                 n_kept = n - nl - nh
                 del order
         else:
             kept_x, kept_v, kept_d = x, v, d
-        out = np.add.reduce(kept_x, axis=0, dtype=np.float64) / n_kept
+        kept_sum = total if kept_x is x else np.add.reduce(kept_x, axis=0, dtype=np.float64)
+        out = kept_sum / n_kept
         if kept_v is not None:
             out_var = np.add.reduce(kept_v, axis=0, dtype=np.float64) / n_kept**2
         else:
             out_var = np.var(kept_x, axis=0, ddof=1, dtype=np.float64) / n_kept
+    out_var = np.array(np.broadcast_to(out_var, (m,)), dtype=np.float64)
     out_var[~np.isfinite(out_var)] = 0.0
     out_dq = (np.zeros(m, np.uint16) if kept_d is None
               else np.bitwise_or.reduce(kept_d, axis=0).astype(np.uint16))
@@ -419,13 +428,21 @@ def stack_frames(
         var = np.empty((n, y1 - y0, nx), np.float32)
         dq = np.empty((n, y1 - y0, nx), np.uint16)
         have_var = have_dq = True
+        var_const = np.empty(n, np.float32)  # frames whose VAR is one value (a broadcast)
+        all_const = True
         for k, read in enumerate(readers):  # fill in place: no second copy of the block
             s, v, d = read(y0, y1)
             sci[k] = s
             if v is None:
                 have_var = False
             elif have_var:
-                var[k] = v
+                if all_const and np.ndim(v) == 2 and v.strides == (0, 0):
+                    var_const[k] = v[0, 0]
+                else:
+                    if all_const and k:
+                        var[:k] = var_const[:k, None, None]
+                    all_const = False
+                    var[k] = v
             if d is None:
                 have_dq = False
             elif have_dq:
@@ -433,6 +450,8 @@ def stack_frames(
             del s, v, d
         if not have_var:
             var = None
+        elif all_const:
+            var = np.broadcast_to(var_const[:, None, None], sci.shape)
         if not have_dq:
             dq = None
         s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)

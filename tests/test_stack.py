@@ -346,3 +346,24 @@ def test_median_rows_network_and_partition(n):
     x = rng.normal(0, 1, (n, 1000)).astype(np.float32)
     x[:, :10] = 1.0  # ties
     np.testing.assert_array_equal(_median_rows(x), np.median(x.astype(np.float64), axis=0))
+
+
+@pytest.mark.parametrize("reject", ["varclip", "minmax", "none"])
+def test_constant_var_readers_give_the_same_stack(reject):
+    # readers may return a broadcast VAR (one value per frame, e.g. a bias's read noise)
+    rng = np.random.default_rng(21)
+    n, ny, nx = 7, 30, 20
+    sci = rng.normal(0, 3, (n, ny, nx)).astype(np.float32)
+    sci[2, 4, 5] += 40
+    levels = np.linspace(8, 10, n).astype(np.float32)
+    full = np.broadcast_to(levels[:, None, None], sci.shape).copy()
+    dq = np.zeros(sci.shape, np.uint16)
+    dq[:, 0] = dqbits.NO_DATA
+    kw = {"nlow": 1, "nhigh": 1} if reject == "minmax" else {}
+    const = [lambda y0, y1, k=k: (sci[k, y0:y1], np.broadcast_to(levels[k], (y1 - y0, nx)),
+                                  dq[k, y0:y1]) for k in range(n)]
+    a = stack_frames(const, ny, nx, block_rows_override=8, reject=reject, **kw)
+    b = stack_frames(_readers(sci, full, dq), ny, nx, block_rows_override=8, reject=reject,
+                     **kw)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6)
