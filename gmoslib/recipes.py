@@ -89,15 +89,12 @@ def prepare_raw_frame(
         raw_data = ext.sci[datasec.slice]  # a view: only the data section is converted
         sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
-        unillum = None
+        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp)
         if hamamatsu:
+            # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
             dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
             if dead.any():
-                unillum = np.zeros(sci.shape, dtype=bool)
-                unillum[dead, :] = True
-        # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
-        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum,
-                          no_data=unillum)
+                dq[dead, :] |= np.uint16(dqbits.UNILLUMINATED | dqbits.NO_DATA)
         # constant per amplifier: a read-only broadcast of one value (no array to fill);
         # every later step makes new arrays from it
         var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
