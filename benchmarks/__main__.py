@@ -175,7 +175,8 @@ def case_ccdproc(paths, *, flat: bool) -> dict:
     return _child(code)
 
 
-def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int) -> dict:
+def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int,
+                 threads: int = 2) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     code = f"""
 import os
@@ -191,7 +192,7 @@ for p in {sci_paths!r}:
     cats.append(cat)
 stack, _ = stack_science(mosaics, cats, align={{}}, resample_order=3, cosmic={{}},
                          stack={{}}, memory_bytes={memory_mb} * 2**20,
-                         scratch_dir={str(work)!r}, provenance={{}})
+                         scratch_dir={str(work)!r}, provenance={{}}, threads={threads})
 write_frame(os.path.join({str(work)!r}, 'stack.fits'), stack)
 """
     return _child(code)
@@ -325,7 +326,7 @@ def main(argv=None) -> int:
                 case_master_flat(flats, bias, flat, mem)
             run("io_floor_science", case_io_floor, science)
             run("science_chain", case_science, science, bias, flat, products / "science",
-                mem)
+                mem, thr)
     if "e2e" in cases:
         run("io_floor_all", case_io_floor, paths)
         run("end_to_end", case_workflow, raw, work / f"run-{preset}")

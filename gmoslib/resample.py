@@ -164,6 +164,12 @@ def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
     Output (Y, X) samples input (Y + ty, X + tx).  A bit is set when an input pixel carrying it
     has |cubic-spline weight| > threshold (weights of the 2-D kernel are eta(fy-ky) eta(fx-kx)).
     This is the single-pixel form of the reference rule (|interpolated bit plane| > threshold).
+
+    Done separably: for a kernel row ky the columns kx with |wy wx| > threshold form a set
+    that grows with |wy|, so the rows are visited by increasing |wy| while one array
+    accumulates the OR of the column shifts of the current set; each row then ORs its row
+    shift of that array into the output (about 2 x 21 passes instead of one per kernel
+    element).
     """
     iy, ix = int(np.floor(ty)), int(np.floor(tx))
     wy = _cardinal_cubic_weights(ty - iy)
@@ -172,15 +178,25 @@ def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
     ny, nx = dq.shape
     padded = np.pad(dq, _K, mode="edge")
     out = np.zeros(out_shape, DQ_DTYPE)
-    for ky in range(-_K, _K + 1):
-        for kx in range(-_K, _K + 1):
-            if abs(wy[ky + _K] * wx[kx + _K]) <= threshold:
+    cols = np.zeros((ny + 2 * _K, nx_o), DQ_DTYPE)  # OR of the column shifts added so far
+    added: set[int] = set()
+    for ky in sorted(range(-_K, _K + 1), key=lambda k: abs(wy[k + _K])):
+        wanted = [kx for kx in range(-_K, _K + 1)
+                  if abs(wy[ky + _K] * wx[kx + _K]) > threshold]
+        if not wanted:
+            continue
+        for kx in wanted:
+            if kx in added:
                 continue
-            sy, sx = iy + ky + _K, ix + kx + _K  # out[Y, X] |= padded[Y + sy, X + sx]
-            y0, y1 = max(0, -sy), min(ny_o, ny + 2 * _K - sy)
+            added.add(kx)
+            sx = ix + kx + _K  # cols[:, X] |= padded[:, X + sx]
             x0, x1 = max(0, -sx), min(nx_o, nx + 2 * _K - sx)
-            if y0 < y1 and x0 < x1:
-                out[y0:y1, x0:x1] |= padded[y0 + sy : y1 + sy, x0 + sx : x1 + sx]
+            if x0 < x1:
+                cols[:, x0:x1] |= padded[:, x0 + sx : x1 + sx]
+        sy = iy + ky + _K  # out[Y] |= cols[Y + sy]
+        y0, y1 = max(0, -sy), min(ny_o, ny + 2 * _K - sy)
+        if y0 < y1:
+            out[y0:y1] |= cols[y0 + sy : y1 + sy]
     return out
 
 

@@ -105,12 +105,16 @@ def stack_science(
     memory_bytes: int,
     scratch_dir: str,
     provenance: dict,
+    threads: int = 1,
 ) -> tuple[Frame, list[dict]]:
     """Align every mosaic to the first, resample onto the union footprint, flag cosmic rays
     against the median, scale to the first exposure time, match backgrounds and stack.
 
+    ``threads`` frames are read and resampled at once (scipy's filters release the GIL).
     Returns the stacked frame and one QA record per input frame.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     # imported here: a per-frame job (reduce_science_frame) does not pay for them
     from . import align as alignlib
     from . import cosmic as cosmiclib
@@ -161,13 +165,13 @@ def stack_science(
         sci_mm = holder("sci", np.float32)
         var_mm = holder("var", np.float32)
         dq_mm = holder("dq", np.uint16)
-        for k, path in enumerate(mosaic_paths):
-            f = read_frame(path)
-            e = f.exts[0]
-            s, v, d = resamplelib.resample_to_frame(
+        def resample(k):
+            e = read_frame(mosaic_paths[k]).exts[0]
+            sci_mm[k], var_mm[k], dq_mm[k] = resamplelib.resample_to_frame(
                 e.sci, e.var, e.dq, transforms[k], (ny, nx), offset, order=resample_order)
-            sci_mm[k], var_mm[k], dq_mm[k] = s, v, d
-            del f, e, s, v, d
+
+        with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+            list(pool.map(resample, range(n)))
         if n >= 2 and cosmic.get("enabled", True):
             new_dq = cosmiclib.flag_cosmic_rays_by_stacking(
                 [(sci_mm[k], var_mm[k], dq_mm[k], None) for k in range(n)],

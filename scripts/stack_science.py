@@ -29,6 +29,7 @@ stack, records = stack_science(
     memory_bytes=snakemake.params.memory_bytes,
     scratch_dir=os.path.dirname(os.path.abspath(out)),
     provenance=params,
+    threads=snakemake.threads,
 )
 write_frame(out, stack)
 with atomic_output(snakemake.output.qa) as tmp:
