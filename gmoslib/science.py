@@ -110,7 +110,9 @@ def stack_science(
     """Align every mosaic to the first, resample onto the union footprint, flag cosmic rays
     against the median, scale to the first exposure time, match backgrounds and stack.
 
-    ``threads`` frames are read and resampled at once (scipy's filters release the GIL).
+    ``threads``: frames read and resampled at once (the reading and the numpy work overlap;
+    scipy's interpolation itself holds the GIL), frames tested for cosmic rays at once, and
+    row blocks stacked at once.
     Returns the stacked frame and one QA record per input frame.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -175,7 +177,8 @@ def stack_science(
         if n >= 2 and cosmic.get("enabled", True):
             new_dq = cosmiclib.flag_cosmic_rays_by_stacking(
                 [(sci_mm[k], var_mm[k], dq_mm[k], None) for k in range(n)],
-                hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1))
+                hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1),
+                threads=threads)
             for k in range(n):
                 records[k]["n_cosmic"] = int(np.count_nonzero(new_dq[k] & 8)
                                              - np.count_nonzero(dq_mm[k] & 8))
@@ -198,7 +201,7 @@ def stack_science(
         sci, var, dq, nrej = sstack.stack_science(
             [reader(k) for k in range(n)], ny, nx, offsets=offsets, scales=scales,
             memory_bytes=memory_bytes, lsigma=stack.get("lsigma", 3.0),
-            hsigma=stack.get("hsigma", 3.0))
+            hsigma=stack.get("hsigma", 3.0), threads=threads)
 
     hdr = sci_heads[0].copy()
     for key in ("NAXIS1", "NAXIS2", "EXTNAME", "EXTVER"):

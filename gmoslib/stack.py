@@ -407,53 +407,73 @@ def stack_frames(
     *,
     memory_bytes: int = 256 * 1024 * 1024,
     block_rows_override: int | None = None,
+    threads: int = 1,
     **combine_kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stack frames read in row blocks.
 
     readers : one callable per frame, ``read(y0, y1) -> (sci, var or None, dq or None)`` of
-    shape (y1 - y0, nx).  Peak memory ~ memory_bytes plus the (ny, nx) outputs.
+    shape (y1 - y0, nx), safe to call from several threads.  Peak memory ~ memory_bytes plus
+    the (ny, nx) outputs.  threads : blocks combined at once (numpy releases the GIL in the
+    array work), each with memory_bytes / threads.
     """
     n = len(readers)
     if n == 0:
         raise ValueError("nothing to stack")
-    rows = block_rows_override or block_rows(n, nx, memory_bytes)
+    threads = max(1, int(threads))
+    rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
     out_sci = np.empty((ny, nx), np.float32)
     out_var = np.empty((ny, nx), np.float32)
     out_dq = np.empty((ny, nx), np.uint16)
     out_rej = np.empty((ny, nx), np.int16)
-    for y0 in range(0, ny, rows):
-        y1 = min(ny, y0 + rows)
-        sci = np.empty((n, y1 - y0, nx), np.float32)
-        var = np.empty((n, y1 - y0, nx), np.float32)
-        dq = np.empty((n, y1 - y0, nx), np.uint16)
-        have_var = have_dq = True
-        var_const = np.empty(n, np.float32)  # frames whose VAR is one value (a broadcast)
-        all_const = True
-        for k, read in enumerate(readers):  # fill in place: no second copy of the block
-            s, v, d = read(y0, y1)
-            sci[k] = s
-            if v is None:
-                have_var = False
-            elif have_var:
-                if all_const and np.ndim(v) == 2 and v.strides == (0, 0):
-                    var_const[k] = v[0, 0]
-                else:
-                    if all_const and k:
-                        var[:k] = var_const[:k, None, None]
-                    all_const = False
-                    var[k] = v
-            if d is None:
-                have_dq = False
-            elif have_dq:
-                dq[k] = d
-            del s, v, d
-        if not have_var:
-            var = None
-        elif all_const:
-            var = np.broadcast_to(var_const[:, None, None], sci.shape)
-        if not have_dq:
-            dq = None
-        s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
-        out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r
+    starts = range(0, ny, rows)
+    if threads == 1 or len(starts) == 1:
+        for y0 in starts:
+            _stack_block(readers, y0, min(ny, y0 + rows), nx,
+                         (out_sci, out_var, out_dq, out_rej), combine_kwargs)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(lambda y0: _stack_block(readers, y0, min(ny, y0 + rows), nx,
+                                                  (out_sci, out_var, out_dq, out_rej),
+                                                  combine_kwargs), starts))
     return out_sci, out_var, out_dq, out_rej
+
+
+def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) -> None:
+    """Read rows y0:y1 of every frame, combine them, write the rows of the outputs."""
+    n = len(readers)
+    out_sci, out_var, out_dq, out_rej = outputs
+    sci = np.empty((n, y1 - y0, nx), np.float32)
+    var = np.empty((n, y1 - y0, nx), np.float32)
+    dq = np.empty((n, y1 - y0, nx), np.uint16)
+    have_var = have_dq = True
+    var_const = np.empty(n, np.float32)  # frames whose VAR is one value (a broadcast)
+    all_const = True
+    for k, read in enumerate(readers):  # fill in place: no second copy of the block
+        s, v, d = read(y0, y1)
+        sci[k] = s
+        if v is None:
+            have_var = False
+        elif have_var:
+            if all_const and np.ndim(v) == 2 and v.strides == (0, 0):
+                var_const[k] = v[0, 0]
+            else:
+                if all_const and k:
+                    var[:k] = var_const[:k, None, None]
+                all_const = False
+                var[k] = v
+        if d is None:
+            have_dq = False
+        elif have_dq:
+            dq[k] = d
+        del s, v, d
+    if not have_var:
+        var = None
+    elif all_const:
+        var = np.broadcast_to(var_const[:, None, None], sci.shape)
+    if not have_dq:
+        dq = None
+    s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
+    out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r

@@ -367,3 +367,16 @@ def test_constant_var_readers_give_the_same_stack(reject):
                      **kw)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+def test_threads_give_identical_output():
+    rng = np.random.default_rng(22)
+    n, ny, nx = 5, 40, 16
+    sci = rng.normal(50, 3, (n, ny, nx)).astype(np.float32)
+    var = np.full(sci.shape, 9.0, np.float32)
+    dq = np.where(rng.random(sci.shape) < 0.05, dqbits.COSMIC_RAY, 0).astype(np.uint16)
+    one = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=6, reject="sigclip")
+    two = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=6, reject="sigclip",
+                       threads=2)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
