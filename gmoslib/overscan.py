@@ -140,10 +140,17 @@ def measure_overscan(
     return bias, info
 
 
-def subtract_rows(data: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """data (ny, nx) minus a per-row level (ny,), as float32 without float64 temporaries
-    (the level is rounded to float32 first: a difference of float rounding only)."""
-    return np.subtract(data, level.astype(np.float32)[:, None], dtype=np.float32)
+def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.ndarray:
+    """data (ny, nx) minus a per-row level (ny,) as float32: each difference is taken in
+    float64 and rounded once (as a whole-array float64 subtraction would), ``rows`` rows at
+    a time so that the float64 temporary stays small."""
+    out = np.empty(data.shape, np.float32)
+    level = np.asarray(level, np.float64)
+    for y0 in range(0, data.shape[0], rows):
+        y1 = min(data.shape[0], y0 + rows)
+        np.subtract(data[y0:y1], level[y0:y1, None], out=out[y0:y1], dtype=np.float64,
+                    casting="same_kind")
+    return out
 
 
 def subtract_overscan(
