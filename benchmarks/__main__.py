@@ -12,7 +12,8 @@ Cases (the data are simulated once into the work directory and reused):
 * ``science``  the science chain for the tutorial's 5 frames: every frame reduced to a
   mosaic with its catalogue, then aligned and stacked (one process, one frame after another);
 * ``e2e``      the whole tutorial-shaped run (10 biases, 5 flats, 5 science frames) with
-  Snakemake, ``--cores 2``, Snakemake's own start-up included;
+  Snakemake, ``--cores 2``, Snakemake's own start-up included (measured alone too, as
+  ``snakemake --version``);
 * ``stack50``  master bias from 50 unbinned biases: its peak RSS against ``bias1x1``'s shows
   whether memory grows with the number of frames (the stacking budget is ``--memory-mb``).
 
@@ -122,6 +123,15 @@ for p, k in zip(table["path"], table["kind"]):
 print(json.dumps({{k: sorted(v) for k, v in out.items()}}))
 """
     return _setup(code)
+
+
+def case_snakemake_startup() -> dict:
+    """``snakemake --version``: the interpreter and Snakemake's own imports (its executor
+    plugins probe the machine at import: the Slurm plugin runs ``scontrol``, which waits
+    ~9 s where Slurm is installed but no controller answers)."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake)] if snakemake.exists() else [sys.executable, "-m", "snakemake"]
+    return _run(cmd + ["--version"])
 
 
 def _ccdproc_available() -> bool:
@@ -248,6 +258,7 @@ COMPARISONS = [
     ("ccdproc combine / master flat (wall)", "ccdproc_flat", "master_flat"),
     ("science chain / I/O floor (wall)", "science_chain", "io_floor_science"),
     ("end to end / I/O floor of all raw files (wall)", "end_to_end", "io_floor_all"),
+    ("snakemake --version / end to end (wall)", "snakemake_startup", "end_to_end"),
     ("50-frame 1x1 stack / 10-frame peak RSS", "master_bias_1x1_50", "master_bias_1x1"),
 ]
 
@@ -328,6 +339,7 @@ def main(argv=None) -> int:
             run("science_chain", case_science, science, bias, flat, products / "science",
                 mem, thr)
     if "e2e" in cases:
+        run("snakemake_startup", case_snakemake_startup)
         run("io_floor_all", case_io_floor, paths)
         run("end_to_end", case_workflow, raw, work / f"run-{preset}")
 
