@@ -171,10 +171,14 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
         return float("nan"), 0
     values = values[:: max(1, values.size // 200000)]
     med = bn.median(values)  # bottleneck: the same medians as numpy's, faster
+    previous = None
     for _ in range(5):
         std = 1.4826 * bn.median(np.abs(values - med))
         keep = np.abs(values - med) < 3 * max(std, 1e-9)
+        if previous is not None and np.array_equal(keep, previous):
+            break  # same pixels as the last pass: same median, so every later pass too
         med = bn.median(values[keep])
+        previous = keep
     return float(med), int(values.size)
 
 
