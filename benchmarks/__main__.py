@@ -1,10 +1,28 @@
 """Benchmarks: wall time, CPU time and peak memory of the main steps, with ratios against
-baselines measured in the same run (the machines are shared and noisy).
+baselines measured in the same run (the machines are shared and noisy: compare the ratios of
+one run, not absolute times between runs).
 
-    python -m benchmarks [--quick] [--workdir DIR] [--cases bias,e2e,...]
+    python -m benchmarks [--quick] [--workdir DIR] [--cases bias,bias1x1,flat,science,e2e,stack50]
 
-Each case runs in a child process so that its peak RSS is its own (resource.getrusage of
-the child).  Data are generated with the simulator.
+Cases (the data are simulated once into the work directory and reused):
+
+* ``bias``     master bias from 10 GN Hamamatsu 2x2 biases (the tutorial's binning);
+* ``bias1x1``  master bias from 10 unbinned biases (~55 MB each);
+* ``flat``     master flat from the tutorial's 5 twilight flats;
+* ``science``  the science chain for the tutorial's 5 frames: every frame reduced to a
+  mosaic with its catalogue, then aligned and stacked (one process, one frame after another);
+* ``e2e``      the whole tutorial-shaped run (10 biases, 5 flats, 5 science frames) with
+  Snakemake, ``--cores 2``, Snakemake's own start-up included (measured alone too, as
+  ``snakemake --version``);
+* ``stack50``  master bias from 50 unbinned biases: its peak RSS against ``bias1x1``'s shows
+  whether memory grows with the number of frames (the stacking budget is ``--memory-mb``).
+
+Baselines, measured in the same run on the same files: the I/O floor (a fresh interpreter
+that reads and decodes every input file once with astropy, to float32) and, for the bias and
+flat combines, ``ccdproc.combine`` with sigma clipping (skipped with a note when ccdproc is
+not installed; ``pip install ccdproc`` or the ``bench`` extra).  Each case runs in its own
+child process: its wall time, its CPU time and its peak RSS (from ``wait4``, children
+included) are its own.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,39 +38,109 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+ALL_CASES = ("bias", "bias1x1", "flat", "science", "e2e", "stack50")
+DEFAULT_CASES = ALL_CASES
+
+
+# ----------------------------------------------------------------------------- measuring
+def _run(argv: list[str], cwd: Path | None = None) -> dict:
+    """Run a command; return its wall time, CPU time (user + system, children included) and
+    peak RSS (MB) from wait4."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=str(cwd or REPO))
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        out.seek(0)
+        stderr = err.read().decode(errors="replace")
+        stdout = out.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child {argv[:4]} failed ({proc.returncode}):\n"
+                           f"{stderr[-3000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024.0, "stdout": stdout.strip()}
 
 
 def _child(code: str) -> dict:
-    """Run python code in a fresh interpreter; return wall, cpu and peak RSS (MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=str(REPO))
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-3000:]}")
-    return {"wall_s": wall,
-            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "peak_rss_mb": after.ru_maxrss / 1024.0, "stdout": proc.stdout.strip()}
+    """Run python code in a fresh interpreter (start-up and imports included)."""
+    return _run([sys.executable, "-c", code])
+
+
+# ----------------------------------------------------------------------------- data
+# Simulation and classification run in child processes too: this process stays a small
+# stdlib-only interpreter, so the children it forks do not start with a large resident set
+# (Linux carries the pre-exec high-water mark of a forked child into its ru_maxrss).
+def _setup(code: str):
+    """Run python code in a child and return the JSON it prints on its last line."""
+    r = _child(code)
+    return json.loads(r["stdout"].splitlines()[-1])
 
 
 def _simulate(preset: str, outdir: Path) -> list[str]:
-    from gmoslib.sim import simulate_preset
-
     if not (outdir / ".complete").exists():
-        simulate_preset(preset, str(outdir))
+        _setup(f"from gmoslib.sim import simulate_preset\n"
+               f"simulate_preset({preset!r}, {str(outdir)!r})\nprint('null')")
         (outdir / ".complete").touch()
     return sorted(str(p) for p in outdir.glob("*.fits"))
 
 
-def _kind(paths, kind):
-    from gmoslib.manifest import build_manifest
+def _simulate_biases(outdir: Path, n: int, xbin: int, ybin: int) -> list[str]:
+    """n GN Hamamatsu full-frame biases at the given binning (written once)."""
+    code = f"""
+import datetime as dt, json, os
+from gmoslib.lookups import LAYOUTS
+from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
+outdir = {str(outdir)!r}
+os.makedirs(outdir, exist_ok=True)
+model = make_detector_model(LAYOUTS["GN-Ham"], {xbin}, {ybin}, None, seed=3)
+start = dt.datetime(2017, 6, 13, 19)
+paths = []
+for k in range({n}):
+    name = f"N20170613S{{100 + k:04d}}"
+    path = os.path.join(outdir, name + ".fits")
+    if not os.path.exists(path):
+        spec = FrameSpec("bias", name, start + dt.timedelta(minutes=2 * k), 0.0,
+                         datalab=f"NCAL-{{100 + k}}")
+        tmp = os.path.join(outdir, "." + name + ".tmp.fits")
+        write_raw(tmp, model, spec, seed=3)
+        os.replace(tmp, path)
+    paths.append(path)
+print(json.dumps(paths))
+"""
+    return _setup(code)
 
-    table = build_manifest(paths)
-    return [p for p, k in zip(table["path"], table["kind"], strict=True) if k == kind]
+
+def _kinds(paths) -> dict[str, list[str]]:
+    code = f"""
+import json
+from gmoslib.manifest import build_manifest
+table = build_manifest({list(paths)!r})
+out = {{}}
+for p, k in zip(table["path"], table["kind"]):
+    out.setdefault(k, []).append(p)
+print(json.dumps({{k: sorted(v) for k, v in out.items()}}))
+"""
+    return _setup(code)
 
 
+def case_snakemake_startup() -> dict:
+    """``snakemake --version``: the interpreter and Snakemake's own imports (its executor
+    plugins probe the machine at import: the Slurm plugin runs ``scontrol``, which waits
+    ~9 s where Slurm is installed but no controller answers)."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake)] if snakemake.exists() else [sys.executable, "-m", "snakemake"]
+    return _run(cmd + ["--version"])
+
+
+def _ccdproc_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ccdproc") is not None
+
+
+# ----------------------------------------------------------------------------- cases
 def case_io_floor(paths) -> dict:
     code = ("from astropy.io import fits\nimport numpy as np\n"
             f"for p in {paths!r}:\n"
@@ -61,16 +149,30 @@ def case_io_floor(paths) -> dict:
     return _child(code)
 
 
-def case_master_bias(paths, scratch) -> dict:
+def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict:
     code = ("from gmoslib.recipes import make_master_bias\n"
             "from gmoslib.fitsio import write_frame\n"
             f"m = make_master_bias({paths!r}, overscan={{}}, stack={{'reject_method': "
-            f"'varclip'}}, memory_bytes=256*2**20, scratch_dir={str(scratch)!r})\n"
-            f"write_frame({str(scratch / 'bias.fits')!r}, m)\n")
+            f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r}, "
+            f"threads={threads})\n"
+            f"write_frame({str(out)!r}, m)\n")
     return _child(code)
 
 
-def case_ccdproc_bias(paths) -> dict:
+def case_master_flat(paths, bias: Path, out: Path, memory_mb: int, threads: int = 2) -> dict:
+    code = ("from gmoslib.recipes import make_master_flat\n"
+            "from gmoslib.fitsio import write_frame\n"
+            f"m = make_master_flat({paths!r}, {str(bias)!r}, overscan={{}}, "
+            f"stack={{'reject_method': 'auto'}}, memory_bytes={memory_mb}*2**20, "
+            f"scratch_dir={str(out.parent)!r}, threads={threads})\n"
+            f"write_frame({str(out)!r}, m)\n")
+    return _child(code)
+
+
+def case_ccdproc(paths, *, flat: bool) -> dict:
+    """ccdproc.combine, sigma clipped (3, 3), extension by extension; flats scaled to a
+    common median first (as ccdproc's scale argument does)."""
+    scale = "scale=lambda a: 1.0 / np.ma.median(a), " if flat else ""
     code = ("import ccdproc, numpy as np\nfrom astropy.io import fits\n"
             "from astropy.nddata import CCDData\n"
             f"paths = {paths!r}\n"
@@ -78,70 +180,178 @@ def case_ccdproc_bias(paths) -> dict:
             "for e in range(1, n + 1):\n"
             "    frames = [CCDData(fits.getdata(p, e).astype(np.float32), unit='adu')"
             " for p in paths]\n"
-            "    ccdproc.combine(frames, method='average', sigma_clip=True,"
-            " sigma_clip_low_thresh=3, sigma_clip_high_thresh=3)\n")
+            f"    ccdproc.combine(frames, method='average', {scale}sigma_clip=True,"
+            " sigma_clip_low_thresh=3, sigma_clip_high_thresh=3, dtype=np.float32)\n")
+    return _child(code)
+
+
+def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int,
+                 threads: int = 2) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    code = f"""
+import os
+from gmoslib.fitsio import write_frame
+from gmoslib.science import detect_catalogue, reduce_science_frame, stack_science
+mosaics, cats = [], []
+for p in {sci_paths!r}:
+    m, _ = reduce_science_frame(p, {str(bias)!r}, {str(flat)!r}, overscan={{}})
+    cat = detect_catalogue(m.exts[0])
+    out = os.path.join({str(work)!r}, os.path.basename(p).replace('.fits', '_mosaic.fits'))
+    write_frame(out, m)
+    mosaics.append(out)
+    cats.append(cat)
+stack, _ = stack_science(mosaics, cats, align={{}}, resample_order=3, cosmic={{}},
+                         stack={{}}, memory_bytes={memory_mb} * 2**20,
+                         scratch_dir={str(work)!r}, provenance={{}}, threads={threads})
+write_frame(os.path.join({str(work)!r}, 'stack.fits'), stack)
+"""
     return _child(code)
 
 
 def case_workflow(raw: Path, work: Path, cores: int = 2) -> dict:
-    code = ("import subprocess, sys\n"
-            f"r = subprocess.run([sys.executable, '-m', 'snakemake', '-s', "
-            f"{str(REPO / 'Snakefile')!r}, '-d', {str(work)!r}, '--cores', '{cores}', "
-            f"'--config', 'raw_dir={raw}', '--quiet'], capture_output=True, text=True)\n"
-            "sys.exit(r.returncode and print(r.stderr[-3000:], file=sys.stderr) or "
-            "r.returncode)\n")
-    return _child(code)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake)] if snakemake.exists() else [sys.executable, "-m", "snakemake"]
+    return _run(cmd + ["-s", str(REPO / "Snakefile"), "-d", str(work), "--cores", str(cores),
+                       "--config", f"raw_dir={raw}", "--quiet"])
+
+
+def _ensure_bias(paths, out: Path, memory_mb: int) -> Path:
+    if not out.exists():
+        case_master_bias(paths, out, memory_mb)
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+def _ratio(a: dict | None, b: dict | None, key: str = "wall_s") -> float | None:
+    if not a or not b or not b.get(key):
+        return None
+    return a[key] / b[key]
+
+
+def _report(results: dict, comparisons: list[tuple[str, str, str]]) -> str:
+    lines = [f"{'case':<22}{'wall s':>9}{'cpu s':>9}{'peak MB':>10}"]
+    for name, r in results.items():
+        if r is None:
+            lines.append(f"{name:<22}  ccdproc not installed: baseline skipped")
+            continue
+        lines.append(f"{name:<22}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['peak_rss_mb']:>10.0f}")
+    lines.append("")
+    for label, a, b in comparisons:
+        if a not in results or b not in results:
+            continue
+        key = "peak_rss_mb" if "RSS" in label else "wall_s"
+        value = _ratio(results[a], results[b], key)
+        text = "n/a (baseline missing)" if value is None else f"{value:.2f}"
+        lines.append(f"{label:<52}{text:>10}")
+    return "\n".join(lines)
+
+
+COMPARISONS = [
+    ("master bias 2x2 / I/O floor (wall)", "master_bias_2x2", "io_floor_bias_2x2"),
+    ("ccdproc combine / master bias 2x2 (wall)", "ccdproc_bias_2x2", "master_bias_2x2"),
+    ("master bias 1x1 / I/O floor (wall)", "master_bias_1x1", "io_floor_bias_1x1"),
+    ("ccdproc combine / master bias 1x1 (wall)", "ccdproc_bias_1x1", "master_bias_1x1"),
+    ("master flat / I/O floor (wall)", "master_flat", "io_floor_flat"),
+    ("ccdproc combine / master flat (wall)", "ccdproc_flat", "master_flat"),
+    ("science chain / I/O floor (wall)", "science_chain", "io_floor_science"),
+    ("end to end / I/O floor of all raw files (wall)", "end_to_end", "io_floor_all"),
+    ("snakemake --version / end to end (wall)", "snakemake_startup", "end_to_end"),
+    ("50-frame 1x1 stack / 10-frame peak RSS", "master_bias_1x1_50", "master_bias_1x1"),
+]
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--workdir", default=None, help="where data and products go")
-    parser.add_argument("--quick", action="store_true", help="tiny 4x4 data (CI check)")
-    parser.add_argument("--cases", default="bias,e2e", help="comma-separated: bias,e2e")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default=None, help="where data and products go "
+                        "(simulated data are reused from there)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny data (4x4 binning, few frames): checks that the runner works")
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES),
+                        help=f"comma-separated, from {','.join(ALL_CASES)}")
+    parser.add_argument("--memory-mb", type=int, default=512,
+                        help="stacking memory budget (the workflow's stack_memory_mb)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of the bias and flat stacks (the rules declare 2)")
     args = parser.parse_args(argv)
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="gmos-bench-"))
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = sorted(set(cases) - set(ALL_CASES))
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(ALL_CASES)}")
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="gmos-bench-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     preset = "small" if args.quick else "tutorial"
+    # the "unbinned" cases: 4x4 and a few frames with --quick
+    big_bin, n_big, n_many = (4, 3, 6) if args.quick else (1, 10, 50)
     raw = work / f"raw-{preset}"
     paths = _simulate(preset, raw)
-    cases = args.cases.split(",")
-    results = {}
+    kinds = _kinds(paths)
+    biases, flats, science = kinds["bias"], kinds["flat"], kinds["science"]
+    have_ccdproc = _ccdproc_available()
+    products = work / "products"
+    products.mkdir(exist_ok=True)
+    mem = args.memory_mb
+    thr = args.threads
+    results: dict[str, dict | None] = {}
+
+    def note(name):
+        r = results[name]
+        state = "skipped" if r is None else f"{r['wall_s']:.2f} s, {r['peak_rss_mb']:.0f} MB"
+        print(f"  {name}: {state}", file=sys.stderr, flush=True)
+
+    def run(name, fn, *a):
+        results[name] = fn(*a)
+        note(name)
+
     if "bias" in cases:
-        biases = _kind(paths, "bias")
-        results["io_floor_bias"] = case_io_floor(biases)
-        results["master_bias"] = case_master_bias(biases, work)
-        try:
-            import ccdproc  # noqa: F401
-
-            results["ccdproc_bias"] = case_ccdproc_bias(biases)
-        except ImportError:
-            results["ccdproc_bias"] = None
+        run("io_floor_bias_2x2", case_io_floor, biases)
+        run("master_bias_2x2", case_master_bias, biases, products / "bias_2x2.fits", mem, thr)
+        run("ccdproc_bias_2x2", lambda: case_ccdproc(biases, flat=False)
+            if have_ccdproc else None)
+    if "bias1x1" in cases or "stack50" in cases:
+        many = _simulate_biases(work / f"raw-bias-{big_bin}x{big_bin}", n_many, big_bin,
+                                big_bin)
+        ten = many[:n_big]
+        if "bias1x1" in cases or "stack50" in cases:
+            run("io_floor_bias_1x1", case_io_floor, ten)
+            run("master_bias_1x1", case_master_bias, ten, products / "bias_1x1.fits", mem, thr)
+        if "bias1x1" in cases:
+            run("ccdproc_bias_1x1", lambda: case_ccdproc(ten, flat=False)
+                if have_ccdproc else None)
+        if "stack50" in cases:
+            run("master_bias_1x1_50", case_master_bias, many, products / "bias_1x1_50.fits",
+                mem, thr)
+    if "flat" in cases or "science" in cases:
+        bias = _ensure_bias(biases, products / "bias_2x2.fits", mem)
+        if "flat" in cases:
+            run("io_floor_flat", case_io_floor, flats)
+            run("master_flat", case_master_flat, flats, bias, products / "flat.fits", mem, thr)
+            run("ccdproc_flat", lambda: case_ccdproc(flats, flat=True)
+                if have_ccdproc else None)
+        if "science" in cases:
+            flat = products / "flat.fits"
+            if not flat.exists():
+                case_master_flat(flats, bias, flat, mem)
+            run("io_floor_science", case_io_floor, science)
+            run("science_chain", case_science, science, bias, flat, products / "science",
+                mem, thr)
     if "e2e" in cases:
-        out = work / f"run-{preset}"
-        if out.exists():
-            import shutil
+        run("snakemake_startup", case_snakemake_startup)
+        run("io_floor_all", case_io_floor, paths)
+        run("end_to_end", case_workflow, raw, work / f"run-{preset}")
 
-            shutil.rmtree(out)
-        out.mkdir()
-        results["end_to_end"] = case_workflow(raw, out)
-    print(f"{'case':<16}{'wall s':>9}{'cpu s':>9}{'peak MB':>10}")
-    for name, r in results.items():
-        if r is None:
-            print(f"{name:<16}{'(not installed)':>28}")
-            continue
-        print(f"{name:<16}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['peak_rss_mb']:>10.0f}")
-    if results.get("master_bias") and results.get("io_floor_bias"):
-        ratio = results["master_bias"]["wall_s"] / results["io_floor_bias"]["wall_s"]
-        print(f"master bias / I/O floor (wall): {ratio:.2f}")
-        if results.get("ccdproc_bias"):
-            speed = results["ccdproc_bias"]["wall_s"] / results["master_bias"]["wall_s"]
-            print(f"ccdproc combine / master bias (wall): {speed:.2f}")
+    print(f"gmos-snake benchmarks ({'quick, ' if args.quick else ''}{preset} preset; "
+          f"stacking budget {mem} MB, {thr} threads; {os.cpu_count()} CPUs; ratios from this "
+          "run only)")
+    print(_report(results, COMPARISONS))
     with open(work / "benchmark.json", "w") as fh:
-        json.dump({k: v for k, v in results.items()}, fh, indent=1, default=str)
+        json.dump({"preset": preset, "memory_mb": mem, "results": results}, fh, indent=1)
     print(f"results: {work / 'benchmark.json'}")
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     sys.exit(main())

@@ -65,6 +65,7 @@ def flag_cosmic_rays_by_stacking(
     dilation: int = 1,
     source_tolerance: float = 0.5,
     stride: int = 4,
+    threads: int = 1,
 ):
     """Flag cosmic rays in each of N aligned frames (see the module docstring).
 
@@ -74,6 +75,7 @@ def flag_cosmic_rays_by_stacking(
     dilation : radius in px of the disc used to grow the flagged mask (0 = none).
     source_tolerance : fraction of the median's source signal added to the threshold.
     stride : row/column stride of the background subsample.
+    threads : frames tested at once (numpy releases the GIL in the array work).
     Returns a list of N new uint16 DQ arrays (inputs are not modified) with bit 8 set on cosmic
     rays.
     """
@@ -110,7 +112,8 @@ def flag_cosmic_rays_by_stacking(
         masks.append(om)
     have_var = all(v is not None for v in vars_)
 
-    offsets = background_offsets(scis, dqs, stride=stride)
+    # python floats: arithmetic with the float32 frames stays float32 (no float64 copies)
+    offsets = [float(o) for o in background_offsets(scis, dqs, stride=stride)]
 
     ny, nx = shape
     med = np.empty(shape, np.float32)
@@ -139,14 +142,13 @@ def flag_cosmic_rays_by_stacking(
         src = np.where(med_ok, np.maximum(med - sky_med, 0.0), 0.0).astype(np.float32)
 
     structure = _disc(dilation) if dilation > 0 else None
-    out = []
-    for i in range(n):
-        diff = (scis[i] - offsets[i] - med).astype(np.float32)
+    def flag(i):
+        level = np.subtract(scis[i], offsets[i], dtype=np.float32)  # frame - offset
+        diff = level - med
         bg_ok = med_ok & ((dqs[i] & _MEDIAN_BAD) == 0) & ~masks[i]
         sample = diff[sub][bg_ok[sub]]
         if sample.size == 0:
-            out.append(dqs[i].copy())
-            continue
+            return dqs[i].copy()
         b = float(np.median(sample))
         if have_var:
             noise = np.sqrt(np.maximum(vars_[i], 0) + med_var)
@@ -158,11 +160,17 @@ def flag_cosmic_rays_by_stacking(
         # around a cosmic ray in one frame would otherwise flag the other frame too.
         own_noise = np.sqrt(np.maximum(vars_[i], 0)) if have_var else noise
         with np.errstate(invalid="ignore"):
-            cr = ((diff > thresh) & (scis[i] - offsets[i] - sky_med > hsigma * own_noise)
+            cr = ((diff > thresh) & (level - sky_med > hsigma * own_noise)
                   & med_ok & ((dqs[i] & _NEVER_FLAG) == 0) & ~masks[i])
         if structure is not None and cr.any():
             cr = ndimage.binary_dilation(cr, structure=structure)
         new = dqs[i].copy()
         new[cr] |= COSMIC_RAY
-        out.append(new)
-    return out
+        return new
+
+    if threads <= 1:
+        return [flag(i) for i in range(n)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=int(threads)) as pool:
+        return list(pool.map(flag, range(n)))

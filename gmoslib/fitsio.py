@@ -15,6 +15,7 @@ import contextlib
 import glob
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -35,8 +36,21 @@ class FitsReadError(ValueError):
     """A file cannot be read as FITS; the message names the file and the problem."""
 
 
+#: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
+#: mtime_ns, inode): a raw file read by :func:`read_raw` is not read again for provenance.
+_SHA256_SEEN: dict[tuple, str] = {}
+
+
+def _file_key(path: str, st: os.stat_result) -> tuple:
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (streamed)."""
+    """SHA-256 of a file's bytes (streamed; remembered from an earlier read of the same,
+    unchanged file in this process)."""
+    key = _file_key(path, os.stat(path))
+    if key in _SHA256_SEEN:
+        return _SHA256_SEEN[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -180,17 +194,35 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     return n_sat / n_all if n_all else 0.0
 
 
+def _scaled_float32(stored: np.ndarray, header: fits.Header) -> np.ndarray:
+    """Physical values (stored * BSCALE + BZERO) of an image as float32."""
+    bzero = float(header.get("BZERO", 0.0))
+    bscale = float(header.get("BSCALE", 1.0))
+    if bscale == 1.0:
+        return np.add(stored, np.float32(bzero), dtype=np.float32)
+    return (stored * bscale + bzero).astype(np.float32)
+
+
 def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
     try:
-        with fits.open(path, mode="readonly", memmap=False) as hdul:
+        # The file is read once: its bytes are hashed (for provenance, see file_sha256) and
+        # parsed from memory; the stored integers are scaled in one float32 pass (astropy's
+        # own scaling makes an unsigned copy first).
+        st = os.stat(path)
+        with _open_stream(path) as fh:
+            data = fh.read()
+        if not path.lower().endswith((".gz", ".bz2")):
+            _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
+        with fits.open(io.BytesIO(data), mode="readonly", memmap=False,
+                       do_not_scale_image_data=True) as hdul:
             phu = hdul[0].header.copy()
             exts = []
             for hdu in hdul[1:]:
                 if not hdu.is_image or hdu.data is None:
                     continue
-                exts.append(Extension(np.asarray(hdu.data, dtype=np.float32), None, None,
+                exts.append(Extension(_scaled_float32(hdu.data, hdu.header), None, None,
                                       hdu.header.copy()))
     except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
@@ -249,17 +281,18 @@ def frame_to_hdulist(frame: Frame) -> fits.HDUList:
     hdus: list = [fits.PrimaryHDU(header=_clean_phu(frame.phu))]
     for i, ext in enumerate(frame.exts, start=1):
         hdr = _clean_ext(ext.header)
-        sci = fits.ImageHDU(np.asarray(ext.sci, dtype=np.float32), header=hdr, name="SCI")
+        sci = fits.ImageHDU(np.ascontiguousarray(ext.sci, dtype=np.float32), header=hdr,
+                            name="SCI")
         sci.header["EXTVER"] = i
         hdus.append(sci)
         if ext.var is not None:
-            var = fits.ImageHDU(np.asarray(ext.var, dtype=np.float32), name="VAR")
+            var = fits.ImageHDU(np.ascontiguousarray(ext.var, dtype=np.float32), name="VAR")
             var.header["EXTVER"] = i
             if "BUNIT" in hdr and hdr["BUNIT"]:
                 var.header["BUNIT"] = f"({hdr['BUNIT']})**2"
             hdus.append(var)
         if ext.dq is not None:
-            dq = fits.ImageHDU(np.asarray(ext.dq, dtype=np.uint16), name="DQ")
+            dq = fits.ImageHDU(np.ascontiguousarray(ext.dq, dtype=np.uint16), name="DQ")
             dq.header["EXTVER"] = i
             hdus.append(dq)
     return fits.HDUList(hdus)

@@ -10,6 +10,7 @@ no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0 and DQ NO_DATA.
 
 from __future__ import annotations
 
+import bottleneck as bn
 import numpy as np
 from astropy.io import fits
 from scipy import ndimage
@@ -62,23 +63,35 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     by0 = max(int(np.floor(Y.min() - y0)) - 1, 0)
     bx1 = min(int(np.ceil(X.max() - x0)) + 2, out_shape[1])
     by1 = min(int(np.ceil(Y.max() - y0)) + 2, out_shape[0])
-    yy, xx = np.mgrid[by0:by1, bx0:bx1].astype(np.float64)
-    u, v = geometry.mosaic_to_ccd(detid, k, xx + x0, yy + y0, xbin, ybin)
+    # the mosaic -> CCD map is affine: scipy computes the coordinates on the fly (no
+    # coordinate arrays); (row, col) of the box -> (v, u) = matrix @ (row, col) + offset
+    h, w = by1 - by0, bx1 - bx0
+    u00, v00 = geometry.mosaic_to_ccd(detid, k, bx0 + x0, by0 + y0, xbin, ybin)
+    u01, v01 = geometry.mosaic_to_ccd(detid, k, bx0 + x0 + 1.0, by0 + y0, xbin, ybin)
+    u10, v10 = geometry.mosaic_to_ccd(detid, k, bx0 + x0, by0 + y0 + 1.0, xbin, ybin)
+    matrix = np.array([[v10 - v00, v01 - v00], [u10 - u00, u01 - u00]], dtype=np.float64)
+    offset = np.array([v00, u00], dtype=np.float64)
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    u = u00 + matrix[1, 0] * rows + matrix[1, 1] * cols
+    v = v00 + matrix[0, 0] * rows + matrix[0, 1] * cols
     inside = (u >= -0.5) & (u <= nx_c - 0.5) & (v >= -0.5) & (v <= ny_c - 0.5)
-    coords = np.array([v, u])
+    del u, v
     box = (slice(by0, by1), slice(bx0, bx1))
-    out_sci = ndimage.map_coordinates(sci, coords, order=order, mode="nearest",
-                                      prefilter=order > 1).astype(np.float32)
-    out_var = np.clip(ndimage.map_coordinates(var, coords, order=order, mode="nearest",
-                                              prefilter=order > 1), 0, None).astype(np.float32)
+    kw = dict(matrix=matrix, offset=offset, output_shape=(h, w), mode="nearest")
+    out_sci = ndimage.affine_transform(sci, order=order, prefilter=order > 1,
+                                       output=np.float32, **kw)
+    out_var = ndimage.affine_transform(var, order=order, prefilter=order > 1,
+                                       output=np.float32, **kw)
+    np.maximum(out_var, 0, out=out_var)
     out_dq = np.zeros(out_sci.shape, np.uint16)
+    present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0
     for bit in range(16):
         value = 1 << bit
-        plane = (dq & value) != 0
-        if not plane.any():
+        if not present & value:
             continue
-        interp = ndimage.map_coordinates(plane.astype(np.float32), coords,
-                                         order=min(order, 1), mode="nearest")
+        plane = ((dq & value) != 0).astype(np.float32)
+        interp = ndimage.affine_transform(plane, order=min(order, 1), output=np.float32, **kw)
         out_dq[interp > DQ_THRESHOLD] |= value
     out_dq[~inside] = dqbits.NO_DATA
     out_sci[~inside] = 0.0
@@ -157,11 +170,15 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
     if values.size == 0:
         return float("nan"), 0
     values = values[:: max(1, values.size // 200000)]
-    med = np.median(values)
+    med = bn.median(values)  # bottleneck: the same medians as numpy's, faster
+    previous = None
     for _ in range(5):
-        std = 1.4826 * np.median(np.abs(values - med))
+        std = 1.4826 * bn.median(np.abs(values - med))
         keep = np.abs(values - med) < 3 * max(std, 1e-9)
-        med = np.median(values[keep])
+        if previous is not None and np.array_equal(keep, previous):
+            break  # same pixels as the last pass: same median, so every later pass too
+        med = bn.median(values[keep])
+        previous = keep
     return float(med), int(values.size)
 
 

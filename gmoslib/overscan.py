@@ -10,7 +10,6 @@ those row means (Chebyshev polynomial or cubic spline, with sigma clipping) and 
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import LSQUnivariateSpline, UnivariateSpline
 
 from .sections import Section, format_section
 
@@ -53,6 +52,8 @@ def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function
     with ``order`` equal pieces, or for order None a smoothing spline whose chi^2 equals
     the number of rows used.  Up to ``niter`` clipping passes (stop early on no change).
     """
+    from scipy.interpolate import LSQUnivariateSpline, UnivariateSpline  # only for fits
+
     y = np.arange(profile.size, dtype=float)
     good = good & np.isfinite(profile)
     model = profile.copy()
@@ -81,6 +82,75 @@ def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function
             break
         good = new_good
     return model
+
+
+def measure_overscan(
+    raw: np.ndarray,
+    datasec: Section,
+    biassec: Section,
+    *,
+    nbiascontam: int,
+    read_noise_adu: float,
+    gain: float = 1.0,
+    function: str = "none",
+    order: int | None = None,
+    lsigma: float = 3.0,
+    hsigma: float = 3.0,
+    niter: int = 0,
+) -> tuple[np.ndarray, dict]:
+    """The overscan level of every row of a raw amplifier, without touching the data.
+
+    Arguments as :func:`subtract_overscan`.  Returns the level (ny,) float64 in ADU (0 for
+    rows outside the overscan section) and the header dict of :func:`subtract_overscan`.
+    Only the overscan strip is read, so callers can subtract the level from the data
+    section alone.
+    """
+    if function not in ("none", "spline3", "chebyshev"):
+        raise ValueError(f"overscan function must be none, spline3 or chebyshev, not "
+                         f"{function!r}")
+    cols = overscan_columns(biassec, datasec, nbiascontam)
+    strip = np.asarray(raw[biassec.y1:biassec.y2, cols], dtype=np.float64)
+    ncols = strip.shape[1]
+    profile = strip.mean(axis=1)
+    row_std = strip.std(axis=1, ddof=1) if ncols > 1 else np.zeros_like(profile)
+    sigma_row = read_noise_adu / np.sqrt(ncols)
+    if function == "none":  # flagged rows are not replaced in this mode (reference 5.5)
+        model = profile
+        rms = sigma_row
+    else:
+        sig = max(sigma_row, 1e-6)
+        smooth = running_median(profile)
+        flagged = ((profile - smooth) > hsigma * sig) | ((profile - smooth) < -lsigma * sig)
+        fit_input = profile
+        if function == "spline3" and order is None:
+            fit_input = np.where(flagged, smooth, profile)
+            flagged = np.zeros_like(flagged)
+        model = _fit_rows(fit_input, np.full(profile.size, sig), ~flagged, function, order,
+                          lsigma, hsigma, niter)
+        rms = float(np.sqrt(np.mean((fit_input - model) ** 2)))
+    bias = np.zeros(raw.shape[0], dtype=np.float64)
+    bias[biassec.y1:biassec.y2] = model
+    inner = row_std[1:-1] if row_std.size > 2 else row_std
+    info = {
+        "OVERSEC": format_section(Section(cols.start, cols.stop, biassec.y1, biassec.y2)),
+        "OVERSCAN": float(np.median(model)),
+        "OVERRMS": float(rms),
+        "OVERRDNS": float(np.sqrt(np.mean(inner**2)) * gain) if inner.size else 0.0,
+    }
+    return bias, info
+
+
+def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.ndarray:
+    """data (ny, nx) minus a per-row level (ny,) as float32: each difference is taken in
+    float64 and rounded once (as a whole-array float64 subtraction would), ``rows`` rows at
+    a time so that the float64 temporary stays small."""
+    out = np.empty(data.shape, np.float32)
+    level = np.asarray(level, np.float64)
+    for y0 in range(0, data.shape[0], rows):
+        y1 = min(data.shape[0], y0 + rows)
+        np.subtract(data[y0:y1], level[y0:y1, None], out=out[y0:y1], dtype=np.float64,
+                    casting="same_kind")
+    return out
 
 
 def subtract_overscan(
@@ -117,41 +187,11 @@ def subtract_overscan(
     (fit rms, or the expected per-row noise for 'none', ADU) and OVERRDNS (rms of the
     per-row standard deviations excluding the first and last row, x gain: electrons).
     """
-    if function not in ("none", "spline3", "chebyshev"):
-        raise ValueError(f"overscan function must be none, spline3 or chebyshev, not "
-                         f"{function!r}")
     raw = np.asarray(raw, dtype=np.float32)
-    cols = overscan_columns(biassec, datasec, nbiascontam)
-    strip = raw[biassec.y1:biassec.y2, cols].astype(np.float64)
-    ncols = strip.shape[1]
-    profile = strip.mean(axis=1)
-    row_std = strip.std(axis=1, ddof=1) if ncols > 1 else np.zeros_like(profile)
-    sigma_row = read_noise_adu / np.sqrt(ncols)
-    if function == "none":  # flagged rows are not replaced in this mode (reference 5.5)
-        model = profile
-        rms = sigma_row
-    else:
-        sig = max(sigma_row, 1e-6)
-        smooth = running_median(profile)
-        flagged = ((profile - smooth) > hsigma * sig) | ((profile - smooth) < -lsigma * sig)
-        fit_input = profile
-        if function == "spline3" and order is None:
-            fit_input = np.where(flagged, smooth, profile)
-            flagged = np.zeros_like(flagged)
-        model = _fit_rows(fit_input, np.full(profile.size, sig), ~flagged, function, order,
-                          lsigma, hsigma, niter)
-        rms = float(np.sqrt(np.mean((fit_input - model) ** 2)))
-    bias = np.zeros(raw.shape[0], dtype=np.float64)
-    bias[biassec.y1:biassec.y2] = model
-    corrected = (raw - bias[:, None]).astype(np.float32)
-    inner = row_std[1:-1] if row_std.size > 2 else row_std
-    info = {
-        "OVERSEC": format_section(Section(cols.start, cols.stop, biassec.y1, biassec.y2)),
-        "OVERSCAN": float(np.median(model)),
-        "OVERRMS": float(rms),
-        "OVERRDNS": float(np.sqrt(np.mean(inner**2)) * gain) if inner.size else 0.0,
-    }
-    return corrected, info
+    bias, info = measure_overscan(
+        raw, datasec, biassec, nbiascontam=nbiascontam, read_noise_adu=read_noise_adu,
+        gain=gain, function=function, order=order, lsigma=lsigma, hsigma=hsigma, niter=niter)
+    return subtract_rows(raw, bias), info
 
 
 def trim_to_datasec(array: np.ndarray, datasec: Section) -> np.ndarray:

@@ -23,8 +23,10 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
     unilluminated / no_data : (ny, nx) bool or None -> UNILLUMINATED (64) / NO_DATA (16).
     Non-finite values get BAD_PIXEL.
     """
-    dq = np.zeros(raw_data.shape, dtype=np.uint16)
-    dq[np.asarray(raw_data) >= saturation_adu] |= dqbits.SATURATED
+    raw_data = np.asarray(raw_data)
+    # one pass each, no masked assignment over the whole plane
+    dq = np.multiply(raw_data >= saturation_adu, np.uint16(dqbits.SATURATED),
+                     dtype=np.uint16)
     for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
                       (no_data, dqbits.NO_DATA)):
         if mask is not None:
@@ -33,7 +35,8 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
                 raise ValueError(f"DQ bit {bit} mask shape {mask.shape} differs from data "
                                  f"shape {dq.shape}")
             dq[mask != 0] |= bit
-    dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL
+    if not np.isfinite(np.add.reduce(raw_data, axis=None, dtype=np.float64)):
+        dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL  # only when some value is not finite
     return dq
 
 
@@ -53,8 +56,9 @@ def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_nois
                        gain: float, unit: str = "adu") -> np.ndarray:
     """VAR + read noise^2: (RN/gain)^2 in ADU^2, or RN^2 in electrons^2 (float32)."""
     term = (read_noise_e / gain) ** 2 if unit == "adu" else read_noise_e**2
-    base = np.zeros(shape, np.float32) if var is None else np.asarray(var, np.float32)
-    return (base + np.float32(term)).astype(np.float32)
+    if var is None:
+        return np.full(shape, term, np.float32)
+    return np.add(var, np.float32(term), dtype=np.float32)
 
 
 def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):

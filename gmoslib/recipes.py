@@ -3,16 +3,18 @@
 Each recipe takes file paths and plain parameters, calls the array primitives extension by
 extension, and returns a :class:`~gmoslib.frame.Frame`.  They read files but never write the
 product (the caller writes it atomically), never read the workflow config and never modify a
-raw file.  Stacks are computed in row blocks from scratch memory maps, so peak memory is one
-prepared frame plus the stacking budget, whatever the number of inputs.
+raw file.  Stacks are computed in row blocks from prepared frames kept in memory when they
+fit in the stacking budget and in plain scratch files otherwise, so peak memory is a prepared
+frame or two plus the stacking budget, whatever the number of inputs.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from astropy.io import fits
@@ -51,7 +53,8 @@ def prepare_raw_frame(
     Input: a raw frame (sci = raw counts, float32 ADU).  Output: per amplifier SCI (ADU, bias
     level removed, trimmed to DATASEC), VAR = (read noise / gain)^2 in ADU^2, DQ with
     saturated pixels (raw value >= saturation level), the static BPM if given, and the 48
-    dead bottom rows of Hamamatsu CCDs flagged unilluminated.
+    dead bottom rows of Hamamatsu CCDs flagged unilluminated.  VAR is a read-only view of
+    one value per amplifier.
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -70,7 +73,7 @@ def prepare_raw_frame(
         datasec, biassec = datasecs[i], biassecs[i]
         gain, rn = float(gains[i]), float(read_noises[i])
         try:
-            corrected, info = oscan.subtract_overscan(
+            level, info = oscan.measure_overscan(
                 ext.sci, datasec, biassec,
                 nbiascontam=nbiascontam,
                 read_noise_adu=rn / gain,
@@ -83,19 +86,18 @@ def prepare_raw_frame(
             )
         except ValueError as exc:
             raise RecipeError(f"{frame.filename} extension {i + 1}: {exc}") from exc
-        sci = oscan.trim_to_datasec(corrected, datasec)
-        raw_data = oscan.trim_to_datasec(ext.sci, datasec)
+        raw_data = ext.sci[datasec.slice]  # a view: only the data section is converted
+        sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
-        unillum = None
+        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp)
         if hamamatsu:
+            # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
             dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
             if dead.any():
-                unillum = np.zeros(sci.shape, dtype=bool)
-                unillum[dead, :] = True
-        # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
-        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp, unilluminated=unillum,
-                          no_data=unillum)
-        var = prep.add_read_noise_var(None, sci.shape, rn, gain, unit="adu")
+                dq[dead, :] |= np.uint16(dqbits.UNILLUMINATED | dqbits.NO_DATA)
+        # constant per amplifier: a read-only broadcast of one value (no array to fill);
+        # every later step makes new arrays from it
+        var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
 
         hdr = ext.header.copy()
         ny, nx = sci.shape
@@ -207,40 +209,84 @@ def ccd2_statistics_region(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- stacking
-@dataclass
-class _Scratch:
-    """Per-extension (N, ny, nx) memory maps that hold prepared frames for row-block stacking."""
+class _FrameStore:
+    """Prepared frames held for row-block stacking.
 
-    sci: list[np.memmap]
-    var: list[np.memmap]
-    dq: list[np.memmap]
+    Per frame and extension: SCI (float32); VAR as one number when it is constant (a bias's
+    read noise) and as float32 otherwise; DQ as None when it is all zero, as uint8 when no
+    bit above 128 is set, else uint16.  The
+    arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
+    written to a plain scratch file and rows are read back with ``np.fromfile`` at an offset,
+    so the stored frames sit in the page cache, not in this process's memory (a memory map
+    would count every page written in the process's resident set).
+    """
 
-    @classmethod
-    def create(cls, directory: str, n: int, shapes: list[tuple[int, int]]) -> _Scratch:
-        def mm(name, dtype, shape):
-            return np.lib.format.open_memmap(
-                os.path.join(directory, name), mode="w+", dtype=dtype, shape=(n, *shape))
+    def __init__(self, directory: str, n: int, keep_bytes: int):
+        self.directory = directory
+        self.n = n
+        self.keep_bytes = keep_bytes
+        self.in_memory: bool | None = None  # decided from the first frame
+        self.items: list[list[tuple]] = []  # [frame][ext] -> (sci, var, dq)
+        self.shapes: list[tuple[int, int]] = []
+        self.memory_used = 0
 
-        return cls(
-            [mm(f"sci{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
-            [mm(f"var{i}.npy", np.float32, s) for i, s in enumerate(shapes)],
-            [mm(f"dq{i}.npy", np.uint16, s) for i, s in enumerate(shapes)],
-        )
+    @staticmethod
+    def _compact(ext: Extension):
+        var = ext.var
+        if var is not None and var.size and (
+                all(st == 0 for st in var.strides) or float(var.min()) == float(var.max())):
+            var = np.float32(var.flat[0])
+        dq = ext.dq
+        if dq is not None:
+            top = int(dq.max()) if dq.size else 0
+            dq = None if top == 0 else (dq.astype(np.uint8) if top < 256 else dq)
+        return np.asarray(ext.sci, np.float32), var, dq
 
-    def store(self, k: int, frame: Frame):
-        for i, ext in enumerate(frame.exts):
-            self.sci[i][k] = ext.sci
-            self.var[i][k] = ext.var
-            self.dq[i][k] = ext.dq
+    def store(self, k: int, frame: Frame) -> None:
+        parts = [self._compact(e) for e in frame.exts]
+        if self.in_memory is None:
+            self.shapes = [e.sci.shape for e in frame.exts]
+            per_frame = sum(a.nbytes for p in parts for a in p if isinstance(a, np.ndarray))
+            self.in_memory = per_frame * self.n <= self.keep_bytes
+        if self.in_memory:
+            self.memory_used += sum(a.nbytes for p in parts for a in p
+                                    if isinstance(a, np.ndarray))
+            self.items.append(parts)
+            return
+        stored = []
+        for i, (sci, var, dq) in enumerate(parts):
+            entry = []
+            for name, arr in (("sci", sci), ("var", var), ("dq", dq)):
+                if isinstance(arr, np.ndarray) and arr.ndim == 2:
+                    path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
+                    np.ascontiguousarray(arr).tofile(path)
+                    entry.append((path, arr.dtype))
+                else:
+                    entry.append(arr)
+            stored.append(tuple(entry))
+        self.items.append(stored)
+
+    def _rows(self, item, i: int, y0: int, y1: int, dtype):
+        ny, nx = self.shapes[i]
+        if item is None:
+            return np.broadcast_to(dtype(0), (y1 - y0, nx))
+        if isinstance(item, np.ndarray) and item.ndim == 2:
+            return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
+        if isinstance(item, tuple):
+            path, dt = item
+            rows = np.fromfile(path, dtype=dt, count=(y1 - y0) * nx,
+                               offset=y0 * nx * dt.itemsize)
+            return rows.reshape(y1 - y0, nx)
+        return np.broadcast_to(dtype(item), (y1 - y0, nx))  # a constant
 
     def readers(self, i: int) -> list[Callable]:
-        n = self.sci[i].shape[0]
-
         def reader(k):
-            return lambda y0, y1: (self.sci[i][k, y0:y1], self.var[i][k, y0:y1],
-                                   self.dq[i][k, y0:y1])
+            sci, var, dq = self.items[k][i]
+            return lambda y0, y1: (self._rows(sci, i, y0, y1, np.float32),
+                                   self._rows(var, i, y0, y1, np.float32),
+                                   self._rows(dq, i, y0, y1, np.uint16))
 
-        return [reader(k) for k in range(n)]
+        return [reader(k) for k in range(self.n)]
 
 
 def _check_compatible(first: Frame, other: Frame, what: str = "") -> None:
@@ -268,33 +314,63 @@ def _stack_prepared(
     scratch_dir: str,
     on_frame: Callable[[int, Frame], None] | None = None,
     scale: np.ndarray | Callable[[], np.ndarray] | None = None,
+    threads: int = 1,
 ) -> tuple[Frame, list[str]]:
-    """Prepare n frames one at a time into scratch maps, then stack each extension in row
-    blocks.  Returns the stacked frame (headers of frame 0) and the input file names."""
-    with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
-        first = frames(0)
-        scratch = _Scratch.create(tmp, n, [e.sci.shape for e in first.exts])
-        names = [first.filename]
-        scratch.store(0, first)
+    """Prepare n frames into a :class:`_FrameStore`, then stack each extension in row
+    blocks.  Returns the stacked frame (headers of frame 0) and the input file names.
+
+    With ``threads`` > 1, up to ``threads`` frames are prepared at once and extensions are
+    stacked side by side (numpy releases the GIL in the array work), each with its share of
+    the block budget, so the peak stays within ``memory_bytes`` plus ``threads`` prepared
+    frames.
+    """
+    threads = max(1, int(threads))
+    with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
+            ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        submitted = 0
+
+        def submit():
+            nonlocal submitted
+            if submitted < n:
+                pending.append(pool.submit(frames, submitted))
+                submitted += 1
+
+        for _ in range(threads):  # at most `threads` prepared frames alive at once
+            submit()
+        f = pending.popleft().result()
+        # frames kept in memory may use 3/4 of the budget, the row blocks the rest
+        scratch = _FrameStore(tmp, n, memory_bytes * 3 // 4)
+        names = [f.filename]
+        scratch.store(0, f)
         if on_frame:
-            on_frame(0, first)
+            on_frame(0, f)
+        # frame 0's headers and shapes only (its arrays are in the store)
+        first = Frame(f.phu, [Extension(np.broadcast_to(np.float32(0), e.sci.shape), None,
+                                        None, e.header) for e in f.exts], f.filename)
+        del f
+        submit()
         for k in range(1, n):
-            f = frames(k)
+            f = pending.popleft().result()
             _check_compatible(first, f)
             scratch.store(k, f)
             names.append(f.filename)
             if on_frame:
                 on_frame(k, f)
             del f
+            submit()
         factors = scale() if callable(scale) else scale
-        exts = []
-        for i, ext in enumerate(first.exts):
-            ny, nx = ext.sci.shape
-            sci, var, dq, _ = stacklib.stack_frames(
-                scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
-                scale=factors, **combine)
-            exts.append(Extension(sci, var, dq, ext.header.copy()))
-        del scratch
+        block_budget = max(memory_bytes - scratch.memory_used, memory_bytes // 4) // threads
+
+        def stack_ext(i):
+            ny, nx = first.exts[i].sci.shape
+            return stacklib.stack_frames(scratch.readers(i), ny, nx, memory_bytes=block_budget,
+                                         scale=factors, **combine)
+
+        stacked = list(pool.map(stack_ext, range(len(first.exts))))
+        exts = [Extension(sci, var, dq, ext.header.copy())
+                for (sci, var, dq, _), ext in zip(stacked, first.exts, strict=True)]
+        del stacked
     return Frame(first.phu.copy(), exts, first.filename), names
 
 
@@ -327,8 +403,10 @@ def make_master_bias(
     memory_bytes: int,
     scratch_dir: str,
     bpm: Frame | None = None,
+    threads: int = 1,
 ) -> Frame:
-    """Master bias (ADU) from raw bias files: prepare each, stack with rejection.
+    """Master bias (ADU) from raw bias files: prepare each, stack with rejection
+    (``threads``: see :func:`_stack_prepared`).
 
     Output per amplifier: SCI (ADU), VAR (ADU^2), DQ; PHU of the first input plus PROCBIAS,
     NCOMBINE, IMCMBnnn and provenance.
@@ -347,7 +425,8 @@ def make_master_bias(
         return f
 
     out, names = _stack_prepared(frame, len(paths), combine=combine,
-                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir)
+                                 memory_bytes=memory_bytes, scratch_dir=scratch_dir,
+                                 threads=threads)
     out.phu["PROCBIAS"] = ("gmos-snake", "Processed bias")
     _stack_header(out.phu, names, "makeProcessedBias",
                   {"overscanCorrect": overscan, "stackBiases": combine}, paths)
@@ -402,6 +481,7 @@ def make_master_flat(
     memory_bytes: int,
     scratch_dir: str,
     bpm: Frame | None = None,
+    threads: int = 1,
 ) -> Frame:
     """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
     Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
@@ -432,7 +512,7 @@ def make_master_flat(
 
     out, names = _stack_prepared(frame, len(paths), combine=combine,
                                  memory_bytes=memory_bytes, scratch_dir=scratch_dir,
-                                 on_frame=remember_region, scale=factors)
+                                 on_frame=remember_region, scale=factors, threads=threads)
     scale_factors = factors()
     ccd2_sci, ccd2_dq = ccd2_statistics_region(out)
     norm = float(flatlib.flat_normalisation(ccd2_sci, ccd2_dq))

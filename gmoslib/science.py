@@ -16,15 +16,10 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 
-from . import align as alignlib
-from . import cosmic as cosmiclib
 from . import detect as detectlib
 from . import dq as dqbits
 from . import fringe as fringelib
 from . import mosaic as mosaiclib
-from . import resample as resamplelib
-from . import science_stack as sstack
-from . import stack as stacklib
 from .descriptors import Descriptors
 from .fitsio import file_sha256, read_frame, read_headers
 from .frame import Extension, Frame
@@ -33,7 +28,6 @@ from .provenance import add_provenance
 from .recipes import (
     RecipeError,
     _check_compatible,
-    _Scratch,
     ccd_index_of_extensions,
     flat_correct_frame,
     load_prepared,
@@ -166,6 +160,27 @@ def fringe_correct_frame(frame: Frame, fringe: Frame, desc: Descriptors, *,
     return Frame(phu, exts, frame.filename), info
 
 
+class _FringeScratch:
+    """Per-extension (N, ny, nx) memory maps holding the fringe frame's inputs, so that their
+    DQ can be updated in place (source masks) before the row-block stack."""
+
+    def __init__(self, directory: str, n: int, shapes: list[tuple[int, int]]):
+        def mm(name, dtype, shape):
+            return np.lib.format.open_memmap(os.path.join(directory, name), mode="w+",
+                                             dtype=dtype, shape=(n, *shape))
+
+        self.sci = [mm(f"sci{i}.npy", np.float32, s) for i, s in enumerate(shapes)]
+        self.var = [mm(f"var{i}.npy", np.float32, s) for i, s in enumerate(shapes)]
+        self.dq = [mm(f"dq{i}.npy", np.uint16, s) for i, s in enumerate(shapes)]
+
+    def readers(self, i: int):
+        def reader(k):
+            return lambda y0, y1: (self.sci[i][k, y0:y1], self.var[i][k, y0:y1],
+                                   self.dq[i][k, y0:y1])
+
+        return [reader(k) for k in range(self.sci[i].shape[0])]
+
+
 #: While a fringe frame is stacked, source pixels carry this DQ bit: it ranks between cosmic
 #: rays and bad pixels, so a pixel covered by a source in one frame is taken from the frames
 #: where it is sky, and where every frame has a source (or a fringe peak detected as one) all
@@ -202,6 +217,8 @@ def make_fringe_frame(
     (mean with rejection).  Output: per amplifier SCI (electrons, sky ~0), VAR, DQ; PHU of
     the first frame plus PROCFRNG, NCOMBINE, IMCMBnnn, provenance.
     """
+    from . import stack as stacklib
+
     paths = list(raw_paths)
     n = len(paths)
     min_frames = 3
@@ -232,7 +249,7 @@ def make_fringe_frame(
                                            overscan=overscan, bpm=bpm)
             if first is None:
                 first = frame
-                scratch = _Scratch.create(tmp, n, [e.sci.shape for e in frame.exts])
+                scratch = _FringeScratch(tmp, n, [e.sci.shape for e in frame.exts])
                 if subtract_median is None:
                     subtract_median = desc.telescope() == "Gemini-South"
             else:
@@ -322,12 +339,24 @@ def stack_science(
     memory_bytes: int,
     scratch_dir: str,
     provenance: dict,
+    threads: int = 1,
 ) -> tuple[Frame, list[dict]]:
     """Align every mosaic to the first, resample onto the union footprint, flag cosmic rays
     against the median, scale to the first exposure time, match backgrounds and stack.
 
+    ``threads``: frames read and resampled at once (the reading and the numpy work overlap;
+    scipy's interpolation itself holds the GIL), frames tested for cosmic rays at once, and
+    row blocks stacked at once.
     Returns the stacked frame and one QA record per input frame.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    # imported here: a per-frame job (reduce_science_frame) does not pay for them
+    from . import align as alignlib
+    from . import cosmic as cosmiclib
+    from . import resample as resamplelib
+    from . import science_stack as sstack
+
     n = len(mosaic_paths)
     if n < 1:
         raise RecipeError("no science frames to stack")
@@ -360,23 +389,30 @@ def stack_science(
     (ny, nx), offset = _union(shapes, transforms)
 
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
-        sci_mm = np.lib.format.open_memmap(os.path.join(tmp, "sci.npy"), "w+", np.float32,
-                                           (n, ny, nx))
-        var_mm = np.lib.format.open_memmap(os.path.join(tmp, "var.npy"), "w+", np.float32,
-                                           (n, ny, nx))
-        dq_mm = np.lib.format.open_memmap(os.path.join(tmp, "dq.npy"), "w+", np.uint16,
-                                          (n, ny, nx))
-        for k, path in enumerate(mosaic_paths):
-            f = read_frame(path)
-            e = f.exts[0]
-            s, v, d = resamplelib.resample_to_frame(
+        # resampled frames in memory when they fit in 3/4 of the budget, else memory maps
+        in_memory = n * ny * nx * 10 <= memory_bytes * 3 // 4
+
+        def holder(name, dtype):
+            if in_memory:
+                return np.empty((n, ny, nx), dtype)
+            return np.lib.format.open_memmap(os.path.join(tmp, f"{name}.npy"), "w+", dtype,
+                                             (n, ny, nx))
+
+        sci_mm = holder("sci", np.float32)
+        var_mm = holder("var", np.float32)
+        dq_mm = holder("dq", np.uint16)
+        def resample(k):
+            e = read_frame(mosaic_paths[k]).exts[0]
+            sci_mm[k], var_mm[k], dq_mm[k] = resamplelib.resample_to_frame(
                 e.sci, e.var, e.dq, transforms[k], (ny, nx), offset, order=resample_order)
-            sci_mm[k], var_mm[k], dq_mm[k] = s, v, d
-            del f, e, s, v, d
+
+        with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+            list(pool.map(resample, range(n)))
         if n >= 2 and cosmic.get("enabled", True):
             new_dq = cosmiclib.flag_cosmic_rays_by_stacking(
                 [(sci_mm[k], var_mm[k], dq_mm[k], None) for k in range(n)],
-                hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1))
+                hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1),
+                threads=threads)
             for k in range(n):
                 records[k]["n_cosmic"] = int(np.count_nonzero(new_dq[k] & 8)
                                              - np.count_nonzero(dq_mm[k] & 8))
@@ -384,8 +420,10 @@ def stack_science(
             del new_dq
         exptimes = [float(h["EXPTIME"]) for h in heads]
         scales = np.asarray(sstack.exposure_scale_factors(exptimes), dtype=float)
+        # background_offsets samples every 4th row and column: scale only that sample
         offsets = np.asarray(sstack.background_offsets(
-            [sci_mm[k] * scales[k] for k in range(n)], [dq_mm[k] for k in range(n)]),
+            [sci_mm[k, ::4, ::4] * scales[k] for k in range(n)],
+            [dq_mm[k, ::4, ::4] for k in range(n)], stride=1),
             dtype=float) if n >= 2 else np.zeros(1)
         for k in range(n):
             records[k]["scale"] = float(scales[k])
@@ -401,7 +439,7 @@ def stack_science(
             sci, var, dq, nrej = sstack.stack_science(
                 [reader(k) for k in range(n)], ny, nx, offsets=offsets, scales=scales,
                 memory_bytes=memory_bytes, lsigma=stack.get("lsigma", 3.0),
-                hsigma=stack.get("hsigma", 3.0))
+                hsigma=stack.get("hsigma", 3.0), threads=threads)
 
     hdr = sci_heads[0].copy()
     for key in ("NAXIS1", "NAXIS2", "EXTNAME", "EXTVER"):
@@ -432,5 +470,7 @@ def stack_science(
 
 
 def _union(shapes, transforms):
-    nx, ny, offset = resamplelib.output_frame(shapes, transforms)
+    from .resample import output_frame
+
+    nx, ny, offset = output_frame(shapes, transforms)
     return (ny, nx), offset

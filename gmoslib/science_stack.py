@@ -115,6 +115,7 @@ def stack_science(
     memory_bytes: int = 256 * 1024 * 1024,
     lsigma: float = 3.0,
     hsigma: float = 3.0,
+    threads: int = 1,
 ):
     """Stack aligned science frames (reference 5.20).
 
@@ -124,7 +125,8 @@ def stack_science(
         so every frame matches frame 0's background); None = no offsets.
     scales : (N,) multiplicative factors (e.g. :func:`exposure_scale_factors`); None = 1.
     Combination: mean of the pixels of the best DQ class, sigma clipped (lsigma, hsigma)
-    around the median (mclip) to convergence, via :func:`gmoslib.stack.stack_frames`.
+    around the median (mclip) to convergence, via :func:`gmoslib.stack.stack_frames`
+    (``threads`` row blocks at once).
     Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).
     """
     readers = [_as_reader(f) for f in frames]
@@ -148,4 +150,5 @@ def stack_science(
         zero=offsets,
         scale=scales,
         apply_dq=True,
+        threads=threads,
     )

@@ -7,9 +7,15 @@ output DQ is the OR of the DQ of the pixels actually combined.  :func:`stack_fra
 this in row blocks read on demand, so peak memory is set by a budget, not by the number of
 frames.
 
-The arithmetic is vectorised over whole blocks: rejected pixels become NaN in a float64 copy
-of the block and the bottleneck NaN-reductions do the rest (float64 because bottleneck's
-float32 reductions have known accuracy problems).
+The arithmetic is vectorised over whole blocks.  Most pixels of a block are *clean* (every
+input usable, of one DQ class, finite) and, for mean combining, lose nothing to the rejection
+(or a fixed number of extremes with minmax); :func:`combine_block` finds them with one median
+(``np.partition``) and the first clipping test, and combines them directly from the float32
+inputs with float64 sums, without NaN copies of the block.  Every other pixel (a DQ class
+mix, non-finite values, a rejection, a median or weighted mean) goes through the general
+path: rejected pixels become NaN in a float64 copy of those pixels and the bottleneck
+NaN-reductions do the rest (float64 because bottleneck's float32 reductions have known
+accuracy problems).  Both paths give the same result for a clean pixel, up to float rounding.
 """
 
 from __future__ import annotations
@@ -130,6 +136,176 @@ def combine_block(
     for name, arr in (("zero", zero), ("scale", scale)):
         if arr is not None and np.shape(arr) != (n,):
             raise ValueError(f"{name} must have shape ({n},), got {np.shape(arr)}")
+    kwargs = dict(operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma,
+                  mclip=mclip, max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero,
+                  scale=scale, apply_dq=apply_dq)
+    if operation == "mean" and n >= 2:
+        return _combine_fast(sci, var, dq, **kwargs)
+    return _combine_general(sci, var, dq, **kwargs)
+
+
+#: DQ bits that decide a pixel's stacking class (see :data:`_RANK_BITS`).
+_RANK_MASK = 0
+for _bit, _ in _RANK_BITS:
+    _RANK_MASK |= _bit
+
+
+_MARGIN = 1e-4
+#: Above this many frames np.partition beats the sorting network for the median.
+_NETWORK_MAX = 32
+
+
+def _batcher_pairs(n: int) -> list[tuple[int, int]]:
+    """Comparators (i, j), i < j, of Batcher's odd-even merge sort for n elements."""
+    pairs = []
+    t = max(1, (n - 1).bit_length())
+    p = 1 << (t - 1)
+    while p > 0:
+        q, r, d = 1 << (t - 1), 0, p
+        while d > 0:
+            pairs.extend((i, i + d) for i in range(n - d) if i & p == r)
+            d, q, r = q - p, q >> 1, p
+        p >>= 1
+    return pairs
+
+
+def _median_rows(x: np.ndarray) -> np.ndarray:
+    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,).
+
+    For n <= 32 a sorting network of elementwise minimum/maximum over whole rows (an order
+    of magnitude faster than np.partition along a short axis), else np.partition.
+    """
+    n = x.shape[0]
+    k = n // 2
+    if n > _NETWORK_MAX:
+        kth = (k,) if n % 2 else (k - 1, k)
+        part = np.partition(x, kth, axis=0)
+        mid = [part[k]] if n % 2 else [part[k - 1], part[k]]
+    else:
+        rows = [x[i].copy() for i in range(n)]
+        tmp = np.empty_like(rows[0])
+        for i, j in _batcher_pairs(n):
+            np.minimum(rows[i], rows[j], out=tmp)
+            np.maximum(rows[i], rows[j], out=rows[j])
+            rows[i], tmp = tmp, rows[i]
+        mid = [rows[k]] if n % 2 else [rows[k - 1], rows[k]]
+    if len(mid) == 1:
+        return mid[0].astype(np.float64)
+    return (mid[0].astype(np.float64) + mid[1]) / 2.0
+
+
+def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max_iters, nlow,
+                  nhigh, zero, scale, apply_dq):
+    """Mean combining of the clean pixels of a block without NaN copies; the rest through
+    :func:`_combine_general` (same arguments and result as :func:`combine_block`)."""
+    n = sci.shape[0]
+    out_shape = sci.shape[1:]
+    x = sci.reshape(n, -1)
+    v = None if var is None else np.asarray(var)
+    if v is not None and v.ndim >= 2 and all(st == 0 for st in v.strides[1:]):
+        v = v.reshape(n, -1)[:, :1]  # one value per frame (a broadcast): keep it (n, 1)
+    elif v is not None:
+        v = v.reshape(n, -1)
+    d = None if dq is None else np.asarray(dq, np.uint16).reshape(n, -1)
+    if scale is not None or zero is not None:
+        x = x.astype(np.float64)
+        if scale is not None:
+            s = np.asarray(scale, np.float64)[:, None]
+            x *= s
+            if v is not None:
+                v = v * (s * s)
+        if zero is not None:
+            x -= np.asarray(zero, np.float64)[:, None]
+    m = x.shape[1]
+    # clean: every input finite (then so is their float64 sum) and of one DQ class that is
+    # not NO_DATA
+    total = np.add.reduce(x, axis=0, dtype=np.float64)
+    clean = np.isfinite(total)
+    if v is not None:
+        clean &= np.isfinite(v).all(axis=0)
+    if d is not None and apply_dq:
+        any_bits = np.bitwise_or.reduce(d, axis=0) & np.uint16(_RANK_MASK)
+        flagged = np.flatnonzero(any_bits)
+        if flagged.size:  # same class in every frame, and not NO_DATA
+            ranked = d[:, flagged] & np.uint16(_RANK_MASK)
+            clean[flagged] &= ((np.bitwise_and.reduce(ranked, axis=0) == any_bits[flagged])
+                               & ((any_bits[flagged] & np.uint16(dqbits.NO_DATA)) == 0))
+            del ranked
+        del any_bits, flagged
+    if reject == "varclip" and v is None:
+        reject = "sigclip"
+    n_kept = n
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if reject in ("sigclip", "varclip"):
+            # first pass of the clipping; a clean pixel with no rejection is final
+            centre = _median_rows(x)
+            # the test runs in float32 with limits narrowed by 1e-4 (relative), so a pixel
+            # is taken here only when it is inside the limits beyond any rounding; pixels
+            # at the limits go to the general path and get its float64 test
+            ft = x.dtype.type  # float32 for unscaled inputs, else float64
+            dev = np.subtract(x, centre.astype(ft)[None], dtype=ft)
+            if reject == "varclip":
+                spread = np.sqrt(v, dtype=ft)
+            else:
+                spread = np.std(x, axis=0, dtype=np.float64).astype(ft)[None]
+            if lsigma == hsigma:
+                np.abs(dev, out=dev)
+                spread = np.multiply(spread, ft(hsigma * (1 - _MARGIN)), dtype=ft)
+                inside = dev <= spread
+            else:
+                inside = ((dev >= ft(-lsigma * (1 - _MARGIN)) * spread)
+                          & (dev <= ft(hsigma * (1 - _MARGIN)) * spread))
+            clean &= inside.all(axis=0)
+            del dev, spread, inside, centre
+            kept_x, kept_v, kept_d = x, v, d
+        elif reject == "minmax" and (nlow or nhigh):
+            nl = int(np.floor(nlow + 0.001))
+            nh = int(np.floor(nhigh + 0.001))
+            if nl + nh >= n:
+                clean[:] = False
+                kept_x, kept_v, kept_d = x, v, d
+            else:
+                order = np.argsort(x, axis=0, kind="stable")[nl:n - nh]
+                kept_x = np.take_along_axis(x, order, axis=0)
+                kept_v = None if v is None else np.take_along_axis(
+                    np.broadcast_to(v, x.shape), order, axis=0)
+                kept_d = None if d is None else np.take_along_axis(d, order, axis=0)
+                n_kept = n - nl - nh
+                del order
+        else:
+            kept_x, kept_v, kept_d = x, v, d
+        kept_sum = total if kept_x is x else np.add.reduce(kept_x, axis=0, dtype=np.float64)
+        out = kept_sum / n_kept
+        if kept_v is not None:
+            out_var = np.add.reduce(kept_v, axis=0, dtype=np.float64) / n_kept**2
+        else:
+            out_var = np.var(kept_x, axis=0, ddof=1, dtype=np.float64) / n_kept
+    out_var = np.array(np.broadcast_to(out_var, (m,)), dtype=np.float64)
+    out_var[~np.isfinite(out_var)] = 0.0
+    out_dq = (np.zeros(m, np.uint16) if kept_d is None
+              else np.bitwise_or.reduce(kept_d, axis=0).astype(np.uint16))
+    nrej = np.full(m, n - n_kept, np.int16)
+    del kept_x, kept_v, kept_d
+    rest = np.flatnonzero(~clean)
+    out = out.astype(np.float32)
+    out_var = out_var.astype(np.float32)
+    if rest.size:
+        s2, v2, d2, r2 = _combine_general(
+            sci.reshape(n, -1)[:, rest],
+            None if var is None else np.asarray(var).reshape(n, -1)[:, rest],
+            None if dq is None else np.asarray(dq, np.uint16).reshape(n, -1)[:, rest],
+            operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma, mclip=mclip,
+            max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero, scale=scale,
+            apply_dq=apply_dq)
+        out[rest], out_var[rest], out_dq[rest], nrej[rest] = s2, v2, d2, r2
+    return (out.reshape(out_shape), out_var.reshape(out_shape), out_dq.reshape(out_shape),
+            nrej.reshape(out_shape))
+
+
+def _combine_general(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max_iters,
+                     nlow, nhigh, zero, scale, apply_dq):
+    """Every pixel with NaN-masked float64 arithmetic (see :func:`combine_block`)."""
+    n = sci.shape[0]
     x = sci.astype(np.float64)
     v = None if var is None else np.asarray(var).astype(np.float64)
     if scale is not None:
@@ -231,43 +407,73 @@ def stack_frames(
     *,
     memory_bytes: int = 256 * 1024 * 1024,
     block_rows_override: int | None = None,
+    threads: int = 1,
     **combine_kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stack frames read in row blocks.
 
     readers : one callable per frame, ``read(y0, y1) -> (sci, var or None, dq or None)`` of
-    shape (y1 - y0, nx).  Peak memory ~ memory_bytes plus the (ny, nx) outputs.
+    shape (y1 - y0, nx), safe to call from several threads.  Peak memory ~ memory_bytes plus
+    the (ny, nx) outputs.  threads : blocks combined at once (numpy releases the GIL in the
+    array work), each with memory_bytes / threads.
     """
     n = len(readers)
     if n == 0:
         raise ValueError("nothing to stack")
-    rows = block_rows_override or block_rows(n, nx, memory_bytes)
+    threads = max(1, int(threads))
+    rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
     out_sci = np.empty((ny, nx), np.float32)
     out_var = np.empty((ny, nx), np.float32)
     out_dq = np.empty((ny, nx), np.uint16)
     out_rej = np.empty((ny, nx), np.int16)
-    for y0 in range(0, ny, rows):
-        y1 = min(ny, y0 + rows)
-        sci = np.empty((n, y1 - y0, nx), np.float32)
-        var = np.empty((n, y1 - y0, nx), np.float32)
-        dq = np.empty((n, y1 - y0, nx), np.uint16)
-        have_var = have_dq = True
-        for k, read in enumerate(readers):  # fill in place: no second copy of the block
-            s, v, d = read(y0, y1)
-            sci[k] = s
-            if v is None:
-                have_var = False
-            elif have_var:
-                var[k] = v
-            if d is None:
-                have_dq = False
-            elif have_dq:
-                dq[k] = d
-            del s, v, d
-        if not have_var:
-            var = None
-        if not have_dq:
-            dq = None
-        s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
-        out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r
+    starts = range(0, ny, rows)
+    if threads == 1 or len(starts) == 1:
+        for y0 in starts:
+            _stack_block(readers, y0, min(ny, y0 + rows), nx,
+                         (out_sci, out_var, out_dq, out_rej), combine_kwargs)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(lambda y0: _stack_block(readers, y0, min(ny, y0 + rows), nx,
+                                                  (out_sci, out_var, out_dq, out_rej),
+                                                  combine_kwargs), starts))
     return out_sci, out_var, out_dq, out_rej
+
+
+def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) -> None:
+    """Read rows y0:y1 of every frame, combine them, write the rows of the outputs."""
+    n = len(readers)
+    out_sci, out_var, out_dq, out_rej = outputs
+    sci = np.empty((n, y1 - y0, nx), np.float32)
+    var = np.empty((n, y1 - y0, nx), np.float32)
+    dq = np.empty((n, y1 - y0, nx), np.uint16)
+    have_var = have_dq = True
+    var_const = np.empty(n, np.float32)  # frames whose VAR is one value (a broadcast)
+    all_const = True
+    for k, read in enumerate(readers):  # fill in place: no second copy of the block
+        s, v, d = read(y0, y1)
+        sci[k] = s
+        if v is None:
+            have_var = False
+        elif have_var:
+            if all_const and np.ndim(v) == 2 and v.strides == (0, 0):
+                var_const[k] = v[0, 0]
+            else:
+                if all_const and k:
+                    var[:k] = var_const[:k, None, None]
+                all_const = False
+                var[k] = v
+        if d is None:
+            have_dq = False
+        elif have_dq:
+            dq[k] = d
+        del s, v, d
+    if not have_var:
+        var = None
+    elif all_const:
+        var = np.broadcast_to(var_const[:, None, None], sci.shape)
+    if not have_dq:
+        dq = None
+    s, v, d, r = combine_block(sci, var, dq, **combine_kwargs)
+    out_sci[y0:y1], out_var[y0:y1], out_dq[y0:y1], out_rej[y0:y1] = s, v, d, r

@@ -12,7 +12,7 @@ rule stack_bias:
         stack=step_params("stackBiases"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
-    threads: 1
+    threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input),
         runtime=lambda wildcards, input: stack_runtime_min(input),

@@ -314,11 +314,12 @@ def step_params(step):
 
 
 def stack_mem_mb(paths):
-    """Memory request of a stacking job: one prepared frame (SCI+VAR+DQ, ~5x a raw uint16
-    frame) plus the row-block budget, so it follows the binning, not the number of frames."""
+    """Memory request of a stacking job: two prepared frames in flight (its 2 threads; SCI+VAR
+    +DQ, ~5x a raw uint16 frame each) plus the stacking budget, so it follows the binning, not
+    the number of frames."""
     largest = max((os.path.getsize(p) for p in paths), default=0)
     raw_factor = 1 if all(p.endswith(".fits") for p in paths) else 4
-    return int(300 + 5 * raw_factor * largest / 1e6 + config["stack_memory_mb"])
+    return int(300 + 10 * raw_factor * largest / 1e6 + config["stack_memory_mb"])
 
 
 def stack_runtime_min(paths):

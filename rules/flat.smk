@@ -13,7 +13,7 @@ rule stack_flat:
         stack=step_params("stackFlats"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
-    threads: 1
+    threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input.raw),
         runtime=lambda wildcards, input: stack_runtime_min(input.raw),

@@ -51,7 +51,7 @@ rule stack_science:
         cosmic=step_params("flagCosmicRaysByStacking"),
         stack=step_params("stackFrames"),
         memory_bytes=STACK_MEMORY_BYTES,
-    threads: 1
+    threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input.mosaics),
         runtime=lambda wildcards, input: stack_runtime_min(input.mosaics),

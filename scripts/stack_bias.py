@@ -25,6 +25,7 @@ with reported_errors("stack_bias"), scratch_dir_for(out) as scratch:
         memory_bytes=snakemake.params.memory_bytes,
         scratch_dir=scratch,
         bpm=bpm,
+        threads=snakemake.threads,
     )
     write_frame(out, master)
     logging.info("wrote %s from %d biases", out, len(snakemake.input))

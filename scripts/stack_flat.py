@@ -26,6 +26,7 @@ with reported_errors("stack_flat"), scratch_dir_for(out) as scratch:
         memory_bytes=snakemake.params.memory_bytes,
         scratch_dir=scratch,
         bpm=bpm,
+        threads=snakemake.threads,
     )
     write_frame(out, master)
     logging.info("wrote %s from %d twilights with bias %s", out, len(snakemake.input.raw),

@@ -31,6 +31,7 @@ with reported_errors("stack_science"), scratch_dir_for(out) as scratch:
         memory_bytes=snakemake.params.memory_bytes,
         scratch_dir=scratch,
         provenance=params,
+        threads=snakemake.threads,
     )
     write_frame(out, stack)
     with atomic_output(snakemake.output.qa) as tmp:
