@@ -187,8 +187,11 @@ def test_sigkill_mid_stack_then_rerun_gives_identical_products(messy_raw, clean_
     work = tmp_path / "killed"
     shutil.copytree(clean, work, symlinks=True,
                     ignore=lambda d, names: ["results"] if Path(d) == clean else [])
+    # a stacking budget too small to hold the frames in memory: the job stacks from scratch
+    # files, the case to interrupt (the result does not depend on the budget)
+    config = {"raw_dir": str(messy_raw), "stack_memory_mb": 16}
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work),
-           "--cores", "2", "--config", f"raw_dir={messy_raw}"]
+           "--cores", "2", "--config", *(f"{k}={v}" for k, v in config.items())]
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -220,7 +223,7 @@ def test_sigkill_mid_stack_then_rerun_gives_identical_products(messy_raw, clean_
     assert killed, "never saw the stack_science job running"
     assert not (work / f"results/{SCIENCE}_stack.fits").exists()
     # restart: Snakemake reruns the incomplete job; the scratch left behind is cleared
-    rerun = run_snakemake(work, config={"raw_dir": str(messy_raw)}, timeout=900)
+    rerun = run_snakemake(work, config=config, timeout=900)
     assert jobs_run(rerun).count("stack_science") == 1, jobs_run(rerun)
     assert not scratch.exists()
     killed_files = [p.relative_to(work) for p in _products(work)]
