@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make demo   set up .venv, simulate the tutorial-shaped demo data (once), run the workflow
-#   make test   set up .venv and run the whole test suite
+#   make test   set up .venv and run the whole test suite (two pytest workers, one file each)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,7 +25,7 @@ demo: setup $(DEMO)/raw/.complete
 	$(BIN)/snakemake -s Snakefile -d $(DEMO) --configfile config/demo.yaml --cores $(CORES)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
