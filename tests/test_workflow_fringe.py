@@ -271,3 +271,15 @@ def test_i_band_hamamatsu_builds_no_fringe_frame_in_auto(tmp_path):
     assert "reduce_science_frame" in jobs_run(proc)
     proc = run_snakemake(tmp_path, "-n", config={"raw_dir": str(raw), "fringe": "always"})
     assert jobs_run(proc).count("make_fringe") == 1
+
+
+def test_python_api_makes_the_same_fringe_frame(fringe_runs, tmp_path):
+    from gmoslib.api import reduce
+
+    raw, auto, _, _ = fringe_runs
+    out = reduce(sorted(str(p) for p in raw.glob("*.fits")), "fringe", workdir=str(tmp_path))
+    assert [Path(p).name for p in out] == [f"{FIRST}_fringe.fits"]
+    api = read_frame(out[0])
+    cli = read_frame(str(auto / "calibrations" / "processed_fringe" / f"{FIRST}_fringe.fits"))
+    for a, b in zip(api.exts, cli.exts, strict=True):
+        assert np.array_equal(a.sci, b.sci) and np.array_equal(a.dq, b.dq)
