@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from . import dq as dqbits
 from .detect import detect_sources
+from .mosaic import background_level
 from .sections import Section
 
 #: DQ bits that keep a pixel out of the scale-factor statistics.
@@ -42,23 +43,14 @@ def max_dither_arcsec(ra_deg: Sequence[float], dec_deg: Sequence[float]) -> floa
 
 
 def sky_level(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray]) -> float:
-    """One robust sky level (electrons) of a whole frame: the 3-sigma clipped median of the
-    good pixels of all its extensions (subsampled to ~10^6 pixels)."""
-    parts = [np.asarray(s[(d == 0) & np.isfinite(s)], np.float64) for s, d in zip(
-        scis, dqs, strict=True)]
-    values = np.concatenate(parts) if parts else np.empty(0)
-    if values.size == 0:
+    """One robust sky level (electrons) of a whole frame: the sigma-clipped median
+    (:func:`gmoslib.mosaic.background_level`) of the good pixels of all its extensions."""
+    values = np.concatenate([np.asarray(s[(d == 0) & np.isfinite(s)], np.float32)
+                             for s, d in zip(scis, dqs, strict=True)])
+    level, n = background_level(values, None)
+    if n == 0:
         raise ValueError("no good pixels to measure the sky level")
-    values = values[:: max(1, values.size // 1_000_000)]
-    med = float(np.median(values))
-    for _ in range(10):
-        sigma = 1.4826 * float(np.median(np.abs(values - med)))
-        keep = np.abs(values - med) < 3.0 * max(sigma, 1e-9)
-        new = float(np.median(values[keep]))
-        if new == med:
-            break
-        med = new
-    return med
+    return level
 
 
 def object_mask(sci: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
