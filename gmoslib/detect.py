@@ -45,10 +45,14 @@ def detect_sources(
     data = np.where(mask, 0.0, data).astype(np.float32)
     bkg = sep.Background(data, mask=mask, bw=back_size, bh=back_size,
                          fw=back_filtersize // 2 + 1, fh=back_filtersize // 2 + 1)
-    sub = data - bkg.back()
-    rms = bkg.rms()
-    err = np.sqrt(np.clip(var, 0, None)).astype(np.float32) if var is not None else rms
-    err = np.where(mask | (err <= 0), np.float32(np.median(rms)), err).astype(np.float32)
+    back = bkg.back()
+    sub = np.subtract(data, back, dtype=np.float32)
+    if var is not None:
+        err = np.sqrt(np.maximum(np.asarray(var, np.float32), np.float32(0)))
+    else:
+        err = bkg.rms()
+    # masked pixels are never used; they only need a positive error
+    err[mask | (err <= 0)] = np.float32(max(bkg.globalrms, 1e-6))
     sep.set_extract_pixstack(max(300000, data.size // 4))
     sep.set_sub_object_limit(4096)
     objects, seg = sep.extract(sub, thresh, err=err, mask=mask, minarea=minarea,
@@ -77,7 +81,7 @@ def detect_sources(
     cat["npix"] = objects["npix"]
     cat["ellipticity"] = 1.0 - objects["b"] / np.maximum(objects["a"], 1e-6)
     cat["snr"] = flux / np.maximum(fluxerr, 1e-12)
-    cat["background"] = bkg.back()[np.clip(np.round(y).astype(int), 0, data.shape[0] - 1),
+    cat["background"] = back[np.clip(np.round(y).astype(int), 0, data.shape[0] - 1),
                                    np.clip(np.round(x).astype(int), 0, data.shape[1] - 1)]
     return cat, objmask
 

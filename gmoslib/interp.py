@@ -1,0 +1,123 @@
+"""Near-identity affine resampling in two 1-D passes.
+
+The GMOS mosaic maps CCD1 and CCD3 onto the mosaic grid with a fractional shift and a rotation
+of at most a few hundredths of a degree.  Such a map is resampled here as two 1-D passes
+(first along the rows of the source, then along the columns), each with 4 taps per pixel for
+the cubic spline (2 for linear) instead of the 16 (4) taps of a direct 2-D
+evaluation (:func:`scipy.ndimage.affine_transform`), with the same spline: edge padding, a
+mirror-bounded prefilter and cubic B-spline weights, as scipy does for ``mode="nearest"``.
+
+Coordinates follow :func:`scipy.ndimage.affine_transform`: output pixel (r, c) samples the
+input at (row, col) = matrix @ (r, c) + offset.  The two-pass form evaluates the first pass at
+the input column of each tap instead of at the exact point, a position error of
+|matrix[0, 1]| x (tap distance) <= 2 x |matrix[0, 1]| px (4e-3 px for GMOS's largest CCD
+rotation, 0.046 deg; weighted by the far taps' small weights, ~1e-4 px in practice); within a
+pass the slope is held constant over blocks of rows (error < 1e-4 px).  Maps further from the
+identity are refused (:func:`separable_ok`); callers use scipy for those.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+_PAD = 12  # edge padding before the spline prefilter, as scipy does for mode="nearest"
+#: Largest |slope - 1| of a pass and largest |cross term| the two-pass form accepts.
+MAX_SLOPE_ERROR = 1e-5
+MAX_CROSS = 2e-3
+_TAPS = {1: (0, 1), 3: (-1, 0, 1, 2)}
+
+
+def separable_ok(matrix, order: int) -> bool:
+    """True when :func:`affine_separable` handles this map and order (1 or 3; nearest
+    neighbour is left to scipy: there a position error of 1e-3 px can pick another pixel)."""
+    m = np.asarray(matrix, np.float64)
+    if order not in _TAPS or m.shape != (2, 2) or not np.all(np.isfinite(m)) or m[1, 1] == 0:
+        return False
+    slope1 = m[0, 0] - m[0, 1] * m[1, 0] / m[1, 1]
+    return (abs(slope1 - 1) <= MAX_SLOPE_ERROR and abs(m[1, 1] - 1) <= MAX_SLOPE_ERROR
+            and abs(m[0, 1]) <= MAX_CROSS and abs(m[1, 0]) <= MAX_CROSS)
+
+
+def _weights(frac: np.ndarray, order: int) -> list[np.ndarray]:
+    """Per-column weights (float32) of the taps in ``_TAPS[order]`` at fractional positions."""
+    f = frac.astype(np.float64)
+    if order == 1:
+        w = [1.0 - f, f]
+    else:  # cubic B-spline, taps floor-1 .. floor+2
+        f2, f3 = f * f, f * f * f
+        w = [(1 - f) ** 3 / 6, (3 * f3 - 6 * f2 + 4) / 6, (-3 * f3 + 3 * f2 + 3 * f + 1) / 6,
+             f3 / 6]
+    return [x.astype(np.float32) for x in w]
+
+
+def _pass_rows(coef: np.ndarray, pad: int, slope: float, cross: float, const: float,
+               n_out: int, order: int) -> np.ndarray:
+    """out[r, j] = coef interpolated along axis 0 at row ``slope*r + cross*j + const`` (+ pad,
+    the padding of coef's rows), every column j of coef.  (n_out, ncol) float32."""
+    ncol = coef.shape[1]
+    out = np.empty((n_out, ncol), np.float32)
+    drift = abs(slope - 1.0)
+    chunk = 256 if drift == 0 else int(max(8, min(256, 2e-4 / drift)))
+    j = np.arange(ncol, dtype=np.float64)
+    taps = _TAPS[order]
+    for r0 in range(0, n_out, chunk):
+        r1 = min(n_out, r0 + chunk)
+        mid = 0.5 * (r0 + r1 - 1)
+        # padded position of row r in this block: r + s (s per column)
+        s = slope * mid + cross * j + const - mid + pad
+        k = np.floor(s).astype(np.int64)
+        weights = _weights(s - k, order)
+        # k is monotonic in j: runs of equal k are column ranges read with one slice per tap
+        cuts = np.flatnonzero(np.diff(k)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, ncol], strict=True):
+            kk = int(k[a])
+            acc = out[r0:r1, a:b]
+            np.multiply(coef[r0 + kk + taps[0]:r1 + kk + taps[0], a:b], weights[0][a:b],
+                        out=acc)
+            for t, w in zip(taps[1:], weights[1:], strict=True):
+                acc += coef[r0 + kk + t:r1 + kk + t, a:b] * w[a:b]
+    return out
+
+
+def _padding(lo: float, hi: float, n: int) -> tuple[int, int]:
+    """Edge padding (before, after) so that taps of positions in [lo, hi] stay inside."""
+    before = max(_PAD, int(math.ceil(-lo)) + 3)
+    after = max(_PAD, int(math.ceil(hi - (n - 1))) + 3)
+    return before, after
+
+
+def affine_separable(arr: np.ndarray, matrix, offset, out_shape: tuple[int, int],
+                     order: int = 3) -> np.ndarray:
+    """Resample a 2-D array (float32 result) with a near-identity affine map.
+
+    arr : (ny, nx) input (any units); matrix (2, 2), offset (2,): output (r, c) samples the
+    input at matrix @ (r, c) + offset, as scipy's ``affine_transform``; order 1 (linear) or 3
+    (cubic spline); outside the input the edge values continue (scipy's
+    ``mode="nearest"``).  Raises ValueError for a map :func:`separable_ok` refuses.
+    """
+    if not separable_ok(matrix, order):
+        raise ValueError(f"map {np.asarray(matrix).tolist()} (order {order}) is not close "
+                         "enough to the identity for the two-pass resampling")
+    (m00, m01), (m10, m11) = np.asarray(matrix, np.float64)
+    o0, o1 = (float(v) for v in offset)
+    h, w = out_shape
+    ny, nx = arr.shape
+    # pass 1 (along input rows) at input column j: row = a1*r + b1*j + c1
+    a1, b1, c1 = m00 - m01 * m10 / m11, m01 / m11, o0 - m01 * o1 / m11
+    # pass 2 (along input columns): col = m11*c + m10*r + o1
+    rows = [a1 * r + b1 * jj + c1 for r in (0, h - 1) for jj in (0, nx - 1)]
+    cols = [m11 * c + m10 * r + o1 for c in (0, w - 1) for r in (0, h - 1)]
+    py = _padding(min(rows), max(rows), ny)
+    px = _padding(min(cols), max(cols), nx)
+    coef = np.pad(np.asarray(arr, np.float32), (py, px), mode="edge")
+    if order == 3:
+        for axis in (0, 1):
+            ndimage.spline_filter1d(coef, 3, axis=axis, output=coef, mode="mirror")
+    # padded column j_p is input column j_p - px[0]
+    tmp = _pass_rows(coef, py[0], a1, b1, c1 - b1 * px[0], h, order)
+    del coef
+    out_t = _pass_rows(np.ascontiguousarray(tmp.T), px[0], m11, m10, o1, w, order)
+    return np.ascontiguousarray(out_t.T)
