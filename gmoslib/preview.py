@@ -8,11 +8,11 @@ A preview is made in three steps, each a pure function:
   as masked (``NO_DATA``) columns.  Only the data section (``DATASEC``) of each amplifier is
   used, so a raw frame's overscan is left out.
 * :func:`downsample` block-averages an image (and its mask) to at most a given width.
-* :func:`render_rgb` maps the image to RGB with astropy's ``ZScaleInterval`` on the unmasked
-  pixels, a grey colour map, and a distinct colour for masked pixels.
+* :func:`render_rgb` maps the image to RGB with the zscale rule (:func:`zscale_limits`) on
+  the unmasked pixels, a grey colour map, and a distinct colour for masked pixels.
 
-:func:`write_preview` draws the result with matplotlib (Agg backend), with a title and a colour
-bar, into a PNG file, atomically.
+:func:`write_preview` draws the result with Pillow alone (a palette PNG: grey levels, the mask
+colour, text), with a title and a colour bar, atomically.
 """
 
 from __future__ import annotations
@@ -132,32 +132,78 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
         return np.where(bad, 0.0, image).astype(np.float32), bad, 1
     ny, nx = image.shape
     py, px = (-ny) % f, (-nx) % f
-    img = np.pad(np.where(bad, 0.0, image), ((0, py), (0, px)))
-    b = np.pad(bad, ((0, py), (0, px)), constant_values=True)
-    shape = (img.shape[0] // f, f, img.shape[1] // f, f)
-    good = (~b).reshape(shape).sum(axis=(1, 3))
-    total = img.reshape(shape).sum(axis=(1, 3), dtype=np.float64)
-    out = np.where(good > 0, total / np.maximum(good, 1), 0.0).astype(np.float32)
+    img = np.pad(np.where(bad, np.float32(0), image), ((0, py), (0, px)))
+    ok = np.pad(~bad, ((0, py), (0, px))).astype(np.float32)
+    # sums of the f x f blocks as f*f strided slices (faster than reducing a 4-D view)
+    total = np.zeros((img.shape[0] // f, img.shape[1] // f), np.float64)
+    good = np.zeros(total.shape, np.float32)
+    for i in range(f):
+        for j in range(f):
+            total += img[i::f, j::f]
+            good += ok[i::f, j::f]
+    out = np.zeros(total.shape, np.float32)
+    np.divide(total, good, out=out, where=good > 0, casting="unsafe")
     return out, good * 2 <= f * f, f
 
 
-def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
-    """(vmin, vmax) of astropy's ZScaleInterval over the unmasked, finite pixels."""
-    from astropy.visualization import ZScaleInterval
+#: zscale settings (IRAF's): samples, contrast, rejection threshold (sigma), passes, the
+#: fewest pixels kept and the largest fraction rejected.
+ZSCALE_SAMPLES, ZSCALE_CONTRAST, ZSCALE_KREJ, ZSCALE_PASSES = 1000, 0.25, 2.5, 5
+ZSCALE_MIN_PIXELS, ZSCALE_MAX_REJECT = 5, 0.5
 
-    values = np.asarray(image, dtype=np.float64)
+
+def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
+    """(vmin, vmax) for display by the zscale rule over the unmasked, finite pixels.
+
+    About ZSCALE_SAMPLES pixels taken at a regular stride are sorted; a straight line is
+    fitted to value against rank with iterative rejection (ZSCALE_KREJ sigma, rejected
+    points grown by 1 % of the sample); the limits are the median -/+ the line's slope /
+    ZSCALE_CONTRAST over the ranks below/above it, clipped to the sample's range.  When too
+    many points are rejected the sample's minimum and maximum are used.
+    """
+    values = np.ravel(np.asarray(image))
     good = np.isfinite(values)
     if mask is not None:
-        good &= ~np.asarray(mask, bool)
-    values = values[good]
-    if values.size == 0:
+        good &= ~np.ravel(np.asarray(mask, bool))
+    idx = np.flatnonzero(good)
+    if idx.size == 0:
         return 0.0, 1.0
-    vmin, vmax = ZScaleInterval().get_limits(values)
-    if not vmax > vmin:
-        vmin, vmax = float(values.min()), float(values.max())
-        if not vmax > vmin:
-            vmin, vmax = vmin - 0.5, vmin + 0.5
-    return float(vmin), float(vmax)
+    idx = idx[:: max(1, idx.size // ZSCALE_SAMPLES)]
+    samples = np.sort(values[idx].astype(np.float64))
+    npix = samples.size
+    lo, hi = float(samples[0]), float(samples[-1])
+    centre = (npix - 1) // 2
+    median = float(samples[centre]) if npix % 2 else 0.5 * float(samples[centre]
+                                                                   + samples[centre + 1])
+    minpix = max(ZSCALE_MIN_PIXELS, int(npix * ZSCALE_MAX_REJECT))
+    slope = 0.0
+    if npix >= minpix and npix > 1:
+        x = np.arange(npix, dtype=np.float64)
+        keep = np.ones(npix, bool)
+        grow = max(1, int(npix * 0.01))
+        ngood = npix
+        for _ in range(ZSCALE_PASSES):
+            if keep.sum() < minpix:
+                break
+            slope, intercept = np.polyfit(x[keep], samples[keep], 1)
+            resid = samples - (slope * x + intercept)
+            limit = ZSCALE_KREJ * resid[keep].std()
+            bad = np.abs(resid) > limit
+            # grow the rejected points by `grow` ranks on each side
+            bad = np.convolve(bad, np.ones(2 * grow + 1), mode="same") > 0
+            keep = ~bad
+            if keep.sum() == ngood:
+                break
+            ngood = int(keep.sum())
+        if ngood >= minpix:
+            slope /= ZSCALE_CONTRAST
+            lo = max(lo, median - centre * slope)
+            hi = min(hi, median + (npix - 1 - centre) * slope)
+    if not hi > lo:
+        lo, hi = float(samples[0]), float(samples[-1])
+        if not hi > lo:
+            lo, hi = lo - 0.5, lo + 0.5
+    return float(lo), float(hi)
 
 
 def render_rgb(image: np.ndarray, mask: np.ndarray | None = None, *,
@@ -176,55 +222,99 @@ def render_rgb(image: np.ndarray, mask: np.ndarray | None = None, *,
     return rgb
 
 
+#: Layout of a preview (pixels): margins around the image, colour bar width and gap.
+_LEFT, _BOTTOM, _TOP_PAD, _BAR_GAP, _BAR_WIDTH, _LABELS = 35, 30, 8, 15, 18, 80
+#: Palette: 254 grey levels (black to white), then the mask colour.
+_GREYS = 254
+_MASK_INDEX = _GREYS
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
+    """Round values between vmin and vmax for the colour bar (1, 2 or 5 x 10^k apart)."""
+    span = vmax - vmin
+    if not span > 0:
+        return [vmin]
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(vmin / step) * step
+    return [first + k * step for k in range(int((vmax - first) / step + 1e-9) + 1)]
+
+
 def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, *,
-                  title: str = "", unit: str = "", max_width: int = MAX_WIDTH,
-                  dpi: int = 100) -> dict:
-    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide) with zscale grey
-    levels, masked pixels in :data:`MASK_COLOR`, a title and a colour bar labelled ``unit``,
-    into the PNG ``path`` (written atomically).  Returns what was drawn (vmin, vmax, the
-    downsampling factor, the shape drawn, the masked fraction)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-    from PIL import Image
+                  title: str = "", unit: str = "", max_width: int = MAX_WIDTH) -> dict:
+    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, one PNG pixel per
+    pixel, row 0 at the bottom) with zscale grey levels, masked pixels in
+    :data:`MASK_COLOR`, a title and a colour bar labelled ``unit``, into the palette PNG
+    ``path`` (written atomically).  Returns what was drawn (vmin, vmax, the downsampling
+    factor, the shape drawn, the masked fraction)."""
+    from PIL import Image, ImageDraw
 
     from .fitsio import atomic_output
 
     small, small_mask, factor = downsample(image, mask, max_width=max_width)
     vmin, vmax = zscale_limits(small, small_mask)
     ny, nx = small.shape
-    cmap = ListedColormap(np.linspace(0, 1, 256)[:, None].repeat(3, axis=1),
-                          name="zgrey").with_extremes(bad=MASK_COLOR, over="white",
-                                                      under="black")
-    # One figure pixel per image pixel, plus room for the title and the colour bar.
-    width_in = nx / dpi + 1.6
-    height_in = ny / dpi + 0.9
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
-    ax = fig.add_axes((0.35 / width_in, 0.3 / height_in, nx / dpi / width_in,
-                       ny / dpi / height_in))
-    shown = np.ma.masked_array(small, mask=small_mask)
-    im = ax.imshow(shown, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
-                   interpolation="nearest", aspect="equal")
-    ax.set_axis_off()  # no frame line over the image's edge pixels
-    fontsize = 9 if width_in < 6 else 11
-    ax.set_title(title, fontsize=fontsize)
-    cax = fig.add_axes(((0.35 + nx / dpi + 0.15) / width_in, 0.3 / height_in,
-                        0.18 / width_in, ny / dpi / height_in))
-    bar = fig.colorbar(im, cax=cax)
-    bar.ax.tick_params(labelsize=7)
+    title_font, label_font = _font(14 if nx >= 450 else 11), _font(10)
+    top = _TOP_PAD + (title_font.getbbox("Ag")[3] + 8 if title else 0)
+    width = _LEFT + nx + _BAR_GAP + _BAR_WIDTH + _LABELS
+    height = top + ny + _BOTTOM
+    canvas = np.full((height, width), _GREYS - 1, np.uint8)  # white
+    scale = (_GREYS - 1) / (vmax - vmin)
+    grey = np.clip((small.astype(np.float64) - vmin) * scale, 0, _GREYS - 1)
+    levels = np.rint(grey).astype(np.uint8)
+    levels[small_mask] = _MASK_INDEX
+    canvas[top:top + ny, _LEFT:_LEFT + nx] = levels[::-1]  # row 0 at the bottom
+    # colour bar: vmin at the bottom, vmax at the top, in a black frame
+    bx0 = _LEFT + nx + _BAR_GAP
+    ramp = np.linspace(_GREYS - 1, 0, ny).round().astype(np.uint8)
+    canvas[top:top + ny, bx0:bx0 + _BAR_WIDTH] = ramp[:, None]
+    picture = Image.fromarray(canvas, "L")
+    palette = [int(round(i * 255 / (_GREYS - 1))) for i in range(_GREYS) for _ in range(3)]
+    palette += [int(round(c * 255)) for c in MASK_COLOR]
+    picture.putpalette(palette + [255, 255, 255])
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((bx0 - 1, top - 1, bx0 + _BAR_WIDTH, top + ny), outline=0)
+    for value in _ticks(vmin, vmax):
+        y = top + ny - 1 - int(round((value - vmin) / (vmax - vmin) * (ny - 1)))
+        draw.line((bx0 + _BAR_WIDTH, y, bx0 + _BAR_WIDTH + 4, y), fill=0)
+        draw.text((bx0 + _BAR_WIDTH + 7, y), f"{value:.6g}", fill=0, font=label_font,
+                  anchor="lm")
     if unit:
-        bar.set_label(unit, fontsize=8)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    # A 256-colour palette (grey levels, the mask colour, the text) keeps the file about 2.5
-    # times smaller than RGBA: sky noise does not compress.
-    picture = Image.fromarray(rgba[..., :3]).quantize(colors=256,
-                                                      method=Image.Quantize.MEDIANCUT)
+        draw.text((bx0 + _BAR_WIDTH // 2, top + ny + 6), unit, fill=0, font=label_font,
+                  anchor="mt")
+    if title:
+        draw.text((_LEFT + nx // 2, _TOP_PAD), title, fill=0, font=title_font, anchor="mt")
     with atomic_output(path) as tmp:
-        picture.save(tmp, format="PNG", optimize=True)
+        picture.save(tmp, format="PNG", compress_level=3)
     return {"vmin": vmin, "vmax": vmax, "factor": factor, "shape": (ny, nx),
             "masked_fraction": float(small_mask.mean())}
+
+
+def preview_frame(frame: Frame, png_path: str, *, title: str | None = None,
+                  unit: str | None = None, max_width: int = MAX_WIDTH) -> dict:
+    """PNG preview of a frame in memory: a raw frame's amplifiers (data sections) or a
+    product's extensions tiled by DETSEC, or a single-extension mosaic or stack as it is.
+    The colour bar's unit is ``unit``, else the first extension's BUNIT."""
+    try:
+        image, mask = frame_image(frame)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{frame.filename}: cannot tile the extensions for a preview "
+                         f"({exc})") from exc
+    if unit is None:
+        unit = str(frame.exts[0].header.get("BUNIT", ""))
+    if title is None:
+        title = os.path.basename(frame.filename or png_path)
+    return write_preview(png_path, image, mask, title=title, unit=unit, max_width=max_width)
 
 
 def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
@@ -235,16 +325,12 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
 
     with fits.open(fits_path) as hdul:
         names = {str(h.header.get("EXTNAME", "")).upper() for h in hdul[1:]}
-    frame = read_frame(fits_path) if "SCI" in names else read_raw(fits_path)
-    try:
-        image, mask = frame_image(frame)
-    except (ValueError, KeyError) as exc:
-        raise ValueError(f"{fits_path}: cannot tile the extensions for a preview ({exc})") \
-            from exc
-    unit = str(frame.exts[0].header.get("BUNIT", "adu" if "SCI" not in names else ""))
-    if title is None:
-        title = os.path.basename(fits_path)
-    return write_preview(png_path, image, mask, title=title, unit=unit, max_width=max_width)
+    raw = "SCI" not in names
+    frame = read_raw(fits_path) if raw else read_frame(fits_path)
+    frame.filename = fits_path
+    unit = str(frame.exts[0].header.get("BUNIT", "adu" if raw else ""))
+    return preview_frame(frame, png_path, title=title or os.path.basename(fits_path),
+                         unit=unit, max_width=max_width)
 
 
 # --------------------------------------------------------------------------- command line

@@ -2,7 +2,13 @@ rule stack_bias:
     input:
         group_raw_files(bias_groups),
     output:
-        BIAS_PATH,
+        master=BIAS_PATH,
+        preview=report(
+            BIAS_PNG,
+            caption="../report/bias.rst",
+            category="2. Calibrations",
+            labels={"product": "master bias", "name": "{name}"},
+        ),
     log:
         "logs/stack_bias/{name}.log",
     benchmark:
@@ -12,6 +18,8 @@ rule stack_bias:
         stack=step_params("stackBiases"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
+        preview_title=lambda wildcards: f"{wildcards.name}_bias: master bias (ADU)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input),

@@ -3,7 +3,13 @@ rule stack_flat:
         raw=group_raw_files(flat_groups),
         bias=flat_bias,
     output:
-        FLAT_PATH,
+        master=FLAT_PATH,
+        preview=report(
+            FLAT_PNG,
+            caption="../report/flat.rst",
+            category="2. Calibrations",
+            labels={"product": "master flat", "name": "{name}"},
+        ),
     log:
         "logs/stack_flat/{name}.log",
     benchmark:
@@ -13,6 +19,8 @@ rule stack_flat:
         stack=step_params("stackFlats"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
+        preview_title=lambda wildcards: f"{wildcards.name}_flat: master flat (normalised)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input.raw),

@@ -4,7 +4,13 @@ rule make_fringe:
         biases=fringe_biases,
         flats=fringe_flats,
     output:
-        FRINGE_PATH,
+        fringe=FRINGE_PATH,
+        preview=report(
+            FRINGE_PNG,
+            caption="../report/fringe.rst",
+            category="2. Calibrations",
+            labels={"product": "fringe frame", "name": "{name}"},
+        ),
     log:
         "logs/make_fringe/{name}.log",
     benchmark:
@@ -14,6 +20,8 @@ rule make_fringe:
         fringe=step_params("makeFringeFrame"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
+        preview_title=lambda wildcards: f"{wildcards.name}_fringe: fringe frame (electrons)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input.raws),

@@ -7,6 +7,18 @@ rule reduce_science_frame:
     output:
         mosaic="work/mosaic/{frame}_mosaic.fits",
         catalogue="work/mosaic/{frame}_cat.ecsv",
+        raw_preview=report(
+            RAW_PNG,
+            caption="../report/raw.rst",
+            category="1. Raw science frames",
+            labels={"frame": "{frame}", "product": "raw frame"},
+        ),
+        preview=report(
+            MOSAIC_PNG,
+            caption="../report/mosaic.rst",
+            category="3. Calibrated mosaics",
+            labels={"frame": "{frame}", "product": "mosaic"},
+        ),
     log:
         "logs/reduce_science_frame/{frame}.log",
     benchmark:
@@ -18,6 +30,9 @@ rule reduce_science_frame:
         mosaic=step_params("mosaicDetectors"),
         detect=step_params("detectSources"),
         bpm=config["bpm"],
+        raw_title=lambda wildcards: f"{wildcards.frame}: raw frame (ADU, overscan not shown)",
+        preview_title=lambda wildcards: f"{wildcards.frame}: calibrated mosaic (electrons)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: frame_mem_mb(input.raw),
@@ -41,6 +56,12 @@ rule stack_science:
     output:
         stack=STACK_PATH,
         qa="results/{name}_qa.tsv",
+        preview=report(
+            STACK_PNG,
+            caption="../report/stack.rst",
+            category="4. Stacks",
+            labels={"stack": "{name}", "product": "stack image"},
+        ),
     log:
         "logs/stack_science/{name}.log",
     benchmark:
@@ -51,6 +72,9 @@ rule stack_science:
         cosmic=step_params("flagCosmicRaysByStacking"),
         stack=step_params("stackFrames"),
         memory_bytes=STACK_MEMORY_BYTES,
+        preview_title=lambda wildcards: f"{wildcards.name}{config['output_suffix']}: "
+        "aligned stack (electrons)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input.mosaics),

@@ -11,11 +11,12 @@ snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
 from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import make_fringe_frame  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
-out = snakemake.output[0]
+out = snakemake.output.fringe
 bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
 fringe = make_fringe_frame(
     list(snakemake.input.raws),
@@ -28,4 +29,6 @@ fringe = make_fringe_frame(
     bpm=bpm,
 )
 write_frame(out, fringe)
+preview_frame(fringe, snakemake.output.preview, title=snakemake.params.preview_title,
+              max_width=snakemake.params.max_width)
 logging.info("wrote %s from %d science frames", out, len(snakemake.input.raws))

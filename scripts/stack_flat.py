@@ -11,11 +11,12 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
 from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.recipes import make_master_flat  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
-out = snakemake.output[0]
+out = snakemake.output.master
 with reported_errors("stack_flat"), scratch_dir_for(out) as scratch:
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     master = make_master_flat(
@@ -29,5 +30,7 @@ with reported_errors("stack_flat"), scratch_dir_for(out) as scratch:
         threads=snakemake.threads,
     )
     write_frame(out, master)
+    preview_frame(master, snakemake.output.preview, title=snakemake.params.preview_title,
+                  max_width=snakemake.params.max_width)
     logging.info("wrote %s from %d twilights with bias %s", out, len(snakemake.input.raw),
                  snakemake.input.bias)

@@ -14,6 +14,7 @@ from astropy.table import Table  # noqa: E402
 
 from gmoslib.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import stack_science  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
@@ -34,6 +35,8 @@ with reported_errors("stack_science"), scratch_dir_for(out) as scratch:
         threads=snakemake.threads,
     )
     write_frame(out, stack)
+    preview_frame(stack, snakemake.output.preview, title=snakemake.params.preview_title,
+                  max_width=snakemake.params.max_width)
     with atomic_output(snakemake.output.qa) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
     logging.info("wrote %s from %d frames", out, len(snakemake.input.mosaics))
