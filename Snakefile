@@ -58,7 +58,6 @@ include: "rules/flat.smk"
 include: "rules/fringe.smk"
 include: "rules/science.smk"
 include: "rules/align_and_stack.smk"
-include: "rules/report.smk"
 
 
 report: "report/workflow.rst"

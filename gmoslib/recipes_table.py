@@ -88,9 +88,10 @@ PRODUCTS: dict[str, Product] = {p.name: p for p in (
 )}
 
 
-#: Rules outside the recipes that read steps' parameters to measure a product rather than make
-#: it: the QA of a stack detects its sources with the science detection parameters.
-QA_RULE_STEPS: dict[str, tuple[str, ...]] = {"qa_stack": ("detectSources",)}
+#: Steps whose parameters a rule reads to measure a product rather than make it: the QA of a
+#: stack (made by the job that makes the stack) detects its sources with the science
+#: detection parameters.
+QA_RULE_STEPS: dict[str, tuple[str, ...]] = {"stack_science": ("detectSources",)}
 
 
 class ParamsError(ValueError):

@@ -338,7 +338,7 @@ def frame_runtime_min(path):
     return int(5 + os.path.getsize(path) / 20e6)
 
 
-# Previews and QA tables (rules/report.smk).
+# Previews (drawn by the job that makes each product) and QA tables (made by stack_science).
 PREVIEW_MAX_WIDTH = 1600
 QA_FRAMES = "results/{name}_qa_frames.tsv"
 QA_STACK = "results/{name}_qa_stack.tsv"

@@ -62,6 +62,18 @@ rule stack_science:
             category="4. Stacks",
             labels={"stack": "{name}", "product": "stack image"},
         ),
+        qa_frames=report(
+            QA_FRAMES,
+            caption="../report/qa_frames.rst",
+            category="4. Stacks",
+            labels={"stack": "{name}", "product": "QA per frame"},
+        ),
+        qa_stack=report(
+            QA_STACK,
+            caption="../report/qa_stack.rst",
+            category="4. Stacks",
+            labels={"stack": "{name}", "product": "QA of the stack"},
+        ),
     log:
         "logs/stack_science/{name}.log",
     benchmark:
@@ -71,6 +83,8 @@ rule stack_science:
         resample=step_params("resampleToCommonFrame"),
         cosmic=step_params("flagCosmicRaysByStacking"),
         stack=step_params("stackFrames"),
+        # the QA of the stack detects its sources with the science detection parameters
+        detect=step_params("detectSources"),
         memory_bytes=STACK_MEMORY_BYTES,
         preview_title=lambda wildcards: f"{wildcards.name}{config['output_suffix']}: "
         "aligned stack (electrons)",

@@ -15,6 +15,7 @@ from astropy.table import Table  # noqa: E402
 from gmoslib.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
+from gmoslib.qa import FRAME_COLUMNS, STACK_COLUMNS, stack_qa  # noqa: E402
 from gmoslib.science import stack_science  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
@@ -40,3 +41,12 @@ with reported_errors("stack_science"), scratch_dir_for(out) as scratch:
     with atomic_output(snakemake.output.qa) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
     logging.info("wrote %s from %d frames", out, len(snakemake.input.mosaics))
+    # QA tables: each frame and the stack, from the products just written
+    rows, total = stack_qa(list(snakemake.input.mosaics), list(snakemake.input.catalogues),
+                           out, snakemake.output.qa, detect=dict(snakemake.params.detect))
+    for path, table, columns in ((snakemake.output.qa_frames, rows, FRAME_COLUMNS),
+                                 (snakemake.output.qa_stack, [total], STACK_COLUMNS)):
+        with atomic_output(path) as tmp:
+            pd.DataFrame(table, columns=list(columns)).to_csv(tmp, sep="\t", index=False,
+                                                              float_format="%.6g")
+    logging.info("QA of %s: %s", out, total)
