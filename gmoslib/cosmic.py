@@ -120,20 +120,22 @@ def flag_cosmic_rays_by_stacking(
     med_var = np.zeros(shape, np.float32)
     for r0 in range(0, ny, _ROWS_PER_BLOCK):
         r1 = min(ny, r0 + _ROWS_PER_BLOCK)
-        blk = np.empty((n, r1 - r0, nx), np.float64)
+        # float32: the median is one of the values (or the mean of two), exact enough
+        blk = np.empty((n, r1 - r0, nx), np.float32)
         for i in range(n):
-            blk[i] = scis[i][r0:r1] - offsets[i]
+            np.subtract(scis[i][r0:r1], np.float32(offsets[i]), out=blk[i])
             blk[i][(dqs[i][r0:r1] & _MEDIAN_BAD) != 0] = np.nan
         with np.errstate(invalid="ignore"):
             med[r0:r1] = bn.nanmedian(blk, axis=0)
         if have_var:
-            good = np.isfinite(blk)
-            k = good.sum(axis=0)
+            good = ~np.isnan(blk)
+            k = good.sum(axis=0, dtype=np.int32)
             vsum = np.zeros((r1 - r0, nx), np.float64)
             for i in range(n):
-                vsum += np.where(good[i], vars_[i][r0:r1], 0.0)
+                np.add(vsum, vars_[i][r0:r1], out=vsum, where=good[i])
             with np.errstate(invalid="ignore", divide="ignore"):
                 med_var[r0:r1] = np.where(k > 0, (np.pi / 2) * vsum / np.maximum(k, 1) ** 2, 0)
+        del blk
 
     med_ok = np.isfinite(med)
     sub = (slice(None, None, stride), slice(None, None, stride))
@@ -142,26 +144,44 @@ def flag_cosmic_rays_by_stacking(
         src = np.where(med_ok, np.maximum(med - sky_med, 0.0), 0.0).astype(np.float32)
 
     structure = _disc(dilation) if dilation > 0 else None
+    rows = _ROWS_PER_BLOCK // 2  # blocks of a few MB: the temporaries stay in cache
+
     def flag(i):
-        level = np.subtract(scis[i], offsets[i], dtype=np.float32)  # frame - offset
-        diff = level - med
-        bg_ok = med_ok & ((dqs[i] & _MEDIAN_BAD) == 0) & ~masks[i]
-        sample = diff[sub][bg_ok[sub]]
+        off = np.float32(offsets[i])
+        # additive background of frame - offset - median, from the strided subsample
+        diff_s = (scis[i][sub] - off) - med[sub]
+        bg_ok = med_ok[sub] & ((dqs[i][sub] & _MEDIAN_BAD) == 0) & ~masks[i][sub]
+        sample = diff_s[bg_ok]
         if sample.size == 0:
             return dqs[i].copy()
-        b = float(np.median(sample))
-        if have_var:
-            noise = np.sqrt(np.maximum(vars_[i], 0) + med_var)
-        else:
-            noise = np.float32(1.4826 * np.median(np.abs(sample - b)))
-        thresh = b + hsigma * noise + source_tolerance * src
-        # A cosmic ray is a positive excursion in the frame itself, not only relative to the
-        # median: with two frames the median is their mean, and the interpolation ringing
-        # around a cosmic ray in one frame would otherwise flag the other frame too.
-        own_noise = np.sqrt(np.maximum(vars_[i], 0)) if have_var else noise
-        with np.errstate(invalid="ignore"):
-            cr = ((diff > thresh) & (level - sky_med > hsigma * own_noise)
-                  & med_ok & ((dqs[i] & _NEVER_FLAG) == 0) & ~masks[i])
+        b = np.float32(np.median(sample))
+        if not have_var:
+            mad_noise = np.float32(1.4826 * np.median(np.abs(sample - b)))
+        h = np.float32(hsigma)
+        tol = np.float32(source_tolerance)
+        sky = np.float32(sky_med)
+        cr = np.empty(shape, bool)
+        for r0 in range(0, ny, rows):
+            r1 = min(ny, r0 + rows)
+            level = np.subtract(scis[i][r0:r1], off, dtype=np.float32)  # frame - offset
+            diff = level - med[r0:r1]
+            if have_var:
+                v = np.maximum(vars_[i][r0:r1], np.float32(0))
+                noise = np.sqrt(v + med_var[r0:r1])
+                own_noise = np.sqrt(v)
+            else:
+                noise = own_noise = mad_noise
+            thresh = b + h * noise + tol * src[r0:r1]
+            # A cosmic ray is a positive excursion in the frame itself, not only relative
+            # to the median: with two frames the median is their mean, and the
+            # interpolation ringing around a cosmic ray in one frame would otherwise flag
+            # the other frame too.
+            with np.errstate(invalid="ignore"):
+                c = (diff > thresh) & (level - sky > h * own_noise)
+            c &= med_ok[r0:r1]
+            c &= (dqs[i][r0:r1] & _NEVER_FLAG) == 0
+            c &= ~masks[i][r0:r1]
+            cr[r0:r1] = c
         if structure is not None and cr.any():
             cr = ndimage.binary_dilation(cr, structure=structure)
         new = dqs[i].copy()

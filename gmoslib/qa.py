@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import bottleneck as bn
 import numpy as np
 
 from . import dq as dqbits
@@ -34,12 +35,17 @@ COLUMN_UNITS = {
 
 
 def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int = 2,
-                   nsigma: float = 3.0, iterations: int = 5) -> tuple[float, float]:
+                   nsigma: float = 3.0, iterations: int = 5,
+                   max_samples: int = 250_000) -> tuple[float, float]:
     """(background, noise) of an image: the median and the robust standard deviation
     (1.4826 x MAD) of the pixels with no :data:`MASKED_BITS` set, iteratively clipped at
     ``nsigma`` (so stars and cosmic rays drop out).  Same unit as ``sci``; every
-    ``stride``-th row and column is used.  NaN, NaN when no pixel is usable."""
-    s = np.asarray(sci)[::stride, ::stride].astype(np.float64)
+    ``stride``-th row and column is used, or a larger stride so that at most about
+    ``max_samples`` pixels are (the noise is then known to ~0.2 %).  NaN, NaN when no pixel
+    is usable."""
+    sci = np.asarray(sci)
+    stride = max(int(stride), int(np.ceil(np.sqrt(sci.size / max_samples))))
+    s = sci[::stride, ::stride].astype(np.float64)
     good = np.isfinite(s)
     if dq is not None:
         good &= (np.asarray(dq)[::stride, ::stride] & MASKED_BITS) == 0
@@ -47,16 +53,16 @@ def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int
     if values.size == 0:
         return float("nan"), float("nan")
     for _ in range(iterations):
-        med = np.median(values)
-        sigma = 1.4826 * np.median(np.abs(values - med))
+        med = bn.median(values)  # the same median as numpy's, faster
+        sigma = 1.4826 * bn.median(np.abs(values - med))
         if sigma <= 0:
             break
         keep = np.abs(values - med) <= nsigma * sigma
         if keep.all():
             break
         values = values[keep]
-    med = float(np.median(values))
-    return med, float(1.4826 * np.median(np.abs(values - med)))
+    med = float(bn.median(values))
+    return med, float(1.4826 * bn.median(np.abs(values - med)))
 
 
 def count_masked(dq: np.ndarray | None) -> int:
