@@ -15,7 +15,7 @@ import contextlib
 import glob
 import gzip
 import hashlib
-import io
+import mmap
 import os
 import shutil
 import tempfile
@@ -194,8 +194,63 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     return n_sat / n_all if n_all else 0.0
 
 
+_BITPIX_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def _scan_hdus(buf, path: str) -> list[tuple[fits.Header, int, int]]:
+    """(header, data offset, data bytes) of every HDU of a FITS byte buffer, in file order.
+
+    Headers are parsed card by card (astropy's Header.fromstring); the data are only located
+    (their size from BITPIX, NAXISn, PCOUNT and GCOUNT), so the caller reads just what it
+    needs.  A header without END or data cut short raises FitsReadError naming the file.
+    """
+    hdus = []
+    pos, n = 0, len(buf)
+    end_card = b"END" + b" " * 77
+    while pos < n:
+        start = pos
+        while True:
+            if pos + BLOCK > n:
+                if start == pos and hdus:
+                    return hdus  # trailing bytes shorter than a block: ignored, as astropy
+                raise FitsReadError(f"{path}: header {len(hdus)} has no END card "
+                                    "(truncated or not FITS)")
+            block = bytes(buf[pos:pos + BLOCK])
+            pos += BLOCK
+            if any(block[i:i + 80] == end_card for i in range(0, BLOCK, 80)):
+                break
+        if not hdus and not bytes(buf[0:9]) == b"SIMPLE  =":
+            raise FitsReadError(f"{path}: not a FITS file (no SIMPLE card)")
+        header = fits.Header.fromstring(bytes(buf[start:pos]).decode("ascii", "replace"))
+        naxis = int(header.get("NAXIS", 0))
+        size = 0
+        if naxis:
+            size = abs(int(header["BITPIX"])) // 8
+            for k in range(1, naxis + 1):
+                size *= int(header[f"NAXIS{k}"])
+            size = (size + int(header.get("PCOUNT", 0))) * int(header.get("GCOUNT", 1))
+        if pos + size > n:
+            raise FitsReadError(f"{path}: truncated: HDU {len(hdus)} needs {pos + size} bytes, "
+                                f"the file has {n} (incomplete download?)")
+        hdus.append((header, pos, size))
+        pos += -(-size // BLOCK) * BLOCK
+    return hdus
+
+
+def _is_image(header: fits.Header, index: int) -> bool:
+    return (int(header.get("NAXIS", 0)) == 2
+            and (index == 0 or str(header.get("XTENSION", "")).strip() == "IMAGE"))
+
+
+def _stored(buf, header: fits.Header, offset: int) -> np.ndarray:
+    """The stored (big-endian, unscaled) 2-D array of an image HDU, a view of buf."""
+    dtype = np.dtype(_BITPIX_DTYPES[int(header["BITPIX"])])
+    ny, nx = int(header["NAXIS2"]), int(header["NAXIS1"])
+    return np.frombuffer(buf, dtype=dtype, count=ny * nx, offset=offset).reshape(ny, nx)
+
+
 def _scaled_float32(stored: np.ndarray, header: fits.Header) -> np.ndarray:
-    """Physical values (stored * BSCALE + BZERO) of an image as float32."""
+    """Physical values (stored * BSCALE + BZERO) of an image as float32 (one pass)."""
     bzero = float(header.get("BZERO", 0.0))
     bscale = float(header.get("BSCALE", 1.0))
     if bscale == 1.0:
@@ -203,28 +258,33 @@ def _scaled_float32(stored: np.ndarray, header: fits.Header) -> np.ndarray:
     return (stored * bscale + bzero).astype(np.float32)
 
 
+def _read_bytes(path: str):
+    """The file's (decompressed) bytes: a read-only memory map of an uncompressed file (no
+    copy; pages come from the page cache), else the decompressed stream in memory."""
+    if path.lower().endswith((".gz", ".bz2")):
+        with _open_stream(path) as fh:
+            return fh.read()
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 def read_raw(path: str) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
     _check_readable(path)
     try:
         # The file is read once: its bytes are hashed (for provenance, see file_sha256) and
-        # parsed from memory; the stored integers are scaled in one float32 pass (astropy's
-        # own scaling makes an unsigned copy first).
+        # its headers parsed from memory; the stored integers are scaled in one float32 pass.
         st = os.stat(path)
-        with _open_stream(path) as fh:
-            data = fh.read()
+        data = _read_bytes(path)
         if not path.lower().endswith((".gz", ".bz2")):
             _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
-        with fits.open(io.BytesIO(data), mode="readonly", memmap=False,
-                       do_not_scale_image_data=True) as hdul:
-            phu = hdul[0].header.copy()
-            exts = []
-            for hdu in hdul[1:]:
-                if not hdu.is_image or hdu.data is None:
-                    continue
-                exts.append(Extension(_scaled_float32(hdu.data, hdu.header), None, None,
-                                      hdu.header.copy()))
-    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        hdus = _scan_hdus(data, path)
+        phu = hdus[0][0]
+        exts = [Extension(_scaled_float32(_stored(data, h, off), h), None, None, h)
+                for k, (h, off, _) in enumerate(hdus) if k and _is_image(h, k)]
+    except FitsReadError:
+        raise
+    except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
     if not exts:
         raise FitsReadError(f"{path}: no image extensions")
@@ -324,36 +384,57 @@ def write_frame(path: str, frame: Frame) -> None:
 
 
 def read_frame(path: str) -> Frame:
-    """Read a processed SCI/VAR/DQ file written by :func:`write_frame`."""
+    """Read a processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order:
+    SCI and VAR float32, DQ uint16)."""
     _check_readable(path)
     try:
-        with fits.open(path, mode="readonly", memmap=False) as hdul:
-            phu = hdul[0].header.copy()
-            by_ver: dict[int, dict] = {}
-            for hdu in hdul[1:]:
-                name = str(hdu.header.get("EXTNAME", "")).upper()
-                if name not in ("SCI", "VAR", "DQ"):
-                    continue
-                ver = int(hdu.header.get("EXTVER", 1))
-                by_ver.setdefault(ver, {})[name] = hdu
-            exts = []
-            for ver in sorted(by_ver):
-                d = by_ver[ver]
-                if "SCI" not in d:
-                    raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
-                exts.append(Extension(
-                    np.asarray(d["SCI"].data, dtype=np.float32),
-                    np.asarray(d["VAR"].data, dtype=np.float32) if "VAR" in d else None,
-                    np.asarray(d["DQ"].data, dtype=np.uint16) if "DQ" in d else None,
-                    d["SCI"].header.copy(),
-                ))
+        data = _read_bytes(path)
+        hdus = _scan_hdus(data, path)
+        phu = hdus[0][0]
+        by_ver: dict[int, dict] = {}
+        for k, (h, off, _) in enumerate(hdus[1:], start=1):
+            name = str(h.get("EXTNAME", "")).upper()
+            if name not in ("SCI", "VAR", "DQ") or not _is_image(h, k):
+                continue
+            by_ver.setdefault(int(h.get("EXTVER", 1)), {})[name] = (h, off)
+
+        def array(entry, dtype):
+            h, off = entry
+            return _scaled_float32(_stored(data, h, off), h) if dtype == np.float32 else \
+                _scaled_uint16(_stored(data, h, off), h, path)
+
+        exts = []
+        for ver in sorted(by_ver):
+            d = by_ver[ver]
+            if "SCI" not in d:
+                raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
+            exts.append(Extension(
+                array(d["SCI"], np.float32),
+                array(d["VAR"], np.float32) if "VAR" in d else None,
+                array(d["DQ"], np.uint16) if "DQ" in d else None,
+                d["SCI"][0],
+            ))
     except FitsReadError:
         raise
-    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+    except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read processed file ({exc})") from exc
     if not exts:
         raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
     return Frame(phu, exts, path)
+
+
+def _scaled_uint16(stored: np.ndarray, header: fits.Header, path: str) -> np.ndarray:
+    """A DQ plane as native uint16: stored unsigned (BZERO 32768) or as small integers."""
+    bzero = float(header.get("BZERO", 0.0))
+    bscale = float(header.get("BSCALE", 1.0))
+    if stored.dtype.kind in "iu" and stored.itemsize == 2 and bscale == 1.0 and bzero == 32768:
+        out = stored.view(">u2").astype(np.uint16)  # stored = value - 32768: flip the top bit
+        out ^= np.uint16(0x8000)
+        return out
+    values = stored * bscale + bzero if (bscale, bzero) != (1.0, 0.0) else stored
+    if values.size and (np.min(values) < 0 or np.max(values) > 65535):
+        raise FitsReadError(f"{path}: DQ values outside 0..65535")
+    return np.asarray(values).astype(np.uint16)
 
 
 def _hdu_layout(path: str) -> dict[tuple[str, int], tuple]:

@@ -64,14 +64,16 @@ def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_nois
 def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):
     """(sci * gain, var * gain^2) as float32."""
     g = np.float32(gain)
-    return ((np.asarray(sci, np.float32) * g).astype(np.float32),
-            None if var is None else (np.asarray(var, np.float32) * g * g).astype(np.float32))
+    return (np.multiply(sci, g, dtype=np.float32),
+            None if var is None else np.multiply(var, g * g, dtype=np.float32))
 
 
 def add_poisson_var(var: np.ndarray | None, sci_e: np.ndarray) -> np.ndarray:
     """VAR + max(sci, 0): Poisson variance of a bias-free image in electrons."""
-    base = np.zeros(sci_e.shape, np.float32) if var is None else np.asarray(var, np.float32)
-    return (base + np.clip(sci_e, 0, None)).astype(np.float32)
+    out = np.maximum(sci_e, np.float32(0), dtype=np.float32)
+    if var is not None:
+        out += var
+    return out
 
 
 def _check_shape(a: np.ndarray, b: np.ndarray, what: str):
@@ -87,10 +89,11 @@ def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
     Raises ValueError naming both shapes when they differ.  Returns new arrays.
     """
     _check_shape(sci, bias_sci, "bias")
-    out_sci = (np.asarray(sci, np.float32) - bias_sci).astype(np.float32)
+    out_sci = np.subtract(sci, bias_sci, dtype=np.float32)
     out_var = None
     if var is not None:
-        out_var = (var + (bias_var if bias_var is not None else 0)).astype(np.float32)
+        out_var = (np.add(var, bias_var, dtype=np.float32) if bias_var is not None
+                   else np.array(var, np.float32))
     out_dq = None
     if dq is not None:
         out_dq = (dq | bias_dq).astype(np.uint16) if bias_dq is not None else dq.copy()
@@ -108,17 +111,24 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     VAR = var / f^2 + sci^2 var_f / f^4.
     """
     _check_shape(sci, flat_sci, "flat")
-    f = np.asarray(flat_sci, np.float64)
-    bad = ~np.isfinite(f) | (f <= 0)
-    f = np.where(bad, 1.0, f)
-    s = np.asarray(sci, np.float64)
-    out_sci = (s / f).astype(np.float32)
+    # float32 throughout (relative rounding ~1e-7, far below any noise), few passes
+    f = np.asarray(flat_sci, np.float32)
+    with np.errstate(invalid="ignore"):
+        bad = ~(f > 0) | ~np.isfinite(f)  # NaN fails f > 0
+    if bad.any():
+        f = np.where(bad, np.float32(1), f)
+    inv = np.divide(np.float32(1), f, dtype=np.float32)
+    out_sci = np.multiply(sci, inv, dtype=np.float32)
     out_var = None
     if var is not None:
-        v = np.asarray(var, np.float64) / f**2
+        inv2 = inv * inv
+        out_var = np.multiply(var, inv2, dtype=np.float32)
         if flat_var is not None:
-            v = v + s**2 * np.where(bad, 0.0, flat_var) / f**4
-        out_var = v.astype(np.float32)
+            # s^2 var_f / f^4 = (s / f)^2 var_f / f^2
+            fv = np.asarray(flat_var, np.float32)
+            if bad.any():
+                fv = np.where(bad, np.float32(0), fv)
+            out_var += out_sci * out_sci * fv * inv2
     out_dq = np.zeros(sci.shape, np.uint16) if dq is None else np.array(dq, np.uint16)
     if flat_dq is not None:
         out_dq |= np.asarray(flat_dq, np.uint16)
