@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .lookups import needs_fringe
+
+if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only the errors
+    import pandas as pd
 
 BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
              "read_speed_setting", "gain_setting", "amp_read_area")
@@ -99,6 +101,8 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
                    origin="workflow")
         rows.append(row)
     columns = list(dict.fromkeys([*CANDIDATE_COLUMNS, *manifest.columns]))
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -115,6 +119,8 @@ def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
         if not built.empty:
             own = {os.path.realpath(p) for p in built["path"]}
             on_disk = on_disk[[os.path.realpath(p) not in own for p in on_disk["path"]]]
+        import pandas as pd
+
         built = pd.concat([built, on_disk], ignore_index=True) if not built.empty \
             else on_disk.reset_index(drop=True)
     return built.reset_index(drop=True)
