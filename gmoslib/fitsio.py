@@ -19,6 +19,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from .frame import Extension, Frame
 
 BLOCK = 2880
+_WARNINGS_LOCK = threading.Lock()
 
 
 class FitsReadError(ValueError):
@@ -110,7 +112,8 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, li
     """
     _check_readable(path)
     try:
-        with warnings.catch_warnings():
+        # warnings.catch_warnings changes process-wide state: one thread at a time
+        with _WARNINGS_LOCK, warnings.catch_warnings():
             # truncation is diagnosed below, with the file name, instead of astropy's warning
             warnings.simplefilter("ignore", AstropyUserWarning)
             hdul = fits.open(path, mode="readonly", lazy_load_hdus=False, memmap=False,

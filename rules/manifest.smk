@@ -9,6 +9,7 @@ checkpoint manifest:
         "benchmarks/manifest/manifest.tsv"
     params:
         raw_dir=RAW_DIR,
+    threads: 2
     resources:
         mem_mb=500,
         runtime=10,

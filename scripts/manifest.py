@@ -19,7 +19,7 @@ if not os.path.isdir(raw_dir):
                f"(working directory {os.getcwd()}): set raw_dir to the folder of raw GMOS files")
     logging.error(message)
     sys.exit(message)
-table = build_manifest(raw_dir)
+table = build_manifest(raw_dir, threads=snakemake.threads)
 if table.empty:
     message = f"raw_dir {raw_dir!r} holds no *.fits, *.fits.gz or *.fits.bz2 files"
     logging.error(message)
