@@ -271,8 +271,13 @@ def _read_bytes(path: str):
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def read_raw(path: str) -> Frame:
-    """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ."""
+def read_raw(path: str, *, scaled: bool = True) -> Frame:
+    """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
+
+    With ``scaled=False`` sci is the stored array as it is in the file (for GMOS, big-endian
+    int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO), read-only, so
+    that a caller can scale only the pixels it uses, in the same pass as its own arithmetic.
+    """
     _check_readable(path)
     try:
         # The file is read once: its bytes are hashed (for provenance, see file_sha256) and
@@ -283,7 +288,8 @@ def read_raw(path: str) -> Frame:
             _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
         hdus = _scan_hdus(data, path)
         phu = hdus[0][0]
-        exts = [Extension(_scaled_float32(_stored(data, h, off), h), None, None, h)
+        exts = [Extension(_scaled_float32(_stored(data, h, off), h) if scaled
+                          else _stored(data, h, off), None, None, h)
                 for k, (h, off, _) in enumerate(hdus) if k and _is_image(h, k)]
     except FitsReadError:
         raise

@@ -6,6 +6,8 @@ All take and return numpy arrays, never modify their inputs, and state units: AD
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import dq as dqbits
@@ -13,20 +15,27 @@ from .lookups import HAMAMATSU_DEAD_ROWS
 
 
 def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | None = None,
-            unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None
-            ) -> np.ndarray:
+            unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None,
+            finite: bool = False) -> np.ndarray:
     """DQ plane (uint16) of one amplifier.
 
     raw_data : (ny, nx) raw counts (ADU, bias level still in) -- saturation is judged on them.
     saturation_adu : pixels >= this get SATURATED (4).
     bpm : (ny, nx), non-zero = static bad pixel -> BAD_PIXEL (1).
     unilluminated / no_data : (ny, nx) bool or None -> UNILLUMINATED (64) / NO_DATA (16).
-    Non-finite values get BAD_PIXEL.
+    Non-finite values get BAD_PIXEL (not looked for when ``finite``: integer raw data).
     """
     raw_data = np.asarray(raw_data)
+    if raw_data.dtype.kind in "iu":
+        # integers: compare with the smallest integer at or above the level (exact)
+        limits = np.iinfo(raw_data.dtype)
+        level = math.ceil(saturation_adu)
+        saturated = (np.zeros(raw_data.shape, bool) if level > limits.max
+                     else raw_data >= raw_data.dtype.type(max(level, limits.min)))
+    else:
+        saturated = raw_data >= saturation_adu
     # one pass each, no masked assignment over the whole plane
-    dq = np.multiply(raw_data >= saturation_adu, np.uint16(dqbits.SATURATED),
-                     dtype=np.uint16)
+    dq = np.multiply(saturated, np.uint16(dqbits.SATURATED), dtype=np.uint16)
     for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
                       (no_data, dqbits.NO_DATA)):
         if mask is not None:
@@ -35,7 +44,7 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
                 raise ValueError(f"DQ bit {bit} mask shape {mask.shape} differs from data "
                                  f"shape {dq.shape}")
             dq[mask != 0] |= bit
-    if not np.isfinite(np.add.reduce(raw_data, axis=None, dtype=np.float64)):
+    if not finite and not np.isfinite(np.add.reduce(raw_data, axis=None, dtype=np.float64)):
         dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL  # only when some value is not finite
     return dq
 

@@ -47,6 +47,7 @@ def prepare_raw_frame(
     *,
     overscan: dict,
     bpm: Frame | None = None,
+    copy_headers: bool = True,
 ) -> Frame:
     """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
 
@@ -54,7 +55,8 @@ def prepare_raw_frame(
     level removed, trimmed to DATASEC), VAR = (read noise / gain)^2 in ADU^2, DQ with
     saturated pixels (raw value >= saturation level), the static BPM if given, and the 48
     dead bottom rows of Hamamatsu CCDs flagged unilluminated.  VAR is a read-only view of
-    one value per amplifier.
+    one value per amplifier.  With ``copy_headers=False`` the raw frame's headers are
+    updated and reused (for a raw frame read only to be prepared).
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -72,9 +74,19 @@ def prepare_raw_frame(
     for i, ext in enumerate(frame.exts):
         datasec, biassec = datasecs[i], biassecs[i]
         gain, rn = float(gains[i]), float(read_noises[i])
+        # integer pixels as stored (read_raw(scaled=False)): ADU = stored + BZERO.  The
+        # overscan level is measured and subtracted in stored units (BZERO cancels), so the
+        # data are converted once, in the subtraction.
+        stored = np.asarray(ext.sci)
+        bzero = 0.0
+        if stored.dtype.kind in "iu":
+            if float(ext.header.get("BSCALE", 1.0)) != 1.0:
+                stored = stored * float(ext.header["BSCALE"]) + float(ext.header.get("BZERO", 0))
+            else:
+                bzero = float(ext.header.get("BZERO", 0.0))
         try:
             level, info = oscan.measure_overscan(
-                ext.sci, datasec, biassec,
+                stored, datasec, biassec,
                 nbiascontam=nbiascontam,
                 read_noise_adu=rn / gain,
                 gain=gain,
@@ -86,10 +98,15 @@ def prepare_raw_frame(
             )
         except ValueError as exc:
             raise RecipeError(f"{frame.filename} extension {i + 1}: {exc}") from exc
-        raw_data = ext.sci[datasec.slice]  # a view: only the data section is converted
+        if info.get("OVERSCAN") is not None:
+            info["OVERSCAN"] = float(info["OVERSCAN"]) + bzero
+        raw_data = stored[datasec.slice]  # a view: only the data section is converted
         sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
-        dq = prep.make_dq(raw_data, float(saturation[i]), bpm=bpm_amp)
+        # saturation judged on the raw values (bias level in): stored >= level - BZERO;
+        # integer pixels are finite (no need to look for NaN/inf)
+        dq = prep.make_dq(raw_data, float(saturation[i]) - bzero, bpm=bpm_amp,
+                          finite=raw_data.dtype.kind in "iu")
         if hamamatsu:
             # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
             dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
@@ -99,7 +116,7 @@ def prepare_raw_frame(
         # every later step makes new arrays from it
         var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
 
-        hdr = ext.header.copy()
+        hdr = ext.header.copy() if copy_headers else ext.header
         ny, nx = sci.shape
         hdr["TRIMSEC"] = (format_section(datasec), "Raw data section before trimming")
         # the WCS reference pixel moves with the trimmed origin
@@ -119,7 +136,7 @@ def prepare_raw_frame(
         hdr["BUNIT"] = "adu"
         exts.append(Extension(sci.astype(np.float32, copy=False), var, dq, hdr))
 
-    phu = frame.phu.copy()
+    phu = frame.phu.copy() if copy_headers else frame.phu
     phu["PREPARE"] = ("gmos-snake", "Frame prepared")
     phu["SUBOVER"] = ("gmos-snake", "Overscan subtracted")
     phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
@@ -158,9 +175,9 @@ def _bpm_for_amp(bpm: Frame, header: fits.Header, shape: tuple[int, int],
 
 def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None) -> Frame:
     """Read a raw file and prepare it (:func:`prepare_raw_frame`)."""
-    raw = read_raw(path)
+    raw = read_raw(path, scaled=False)
     desc = Descriptors(raw.phu, [e.header for e in raw.exts], path)
-    return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm)
+    return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm, copy_headers=False)
 
 
 # --------------------------------------------------------------------------- CCD tiling
