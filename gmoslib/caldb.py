@@ -12,8 +12,10 @@ import os
 import pandas as pd
 
 from .descriptors import DescriptorError, describe
-from .fitsio import FitsReadError, atomic_output, read_headers
+from .errors import FitsReadError
 from .manifest import COLUMNS, frame_root
+
+# gmoslib.fitsio (numpy, astropy) is imported where files are read.
 
 CALTYPE_OF_TAG = (("BIAS", "processed_bias"), ("FLAT", "processed_flat"),
                   ("FRINGE", "processed_fringe"))
@@ -22,6 +24,8 @@ DEFAULT_INDEX = "calibrations/caldb.tsv"
 
 def describe_processed(path: str) -> dict | None:
     """Candidate row of one processed calibration file, or None if it is not one."""
+    from .fitsio import read_headers
+
     try:
         phu, exts = read_headers(path)
         row = describe(phu, exts, path)
@@ -89,6 +93,8 @@ def caldb_remove(index_path: str, files) -> pd.DataFrame:
 
 
 def _write(index_path: str, table: pd.DataFrame):
+    from .fitsio import atomic_output
+
     with atomic_output(index_path) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-
-from astropy.io import fits
-from astropy.time import Time
+from typing import TYPE_CHECKING
 
 from . import lookups
+from .errors import DescriptorError
 from .sections import Section, parse_section
 from .tags import tags as _tags
 
-
-class DescriptorError(ValueError):
-    """A header lacks a keyword a descriptor needs, or holds a malformed value."""
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 
 _FILTER_ID = re.compile(r"_G.*$")  # reference 4: everything from the first "_G"
@@ -171,6 +169,8 @@ class Descriptors:
                 except (TypeError, ValueError) as exc:
                     raise self._err("MJD-OBS", f"not a number ({h['MJD-OBS']!r})", i) from exc
                 if mjd > 0:
+                    from astropy.time import Time
+
                     return Time(mjd, format="mjd", scale="utc").to_datetime()
         return None
 

@@ -28,14 +28,11 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
+from .errors import FitsReadError
 from .frame import Extension, Frame
 
 BLOCK = 2880
 _WARNINGS_LOCK = threading.Lock()
-
-
-class FitsReadError(ValueError):
-    """A file cannot be read as FITS; the message names the file and the problem."""
 
 
 #: SHA-256 of files whose bytes this process has already read, keyed by (path, size,

@@ -13,15 +13,11 @@ import os
 import pandas as pd
 
 from .descriptors import DESCRIBED_COLUMNS, DescriptorError, Descriptors, describe
-from .fitsio import (
-    FitsReadError,
-    atomic_output,
-    file_sha256,
-    nonfinite_counts,
-    read_headers,
-    saturated_fraction,
-)
+from .errors import FitsReadError
 from .sections import parse_section
+
+# gmoslib.fitsio (numpy, astropy) is imported where files are read: the Snakemake process
+# only reads the manifest back.
 
 RAW_SUFFIXES = (".fits.bz2", ".fits.gz", ".fits")
 ALLOWED_EXTENSIONS = (1, 2, 3, 4, 6, 12)
@@ -103,6 +99,8 @@ def _check_structure(phu, exts, detector: str, roi: str) -> str:
 
 def describe_file(path: str) -> dict:
     """One manifest row for one file (never raises for a bad file)."""
+    from .fitsio import file_sha256, nonfinite_counts, read_headers, saturated_fraction
+
     row: dict = {c: pd.NA for c in COLUMNS}
     row.update(frame=frame_root(path), path=os.path.abspath(path), usable=False, reason="")
     try:
@@ -201,6 +199,8 @@ def build_manifest(source, *, threads: int = 1) -> pd.DataFrame:
 
 def write_manifest(table: pd.DataFrame, path: str) -> None:
     """Write the manifest as TSV, atomically."""
+    from .fitsio import atomic_output
+
     with atomic_output(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="")
 

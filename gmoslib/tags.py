@@ -16,7 +16,10 @@ can be excluded), evaluated only when SPECT survives:
 
 from __future__ import annotations
 
-from astropy.io import fits
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 #: PHU keywords whose presence marks a processed calibration (reference 3).
 PROCESSED_KEYS = ("PROCARC", "GBIAS", "PROCBIAS", "PROCDARK", "GIFLAT", "PROCFLAT", "GIFRINGE",
