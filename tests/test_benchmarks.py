@@ -24,6 +24,10 @@ def test_runner_quick_prints_every_case_and_ratio(tmp_path, capsys, monkeypatch)
     for name in ("master_bias_2x2", "master_flat", "science_chain", "master_bias_1x1_50"):
         r = results[name]
         assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 0
+    for name in ("io_floor_bias_2x2", "master_bias_2x2", "master_flat"):
+        # the time after the imports, reported by the child, within its wall time
+        assert 0 < results[name]["work_s"] < results[name]["wall_s"]
+    assert "master bias 2x2 / I/O floor (work)" in out
     assert (tmp_path / "products" / "bias_2x2.fits").exists()
     assert (tmp_path / "products" / "science" / "stack.fits").exists()
 
