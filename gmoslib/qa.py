@@ -83,6 +83,18 @@ def image_qa(sci: np.ndarray, dq: np.ndarray | None, n_sources: int,
             "n_sources": int(n_sources), "n_masked": count_masked(dq)}
 
 
+#: Image numbers of a frame that :func:`frame_qa_record` stores in its catalogue's metadata.
+IMAGE_QA_KEYS = ("background", "noise", "n_masked")
+
+
+def frame_qa_record(sci: np.ndarray, dq: np.ndarray | None) -> dict:
+    """The image numbers of a calibrated mosaic (electrons) that the QA table of its stack
+    uses, as plain floats/ints for the catalogue's metadata: background and noise
+    (:func:`sky_statistics`) and masked pixels (:func:`count_masked`)."""
+    background, noise = sky_statistics(sci, dq)
+    return {"background": background, "noise": noise, "n_masked": count_masked(dq)}
+
+
 def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[dict]:
     """Per-frame QA rows: ``frames[k]`` (from :func:`image_qa` plus ``frame`` and
     ``exptime``) joined with ``stack_records[k]`` (what stacking recorded for the same input:
@@ -164,15 +176,22 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
 
     frames = []
     for mpath, cpath in zip(mosaic_paths, catalogue_paths, strict=True):
-        ext = read_frame(mpath).exts[0]
         cat = Table.read(cpath, format="ascii.ecsv")
         seeing = cat.meta.get("seeing_fwhm_arcsec")
-        row = image_qa(ext.sci, ext.dq, len(cat), seeing)
+        recorded = cat.meta.get("qa")
+        if isinstance(recorded, dict) and set(IMAGE_QA_KEYS) <= set(recorded):
+            # measured by the job that made the mosaic (frame_qa_record), on the same pixels
+            row = {k: recorded[k] for k in IMAGE_QA_KEYS}
+            row["seeing_fwhm"] = float("nan") if seeing is None else float(seeing)
+            row["n_sources"] = len(cat)
+        else:
+            ext = read_frame(mpath).exts[0]
+            row = image_qa(ext.sci, ext.dq, len(cat), seeing)
+            del ext
         name = os.path.basename(mpath)
         row["frame"] = name[:-len("_mosaic.fits")] if name.endswith("_mosaic.fits") else name
         row["exptime"] = float(fits.getheader(mpath, 0).get("EXPTIME", float("nan")))
         frames.append(row)
-        del ext
     records = pd.read_csv(records_path, sep="\t", keep_default_na=True)
     names = [os.path.basename(p) for p in mosaic_paths]
     if list(records["frame"]) != names:

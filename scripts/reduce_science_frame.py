@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 from gmoslib.fitsio import atomic_output, read_frame, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_file, preview_frame  # noqa: E402
+from gmoslib.qa import frame_qa_record  # noqa: E402
 from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
@@ -35,6 +36,8 @@ with reported_errors("reduce_science_frame"):
     if seeing is not None:
         mosaic.phu["MEANFWHM"] = (round(seeing, 4), "Seeing FWHM (arcsec) from point sources")
     catalogue.meta["seeing_fwhm_arcsec"] = seeing
+    # the frame's QA numbers, for the QA table of its stack (no need to read the mosaic again)
+    catalogue.meta["qa"] = frame_qa_record(mosaic.exts[0].sci, mosaic.exts[0].dq)
     write_frame(snakemake.output.mosaic, mosaic)
     preview_frame(mosaic, snakemake.output.preview, title=snakemake.params.preview_title,
                   max_width=snakemake.params.max_width)

@@ -12,6 +12,7 @@ from gmoslib.qa import (
     FRAME_COLUMNS,
     STACK_COLUMNS,
     count_masked,
+    frame_qa_record,
     frame_table,
     image_qa,
     sky_statistics,
@@ -57,6 +58,15 @@ def test_image_qa_and_count_masked():
     assert qa["n_sources"] == 42 and qa["n_masked"] == 4000
     assert math.isnan(qa["seeing_fwhm"])
     assert image_qa(image, dq, 1, 0.75)["seeing_fwhm"] == 0.75
+
+
+def test_frame_qa_record_holds_the_image_numbers_of_image_qa():
+    """What a science job records in its catalogue is what the stack's QA would measure."""
+    image, dq = _sky()
+    record = frame_qa_record(image, dq)
+    qa = image_qa(image, dq, 0, None)
+    assert record == {k: qa[k] for k in ("background", "noise", "n_masked")}
+    assert abs(record["background"] - 500.0) < 0.5 and abs(record["noise"] - 12.0) < 0.3
 
 
 def _frames():
