@@ -131,16 +131,16 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
     if f == 1:
         return np.where(bad, 0.0, image).astype(np.float32), bad, 1
     ny, nx = image.shape
-    py, px = (-ny) % f, (-nx) % f
-    img = np.pad(np.where(bad, np.float32(0), image), ((0, py), (0, px)))
-    ok = np.pad(~bad, ((0, py), (0, px))).astype(np.float32)
-    # sums of the f x f blocks as f*f strided slices (faster than reducing a 4-D view)
-    total = np.zeros((img.shape[0] // f, img.shape[1] // f), np.float64)
+    # sums of the f x f blocks (the last row/column of blocks may be partial) as f*f strided
+    # slices, without padded copies of the image
+    total = np.zeros((-(-ny // f), -(-nx // f)), np.float32)
     good = np.zeros(total.shape, np.float32)
     for i in range(f):
         for j in range(f):
-            total += img[i::f, j::f]
-            good += ok[i::f, j::f]
+            part, part_ok = image[i::f, j::f], ~bad[i::f, j::f]
+            h, w = part.shape
+            np.add(total[:h, :w], part, out=total[:h, :w], where=part_ok)
+            good[:h, :w] += part_ok
     out = np.zeros(total.shape, np.float32)
     np.divide(total, good, out=out, where=good > 0, casting="unsafe")
     return out, good * 2 <= f * f, f
@@ -295,7 +295,7 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
     if title:
         draw.text((_LEFT + nx // 2, _TOP_PAD), title, fill=0, font=title_font, anchor="mt")
     with atomic_output(path) as tmp:
-        picture.save(tmp, format="PNG", compress_level=3)
+        picture.save(tmp, format="PNG", compress_level=1)
     return {"vmin": vmin, "vmax": vmax, "factor": factor, "shape": (ny, nx),
             "masked_fraction": float(small_mask.mean())}
 

@@ -9,9 +9,9 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
-from gmoslib.fitsio import atomic_output, read_frame, write_frame  # noqa: E402
+from gmoslib.fitsio import atomic_output, read_frame, read_raw, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
-from gmoslib.preview import preview_file, preview_frame  # noqa: E402
+from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.qa import frame_qa_record  # noqa: E402
 from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame  # noqa: E402
 
@@ -41,8 +41,8 @@ with reported_errors("reduce_science_frame"):
     write_frame(snakemake.output.mosaic, mosaic)
     preview_frame(mosaic, snakemake.output.preview, title=snakemake.params.preview_title,
                   max_width=snakemake.params.max_width)
-    preview_file(snakemake.input.raw, snakemake.output.raw_preview,
-                 title=snakemake.params.raw_title, max_width=snakemake.params.max_width)
+    preview_frame(read_raw(snakemake.input.raw), snakemake.output.raw_preview, unit="adu",
+                  title=snakemake.params.raw_title, max_width=snakemake.params.max_width)
     with atomic_output(snakemake.output.catalogue) as tmp:
         catalogue.write(tmp, format="ascii.ecsv", overwrite=True)
     logging.info("%s: %s; %d sources; seeing %s arcsec", snakemake.input.raw, info,
