@@ -15,7 +15,55 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+
+def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every point of ``xy`` (m, 2), the nearest point of ``ref_xy`` (n, 2) closer than
+    ``radius`` (pixels): (distance, index), with (inf, n) where there is none.
+
+    The reference points are binned in square cells of side ``radius``; each point looks
+    only at the 3 x 3 cells around its own, all points at once (sorted cell keys and
+    ``searchsorted``), so the cost grows with the number of close pairs, not with m x n.
+    """
+    ref = np.asarray(ref_xy, float).reshape(-1, 2)
+    pts = np.asarray(xy, float).reshape(-1, 2)
+    n, m = len(ref), len(pts)
+    best_d = np.full(m, np.inf)
+    best_i = np.full(m, n, dtype=np.intp)
+    if n == 0 or m == 0 or not radius > 0:
+        return best_d, best_i
+    cell = float(radius)
+    rcx, rcy = np.floor(ref[:, 0] / cell), np.floor(ref[:, 1] / cell)
+    ox, oy = rcx.min() - 2, rcy.min() - 2  # cell offsets: keys are non-negative
+    width = int(rcy.max() - oy) + 3
+    keys = ((rcx - ox) * width + (rcy - oy)).astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    pcx, pcy = np.floor(pts[:, 0] / cell) - ox, np.floor(pts[:, 1] / cell) - oy
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            cy = pcy + dy
+            valid = np.isfinite(pcx) & np.isfinite(cy) & (cy >= 0) & (cy < width) & (pcx + dx >= 0)
+            q_keys = np.where(valid, (pcx + dx) * width + cy, -1).astype(np.int64)
+            lo = np.searchsorted(sorted_keys, q_keys, side="left")
+            hi = np.searchsorted(sorted_keys, q_keys, side="right")
+            counts = np.where(valid, hi - lo, 0)
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            q = np.repeat(np.arange(m), counts)
+            within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            r = order[np.repeat(lo, counts) + within]
+            d = np.hypot(pts[q, 0] - ref[r, 0], pts[q, 1] - ref[r, 1])
+            # per point, the closest candidate of this cell, if better than before
+            sel = np.lexsort((d, q))
+            q, r, d = q[sel], r[sel], d[sel]
+            first = np.r_[True, q[1:] != q[:-1]]
+            q, r, d = q[first], r[first], d[first]
+            better = (d < best_d[q]) & (d < radius)
+            best_d[q[better]] = d[better]
+            best_i[q[better]] = r[better]
+    return best_d, best_i
 
 
 def apply_affine(matrix: np.ndarray, x, y):
@@ -94,12 +142,11 @@ def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float 
     fb = xy[:n_brightest]
     sx, sy, _ = vote_shift(rb, fb, initial_shift, search_radius)
     transform = np.array([[1, 0, sx], [0, 1, sy], [0, 0, 1]], float)
-    tree = cKDTree(ref_xy)
     pairs = np.zeros((0, 2), int)
     rms = float("nan")
     for _ in range(iterations):
         px, py = apply_affine(transform, xy[:, 0], xy[:, 1])
-        dist, idx = tree.query(np.column_stack([px, py]), distance_upper_bound=match_radius)
+        dist, idx = nearest_within(ref_xy, np.column_stack([px, py]), match_radius)
         ok = np.isfinite(dist)
         # one frame source per reference source: keep the closest
         order = np.argsort(dist[ok])

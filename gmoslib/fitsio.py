@@ -226,12 +226,39 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
 _BITPIX_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
 
-def _scan_hdus(buf, path: str) -> list[tuple[fits.Header, int, int]]:
+#: Keywords that :func:`_structure` reads: enough to locate, name and scale an HDU's data.
+_STRUCTURE_KEYS = frozenset({"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+                             "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BZERO", "BSCALE"})
+
+
+def _structure(raw: bytes) -> dict:
+    """The structural keywords of a header (a plain dict; strings unquoted, numbers as int
+    or float), read from its 80-character cards without parsing the rest."""
+    out: dict = {}
+    for i in range(0, len(raw), 80):
+        key = raw[i:i + 8].rstrip().decode("ascii", "replace")
+        if key not in _STRUCTURE_KEYS or raw[i + 8:i + 10] != b"= ":
+            continue
+        text = raw[i + 10:i + 80].decode("ascii", "replace").strip()
+        if text.startswith("'"):
+            out[key] = text[1:].split("'", 1)[0].rstrip()
+            continue
+        text = text.split("/", 1)[0].strip()
+        try:
+            out[key] = int(text)
+        except ValueError:
+            out[key] = float(text.replace("D", "E"))
+    return out
+
+
+def _scan_hdus(buf, path: str, full=None) -> list[tuple]:
     """(header, data offset, data bytes) of every HDU of a FITS byte buffer, in file order.
 
-    Headers are parsed card by card (astropy's Header.fromstring); the data are only located
-    (their size from BITPIX, NAXISn, PCOUNT and GCOUNT), so the caller reads just what it
-    needs.  A header without END or data cut short raises FitsReadError naming the file.
+    Headers are parsed card by card (astropy's Header.fromstring) -- or, where ``full(index,
+    structure)`` says False, only their structural keywords (:func:`_structure`, a dict);
+    the data are only located (their size from BITPIX, NAXISn, PCOUNT and GCOUNT), so the
+    caller reads just what it needs.  A header without END or data cut short raises
+    FitsReadError naming the file.
     """
     hdus = []
     pos, n = 0, len(buf)
@@ -250,7 +277,10 @@ def _scan_hdus(buf, path: str) -> list[tuple[fits.Header, int, int]]:
                 break
         if not hdus and not bytes(buf[0:9]) == b"SIMPLE  =":
             raise FitsReadError(f"{path}: not a FITS file (no SIMPLE card)")
-        header = fits.Header.fromstring(bytes(buf[start:pos]).decode("ascii", "replace"))
+        raw = bytes(buf[start:pos])
+        header = _structure(raw)
+        if full is None or full(len(hdus), header):
+            header = fits.Header.fromstring(raw.decode("ascii", "replace"))
         naxis = int(header.get("NAXIS", 0))
         size = 0
         if naxis:
@@ -432,7 +462,9 @@ def read_frame(path: str) -> Frame:
     _check_readable(path)
     try:
         data = _read_bytes(path)
-        hdus = _scan_hdus(data, path)
+        # full headers for the PHU and SCI; VAR and DQ only need their structure
+        hdus = _scan_hdus(data, path, full=lambda k, s: k == 0 or str(
+            s.get("EXTNAME", "")).upper() not in ("VAR", "DQ"))
         phu = hdus[0][0]
         by_ver: dict[int, dict] = {}
         for k, (h, off, _) in enumerate(hdus[1:], start=1):

@@ -94,3 +94,27 @@ def test_too_few_sources_fall_back_to_header_offsets():
     res = align_to_reference(ref, ref, header_shift=(4.5, -2.0), min_sources=3)
     assert res["method"] == "offsets" and "too few sources" in res["reason"]
     assert res["transform"][0, 2] == 4.5 and res["transform"][1, 2] == -2.0
+
+
+def test_nearest_within_matches_brute_force():
+    """The cell-binned neighbour search against all pairwise distances."""
+    from gmoslib.align import nearest_within
+
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        n, m = int(rng.integers(1, 300)), int(rng.integers(1, 300))
+        ref = rng.uniform(-40, 2000, (n, 2))
+        pts = rng.uniform(-40, 2000, (m, 2))
+        k = m // 2
+        pts[:k] = ref[rng.integers(0, n, k)] + rng.normal(0, 1.5, (k, 2))  # close pairs
+        radius = float(rng.uniform(0.5, 8.0))
+        dist, idx = nearest_within(ref, pts, radius)
+        all_d = np.hypot(pts[:, None, 0] - ref[None, :, 0], pts[:, None, 1] - ref[None, :, 1])
+        nearest = all_d.argmin(axis=1)
+        has = all_d.min(axis=1) < radius
+        assert np.array_equal(np.isfinite(dist), has)
+        assert np.array_equal(idx[has], nearest[has])
+        np.testing.assert_allclose(dist[has], all_d.min(axis=1)[has])
+        assert np.all(idx[~has] == n) and np.all(np.isinf(dist[~has]))
+    d, i = nearest_within(np.zeros((0, 2)), np.ones((3, 2)), 1.0)
+    assert np.all(np.isinf(d)) and np.all(i == 0)
