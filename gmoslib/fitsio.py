@@ -15,7 +15,6 @@ import contextlib
 import glob
 import gzip
 import hashlib
-import json
 import mmap
 import os
 import shutil
@@ -45,40 +44,12 @@ def _file_key(path: str, st: os.stat_result) -> tuple:
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def sha256_sidecar(path: str) -> str:
-    """Where :func:`write_frame` keeps the SHA-256 of a product it wrote: a hidden
-    ``.<name>.sha256`` file beside it."""
-    directory, name = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{name}.sha256")
-
-
-def _sidecar_sha256(path: str, st: os.stat_result) -> str | None:
-    """The SHA-256 recorded beside a product, if it was recorded for this very file (same
-    size, modification time and inode); None otherwise."""
-    try:
-        with open(sha256_sidecar(path)) as fh:
-            rec = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if (rec.get("size"), rec.get("mtime_ns"), rec.get("inode")) != (
-            st.st_size, st.st_mtime_ns, st.st_ino):
-        return None
-    digest = rec.get("sha256")
-    return digest if isinstance(digest, str) and len(digest) == 64 else None
-
-
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes (streamed; remembered from an earlier read of the same,
-    unchanged file in this process, or recorded beside a product by :func:`write_frame`, so
-    that the jobs using a master calibration do not each read it again to hash it)."""
-    st = os.stat(path)
-    key = _file_key(path, st)
+    unchanged file in this process)."""
+    key = _file_key(path, os.stat(path))
     if key in _SHA256_SEEN:
         return _SHA256_SEEN[key]
-    digest = _sidecar_sha256(path, st)
-    if digest is not None:
-        _SHA256_SEEN[key] = digest
-        return digest
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -442,18 +413,10 @@ def _clean_ext(header: fits.Header) -> fits.Header:
 
 
 def write_frame(path: str, frame: Frame) -> None:
-    """Write a processed frame atomically (temp file + rename), and record its SHA-256 in
-    :func:`sha256_sidecar` (valid for this size, modification time and inode only)."""
+    """Write a processed frame atomically (temp file + rename)."""
     hdul = frame_to_hdulist(frame)
     with atomic_output(path) as tmp:
         hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
-        with open(tmp, "rb") as fh:  # just written: read back from the page cache
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    st = os.stat(path)
-    _SHA256_SEEN[_file_key(path, st)] = digest
-    with atomic_output(sha256_sidecar(path)) as tmp, open(tmp, "w") as fh:
-        json.dump({"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                   "inode": st.st_ino}, fh)
 
 
 def read_frame(path: str) -> Frame:

@@ -200,39 +200,3 @@ def test_atomic_output_gives_products_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "product.txt").stat().st_mode & 0o777 == 0o644
-
-
-def test_write_frame_records_sha256_used_until_the_file_changes(tmp_path, monkeypatch):
-    import hashlib
-    import json
-
-    rng = np.random.default_rng(2)
-    frame = Frame(fits.Header({"OBJECT": "x"}),
-                  [Extension(rng.normal(size=(20, 30)).astype(np.float32),
-                             np.ones((20, 30), np.float32), np.zeros((20, 30), np.uint16),
-                             fits.Header())])
-    path = tmp_path / "m_bias.fits"
-    fitsio.write_frame(str(path), frame)
-    record = tmp_path / ".m_bias.fits.sha256"
-    truth = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert json.loads(record.read_text())["sha256"] == truth
-    # another process (empty in-process memory) takes the record instead of reading the file
-    fitsio._SHA256_SEEN.clear()
-    opened = []
-    real_open = open
-
-    def spy(file, *a, **k):
-        opened.append(str(file))
-        return real_open(file, *a, **k)
-
-    monkeypatch.setattr("builtins.open", spy)
-    assert fitsio.file_sha256(str(path)) == truth
-    assert str(path) not in opened
-    monkeypatch.undo()
-    # the file is rewritten by something else: the record no longer applies
-    data = bytearray(path.read_bytes())
-    data[-10] ^= 0xFF
-    path.write_bytes(bytes(data))
-    os.utime(path, ns=(1, 1))
-    fitsio._SHA256_SEEN.clear()
-    assert fitsio.file_sha256(str(path)) == hashlib.sha256(bytes(data)).hexdigest()
