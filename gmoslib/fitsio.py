@@ -421,10 +421,14 @@ def write_frame(path: str, frame: Frame) -> None:
 
 def read_frame(path: str) -> Frame:
     """Read a processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order:
-    SCI and VAR float32, DQ uint16)."""
+    SCI and VAR float32, DQ uint16).  As :func:`read_raw`, the bytes of an uncompressed
+    file are hashed while they are in memory, for the provenance of what is made from it."""
     _check_readable(path)
     try:
+        st = os.stat(path)
         data = _read_bytes(path)
+        if not path.lower().endswith((".gz", ".bz2")):
+            _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
         # full headers for the PHU and SCI; VAR and DQ only need their structure
         hdus = _scan_hdus(data, path, full=lambda k, s: k == 0 or str(
             s.get("EXTNAME", "")).upper() not in ("VAR", "DQ"))
