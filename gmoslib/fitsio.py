@@ -19,20 +19,16 @@ import mmap
 import os
 import shutil
 import tempfile
-import threading
-import warnings
 import zlib
 from collections.abc import Iterator
 
 import numpy as np
 from astropy.io import fits
-from astropy.utils.exceptions import AstropyUserWarning
 
 from .errors import FitsReadError
 from .frame import Extension, Frame
 
 BLOCK = 2880
-_WARNINGS_LOCK = threading.Lock()
 
 
 #: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
@@ -73,96 +69,61 @@ def _check_readable(path: str) -> None:
         raise FitsReadError(f"{path}: empty file (0 bytes)")
 
 
-def _decompressed_size(path: str) -> int:
-    """Size of the decompressed byte stream; raises FitsReadError on a corrupt archive."""
-    total = 0
-    try:
-        with _open_stream(path) as fh:
-            while block := fh.read(1 << 22):
-                total += len(block)
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise FitsReadError(f"{path}: corrupt compressed file ({exc})") from exc
-    return total
-
-
-def _expected_size(hdul: fits.HDUList) -> int:
-    """Bytes the headers declare: headers plus data padded to 2880-byte blocks."""
-    total = 0
-    for hdu in hdul:
-        hdr = hdu.header
-        total += len(hdr.tostring()) if hdr else BLOCK
-        naxis = int(hdr.get("NAXIS", 0))
-        if naxis:
-            n = abs(int(hdr.get("BITPIX", 8))) // 8
-            for k in range(1, naxis + 1):
-                n *= int(hdr.get(f"NAXIS{k}", 0))
-            n = (n + int(hdr.get("PCOUNT", 0))) * int(hdr.get("GCOUNT", 1))
-            total += -(-n // BLOCK) * BLOCK
-    return total
-
-
 def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, list[fits.Header]]:
     """Primary header and the image-extension headers, without reading pixel data.
 
     With ``check_size`` the file length is compared with what the headers declare, so a
-    truncated file is reported here rather than when its pixels are first used.
+    truncated file is reported here rather than when its pixels are first used.  The file
+    is memory-mapped (decompressed when .gz/.bz2) and its headers parsed card by card.
     """
     _check_readable(path)
+    compressed = path.lower().endswith((".gz", ".bz2"))
     try:
-        # warnings.catch_warnings changes process-wide state: one thread at a time
-        with _WARNINGS_LOCK, warnings.catch_warnings():
-            # truncation is diagnosed below, with the file name, instead of astropy's warning
-            warnings.simplefilter("ignore", AstropyUserWarning)
-            hdul = fits.open(path, mode="readonly", lazy_load_hdus=False, memmap=False,
-                             do_not_scale_image_data=True)
-        with hdul:
-            phu = hdul[0].header.copy()
-            exts = [h.header.copy() for h in hdul[1:] if h.is_image]
-            if any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in exts):
-                # a processed file: one SCI header per amplifier (VAR/DQ carry no geometry)
-                exts = [h for h in exts if str(h.get("EXTNAME", "")).upper() == "SCI"]
-            expected = _expected_size(hdul) if check_size else 0
+        data = _read_bytes(path)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        if compressed:
+            raise FitsReadError(f"{path}: corrupt compressed file ({exc})") from exc
+        raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
+    try:
+        hdus = _scan_hdus(data, path, check_size=check_size)
     except FitsReadError:
         raise
-    except (OSError, EOFError, zlib.error, ValueError, IndexError, TypeError) as exc:
-        if path.lower().endswith((".gz", ".bz2")):
-            _decompressed_size(path)  # a corrupt archive is reported as such
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
-    if check_size:
-        actual = (_decompressed_size(path) if path.lower().endswith((".gz", ".bz2"))
-                  else os.path.getsize(path))
-        if actual < expected:
-            raise FitsReadError(
-                f"{path}: truncated: {actual} bytes, headers declare {expected} "
-                "(incomplete download?)"
-            )
+    phu = hdus[0][0]
+    exts = [h for k, (h, _, _) in enumerate(hdus)
+            if k and str(h.get("XTENSION", "")).strip() == "IMAGE"]
+    if any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in exts):
+        # a processed file: one SCI header per amplifier (VAR/DQ carry no geometry)
+        exts = [h for h in exts if str(h.get("EXTNAME", "")).upper() == "SCI"]
     return phu, exts
 
 
-def _image_hdus(path: str):
-    """Open a file read-only for pixel statistics (memory-mapped when uncompressed, raw
-    stored values: BZERO not applied)."""
+def _stored_images(path: str):
+    """(structure, stored array or None) of every image extension, from the file's bytes
+    (memory-mapped when uncompressed): stored values, BZERO/BSCALE not applied."""
     _check_readable(path)
-    compressed = path.lower().endswith((".gz", ".bz2"))
-    return fits.open(path, mode="readonly", memmap=not compressed,
-                     do_not_scale_image_data=True)
+    data = _read_bytes(path)
+    out = []
+    for k, (h, off, _) in enumerate(_scan_hdus(data, path, full=lambda k, s: False)):
+        if k == 0 or str(h.get("XTENSION", "")).strip() != "IMAGE":
+            continue
+        out.append((h, _stored(data, h, off) if int(h.get("NAXIS", 0)) == 2 else None))
+    return out
 
 
 def nonfinite_counts(path: str) -> list[int]:
     """Number of NaN/inf pixels in every image extension (0 for integer data)."""
     out = []
     try:
-        with _image_hdus(path) as hdul:
-            for hdu in hdul[1:]:
-                if not hdu.is_image:
-                    continue
-                data = hdu.data
-                if data is None or data.dtype.kind != "f":
-                    out.append(0)
-                else:
-                    out.append(int(data.size - np.count_nonzero(np.isfinite(data))))
-                del data
-    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        for _, stored in _stored_images(path):
+            if stored is None or stored.dtype.kind != "f":
+                out.append(0)
+            else:
+                out.append(int(stored.size - np.count_nonzero(np.isfinite(stored))))
+    except FitsReadError:
+        raise
+    except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
     return out
 
@@ -176,20 +137,19 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     """
     n_sat = n_all = 0
     try:
-        with _image_hdus(path) as hdul:
-            images = [h for h in hdul[1:] if h.is_image]
-            for hdu, sec, level in zip(images, sections, levels, strict=True):
-                data = hdu.data
-                if data is None:
-                    continue
-                sample = data[sec.slice][::stride, ::stride]
-                # stored values: physical = stored * BSCALE + BZERO
-                zero = float(hdu.header.get("BZERO", 0.0))
-                scale = float(hdu.header.get("BSCALE", 1.0))
-                n_sat += int(np.count_nonzero(sample * scale + zero >= level))
-                n_all += sample.size
-                del data, sample
-    except (OSError, EOFError, zlib.error, ValueError, TypeError) as exc:
+        images = _stored_images(path)
+        for (h, stored), sec, level in zip(images, sections, levels, strict=True):
+            if stored is None:
+                continue
+            sample = stored[sec.slice][::stride, ::stride]
+            # stored values: physical = stored * BSCALE + BZERO
+            zero = float(h.get("BZERO", 0.0))
+            scale = float(h.get("BSCALE", 1.0))
+            n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+            n_all += sample.size
+    except FitsReadError:
+        raise
+    except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
     return n_sat / n_all if n_all else 0.0
 
@@ -222,32 +182,39 @@ def _structure(raw: bytes) -> dict:
     return out
 
 
-def _scan_hdus(buf, path: str, full=None) -> list[tuple]:
+def _scan_hdus(buf, path: str, full=None, check_size: bool = True) -> list[tuple]:
     """(header, data offset, data bytes) of every HDU of a FITS byte buffer, in file order.
 
     Headers are parsed card by card (astropy's Header.fromstring) -- or, where ``full(index,
     structure)`` says False, only their structural keywords (:func:`_structure`, a dict);
     the data are only located (their size from BITPIX, NAXISn, PCOUNT and GCOUNT), so the
     caller reads just what it needs.  A header without END or data cut short raises
-    FitsReadError naming the file.
+    FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose
+    headers are complete are returned).  Bytes after the last HDU that do not start an
+    extension are ignored, as astropy does.
     """
     hdus = []
     pos, n = 0, len(buf)
     end_card = b"END" + b" " * 77
+    if bytes(buf[0:9]) != b"SIMPLE  =":
+        raise FitsReadError(f"{path}: not a readable FITS file (no SIMPLE card)")
     while pos < n:
         start = pos
+        if hdus and bytes(buf[pos:pos + 8]) != b"XTENSION":
+            return hdus  # trailing padding or junk after the last HDU
         while True:
             if pos + BLOCK > n:
-                if start == pos and hdus:
-                    return hdus  # trailing bytes shorter than a block: ignored, as astropy
-                raise FitsReadError(f"{path}: header {len(hdus)} has no END card "
-                                    "(truncated or not FITS)")
+                if not hdus:
+                    raise FitsReadError(f"{path}: not a readable FITS file (the primary "
+                                        "header has no END card)")
+                if not check_size:
+                    return hdus
+                raise FitsReadError(f"{path}: truncated: {n} bytes, header {len(hdus)} has "
+                                    "no END card (incomplete download?)")
             block = bytes(buf[pos:pos + BLOCK])
             pos += BLOCK
             if any(block[i:i + 80] == end_card for i in range(0, BLOCK, 80)):
                 break
-        if not hdus and not bytes(buf[0:9]) == b"SIMPLE  =":
-            raise FitsReadError(f"{path}: not a FITS file (no SIMPLE card)")
         raw = bytes(buf[start:pos])
         header = _structure(raw)
         if full is None or full(len(hdus), header):
@@ -260,8 +227,12 @@ def _scan_hdus(buf, path: str, full=None) -> list[tuple]:
                 size *= int(header[f"NAXIS{k}"])
             size = (size + int(header.get("PCOUNT", 0))) * int(header.get("GCOUNT", 1))
         if pos + size > n:
-            raise FitsReadError(f"{path}: truncated: HDU {len(hdus)} needs {pos + size} bytes, "
-                                f"the file has {n} (incomplete download?)")
+            if not check_size:
+                hdus.append((header, pos, size))
+                return hdus
+            padded = pos + -(-size // BLOCK) * BLOCK
+            raise FitsReadError(f"{path}: truncated: {n} bytes, headers declare at least "
+                                f"{padded} (incomplete download?)")
         hdus.append((header, pos, size))
         pos += -(-size // BLOCK) * BLOCK
     return hdus
