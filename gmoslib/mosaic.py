@@ -3,8 +3,10 @@
 Amplifiers are first placed inside their CCD by CCDSEC; each CCD is then mapped into the
 mosaic with :mod:`gmoslib.geometry`.  CCD2 lands on an integer offset and is copied; CCD1 and
 CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a degree) are
-resampled with a spline of the chosen order.  VAR is resampled like SCI (clipped at 0), DQ
-bit plane by bit plane: a bit is set where its interpolated plane exceeds 0.001.  Pixels that
+resampled with a spline of the chosen order (two 1-D passes, :mod:`gmoslib.interp`).  VAR
+is interpolated linearly (the reference's intent for VAR: non-negative weights, never below
+the local variance next to a bright source; clipped at 0), DQ bit plane by bit plane with
+linear weights: a bit is set where its interpolated plane exceeds 0.001.  Pixels that
 no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0 and DQ NO_DATA.
 """
 
@@ -90,7 +92,7 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
                                         **kw)
 
     out_sci = resample(sci, order)
-    out_var = resample(var, order)
+    out_var = resample(var, min(order, 1))  # VAR: linear (see the module docstring)
     np.maximum(out_var, 0, out=out_var)
     out_dq = np.zeros(out_sci.shape, np.uint16)
     present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0

@@ -17,10 +17,12 @@ Flux, variance and DQ (``conserve=True``):
 * VAR is multiplied by ``J**2``.  Interpolation correlates the noise of neighbouring output
   pixels.  For order 0 the input variance is copied.  For order 1 the exact per-pixel
   variance of the interpolated value, ``sum(w_i**2 var_i)``, is computed.  Order 3 uses an
-  approximation: VAR is interpolated with the same spline as SCI, ``sum(w_i var_i)``, clipped
-  at 0.  This equals the local input variance and therefore over-estimates the variance of a
-  single interpolated pixel (by up to 1.75x for white noise at half-pixel shifts in x and y).  It is
-  conservative, and it leaves the noise level of sums over many pixels unchanged.
+  approximation: VAR is interpolated *linearly*, ``sum(w_i var_i)`` with bilinear weights (as
+  the reference intends for VAR: non-negative weights, so the variance next to a bright
+  source or a flagged pixel never undershoots, as a spline's negative lobes can make it).
+  This equals the local input variance and therefore over-estimates the variance of a
+  single interpolated pixel (by up to 1.75x for white noise at half-pixel shifts in x and y).
+  It is conservative, and it leaves the noise level of sums over many pixels unchanged.
 * DQ is resampled one bit plane at a time.  Order 3 follows the reference: the 0/1 plane is
   spline-interpolated and the bit is set where ``|value| > dq_threshold`` (0.001).  For a pure
   translation a faster single-pixel form is used, with all bits in one pass: the bit is set
@@ -242,6 +244,28 @@ def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.nda
     return out
 
 
+def _translate_linear(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.ndarray:
+    """Linear interpolation of arr at (Y + ty, X + tx) for every output pixel (Y, X): weights
+    (1 - f, f) on the two neighbours along each axis, edge values beyond the input (as
+    scipy's mode="nearest").  Returns float32 out_shape."""
+    out = np.asarray(arr, np.float32)
+    for axis, t, n_out in ((0, ty, out_shape[0]), (1, tx, out_shape[1])):
+        i = int(np.floor(t))
+        f = np.float32(t - i)
+        n_in = out.shape[axis]
+        idx = np.arange(n_out) + i
+        lo = np.take(out, np.clip(idx, 0, n_in - 1), axis=axis)
+        if f == 0:
+            out = lo
+            continue
+        hi = np.take(out, np.clip(idx + 1, 0, n_in - 1), axis=axis)
+        lo *= np.float32(1) - f
+        hi *= f
+        lo += hi
+        out = lo
+    return out
+
+
 def resample_to_frame(
     sci,
     var,
@@ -321,10 +345,11 @@ def resample_to_frame(
         if a.ndim == 1 and np.allclose(a, 1.0, rtol=0, atol=1e-12):
             # pure translation: the same spline interpolation, separably
             o_sci[:] = _translate_cubic(sci, b[0], b[1], (ny_o, nx_o))
-            o_var[:] = _translate_cubic(var, b[0], b[1], (ny_o, nx_o))
+            o_var[:] = _translate_linear(var, b[0], b[1], (ny_o, nx_o))
         else:
             ndimage.affine_transform(sci.astype(np.float32), output=o_sci, **kw)
-            ndimage.affine_transform(var.astype(np.float32), output=o_var, **kw)
+            ndimage.affine_transform(var.astype(np.float32), output=o_var,
+                                     **{**kw, "order": 1})
         np.maximum(o_var, 0.0, out=o_var)
         if np.allclose(a, 1.0, rtol=0, atol=1e-12) and a.ndim == 1:
             o_dq[:] = _translated_dq_cubic(dq, b[0], b[1], (ny_o, nx_o), dq_threshold)
