@@ -36,9 +36,11 @@ def detect_sources(
     min_area_clean: int = 20,
     min_b: float = 1.1,
     max_axis_ratio: float = 50.0,
-) -> tuple[np.ndarray, np.ndarray]:
+    object_mask: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Detect sources.  sci : (ny, nx) electrons.  Returns (catalogue structured array with
-    0-based x, y, ..., object mask (ny, nx) bool)."""
+    0-based x, y, ..., object mask (ny, nx) bool, or None without ``object_mask``: then no
+    segmentation map is made)."""
     data = np.ascontiguousarray(sci, dtype=np.float32)
     mask = np.zeros(data.shape, bool) if dq is None else (dq & DETECT_MASK_BITS) != 0
     mask |= ~np.isfinite(data)
@@ -55,14 +57,15 @@ def detect_sources(
     err[mask | (err <= 0)] = np.float32(max(bkg.globalrms, 1e-6))
     sep.set_extract_pixstack(max(300000, data.size // 4))
     sep.set_sub_object_limit(4096)
-    objects, seg = sep.extract(sub, thresh, err=err, mask=mask, minarea=minarea,
-                               filter_kernel=FILTER_KERNEL, deblend_cont=deblend_cont,
-                               segmentation_map=True)
+    found = sep.extract(sub, thresh, err=err, mask=mask, minarea=minarea,
+                        filter_kernel=FILTER_KERNEL, deblend_cont=deblend_cont,
+                        segmentation_map=object_mask)
+    objects, seg = found if object_mask else (found, None)
     keep = ((objects["npix"] >= min_area_clean) & (objects["b"] > min_b)
             & (objects["a"] / np.maximum(objects["b"], 1e-6) < max_axis_ratio))
     ids = np.flatnonzero(keep) + 1
     objects = objects[keep]
-    objmask = np.isin(seg, ids)
+    objmask = np.isin(seg, ids) if object_mask else None
     cat = np.zeros(len(objects), dtype=CATALOGUE_DTYPE)
     if len(objects) == 0:
         return cat, objmask

@@ -309,7 +309,8 @@ def make_fringe_frame(
 
 def detect_catalogue(mosaic: Extension, **kwargs) -> Table:
     """Source catalogue of a mosaic (electrons) as an astropy Table."""
-    cat, _ = detectlib.detect_sources(mosaic.sci, mosaic.var, mosaic.dq, **kwargs)
+    cat, _ = detectlib.detect_sources(mosaic.sci, mosaic.var, mosaic.dq, object_mask=False,
+                                      **kwargs)
     return Table(cat) if not isinstance(cat, Table) else cat
 
 
