@@ -48,6 +48,7 @@ def prepare_raw_frame(
     overscan: dict,
     bpm: Frame | None = None,
     copy_headers: bool = True,
+    update_headers: bool = True,
 ) -> Frame:
     """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
 
@@ -56,7 +57,9 @@ def prepare_raw_frame(
     saturated pixels (raw value >= saturation level), the static BPM if given, and the 48
     dead bottom rows of Hamamatsu CCDs flagged unilluminated.  VAR is a read-only view of
     one value per amplifier.  With ``copy_headers=False`` the raw frame's headers are
-    updated and reused (for a raw frame read only to be prepared).
+    updated and reused (for a raw frame read only to be prepared); with
+    ``update_headers=False`` they are left as they are (for the pixels of a frame whose
+    headers nothing reads, e.g. the second and later inputs of a master bias).
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -117,6 +120,9 @@ def prepare_raw_frame(
         var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
 
         hdr = ext.header.copy() if copy_headers else ext.header
+        if not update_headers:
+            exts.append(Extension(sci, var, dq, hdr))
+            continue
         ny, nx = sci.shape
         hdr["TRIMSEC"] = (format_section(datasec), "Raw data section before trimming")
         # the WCS reference pixel moves with the trimmed origin
@@ -137,6 +143,8 @@ def prepare_raw_frame(
         exts.append(Extension(sci.astype(np.float32, copy=False), var, dq, hdr))
 
     phu = frame.phu.copy() if copy_headers else frame.phu
+    if not update_headers:
+        return Frame(phu, exts, frame.filename)
     phu["PREPARE"] = ("gmos-snake", "Frame prepared")
     phu["SUBOVER"] = ("gmos-snake", "Overscan subtracted")
     phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
@@ -173,11 +181,13 @@ def _bpm_for_amp(bpm: Frame, header: fits.Header, shape: tuple[int, int],
     raise RecipeError(f"BPM {bpm.filename} has no amplifier {ampname!r}")
 
 
-def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None) -> Frame:
+def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None,
+                  update_headers: bool = True) -> Frame:
     """Read a raw file and prepare it (:func:`prepare_raw_frame`)."""
     raw = read_raw(path, scaled=False)
     desc = Descriptors(raw.phu, [e.header for e in raw.exts], path)
-    return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm, copy_headers=False)
+    return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm, copy_headers=False,
+                             update_headers=update_headers)
 
 
 # --------------------------------------------------------------------------- CCD tiling
@@ -436,7 +446,8 @@ def make_master_bias(
         combine["reject"] = "none"  # too few frames to reject anything
 
     def frame(k):
-        f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
+        # only the first frame's headers go into the master: the others keep their raw ones
+        f = load_prepared(paths[k], overscan=overscan, bpm=bpm, update_headers=k == 0)
         if "BIAS" not in Descriptors(f.phu, [e.header for e in f.exts], paths[k]).tags():
             raise RecipeError(f"{paths[k]} is not a bias (OBSTYPE={f.phu.get('OBSTYPE')!r})")
         return f
