@@ -272,9 +272,10 @@ def _read_bytes(path: str):
 def read_raw(path: str, *, scaled: bool = True) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
 
-    With ``scaled=False`` sci is the stored array as it is in the file (for GMOS, big-endian
-    int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO), read-only, so
-    that a caller can scale only the pixels it uses, in the same pass as its own arithmetic.
+    With ``scaled=False`` sci is the stored integer array as it is in the file (for GMOS,
+    big-endian int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO),
+    read-only, so that a caller can scale only the pixels it uses, in the same pass as its
+    own arithmetic; stored floating-point pixels are returned scaled either way.
     """
     _check_readable(path)
     try:
@@ -286,9 +287,16 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
             _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
         hdus = _scan_hdus(data, path)
         phu = hdus[0][0]
-        exts = [Extension(_scaled_float32(_stored(data, h, off), h) if scaled
-                          else _stored(data, h, off), None, None, h)
-                for k, (h, off, _) in enumerate(hdus) if k and _is_image(h, k)]
+        exts = []
+        for k, (h, off, _) in enumerate(hdus):
+            if k and _is_image(h, k):
+                stored = _stored(data, h, off)
+                keep = not scaled and stored.dtype.kind in "iu"
+                exts.append(Extension(stored if keep else _scaled_float32(stored, h), None,
+                                      None, h))
+        if not exts and any(bool(h.get("ZIMAGE", False)) for h, _, _ in hdus[1:]):
+            raise FitsReadError(f"{path}: tile-compressed (fpack) images are not read: "
+                                "uncompress the file first (funpack)")
     except FitsReadError:
         raise
     except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:

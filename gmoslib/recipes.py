@@ -25,7 +25,7 @@ from . import overscan as oscan
 from . import prepare as prep
 from . import stack as stacklib
 from .descriptors import Descriptors
-from .fitsio import file_sha256, read_frame, read_raw
+from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
 from .frame import Extension, Frame
 from .provenance import add_provenance
 from .sections import Section, format_section, parse_section
@@ -83,8 +83,8 @@ def prepare_raw_frame(
         stored = np.asarray(ext.sci)
         bzero = 0.0
         if stored.dtype.kind in "iu":
-            if float(ext.header.get("BSCALE", 1.0)) != 1.0:
-                stored = stored * float(ext.header["BSCALE"]) + float(ext.header.get("BZERO", 0))
+            if float(ext.header.get("BSCALE", 1.0)) != 1.0:  # scaled integers: values first
+                stored = _scaled_float32(stored, ext.header)
             else:
                 bzero = float(ext.header.get("BZERO", 0.0))
         try:

@@ -8,8 +8,7 @@ import os
 import tempfile
 
 from gmoslib import calib, caldb, recipes_table
-from gmoslib.descriptors import DescriptorError
-from gmoslib.fitsio import FitsReadError
+from gmoslib.errors import DescriptorError, FitsReadError
 from gmoslib.manifest import read_manifest, skipped_summary
 
 RAW_DIR = config["raw_dir"]

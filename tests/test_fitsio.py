@@ -200,3 +200,11 @@ def test_atomic_output_gives_products_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "product.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_tile_compressed_raw_file_is_refused_by_name(tmp_path):
+    path = tmp_path / "N20170614S0201.fits"
+    data = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data)]).writeto(path)
+    with pytest.raises(FitsReadError, match=r"N20170614S0201\.fits: tile-compressed"):
+        read_raw(str(path))
