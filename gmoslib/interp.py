@@ -53,60 +53,49 @@ def _weights(frac: np.ndarray, order: int) -> list[np.ndarray]:
     return [x.astype(np.float32) for x in w]
 
 
-def _pass_rows(coef: np.ndarray, pad: int, slope: float, cross: float, const: float,
-               n_out: int, order: int) -> np.ndarray:
-    """out[r, j] = coef interpolated along axis 0 at row ``slope*r + cross*j + const`` (+ pad,
-    the padding of coef's rows), every column j of coef.  (n_out, ncol) float32."""
-    ncol = coef.shape[1]
-    out = np.empty((n_out, ncol), np.float32)
+def _pass(coef: np.ndarray, axis: int, pad: int, slope: float, cross: float, const: float,
+          n_out: int, order: int) -> np.ndarray:
+    """One 1-D pass along ``axis`` (0: down the columns, 1: along the rows) of coef: output
+    index r, at every index j of the other axis, samples coef at ``slope*r + cross*j + const``
+    (+ pad, coef's padding along ``axis``).  Float32, n_out along ``axis``.
+
+    The slope is held constant over blocks of outputs (position error < 1e-4 px); within a
+    block the integer part of the position changes only between runs of j, so each tap is
+    one slice of coef per run.
+    """
+    other = 1 - axis
+    n_other = coef.shape[other]
+    shape = [0, 0]
+    shape[axis], shape[other] = n_out, n_other
+    out = np.empty(shape, np.float32)
     drift = abs(slope - 1.0)
     chunk = 256 if drift == 0 else int(max(8, min(256, 2e-4 / drift)))
-    j = np.arange(ncol, dtype=np.float64)
+    j = np.arange(n_other, dtype=np.float64)
     taps = _TAPS[order]
+
+    def cut(lo: int, hi: int, a: int, b: int):
+        sl = [slice(None), slice(None)]
+        sl[axis], sl[other] = slice(lo, hi), slice(a, b)
+        return tuple(sl)
+
     for r0 in range(0, n_out, chunk):
         r1 = min(n_out, r0 + chunk)
         mid = 0.5 * (r0 + r1 - 1)
-        # padded position of row r in this block: r + s (s per column)
+        # padded position of output r in this block: r + s (s per index j of the other axis)
         s = slope * mid + cross * j + const - mid + pad
         k = np.floor(s).astype(np.int64)
         weights = _weights(s - k, order)
-        # k is monotonic in j: runs of equal k are column ranges read with one slice per tap
-        cuts = np.flatnonzero(np.diff(k)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, ncol], strict=True):
+        if axis == 1:  # weights vary down the rows: broadcast them along each row
+            weights = [w[:, None] for w in weights]
+        # k is monotonic in j: runs of equal k are read with one slice per tap
+        runs = np.flatnonzero(np.diff(k)) + 1
+        for a, b in zip(np.r_[0, runs], np.r_[runs, n_other], strict=True):
             kk = int(k[a])
-            acc = out[r0:r1, a:b]
-            np.multiply(coef[r0 + kk + taps[0]:r1 + kk + taps[0], a:b], weights[0][a:b],
-                        out=acc)
+            acc = out[cut(r0, r1, a, b)]
+            np.multiply(coef[cut(r0 + kk + taps[0], r1 + kk + taps[0], a, b)],
+                        weights[0][a:b], out=acc)
             for t, w in zip(taps[1:], weights[1:], strict=True):
-                acc += coef[r0 + kk + t:r1 + kk + t, a:b] * w[a:b]
-    return out
-
-
-def _pass_cols(coef: np.ndarray, pad: int, slope: float, cross: float, const: float,
-               n_out: int, order: int) -> np.ndarray:
-    """out[r, c] = coef interpolated along axis 1 at column ``slope*c + cross*r + const``
-    (+ pad, the padding of coef's columns), every row r of coef.  (nrow, n_out) float32.
-    The same as :func:`_pass_rows` on the transpose, without transposing."""
-    nrow = coef.shape[0]
-    out = np.empty((nrow, n_out), np.float32)
-    drift = abs(slope - 1.0)
-    chunk = 256 if drift == 0 else int(max(8, min(256, 2e-4 / drift)))
-    r = np.arange(nrow, dtype=np.float64)
-    taps = _TAPS[order]
-    for c0 in range(0, n_out, chunk):
-        c1 = min(n_out, c0 + chunk)
-        mid = 0.5 * (c0 + c1 - 1)
-        s = slope * mid + cross * r + const - mid + pad
-        k = np.floor(s).astype(np.int64)
-        weights = [w[:, None] for w in _weights(s - k, order)]
-        cuts = np.flatnonzero(np.diff(k)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, nrow], strict=True):
-            kk = int(k[a])
-            acc = out[a:b, c0:c1]
-            np.multiply(coef[a:b, c0 + kk + taps[0]:c1 + kk + taps[0]], weights[0][a:b],
-                        out=acc)
-            for t, w in zip(taps[1:], weights[1:], strict=True):
-                acc += coef[a:b, c0 + kk + t:c1 + kk + t] * w[a:b]
+                acc += coef[cut(r0 + kk + t, r1 + kk + t, a, b)] * w[a:b]
     return out
 
 
@@ -145,6 +134,6 @@ def affine_separable(arr: np.ndarray, matrix, offset, out_shape: tuple[int, int]
         for axis in (0, 1):
             ndimage.spline_filter1d(coef, 3, axis=axis, output=coef, mode="mirror")
     # padded column j_p is input column j_p - px[0]
-    tmp = _pass_rows(coef, py[0], a1, b1, c1 - b1 * px[0], h, order)
+    tmp = _pass(coef, 0, py[0], a1, b1, c1 - b1 * px[0], h, order)
     del coef
-    return _pass_cols(tmp, px[0], m11, m10, o1, w, order)
+    return _pass(tmp, 1, px[0], m11, m10, o1, w, order)
