@@ -23,6 +23,7 @@ from gmoslib.fitsio import (
 )
 from gmoslib.frame import Extension, Frame
 
+from ._descriptors_helpers import real_files
 from ._io_helpers import small_raw
 
 
@@ -208,3 +209,21 @@ def test_tile_compressed_raw_file_is_refused_by_name(tmp_path):
     fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data)]).writeto(path)
     with pytest.raises(FitsReadError, match=r"N20170614S0201\.fits: tile-compressed"):
         read_raw(str(path))
+
+
+@pytest.mark.skipif(not real_files(), reason="shared/data/real not found")
+def test_own_scanner_reads_real_gemini_files_as_astropy_does():
+    """Gemini's own GMOS files (bz2 BPMs with raw-frame headers; every fifth, for time):
+    every header card and every pixel as astropy reads them."""
+    for path in real_files()[::5]:
+        phu, exts = read_headers(str(path))
+        raw = read_raw(str(path))
+        with fits.open(path) as hdul:
+            assert list(phu.items()) == list(hdul[0].header.items()), path
+            images = [h for h in hdul[1:] if h.is_image]
+            for mine, ref in zip(raw.exts, images, strict=True):
+                assert list(mine.header.items()) == list(ref.header.items()), path
+                np.testing.assert_array_equal(mine.sci, np.asarray(ref.data, np.float64))
+            # read_headers keeps only the SCI headers of a file that names extensions SCI
+            assert len(exts) in (len(images), sum(str(h.header.get("EXTNAME", "")).upper()
+                                                  == "SCI" for h in images))
