@@ -9,6 +9,8 @@ rejected by the clipping, and summaries of the alignment.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Sequence
 
 import bottleneck as bn
@@ -72,15 +74,16 @@ def count_masked(dq: np.ndarray | None) -> int:
     return int(np.count_nonzero(np.asarray(dq) & MASKED_BITS))
 
 
-def image_qa(sci: np.ndarray, dq: np.ndarray | None, n_sources: int,
+def image_qa(sci: np.ndarray, dq: np.ndarray | None, n_sources: int | None,
              seeing_fwhm: float | None) -> dict:
     """Image numbers of one calibrated frame or stack (sci in electrons): background,
-    noise (electrons), seeing FWHM (arcsec, NaN if unknown), number of sources, masked
-    pixels."""
+    noise (electrons), seeing FWHM (arcsec, NaN if unknown), number of sources (NaN if
+    unknown), masked pixels."""
     background, noise = sky_statistics(sci, dq)
     return {"background": background, "noise": noise,
             "seeing_fwhm": float("nan") if seeing_fwhm is None else float(seeing_fwhm),
-            "n_sources": int(n_sources), "n_masked": count_masked(dq)}
+            "n_sources": float("nan") if n_sources is None else int(n_sources),
+            "n_masked": count_masked(dq)}
 
 
 #: Image numbers of a frame that :func:`frame_qa_record` stores in its catalogue's metadata.
@@ -204,9 +207,19 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
     for key in ("NREJECT", "NREJPIX"):
         if key not in stack.phu:
             raise ValueError(f"{stack_path}: no {key} keyword (not written by stack_science?)")
-    cat = detect_catalogue(ext, **(detect or {}))
-    seeing = frame_seeing(ext, cat)
-    measured = image_qa(ext.sci, ext.dq, len(cat), seeing)
+    # The stack is made in the same job: a failed source detection (e.g. sep's pixel buffer
+    # overflowing on a crowded field) must not cost it.  The two numbers that need sources
+    # are left empty and the reason goes to the job's log and standard error.
+    try:
+        cat = detect_catalogue(ext, **(detect or {}))
+        seeing, n_sources = frame_seeing(ext, cat), len(cat)
+    except Exception as exc:  # noqa: BLE001 -- sep raises plain Exceptions
+        message = (f"{stack_path}: sources of the stack not detected for its QA table "
+                   f"({type(exc).__name__}: {exc}); n_sources and seeing_fwhm left empty")
+        logging.getLogger(__name__).warning(message)
+        print(f"WARNING: {message}", file=sys.stderr)
+        seeing, n_sources = None, None
+    measured = image_qa(ext.sci, ext.dq, n_sources, seeing)
     name = os.path.basename(stack_path)
     name = name[:-5] if name.endswith(".fits") else name
     total = stack_row(name, measured, rows, n_rejected=int(phu["NREJECT"]),

@@ -240,3 +240,34 @@ def test_previews_qa_tables_and_report(reduced):
     for table in ("N20170614S0201_qa_frames.tsv", "N20170614S0201_qa_stack.tsv"):
         assert f"filename={table}" in html
     assert "zscale" in html  # the workflow description (report/workflow.rst)
+
+
+def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch, capsys):
+    """The QA table is made by the job that makes the stack: when sources cannot be detected
+    on the stack, the two numbers that need them are left empty and the reason is printed;
+    every other number is still measured."""
+    import gmoslib.science
+    from gmoslib.qa import stack_qa
+
+    _, work = reduced
+    frames = sorted(p.name[:-len("_mosaic.fits")] for p in (work / "work" / "mosaic").glob(
+        "*_mosaic.fits"))
+    mosaics = [str(work / "work" / "mosaic" / f"{f}_mosaic.fits") for f in frames]
+    catalogues = [str(work / "work" / "mosaic" / f"{f}_cat.ecsv") for f in frames]
+    stack = str(work / "results" / "N20170614S0201_stack.fits")
+    records = str(work / "results" / "N20170614S0201_qa.tsv")
+    rows, good = stack_qa(mosaics, catalogues, stack, records)
+
+    def overflow(*args, **kwargs):
+        raise Exception("internal pixel buffer full: 300000 active object pixels")
+
+    monkeypatch.setattr(gmoslib.science, "detect_catalogue", overflow)
+    rows2, total = stack_qa(mosaics, catalogues, stack, records)
+    assert "internal pixel buffer full" in capsys.readouterr().err
+    assert np.isnan(total["n_sources"]) and np.isnan(total["seeing_fwhm"])
+    assert good["n_sources"] > 10
+    for key in ("background", "noise", "n_masked", "n_rejected", "max_shift"):
+        assert total[key] == good[key], key
+    import pandas as pd
+
+    assert pd.DataFrame(rows2).equals(pd.DataFrame(rows))  # the frames' rows: unaffected
