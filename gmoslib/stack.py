@@ -9,15 +9,13 @@ frames.
 
 The arithmetic is vectorised over whole blocks.  Most pixels of a block are *clean* (every
 input usable, of one DQ class, finite) and, for mean combining, lose nothing to the rejection
-(or a fixed number of extremes with minmax); :func:`combine_block` finds them with the first
-clipping test, done without computing the median (the median is inside the keep interval of
-every value when few enough values fall outside the interval common to all), and combines
-them directly from the float32 inputs with float64 sums, without NaN copies of the block.
-Every other pixel (a DQ class mix, non-finite values, a rejection, a median or weighted mean)
-goes through the general path: rejected pixels become NaN in a float64 copy of those
-pixels and the bottleneck NaN-reductions do the rest (float64 because bottleneck's float32
-reductions have known accuracy problems).  Both paths give the same result for a clean
-pixel, up to float rounding.
+(or a fixed number of extremes with minmax); :func:`combine_block` finds them with one median
+(``np.partition``) and the first clipping test, and combines them directly from the float32
+inputs with float64 sums, without NaN copies of the block.  Every other pixel (a DQ class
+mix, non-finite values, a rejection, a median or weighted mean) goes through the general
+path: rejected pixels become NaN in a float64 copy of those pixels and the bottleneck
+NaN-reductions do the rest (float64 because bottleneck's float32 reductions have known
+accuracy problems).  Both paths give the same result for a clean pixel, up to float rounding.
 """
 
 from __future__ import annotations
@@ -153,6 +151,47 @@ for _bit, _ in _RANK_BITS:
 
 
 _MARGIN = 1e-4
+#: Above this many frames np.partition beats the sorting network for the median.
+_NETWORK_MAX = 32
+
+
+def _batcher_pairs(n: int) -> list[tuple[int, int]]:
+    """Comparators (i, j), i < j, of Batcher's odd-even merge sort for n elements."""
+    pairs = []
+    t = max(1, (n - 1).bit_length())
+    p = 1 << (t - 1)
+    while p > 0:
+        q, r, d = 1 << (t - 1), 0, p
+        while d > 0:
+            pairs.extend((i, i + d) for i in range(n - d) if i & p == r)
+            d, q, r = q - p, q >> 1, p
+        p >>= 1
+    return pairs
+
+
+def _median_rows(x: np.ndarray) -> np.ndarray:
+    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,).
+
+    For n <= 32 a sorting network of elementwise minimum/maximum over whole rows (an order
+    of magnitude faster than np.partition along a short axis), else np.partition.
+    """
+    n = x.shape[0]
+    k = n // 2
+    if n > _NETWORK_MAX:
+        kth = (k,) if n % 2 else (k - 1, k)
+        part = np.partition(x, kth, axis=0)
+        mid = [part[k]] if n % 2 else [part[k - 1], part[k]]
+    else:
+        rows = [x[i].copy() for i in range(n)]
+        tmp = np.empty_like(rows[0])
+        for i, j in _batcher_pairs(n):
+            np.minimum(rows[i], rows[j], out=tmp)
+            np.maximum(rows[i], rows[j], out=rows[j])
+            rows[i], tmp = tmp, rows[i]
+        mid = [rows[k]] if n % 2 else [rows[k - 1], rows[k]]
+    if len(mid) == 1:
+        return mid[0].astype(np.float64)
+    return (mid[0].astype(np.float64) + mid[1]) / 2.0
 
 
 def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max_iters, nlow,
@@ -198,28 +237,26 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
     n_kept = n
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if reject in ("sigclip", "varclip"):
-            # First pass of the clipping; a clean pixel with no rejection is final.  Every
-            # value k is kept when x_k - h s_k <= median <= x_k + l s_k, i.e. when the median
-            # lies in [lo, hi] = [max_k(x_k - h s_k), min_k(x_k + l s_k)].  That is tested
-            # without computing the median: the middle value(s) lie in [lo, hi] when at most
-            # (n - 1) // 2 values fall below lo and at most (n - 1) // 2 above hi.  The test
-            # runs in float32 with limits narrowed by 1e-4 (relative), so a pixel is taken
-            # here only when it is inside the limits beyond any rounding; the others (and
-            # the rare pixel whose median is inside but a middle value is not) go to the
-            # general path and get its float64 test.
+            # first pass of the clipping; a clean pixel with no rejection is final
+            centre = _median_rows(x)
+            # the test runs in float32 with limits narrowed by 1e-4 (relative), so a pixel
+            # is taken here only when it is inside the limits beyond any rounding; pixels
+            # at the limits go to the general path and get its float64 test
             ft = x.dtype.type  # float32 for unscaled inputs, else float64
+            dev = np.subtract(x, centre.astype(ft)[None], dtype=ft)
             if reject == "varclip":
                 spread = np.sqrt(v, dtype=ft)
             else:
                 spread = np.std(x, axis=0, dtype=np.float64).astype(ft)[None]
-            lo = np.max(x - spread * ft(hsigma * (1 - _MARGIN)), axis=0)
-            hi = np.min(x + spread * ft(lsigma * (1 - _MARGIN)), axis=0)
-            half = (n - 1) // 2
-            clean &= lo <= hi
-            count = np.uint8 if n < 256 else np.int32  # small sums of the comparisons
-            clean &= np.add.reduce(x < lo, axis=0, dtype=count) <= half
-            clean &= np.add.reduce(x > hi, axis=0, dtype=count) <= half
-            del spread, lo, hi
+            if lsigma == hsigma:
+                np.abs(dev, out=dev)
+                spread = np.multiply(spread, ft(hsigma * (1 - _MARGIN)), dtype=ft)
+                inside = dev <= spread
+            else:
+                inside = ((dev >= ft(-lsigma * (1 - _MARGIN)) * spread)
+                          & (dev <= ft(hsigma * (1 - _MARGIN)) * spread))
+            clean &= inside.all(axis=0)
+            del dev, spread, inside, centre
             kept_x, kept_v, kept_d = x, v, d
         elif reject == "minmax" and (nlow or nhigh):
             nl = int(np.floor(nlow + 0.001))

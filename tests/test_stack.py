@@ -310,7 +310,7 @@ def test_shape_errors():
     ("varclip", {"scale": np.linspace(0.8, 1.2, 10), "zero": np.linspace(-3, 3, 10)}),
     ("sigclip", {"apply_dq": False}),
 ])
-@pytest.mark.parametrize("n", [10, 7, 5, 4, 3, 2])
+@pytest.mark.parametrize("n", [10, 5, 2])
 def test_fast_mean_path_matches_the_general_path(reject, kw, n):
     # clean pixels take the fast path; outliers, DQ mixes, NaNs and NO_DATA the general one
     rng = np.random.default_rng(13)
@@ -338,26 +338,14 @@ def test_fast_mean_path_matches_the_general_path(reject, kw, n):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("n", [3, 4, 6, 7, 10, 12])
-@pytest.mark.parametrize("reject", ["sigclip", "varclip"])
-def test_fast_clean_test_on_integer_biases_matches_the_general_path(n, reject):
-    """Bias-like data: integer values (many ties), one read-noise variance per frame, a few
-    hot values; the median-free clean test of the fast path changes nothing."""
-    rng = np.random.default_rng(n)
-    shape = (n, 60, 70)
-    sci = np.round(rng.normal(0.0, 3.5, shape)).astype(np.float32)
-    sci[rng.random(shape) < 0.01] += rng.uniform(8, 40)
-    var = np.broadcast_to(rng.uniform(11, 14, (n, 1, 1)).astype(np.float32), shape)
-    fast = combine_block(sci, var, None, operation="mean", reject=reject)
-    from gmoslib.stack import _combine_general
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 17, 32, 33, 50])
+def test_median_rows_network_and_partition(n):
+    from gmoslib.stack import _median_rows
 
-    general = _combine_general(sci, var, None, operation="mean", reject=reject, lsigma=3.0,
-                               hsigma=3.0, mclip=True, max_iters=None, nlow=0, nhigh=0,
-                               zero=None, scale=None, apply_dq=True)
-    for a, b in zip(fast, general, strict=True):
-        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
-    if reject == "varclip":  # (sigclip on a handful of frames can reject nothing)
-        assert fast[3].sum() > 0  # hot values were rejected
+    rng = np.random.default_rng(n)
+    x = rng.normal(0, 1, (n, 1000)).astype(np.float32)
+    x[:, :10] = 1.0  # ties
+    np.testing.assert_array_equal(_median_rows(x), np.median(x.astype(np.float64), axis=0))
 
 
 @pytest.mark.parametrize("reject", ["varclip", "minmax", "none"])
