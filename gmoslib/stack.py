@@ -20,6 +20,7 @@ accuracy problems).  Both paths give the same result for a clean pixel, up to fl
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -140,7 +141,13 @@ def combine_block(
                   mclip=mclip, max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero,
                   scale=scale, apply_dq=apply_dq)
     if operation == "mean" and n >= 2:
-        return _combine_fast(sci, var, dq, **kwargs)
+        out_shape = sci.shape[1:]
+        m = math.prod(out_shape)
+        out = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.uint16),
+               np.empty(m, np.int16))
+        _combine_fast_rows(list(sci.reshape(n, -1)), _frame_rows(var, n), _frame_rows(dq, n),
+                           out, **kwargs)
+        return tuple(o.reshape(out_shape) for o in out)
     return _combine_general(sci, var, dq, **kwargs)
 
 
@@ -153,6 +160,12 @@ for _bit, _ in _RANK_BITS:
 _MARGIN = 1e-4
 #: Above this many frames np.partition beats the sorting network for the median.
 _NETWORK_MAX = 32
+
+
+#: Values (frames x pixels) per chunk of the fast mean path: a chunk and its temporaries
+#: (~2 MB of float32) stay in the CPU caches through the ~60 passes of the sorting network,
+#: instead of streaming whole blocks through memory at every pass.
+_CHUNK_VALUES = 1 << 19
 
 
 def _batcher_pairs(n: int) -> list[tuple[int, int]]:
@@ -169,44 +182,140 @@ def _batcher_pairs(n: int) -> list[tuple[int, int]]:
     return pairs
 
 
-def _median_rows(x: np.ndarray) -> np.ndarray:
-    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,).
+@functools.lru_cache(maxsize=64)
+def _selection_network(n: int, wanted: tuple[int, ...]) -> tuple[tuple[int, int, bool, bool],
+                                                                  ...]:
+    """The comparators of Batcher's network for n elements that the ``wanted`` sorted
+    positions depend on, as (i, j, min used, max used): walking back from the outputs, a
+    comparator whose outputs nothing uses is dropped, and of the others only the used output
+    is computed."""
+    needed = set(wanted)
+    kept = []
+    for i, j in reversed(_batcher_pairs(n)):
+        use_min, use_max = i in needed, j in needed
+        if use_min or use_max:
+            kept.append((i, j, use_min, use_max))
+            needed.update((i, j))
+    return tuple(reversed(kept))
 
-    For n <= 32 a sorting network of elementwise minimum/maximum over whole rows (an order
-    of magnitude faster than np.partition along a short axis), else np.partition.
-    """
-    n = x.shape[0]
+
+def _middle_positions(n: int) -> tuple[int, ...]:
     k = n // 2
-    if n > _NETWORK_MAX:
-        kth = (k,) if n % 2 else (k - 1, k)
-        part = np.partition(x, kth, axis=0)
-        mid = [part[k]] if n % 2 else [part[k - 1], part[k]]
-    else:
-        rows = [x[i].copy() for i in range(n)]
-        tmp = np.empty_like(rows[0])
-        for i, j in _batcher_pairs(n):
-            np.minimum(rows[i], rows[j], out=tmp)
-            np.maximum(rows[i], rows[j], out=rows[j])
-            rows[i], tmp = tmp, rows[i]
-        mid = [rows[k]] if n % 2 else [rows[k - 1], rows[k]]
+    return (k,) if n % 2 else (k - 1, k)
+
+
+def _median_of(mid: list[np.ndarray]) -> np.ndarray:
     if len(mid) == 1:
         return mid[0].astype(np.float64)
     return (mid[0].astype(np.float64) + mid[1]) / 2.0
 
 
-def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max_iters, nlow,
-                  nhigh, zero, scale, apply_dq):
-    """Mean combining of the clean pixels of a block without NaN copies; the rest through
-    :func:`_combine_general` (same arguments and result as :func:`combine_block`)."""
-    n = sci.shape[0]
-    out_shape = sci.shape[1:]
-    x = sci.reshape(n, -1)
-    v = None if var is None else np.asarray(var)
-    if v is not None and v.ndim >= 2 and all(st == 0 for st in v.strides[1:]):
-        v = v.reshape(n, -1)[:, :1]  # one value per frame (a broadcast): keep it (n, 1)
-    elif v is not None:
-        v = v.reshape(n, -1)
-    d = None if dq is None else np.asarray(dq, np.uint16).reshape(n, -1)
+def _sorted_rows_inplace(x: np.ndarray, wanted: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """Rows of x (n, m) at the ``wanted`` sorted positions (per column), by a selection
+    network of elementwise minimum/maximum over whole rows; x is overwritten (no NaNs)."""
+    rows = list(x)
+    tmp = np.empty_like(rows[0])
+    for i, j, use_min, use_max in _selection_network(x.shape[0], wanted):
+        if use_min and use_max:
+            np.minimum(rows[i], rows[j], out=tmp)
+            np.maximum(rows[i], rows[j], out=rows[j])
+            rows[i], tmp = tmp, rows[i]
+        elif use_min:
+            np.minimum(rows[i], rows[j], out=rows[i])
+        else:
+            np.maximum(rows[i], rows[j], out=rows[j])
+    return {p: rows[p] for p in wanted}
+
+
+def _median_rows(x: np.ndarray) -> np.ndarray:
+    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,); x is not modified.
+
+    For n <= 32 a selection network of elementwise minimum/maximum over whole rows (an order
+    of magnitude faster than np.partition along a short axis), else np.partition.
+    """
+    n = x.shape[0]
+    mids = _middle_positions(n)
+    if n > _NETWORK_MAX:
+        part = np.partition(x, mids, axis=0)
+        return _median_of([part[p] for p in mids])
+    got = _sorted_rows_inplace(np.array(x), mids)
+    return _median_of([got[p] for p in mids])
+
+
+def _frame_rows(arr, n: int):
+    """Per-frame 1-D views of an (n, ...) VAR or DQ array: a number for a frame whose
+    values are one broadcast value (zero strides), else its flattened pixels; None stays
+    None."""
+    if arr is None:
+        return None
+    arr = np.asarray(arr)
+    if arr.ndim >= 2 and all(st == 0 for st in arr.strides[1:]):
+        return [arr.reshape(n, -1)[k, 0] for k in range(n)]
+    return list(arr.reshape(n, -1))
+
+
+def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
+    """Mean combining over frames given as per-frame 1-D pixel rows, chunk by chunk.
+
+    xs : n arrays (m,) of values; vs : None or n entries, each a number (the frame's
+    constant VAR) or an array (m,); ds : None or n entries, each None (no DQ bits) or an
+    integer array (m,).  out : four (m,) arrays (sci, var, dq, nrejected) filled in place.
+    Each chunk is copied into a small buffer of its own (the only copy of the inputs), so
+    the inputs are read once and never modified.
+    """
+    n = len(xs)
+    m = out[0].shape[0]
+    dtype = np.float32 if all(a.dtype == np.float32 for a in xs) else np.float64
+    v_const = None
+    if vs is not None and all(np.ndim(a) == 0 for a in vs):
+        v_const = np.array(vs, np.float32).reshape(n, 1)
+    if ds is not None and all(a is None for a in ds):
+        ds = None
+    # DQ planes stored as uint8 (no bit above 128) are combined as such: no casting copy
+    d_type = (np.uint8 if ds is not None and all(a is None or np.asarray(a).dtype == np.uint8
+                                                 for a in ds) else np.uint16)
+    step = max(1024, _CHUNK_VALUES // n)
+    for c0 in range(0, m, step):
+        c1 = min(m, c0 + step)
+        x = np.empty((n, c1 - c0), dtype)
+        for k, a in enumerate(xs):
+            x[k] = a[c0:c1]
+        if vs is None:
+            v = None
+        elif v_const is not None:
+            v = v_const
+        else:
+            v = np.empty((n, c1 - c0), np.float32)
+            for k, a in enumerate(vs):
+                v[k] = a if np.ndim(a) == 0 else a[c0:c1]
+        if ds is None:
+            d = None
+        else:
+            d = np.empty((n, c1 - c0), d_type)
+            for k, a in enumerate(ds):
+                d[k] = 0 if a is None else a[c0:c1]
+
+        def gather(rest, c0=c0, c1=c1, v=v, d=d):
+            return (np.stack([a[c0:c1][rest] for a in xs]),
+                    None if v is None else np.ascontiguousarray(
+                        np.broadcast_to(v, (n, c1 - c0))[:, rest]),
+                    None if d is None else d[:, rest])
+
+        res = _combine_fast(x, v, d, gather, **kw)
+        for o, r in zip(out, res, strict=True):
+            o[c0:c1] = r
+
+
+def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, max_iters,
+                  nlow, nhigh, zero, scale, apply_dq):
+    """Mean combining of one chunk: the clean pixels directly, the rest through
+    :func:`_combine_general`.
+
+    x : (n, m) values, owned (overwritten); v : None, (n, 1) (one VAR per frame) or (n, m);
+    d : None or (n, m) uint16; gather(rest) -> the unscaled (sci, var, dq) of the pixels
+    ``rest`` for the general path.  Returns (sci, var, dq, nrejected), each (m,).
+    """
+    n, m = x.shape
     if scale is not None or zero is not None:
         x = x.astype(np.float64)
         if scale is not None:
@@ -216,7 +325,6 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
                 v = v * (s * s)
         if zero is not None:
             x -= np.asarray(zero, np.float64)[:, None]
-    m = x.shape[1]
     # clean: every input finite (then so is their float64 sum) and of one DQ class that is
     # not NO_DATA
     total = np.add.reduce(x, axis=0, dtype=np.float64)
@@ -232,38 +340,62 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
                                & ((any_bits[flagged] & np.uint16(dqbits.NO_DATA)) == 0))
             del ranked
         del any_bits, flagged
+    usable = clean.copy()  # every value usable: only the rejection can still take some
+    clip_sorted = False
     if reject == "varclip" and v is None:
         reject = "sigclip"
     n_kept = n
+    sample_var = None
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if v is None:  # the output VAR from the spread of the values (x is overwritten below)
+            pop_var = np.var(x, axis=0, dtype=np.float64)
+            sample_var = pop_var * (n / (n - 1))
         if reject in ("sigclip", "varclip"):
-            # first pass of the clipping; a clean pixel with no rejection is final
-            centre = _median_rows(x)
-            # the test runs in float32 with limits narrowed by 1e-4 (relative), so a pixel
-            # is taken here only when it is inside the limits beyond any rounding; pixels
-            # at the limits go to the general path and get its float64 test
+            # first pass of the clipping; a clean pixel with no rejection is final.  The test
+            # runs in float32 with limits narrowed by 1e-4 (relative), so a pixel is taken
+            # here only when it is inside the limits beyond any rounding; pixels at the
+            # limits go to the general path and get its float64 test.
             ft = x.dtype.type  # float32 for unscaled inputs, else float64
-            dev = np.subtract(x, centre.astype(ft)[None], dtype=ft)
-            if reject == "varclip":
+            lo_f, hi_f = ft(lsigma * (1 - _MARGIN)), ft(hsigma * (1 - _MARGIN))
+            if reject == "varclip" and v.shape[1] != 1:
+                # a VAR per pixel and frame: test every value against its own limit
+                centre = _median_rows(x).astype(ft)
+                dev = np.subtract(x, centre[None], dtype=ft)
                 spread = np.sqrt(v, dtype=ft)
+                clean &= ((dev >= -lo_f * spread) & (dev <= hi_f * spread)).all(axis=0)
+                del dev, spread
             else:
-                spread = np.std(x, axis=0, dtype=np.float64).astype(ft)[None]
-            if lsigma == hsigma:
-                np.abs(dev, out=dev)
-                spread = np.multiply(spread, ft(hsigma * (1 - _MARGIN)), dtype=ft)
-                inside = dev <= spread
-            else:
-                inside = ((dev >= ft(-lsigma * (1 - _MARGIN)) * spread)
-                          & (dev <= ft(hsigma * (1 - _MARGIN)) * spread))
-            clean &= inside.all(axis=0)
-            del dev, spread, inside, centre
-            kept_x, kept_v, kept_d = x, v, d
+                # every value is inside the limits iff the smallest and the largest are: the
+                # limit is the same for all frames (sigclip: the pixel's spread; varclip with
+                # one VAR per frame: the smallest, exact when the frames share it)
+                if reject == "sigclip":
+                    spread = np.sqrt(pop_var if v is None else
+                                     np.var(x, axis=0, dtype=np.float64)).astype(ft)
+                else:
+                    spread = np.sqrt(np.min(v), dtype=ft)
+                if n > _NETWORK_MAX:
+                    lo, hi = x.min(axis=0), x.max(axis=0)
+                    centre = _median_rows(x).astype(ft)
+                else:
+                    mids = _middle_positions(n)
+                    got = _sorted_rows_inplace(x, tuple(sorted({0, n - 1, *mids})))
+                    lo, hi = got[0], got[n - 1]
+                    centre = _median_of([got[p] for p in mids]).astype(ft)
+                clean &= ((np.subtract(centre, lo, dtype=ft) <= lo_f * spread)
+                          & (np.subtract(hi, centre, dtype=ft) <= hi_f * spread))
+                del lo, hi, spread
+                # usable pixels with a rejection: clipped on their sorted values when every
+                # value of a pixel has the same limit
+                clip_sorted = reject == "sigclip" or bool(np.all(v == v[0]))
+            del centre
+            kept_v, kept_d = v, d
+            kept_sum = total
         elif reject == "minmax" and (nlow or nhigh):
             nl = int(np.floor(nlow + 0.001))
             nh = int(np.floor(nhigh + 0.001))
             if nl + nh >= n:
                 clean[:] = False
-                kept_x, kept_v, kept_d = x, v, d
+                kept_sum, kept_v, kept_d = total, v, d
             else:
                 order = np.argsort(x, axis=0, kind="stable")[nl:n - nh]
                 kept_x = np.take_along_axis(x, order, axis=0)
@@ -271,35 +403,113 @@ def _combine_fast(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max
                     np.broadcast_to(v, x.shape), order, axis=0)
                 kept_d = None if d is None else np.take_along_axis(d, order, axis=0)
                 n_kept = n - nl - nh
-                del order
+                kept_sum = np.add.reduce(kept_x, axis=0, dtype=np.float64)
+                if v is None:
+                    sample_var = np.var(kept_x, axis=0, ddof=1, dtype=np.float64)
+                del order, kept_x
         else:
-            kept_x, kept_v, kept_d = x, v, d
-        kept_sum = total if kept_x is x else np.add.reduce(kept_x, axis=0, dtype=np.float64)
+            kept_sum, kept_v, kept_d = total, v, d
         out = kept_sum / n_kept
         if kept_v is not None:
             out_var = np.add.reduce(kept_v, axis=0, dtype=np.float64) / n_kept**2
         else:
-            out_var = np.var(kept_x, axis=0, ddof=1, dtype=np.float64) / n_kept
-    out_var = np.array(np.broadcast_to(out_var, (m,)), dtype=np.float64)
+            out_var = sample_var / n_kept
+    out_var = np.array(np.broadcast_to(out_var, (m,)), dtype=np.float32)
     out_var[~np.isfinite(out_var)] = 0.0
     out_dq = (np.zeros(m, np.uint16) if kept_d is None
               else np.bitwise_or.reduce(kept_d, axis=0).astype(np.uint16))
     nrej = np.full(m, n - n_kept, np.int16)
-    del kept_x, kept_v, kept_d
-    rest = np.flatnonzero(~clean)
+    del kept_v, kept_d
     out = out.astype(np.float32)
-    out_var = out_var.astype(np.float32)
+    if clip_sorted:
+        mid = np.flatnonzero(usable & ~clean)
+        if mid.size:
+            s2, v2, d2 = gather(mid)
+            out[mid], out_var[mid], out_dq[mid], nrej[mid] = _clip_sorted(
+                s2, v2, d2, reject=reject, lsigma=lsigma, hsigma=hsigma, mclip=mclip,
+                max_iters=max_iters, zero=zero, scale=scale)
+        clean = usable
+    if d is not None and apply_dq:
+        # NO_DATA in every frame: nothing to combine (what the general path gives)
+        nothing = np.bitwise_and.reduce(d, axis=0) & np.uint16(dqbits.NO_DATA) != 0
+        if nothing.any():
+            out[nothing], out_var[nothing], out_dq[nothing], nrej[nothing] = \
+                0.0, 0.0, dqbits.NO_DATA, 0
+            clean |= nothing
+    rest = np.flatnonzero(~clean)
     if rest.size:
         s2, v2, d2, r2 = _combine_general(
-            sci.reshape(n, -1)[:, rest],
-            None if var is None else np.asarray(var).reshape(n, -1)[:, rest],
-            None if dq is None else np.asarray(dq, np.uint16).reshape(n, -1)[:, rest],
-            operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma, mclip=mclip,
-            max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero, scale=scale,
-            apply_dq=apply_dq)
+            *gather(rest), operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma,
+            mclip=mclip, max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero,
+            scale=scale, apply_dq=apply_dq)
         out[rest], out_var[rest], out_dq[rest], nrej[rest] = s2, v2, d2, r2
-    return (out.reshape(out_shape), out_var.reshape(out_shape), out_dq.reshape(out_shape),
-            nrej.reshape(out_shape))
+    return out, out_var, out_dq, nrej
+
+
+def _clip_sorted(sci, var, dq, *, reject, lsigma, hsigma, mclip, max_iters, zero, scale):
+    """Sigma clipping (the iteration of :func:`_sigma_clip`) and mean combining of pixels
+    whose n values are all usable and share one limit per pixel (sigclip; varclip with one
+    VAR for every frame): the survivors are then a run [a, b) of the sorted values, and each
+    pass only moves its ends.  sci, var (or None), dq (or None): (n, r), unscaled.  Returns
+    (sci, var, dq, nrejected), each (r,), as :func:`_combine_general` would."""
+    n, r = sci.shape
+    x = sci.astype(np.float64)
+    v = None if var is None else np.asarray(var, np.float64)
+    if scale is not None:
+        s = np.asarray(scale, np.float64)[:, None]
+        x *= s
+        if v is not None:
+            v = v * (s * s)
+    if zero is not None:
+        x -= np.asarray(zero, np.float64)[:, None]
+    order = np.argsort(x, axis=0)
+    x = np.take_along_axis(x, order, axis=0)
+    k = np.arange(n)[:, None]
+    a = np.zeros(r, np.intp)
+    b = np.full(r, n, np.intp)
+    sigma = None if reject == "sigclip" else float(np.sqrt(v[0, 0]))
+    active = np.arange(r)
+    iters = 100 if max_iters is None else max(1, min(int(max_iters), 100))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for it in range(iters):
+            xa, aa, ba = x[:, active], a[active], b[active]
+            inside = (k >= aa) & (k < ba)
+            count = ba - aa
+            if mclip or it == 0:
+                centre = (np.take_along_axis(xa, ((aa + ba - 1) // 2)[None], axis=0)[0]
+                          + np.take_along_axis(xa, ((aa + ba) // 2)[None], axis=0)[0]) / 2.0
+            else:
+                centre = np.where(inside, xa, 0.0).sum(axis=0) / count
+            if sigma is None:
+                mean = np.where(inside, xa, 0.0).sum(axis=0) / count
+                spread = np.sqrt(np.where(inside, (xa - mean) ** 2, 0.0).sum(axis=0) / count)
+            else:
+                spread = sigma
+            low = ((xa < centre - lsigma * spread) & inside).sum(axis=0)
+            high = ((xa > centre + hsigma * spread) & inside).sum(axis=0)
+            # a pass never rejects every value of a pixel
+            changed = ((low > 0) | (high > 0)) & (ba - high > aa + low)
+            if not changed.any():
+                break
+            active = active[changed]
+            a[active] += low[changed]
+            b[active] -= high[changed]
+        kept = (k >= a) & (k < b)
+        count = b - a
+        out = np.where(kept, x, 0.0).sum(axis=0) / count
+        if v is not None:
+            vs = np.take_along_axis(np.broadcast_to(v, x.shape), order, axis=0)
+            out_var = np.where(kept, vs, 0.0).sum(axis=0) / count**2
+        else:
+            out_var = (np.where(kept, (x - out) ** 2, 0.0).sum(axis=0) / (count - 1)) / count
+    out_var = np.where(np.isfinite(out_var), out_var, 0.0)
+    if dq is None:
+        out_dq = np.zeros(r, np.uint16)
+    else:
+        ds = np.take_along_axis(np.asarray(dq, np.uint16), order, axis=0)
+        out_dq = np.bitwise_or.reduce(np.where(kept, ds, 0).astype(np.uint16), axis=0)
+    return (out.astype(np.float32), out_var.astype(np.float32), out_dq,
+            (n - count).astype(np.int16))
 
 
 def _combine_general(sci, var, dq, *, operation, reject, lsigma, hsigma, mclip, max_iters,
@@ -421,6 +631,12 @@ def stack_frames(
     if n == 0:
         raise ValueError("nothing to stack")
     threads = max(1, int(threads))
+    full = _full_kwargs(combine_kwargs)
+    if full["operation"] not in OPERATIONS:
+        raise ValueError(f"operation must be one of {OPERATIONS}, not {full['operation']!r}")
+    for name in ("zero", "scale"):
+        if full[name] is not None and np.shape(full[name]) != (n,):
+            raise ValueError(f"{name} must have shape ({n},), got {np.shape(full[name])}")
     rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
     out_sci = np.empty((ny, nx), np.float32)
     out_var = np.empty((ny, nx), np.float32)
@@ -430,29 +646,61 @@ def stack_frames(
     if threads == 1 or len(starts) == 1:
         for y0 in starts:
             _stack_block(readers, y0, min(ny, y0 + rows), nx,
-                         (out_sci, out_var, out_dq, out_rej), combine_kwargs)
+                         (out_sci, out_var, out_dq, out_rej), full)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(lambda y0: _stack_block(readers, y0, min(ny, y0 + rows), nx,
                                                   (out_sci, out_var, out_dq, out_rej),
-                                                  combine_kwargs), starts))
+                                                  full), starts))
     return out_sci, out_var, out_dq, out_rej
+
+
+_DEFAULTS = dict(operation="mean", reject="sigclip", lsigma=3.0, hsigma=3.0, mclip=True,
+                 max_iters=None, nlow=0, nhigh=0, zero=None, scale=None, apply_dq=True)
+
+
+def _full_kwargs(kw: dict) -> dict:
+    """combine_block's keyword arguments with its defaults filled in (checked)."""
+    unknown = set(kw) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown combine argument(s): {', '.join(sorted(unknown))}")
+    full = {**_DEFAULTS, **kw}
+    if full["reject"] not in REJECTIONS:
+        raise ValueError(f"rejection must be one of {REJECTIONS}, not {full['reject']!r}")
+    return full
 
 
 def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) -> None:
     """Read rows y0:y1 of every frame, combine them, write the rows of the outputs."""
     n = len(readers)
     out_sci, out_var, out_dq, out_rej = outputs
+    parts = [read(y0, y1) for read in readers]
+    if combine_kwargs.get("operation", "mean") == "mean" and n >= 2:
+        # the fast mean path takes the frames' rows as they are (views of frames held in
+        # memory): no (n, rows, nx) copy of the block
+        def flat(a):
+            if a is None or (np.ndim(a) == 2 and a.strides == (0, 0)):
+                return None if a is None else a[0, 0]
+            return np.ravel(a)
+
+        vs = None if any(v is None for _, v, _ in parts) else [flat(v) for _, v, _ in parts]
+        ds = None if any(d is None for _, _, d in parts) else [flat(d) for _, _, d in parts]
+        xs = [np.ravel(s) for s, _, _ in parts]
+        del parts
+        _combine_fast_rows(xs, vs, ds, tuple(o[y0:y1].reshape(-1) for o in outputs),
+                           **combine_kwargs)
+        return
     sci = np.empty((n, y1 - y0, nx), np.float32)
     var = np.empty((n, y1 - y0, nx), np.float32)
     dq = np.empty((n, y1 - y0, nx), np.uint16)
     have_var = have_dq = True
     var_const = np.empty(n, np.float32)  # frames whose VAR is one value (a broadcast)
     all_const = True
-    for k, read in enumerate(readers):  # fill in place: no second copy of the block
-        s, v, d = read(y0, y1)
+    for k in range(n):  # fill in place: no second copy of the block
+        s, v, d = parts[k]
+        parts[k] = None
         sci[k] = s
         if v is None:
             have_var = False
