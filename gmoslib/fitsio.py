@@ -23,9 +23,9 @@ import zlib
 from collections.abc import Iterator
 
 import numpy as np
-from astropy.io import fits
 
 from .errors import FitsReadError
+from .fitsheader import Header, as_header
 from .frame import Extension, Frame
 
 BLOCK = 2880
@@ -69,7 +69,7 @@ def _check_readable(path: str) -> None:
         raise FitsReadError(f"{path}: empty file (0 bytes)")
 
 
-def read_headers(path: str, *, check_size: bool = True) -> tuple[fits.Header, list[fits.Header]]:
+def read_headers(path: str, *, check_size: bool = True) -> tuple[Header, list[Header]]:
     """Primary header and the image-extension headers, without reading pixel data.
 
     With ``check_size`` the file length is compared with what the headers declare, so a
@@ -185,7 +185,8 @@ def _structure(raw: bytes) -> dict:
 def _scan_hdus(buf, path: str, full=None, check_size: bool = True) -> list[tuple]:
     """(header, data offset, data bytes) of every HDU of a FITS byte buffer, in file order.
 
-    Headers are parsed card by card (astropy's Header.fromstring) -- or, where ``full(index,
+    Headers are parsed card by card (:meth:`gmoslib.fitsheader.Header.fromstring`) -- or,
+    where ``full(index,
     structure)`` says False, only their structural keywords (:func:`_structure`, a dict);
     the data are only located (their size from BITPIX, NAXISn, PCOUNT and GCOUNT), so the
     caller reads just what it needs.  A header without END or data cut short raises
@@ -218,7 +219,7 @@ def _scan_hdus(buf, path: str, full=None, check_size: bool = True) -> list[tuple
         raw = bytes(buf[start:pos])
         header = _structure(raw)
         if full is None or full(len(hdus), header):
-            header = fits.Header.fromstring(raw.decode("ascii", "replace"))
+            header = Header.fromstring(raw.decode("ascii", "replace"))
         naxis = int(header.get("NAXIS", 0))
         size = 0
         if naxis:
@@ -238,19 +239,19 @@ def _scan_hdus(buf, path: str, full=None, check_size: bool = True) -> list[tuple
     return hdus
 
 
-def _is_image(header: fits.Header, index: int) -> bool:
+def _is_image(header: Header, index: int) -> bool:
     return (int(header.get("NAXIS", 0)) == 2
             and (index == 0 or str(header.get("XTENSION", "")).strip() == "IMAGE"))
 
 
-def _stored(buf, header: fits.Header, offset: int) -> np.ndarray:
+def _stored(buf, header: Header, offset: int) -> np.ndarray:
     """The stored (big-endian, unscaled) 2-D array of an image HDU, a view of buf."""
     dtype = np.dtype(_BITPIX_DTYPES[int(header["BITPIX"])])
     ny, nx = int(header["NAXIS2"]), int(header["NAXIS1"])
     return np.frombuffer(buf, dtype=dtype, count=ny * nx, offset=offset).reshape(ny, nx)
 
 
-def _scaled_float32(stored: np.ndarray, header: fits.Header) -> np.ndarray:
+def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
     """Physical values (stored * BSCALE + BZERO) of an image as float32 (one pass)."""
     bzero = float(header.get("BZERO", 0.0))
     bscale = float(header.get("BSCALE", 1.0))
@@ -353,51 +354,109 @@ def scratch_dir_for(path: str) -> Iterator[str]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def frame_to_hdulist(frame: Frame) -> fits.HDUList:
-    """PHU plus SCI/VAR/DQ image HDUs per extension, EXTVER = 1..N."""
-    hdus: list = [fits.PrimaryHDU(header=_clean_phu(frame.phu))]
-    for i, ext in enumerate(frame.exts, start=1):
-        hdr = _clean_ext(ext.header)
-        sci = fits.ImageHDU(np.ascontiguousarray(ext.sci, dtype=np.float32), header=hdr,
-                            name="SCI")
-        sci.header["EXTVER"] = i
-        hdus.append(sci)
-        if ext.var is not None:
-            var = fits.ImageHDU(np.ascontiguousarray(ext.var, dtype=np.float32), name="VAR")
-            var.header["EXTVER"] = i
-            if "BUNIT" in hdr and hdr["BUNIT"]:
-                var.header["BUNIT"] = f"({hdr['BUNIT']})**2"
-            hdus.append(var)
-        if ext.dq is not None:
-            dq = fits.ImageHDU(np.ascontiguousarray(ext.dq, dtype=np.uint16), name="DQ")
-            dq.header["EXTVER"] = i
-            hdus.append(dq)
-    return fits.HDUList(hdus)
-
-
 _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND",
                "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "EXTNAME", "EXTVER", "NEXTEND")
 
 
-def _clean_phu(header: fits.Header) -> fits.Header:
-    h = header.copy()
+def _clean(header) -> Header:
+    """A copy of a header without the cards that describe an HDU's data layout."""
+    h = as_header(header).copy()
     for key in _STRUCTURAL:
         h.remove(key, ignore_missing=True, remove_all=True)
     return h
 
 
-def _clean_ext(header: fits.Header) -> fits.Header:
-    h = header.copy()
-    for key in _STRUCTURAL:
-        h.remove(key, ignore_missing=True, remove_all=True)
-    return h
+def _image_hdus(frame: Frame) -> list[tuple[Header, np.ndarray | None]]:
+    """(header, data) of every HDU of a processed file: the PHU, then SCI, VAR and DQ per
+    extension with EXTVER = 1..N (SCI and VAR float32, DQ uint16 stored with BZERO 32768)."""
+    phu = Header()
+    phu.append("SIMPLE", True, "conforms to FITS standard")
+    phu.append("BITPIX", 8, "array data type")
+    phu.append("NAXIS", 0, "number of array dimensions")
+    phu.append("EXTEND", True)
+    phu.extend(_clean(frame.phu))
+    hdus: list[tuple[Header, np.ndarray | None]] = [(phu, None)]
+
+    def image(data, base, name, ver, bunit=None):
+        h = Header()
+        h.append("XTENSION", "IMAGE", "Image extension")
+        h.append("BITPIX", 16 if data.dtype == np.uint16 else -32, "array data type")
+        h.append("NAXIS", 2, "number of array dimensions")
+        h.append("NAXIS1", int(data.shape[1]))
+        h.append("NAXIS2", int(data.shape[0]))
+        h.append("PCOUNT", 0, "number of parameters")
+        h.append("GCOUNT", 1, "number of groups")
+        if data.dtype == np.uint16:
+            h.append("BSCALE", 1)
+            h.append("BZERO", 32768)
+        if base is not None:
+            h.extend(base)
+        h["EXTNAME"] = (name, "extension name")
+        h["EXTVER"] = (ver, "extension value")
+        if bunit:
+            h["BUNIT"] = bunit
+        return h, data
+
+    for i, ext in enumerate(frame.exts, start=1):
+        hdr = _clean(ext.header)
+        if np.ndim(ext.sci) != 2:
+            raise ValueError(f"extension {i}: SCI must be 2-D, got shape {np.shape(ext.sci)}")
+        hdus.append(image(np.asarray(ext.sci, np.float32), hdr, "SCI", i))
+        if ext.var is not None:
+            unit = hdr.get("BUNIT")
+            hdus.append(image(np.broadcast_to(np.asarray(ext.var, np.float32),
+                                              np.shape(ext.sci)), None, "VAR", i,
+                              f"({unit})**2" if unit else None))
+        if ext.dq is not None:
+            hdus.append(image(np.broadcast_to(np.asarray(ext.dq).astype(np.uint16, copy=False),
+                                              np.shape(ext.sci)), None, "DQ", i))
+    return hdus
+
+
+def _write_data(fh, data: np.ndarray, rows: int = 1024) -> None:
+    """Big-endian pixels, a few rows at a time (no whole-array copy), then zero padding to
+    the 2880-byte block."""
+    unsigned = data.dtype == np.uint16
+    out = np.dtype(">u2") if unsigned else np.dtype(">f4")
+    for y0 in range(0, data.shape[0], rows):
+        block = data[y0:y0 + rows].astype(out)
+        if unsigned:
+            block ^= np.uint16(0x8000)  # stored = value - 32768 (BZERO): flip the top bit
+        fh.write(block.tobytes())
+    fh.write(b"\0" * (-data.size * out.itemsize % BLOCK))
+
+
+def write_fits(path: str, hdus: list[tuple[Header, np.ndarray | None]]) -> None:
+    """Write (header, 2-D data or None) HDUs as a FITS file at ``path`` (not atomic: see
+    :func:`write_frame`).  Every header is formatted before the file is opened, so a value
+    that cannot be written raises without leaving a file behind."""
+    texts = [header.tostring().encode("ascii") for header, _ in hdus]
+    with open(path, "wb") as fh:
+        for text, (_, data) in zip(texts, hdus, strict=True):
+            fh.write(text)
+            if data is not None:
+                _write_data(fh, data)
+
+
+def frame_to_hdulist(frame: Frame):
+    """The frame as an astropy ``HDUList`` (imports astropy; for callers that need one)."""
+    import io
+
+    from astropy.io import fits
+
+    buf = io.BytesIO()
+    for header, data in _image_hdus(frame):
+        buf.write(header.tostring().encode("ascii"))
+        if data is not None:
+            _write_data(buf, data)
+    return fits.HDUList.fromstring(buf.getvalue())
 
 
 def write_frame(path: str, frame: Frame) -> None:
     """Write a processed frame atomically (temp file + rename)."""
-    hdul = frame_to_hdulist(frame)
+    hdus = _image_hdus(frame)
     with atomic_output(path) as tmp:
-        hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
+        write_fits(tmp, hdus)
 
 
 def read_frame(path: str) -> Frame:
@@ -446,7 +505,7 @@ def read_frame(path: str) -> Frame:
     return Frame(phu, exts, path)
 
 
-def _scaled_uint16(stored: np.ndarray, header: fits.Header, path: str) -> np.ndarray:
+def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
     """A DQ plane as native uint16: stored unsigned (BZERO 32768) or as small integers."""
     bzero = float(header.get("BZERO", 0.0))
     bscale = float(header.get("BSCALE", 1.0))
@@ -469,26 +528,30 @@ def _hdu_layout(path: str) -> dict[tuple[str, int], tuple]:
     _check_readable(path)
     layout = {}
     try:
-        with fits.open(path, mode="readonly", memmap=False,
-                       do_not_scale_image_data=True) as hdul:
-            for hdu in hdul[1:]:
-                hdr = hdu.header
-                name = str(hdr.get("EXTNAME", "")).upper()
-                if name not in ("SCI", "VAR", "DQ") or int(hdr.get("NAXIS", 0)) != 2:
-                    continue
-                bitpix = int(hdr["BITPIX"])
-                dtype = np.dtype({8: "u1", 16: ">i2", 32: ">i4", 64: ">i8",
-                                  -32: ">f4", -64: ">f8"}[bitpix])
-                scale = (float(hdr.get("BZERO", 0)), float(hdr.get("BSCALE", 1)))
-                unsigned16 = scale == (32768.0, 1.0) and bitpix == 16
-                if unsigned16:
-                    dtype = np.dtype(">u2")  # stored value = value - 32768: flip the top bit
-                elif scale != (0.0, 1.0):
-                    raise FitsReadError(f"{path}: {name} extension is scaled (BZERO/BSCALE); "
-                                        "expected a processed gmos-snake file")
-                info = hdu.fileinfo()
-                layout[(name, int(hdr.get("EXTVER", 1)))] = (
-                    info["datLoc"], int(hdr["NAXIS2"]), int(hdr["NAXIS1"]), dtype, unsigned16)
+        with open(path, "rb") as fh:
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            hdus = _scan_hdus(buf, path, full=lambda k, st: False)
+        finally:
+            buf.close()
+        for k, (hdr, offset, _) in enumerate(hdus):
+            if k == 0:
+                continue
+            name = str(hdr.get("EXTNAME", "")).upper()
+            if name not in ("SCI", "VAR", "DQ") or int(hdr.get("NAXIS", 0)) != 2:
+                continue
+            bitpix = int(hdr["BITPIX"])
+            dtype = np.dtype({8: "u1", 16: ">i2", 32: ">i4", 64: ">i8",
+                              -32: ">f4", -64: ">f8"}[bitpix])
+            scale = (float(hdr.get("BZERO", 0)), float(hdr.get("BSCALE", 1)))
+            unsigned16 = scale == (32768.0, 1.0) and bitpix == 16
+            if unsigned16:
+                dtype = np.dtype(">u2")  # stored value = value - 32768: flip the top bit
+            elif scale != (0.0, 1.0):
+                raise FitsReadError(f"{path}: {name} extension is scaled (BZERO/BSCALE); "
+                                    "expected a processed gmos-snake file")
+            layout[(name, int(hdr.get("EXTVER", 1)))] = (
+                offset, int(hdr["NAXIS2"]), int(hdr["NAXIS1"]), dtype, unsigned16)
     except FitsReadError:
         raise
     except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.io import fits
+
+from .fitsheader import Header
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Extension:
     sci: np.ndarray
     var: np.ndarray | None
     dq: np.ndarray | None
-    header: fits.Header = field(default_factory=fits.Header)
+    header: Header = field(default_factory=Header)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -37,7 +38,7 @@ class Extension:
 class Frame:
     """A primary header and its extensions, in file order.  ``filename`` is informative only."""
 
-    phu: fits.Header
+    phu: Header
     exts: list[Extension]
     filename: str = ""
 

@@ -22,10 +22,10 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from astropy.io import fits
 
 from . import dq as dqbits
 from . import geometry
+from .fitsheader import Header
 from .frame import Extension, Frame
 from .sections import parse_section
 
@@ -38,7 +38,7 @@ DEFAULT_GAP = 64
 MAX_WIDTH = 1600
 
 
-def _binning(header: fits.Header) -> tuple[int, int]:
+def _binning(header: Header) -> tuple[int, int]:
     text = str(header.get("CCDSUM", "1 1")).split()
     if len(text) != 2:
         raise ValueError(f"CCDSUM {header.get('CCDSUM')!r} is not 'XBIN YBIN'")
@@ -321,11 +321,10 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
                  max_width: int = MAX_WIDTH) -> dict:
     """PNG preview of a raw GMOS file (tiled amplifiers, data sections only) or of a
     processed SCI/VAR/DQ product (tiled by DETSEC when it has several extensions)."""
-    from .fitsio import read_frame, read_raw
+    from .fitsio import read_frame, read_headers, read_raw
 
-    with fits.open(fits_path) as hdul:
-        names = {str(h.header.get("EXTNAME", "")).upper() for h in hdul[1:]}
-    raw = "SCI" not in names
+    _, headers = read_headers(fits_path)
+    raw = not any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in headers)
     frame = read_raw(fits_path) if raw else read_frame(fits_path)
     frame.filename = fits_path
     unit = str(frame.exts[0].header.get("BUNIT", "adu" if raw else ""))

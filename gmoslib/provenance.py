@@ -12,9 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from astropy.io import fits
-
 from . import __version__
+from .fitsheader import Header
 
 SOFTWARE = "gmos-snake"
 HISTORY_PREFIX = f"{SOFTWARE} "
@@ -33,7 +32,7 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def add_provenance(phu: fits.Header, step: str, params: dict, inputs: list[tuple[str, str]]):
+def add_provenance(phu: Header, step: str, params: dict, inputs: list[tuple[str, str]]):
     """Record one step in ``phu`` (modified in place).
 
     inputs : (file name, sha256 hex) pairs.  params : JSON-serialisable step parameters.
@@ -48,7 +47,7 @@ def add_provenance(phu: fits.Header, step: str, params: dict, inputs: list[tuple
         phu.add_history(f"{HISTORY_PREFIX}input {step} {os.path.basename(name)} sha256:{sha}")
 
 
-def read_provenance(phu: fits.Header) -> list[str]:
+def read_provenance(phu: Header) -> list[str]:
     """The provenance lines written by :func:`add_provenance`, oldest first."""
     entries: list[str] = []
     last = ""  # the previous card of the current entry ("" = no entry open)
@@ -76,8 +75,10 @@ def add_subcommand(subparsers) -> None:
 
 
 def _cli_provenance(args) -> int:
+    from .fitsio import read_headers
+
     for path in args.files:
-        phu = fits.getheader(path, 0)
+        phu, _ = read_headers(path)
         print(f"{path}:")
         print(f"  software: {SOFTWARE} {phu.get('GMSVER', '?')}"
               + (f" (git {phu['GMSGIT']})" if "GMSGIT" in phu else ""))

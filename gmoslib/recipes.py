@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from astropy.io import fits
 
 from . import dq as dqbits
 from . import flat as flatlib
@@ -25,6 +24,7 @@ from . import overscan as oscan
 from . import prepare as prep
 from . import stack as stacklib
 from .descriptors import Descriptors
+from .fitsheader import Header
 from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
 from .frame import Extension, Frame
 from .provenance import add_provenance
@@ -36,7 +36,7 @@ class RecipeError(ValueError):
 
 
 # --------------------------------------------------------------------------- preparation
-def _amp_ccd_y_start(header: fits.Header) -> int:
+def _amp_ccd_y_start(header: Header) -> int:
     """0-based unbinned CCD row of the first row of this amplifier's data (from CCDSEC)."""
     return parse_section(header["CCDSEC"]).y1
 
@@ -152,7 +152,7 @@ def prepare_raw_frame(
     return Frame(phu, exts, frame.filename)
 
 
-def _bpm_for_amp(bpm: Frame, header: fits.Header, shape: tuple[int, int],
+def _bpm_for_amp(bpm: Frame, header: Header, shape: tuple[int, int],
                  xbin: int, ybin: int) -> np.ndarray:
     """The part of a static BPM that covers one amplifier's data (boolean, ``shape``)."""
     ampname = header.get("AMPNAME")
@@ -191,7 +191,7 @@ def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None,
 
 
 # --------------------------------------------------------------------------- CCD tiling
-def ccd_groups(headers: Sequence[fits.Header]) -> list[list[int]]:
+def ccd_groups(headers: Sequence[Header]) -> list[list[int]]:
     """Extension indices grouped by CCD (left to right on the detector), each group sorted
     by amplifier position (CCDSEC x)."""
     by_ccd: dict[str, list[int]] = {}
@@ -414,7 +414,7 @@ def _combine_kwargs(params: dict) -> dict:
     }
 
 
-def _stack_header(phu: fits.Header, names: list[str], step: str, params: dict,
+def _stack_header(phu: Header, names: list[str], step: str, params: dict,
                   paths: Sequence[str]):
     phu["NCOMBINE"] = (len(names), "Number of frames combined")
     for k, name in enumerate(names, start=1):

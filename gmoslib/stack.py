@@ -162,10 +162,13 @@ _MARGIN = 1e-4
 _NETWORK_MAX = 32
 
 
-#: Values (frames x pixels) per chunk of the fast mean path: a chunk and its temporaries
-#: (~2 MB of float32) stay in the CPU caches through the ~60 passes of the sorting network,
-#: instead of streaming whole blocks through memory at every pass.
-_CHUNK_VALUES = 1 << 19
+#: Values (frames x pixels) per chunk of the fast mean path: ~8 MB of float32, so that a
+#: chunk and its temporaries stay in the shared CPU cache through the ~60 passes of the
+#: sorting network instead of streaming whole blocks through memory at every pass, while
+#: each numpy call is long enough for two stacking threads not to queue for the GIL
+#: (measured on a 2-core machine: 2^19 values 0.31 s, 2^21 0.23 s, 2^23 0.24 s for a
+#: 10-frame 2x2 master bias).
+_CHUNK_VALUES = 1 << 21
 
 
 def _batcher_pairs(n: int) -> list[tuple[int, int]]:

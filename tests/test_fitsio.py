@@ -136,15 +136,17 @@ def test_atomic_write_failure_leaves_nothing(tmp_path, monkeypatch):
     frame = _frame(np.random.default_rng(4))
     path = tmp_path / "p.fits"
 
-    def failing(self, name, *a, **k):
-        with open(name, "wb") as fh:
-            fh.write(b"SIMPLE  =                    T" + b" " * 100)
+    written = []
+
+    def failing(fh, data, rows=1024):
+        fh.write(b"\0" * 100)  # part of the first SCI array, then the disk is full
+        written.append(fh.name)
         raise OSError("disk full")
 
-    monkeypatch.setattr(fits.HDUList, "writeto", failing)
+    monkeypatch.setattr(fitsio, "_write_data", failing)
     with pytest.raises(OSError, match="disk full"):
         write_frame(str(path), frame)
-    assert os.listdir(tmp_path) == []
+    assert written and os.listdir(tmp_path) == []
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
