@@ -27,15 +27,20 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
     """
     raw_data = np.asarray(raw_data)
     if raw_data.dtype.kind in "iu":
-        # integers: compare with the smallest integer at or above the level (exact)
+        # integers: compare with the smallest integer at or above the level (exact); most
+        # amplifiers have no saturated pixel at all, which their maximum tells (a reduction
+        # is cheaper than a full boolean plane)
         limits = np.iinfo(raw_data.dtype)
         level = math.ceil(saturation_adu)
-        saturated = (np.zeros(raw_data.shape, bool) if level > limits.max
-                     else raw_data >= raw_data.dtype.type(max(level, limits.min)))
+        if level > limits.max or (raw_data.size and raw_data.max() < level):
+            saturated = None
+        else:
+            saturated = raw_data >= raw_data.dtype.type(max(level, limits.min))
     else:
         saturated = raw_data >= saturation_adu
     # one pass each, no masked assignment over the whole plane
-    dq = np.multiply(saturated, np.uint16(dqbits.SATURATED), dtype=np.uint16)
+    dq = (np.zeros(raw_data.shape, np.uint16) if saturated is None
+          else np.multiply(saturated, np.uint16(dqbits.SATURATED), dtype=np.uint16))
     for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
                       (no_data, dqbits.NO_DATA)):
         if mask is not None:

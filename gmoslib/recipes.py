@@ -49,6 +49,7 @@ def prepare_raw_frame(
     bpm: Frame | None = None,
     copy_headers: bool = True,
     update_headers: bool = True,
+    defer_sci: bool = False,
 ) -> Frame:
     """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
 
@@ -59,7 +60,10 @@ def prepare_raw_frame(
     one value per amplifier.  With ``copy_headers=False`` the raw frame's headers are
     updated and reused (for a raw frame read only to be prepared); with
     ``update_headers=False`` they are left as they are (for the pixels of a frame whose
-    headers nothing reads, e.g. the second and later inputs of a master bias).
+    headers nothing reads, e.g. the second and later inputs of a master bias).  With
+    ``defer_sci`` (raw integers without BSCALE) SCI is a
+    :class:`~gmoslib.overscan.RowLevelImage`: the raw integers and the row levels, computed
+    where they are read (for a frame that only goes into a stack).
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -104,7 +108,10 @@ def prepare_raw_frame(
         if info.get("OVERSCAN") is not None:
             info["OVERSCAN"] = float(info["OVERSCAN"]) + bzero
         raw_data = stored[datasec.slice]  # a view: only the data section is converted
-        sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
+        if defer_sci and raw_data.dtype.kind in "iu":
+            sci = oscan.RowLevelImage(raw_data, level[datasec.y1:datasec.y2])
+        else:
+            sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
         # saturation judged on the raw values (bias level in): stored >= level - BZERO;
         # integer pixels are finite (no need to look for NaN/inf)
@@ -140,7 +147,7 @@ def prepare_raw_frame(
         overscan_level = float(info.get("OVERSCAN") or 0.0)
         hdr["SATLEVEL"] = (float(saturation[i]) - overscan_level, "Saturation level (ADU)")
         hdr["BUNIT"] = "adu"
-        exts.append(Extension(sci.astype(np.float32, copy=False), var, dq, hdr))
+        exts.append(Extension(sci, var, dq, hdr))
 
     phu = frame.phu.copy() if copy_headers else frame.phu
     if not update_headers:
@@ -182,12 +189,12 @@ def _bpm_for_amp(bpm: Frame, header: Header, shape: tuple[int, int],
 
 
 def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None,
-                  update_headers: bool = True) -> Frame:
+                  update_headers: bool = True, defer_sci: bool = False) -> Frame:
     """Read a raw file and prepare it (:func:`prepare_raw_frame`)."""
     raw = read_raw(path, scaled=False)
     desc = Descriptors(raw.phu, [e.header for e in raw.exts], path)
     return prepare_raw_frame(raw, desc, overscan=overscan, bpm=bpm, copy_headers=False,
-                             update_headers=update_headers)
+                             update_headers=update_headers, defer_sci=defer_sci)
 
 
 # --------------------------------------------------------------------------- CCD tiling
@@ -239,9 +246,10 @@ def ccd2_statistics_region(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 class _FrameStore:
     """Prepared frames held for row-block stacking.
 
-    Per frame and extension: SCI (float32); VAR as one number when it is constant (a bias's
-    read noise) and as float32 otherwise; DQ as None when it is all zero, as uint8 when no
-    bit above 128 is set, else uint16.  The
+    Per frame and extension: SCI (float32, or the raw integers and row levels of a
+    :class:`~gmoslib.overscan.RowLevelImage`, computed where the stack reads them); VAR as
+    one number when it is constant (a bias's read noise) and as float32 otherwise; DQ as
+    None when it is all zero, as uint8 when no bit above 128 is set, else uint16.  The
     arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
     written to a plain scratch file and rows are read back with ``np.fromfile`` at an offset,
     so the stored frames sit in the page cache, not in this process's memory (a memory map
@@ -259,6 +267,8 @@ class _FrameStore:
 
     @staticmethod
     def _compact(ext: Extension):
+        sci = ext.sci if isinstance(ext.sci, oscan.RowLevelImage) else \
+            np.asarray(ext.sci, np.float32)
         var = ext.var
         if var is not None and var.size and (
                 all(st == 0 for st in var.strides) or float(var.min()) == float(var.max())):
@@ -267,27 +277,34 @@ class _FrameStore:
         if dq is not None:
             top = int(dq.max()) if dq.size else 0
             dq = None if top == 0 else (dq.astype(np.uint8) if top < 256 else dq)
-        return np.asarray(ext.sci, np.float32), var, dq
+        return sci, var, dq
+
+    @staticmethod
+    def _nbytes(parts) -> int:
+        return sum(a.nbytes for p in parts for a in p
+                   if isinstance(a, (np.ndarray, oscan.RowLevelImage)))
 
     def store(self, k: int, frame: Frame) -> None:
         parts = [self._compact(e) for e in frame.exts]
         if self.in_memory is None:
             self.shapes = [e.sci.shape for e in frame.exts]
-            per_frame = sum(a.nbytes for p in parts for a in p if isinstance(a, np.ndarray))
-            self.in_memory = per_frame * self.n <= self.keep_bytes
+            self.in_memory = self._nbytes(parts) * self.n <= self.keep_bytes
         if self.in_memory:
-            self.memory_used += sum(a.nbytes for p in parts for a in p
-                                    if isinstance(a, np.ndarray))
+            self.memory_used += self._nbytes(parts)
             self.items.append(parts)
             return
         stored = []
         for i, (sci, var, dq) in enumerate(parts):
             entry = []
             for name, arr in (("sci", sci), ("var", var), ("dq", dq)):
+                level = None
+                if isinstance(arr, oscan.RowLevelImage):
+                    # the raw integers (half the bytes of float32) and the row levels
+                    arr, level = arr.stored, arr.level
                 if isinstance(arr, np.ndarray) and arr.ndim == 2:
                     path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
                     np.ascontiguousarray(arr).tofile(path)
-                    entry.append((path, arr.dtype))
+                    entry.append((path, arr.dtype, level))
                 else:
                     entry.append(arr)
             stored.append(tuple(entry))
@@ -299,11 +316,13 @@ class _FrameStore:
             return np.broadcast_to(dtype(0), (y1 - y0, nx))
         if isinstance(item, np.ndarray) and item.ndim == 2:
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
+        if isinstance(item, oscan.RowLevelImage):
+            return item.rows(y0, y1)
         if isinstance(item, tuple):
-            path, dt = item
+            path, dt, level = item
             rows = np.fromfile(path, dtype=dt, count=(y1 - y0) * nx,
-                               offset=y0 * nx * dt.itemsize)
-            return rows.reshape(y1 - y0, nx)
+                               offset=y0 * nx * dt.itemsize).reshape(y1 - y0, nx)
+            return rows if level is None else oscan.RowLevelImage(rows, level[y0:y1])
         return np.broadcast_to(dtype(item), (y1 - y0, nx))  # a constant
 
     def readers(self, i: int) -> list[Callable]:
@@ -447,7 +466,9 @@ def make_master_bias(
 
     def frame(k):
         # only the first frame's headers go into the master: the others keep their raw ones
-        f = load_prepared(paths[k], overscan=overscan, bpm=bpm, update_headers=k == 0)
+        # only the stack reads the pixels: computed there, rows at a time
+        f = load_prepared(paths[k], overscan=overscan, bpm=bpm, update_headers=k == 0,
+                          defer_sci=True)
         if "BIAS" not in Descriptors(f.phu, [e.header for e in f.exts], paths[k]).tags():
             raise RecipeError(f"{paths[k]} is not a bias (OBSTYPE={f.phu.get('OBSTYPE')!r})")
         return f

@@ -28,6 +28,7 @@ import bottleneck as bn
 import numpy as np
 
 from . import dq as dqbits
+from .overscan import RowLevelImage
 
 OPERATIONS = ("mean", "median", "lmedian", "wtmean")
 REJECTIONS = ("none", "minmax", "sigclip", "varclip")
@@ -260,7 +261,8 @@ def _frame_rows(arr, n: int):
 def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     """Mean combining over frames given as per-frame 1-D pixel rows, chunk by chunk.
 
-    xs : n arrays (m,) of values; vs : None or n entries, each a number (the frame's
+    xs : n arrays (m,) of values, or :class:`~gmoslib.overscan.RowLevelImage` rows (computed
+    chunk by chunk); vs : None or n entries, each a number (the frame's
     constant VAR) or an array (m,); ds : None or n entries, each None (no DQ bits) or an
     integer array (m,).  out : four (m,) arrays (sci, var, dq, nrejected) filled in place.
     Each chunk is copied into a small buffer of its own (the only copy of the inputs), so
@@ -269,6 +271,9 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     n = len(xs)
     m = out[0].shape[0]
     dtype = np.float32 if all(a.dtype == np.float32 for a in xs) else np.float64
+    # inputs computed row by row (overscan-corrected raw integers, see
+    # gmoslib.overscan.RowLevelImage): chunks of whole rows
+    nx = next((a.shape[1] for a in xs if a.ndim == 2), 0)
     v_const = None
     if vs is not None and all(np.ndim(a) == 0 for a in vs):
         v_const = np.array(vs, np.float32).reshape(n, 1)
@@ -278,11 +283,16 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     d_type = (np.uint8 if ds is not None and all(a is None or np.asarray(a).dtype == np.uint8
                                                  for a in ds) else np.uint16)
     step = max(1024, _CHUNK_VALUES // n)
+    if nx:
+        step = max(1, step // nx) * nx
     for c0 in range(0, m, step):
         c1 = min(m, c0 + step)
         x = np.empty((n, c1 - c0), dtype)
         for k, a in enumerate(xs):
-            x[k] = a[c0:c1]
+            if a.ndim == 2:
+                a.fill(x[k], c0 // nx, c1 // nx)
+            else:
+                x[k] = a[c0:c1]
         if vs is None:
             v = None
         elif v_const is not None:
@@ -298,10 +308,16 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
             for k, a in enumerate(ds):
                 d[k] = 0 if a is None else a[c0:c1]
 
-        def gather(rest, c0=c0, c1=c1, v=v, d=d):
-            return (np.stack([a[c0:c1][rest] for a in xs]),
-                    None if v is None else np.ascontiguousarray(
-                        np.broadcast_to(v, (n, c1 - c0))[:, rest]),
+        def gather(rest, whole_var=True, c0=c0, c1=c1, v=v, d=d):
+            """The unscaled inputs of the pixels ``rest`` of this chunk (VAR kept (n, 1)
+            when it is one value per frame, unless ``whole_var``)."""
+            if nx:
+                rows, cols = np.divmod(rest, nx)
+                rows += c0 // nx
+            return (np.stack([a.take(rows, cols) if a.ndim == 2 else a[c0:c1][rest]
+                              for a in xs]),
+                    None if v is None else v if (v.shape[1] == 1 and not whole_var) else
+                    np.ascontiguousarray(np.broadcast_to(v, (n, c1 - c0))[:, rest]),
                     None if d is None else d[:, rest])
 
         res = _combine_fast(x, v, d, gather, **kw)
@@ -427,7 +443,7 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
     if clip_sorted:
         mid = np.flatnonzero(usable & ~clean)
         if mid.size:
-            s2, v2, d2 = gather(mid)
+            s2, v2, d2 = gather(mid, whole_var=False)
             out[mid], out_var[mid], out_dq[mid], nrej[mid] = _clip_sorted(
                 s2, v2, d2, reject=reject, lsigma=lsigma, hsigma=hsigma, mclip=mclip,
                 max_iters=max_iters, zero=zero, scale=scale)
@@ -465,12 +481,30 @@ def _clip_sorted(sci, var, dq, *, reject, lsigma, hsigma, mclip, max_iters, zero
             v = v * (s * s)
     if zero is not None:
         x -= np.asarray(zero, np.float64)[:, None]
-    order = np.argsort(x, axis=0)
-    x = np.take_along_axis(x, order, axis=0)
+    # which frame each sorted value came from only matters when the frames' VAR or DQ
+    # differ for a pixel
+    same_var = v is None or (v.shape[1] == 1 and bool(np.all(v == v[0])))
+    dq_or = None
+    if dq is not None:
+        dq = np.asarray(dq, np.uint16)
+        dq_or = np.bitwise_or.reduce(dq, axis=0)
+        if np.array_equal(dq_or, np.bitwise_and.reduce(dq, axis=0)):
+            dq = None  # every frame has the same bits: the OR of the kept ones is dq_or
+    if same_var and dq is None:
+        order = None
+        x.sort(axis=0)
+    else:
+        order = np.argsort(x, axis=0)
+        x = np.take_along_axis(x, order, axis=0)
     k = np.arange(n)[:, None]
     a = np.zeros(r, np.intp)
     b = np.full(r, n, np.intp)
-    sigma = None if reject == "sigclip" else float(np.sqrt(v[0, 0]))
+    if reject == "sigclip":
+        sigma = None
+    elif v is not None and v.shape[1] == 1 and same_var:
+        sigma = float(np.sqrt(v[0, 0]))
+    else:
+        raise ValueError("variance clipping on sorted values needs one VAR for every frame")
     active = np.arange(r)
     iters = 100 if max_iters is None else max(1, min(int(max_iters), 100))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -500,16 +534,20 @@ def _clip_sorted(sci, var, dq, *, reject, lsigma, hsigma, mclip, max_iters, zero
         kept = (k >= a) & (k < b)
         count = b - a
         out = np.where(kept, x, 0.0).sum(axis=0) / count
-        if v is not None:
+        if v is None:
+            out_var = (np.where(kept, (x - out) ** 2, 0.0).sum(axis=0) / (count - 1)) / count
+        elif same_var:
+            out_var = v[0] * count / count**2  # (the same rounding as a sum of equal terms)
+        else:
             vs = np.take_along_axis(np.broadcast_to(v, x.shape), order, axis=0)
             out_var = np.where(kept, vs, 0.0).sum(axis=0) / count**2
-        else:
-            out_var = (np.where(kept, (x - out) ** 2, 0.0).sum(axis=0) / (count - 1)) / count
     out_var = np.where(np.isfinite(out_var), out_var, 0.0)
-    if dq is None:
+    if dq_or is None:
         out_dq = np.zeros(r, np.uint16)
+    elif dq is None:
+        out_dq = dq_or
     else:
-        ds = np.take_along_axis(np.asarray(dq, np.uint16), order, axis=0)
+        ds = np.take_along_axis(dq, order, axis=0)
         out_dq = np.bitwise_or.reduce(np.where(kept, ds, 0).astype(np.uint16), axis=0)
     return (out.astype(np.float32), out_var.astype(np.float32), out_dq,
             (n - count).astype(np.int16))
@@ -690,7 +728,7 @@ def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) ->
 
         vs = None if any(v is None for _, v, _ in parts) else [flat(v) for _, v, _ in parts]
         ds = None if any(d is None for _, _, d in parts) else [flat(d) for _, _, d in parts]
-        xs = [np.ravel(s) for s, _, _ in parts]
+        xs = [s if isinstance(s, RowLevelImage) else np.ravel(s) for s, _, _ in parts]
         del parts
         _combine_fast_rows(xs, vs, ds, tuple(o[y0:y1].reshape(-1) for o in outputs),
                            **combine_kwargs)

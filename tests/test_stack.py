@@ -433,3 +433,40 @@ def test_uint8_dq_readers_give_the_same_stack():
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
     assert (a[2][0] == dqbits.NO_DATA).all() and (a[3] > 0).any()
+
+
+@pytest.mark.parametrize("case", ["same", "dq_differs", "var_differs", "no_var", "scaled"])
+def test_sorted_clipping_primitive_matches_the_general_path(case):
+    # every pixel has an outlier; VAR one value per frame ((n, 1)) as the fast path gives it
+    from gmoslib.stack import _clip_sorted, _combine_general
+
+    rng = np.random.default_rng(41)
+    n, r = 16, 3000  # (one outlier among 8 values is never 3 population sigmas out)
+    sci = rng.normal(10.0, 2.0, (n, r)).astype(np.float32)
+    sci[rng.integers(0, n, r), np.arange(r)] += rng.choice([-60.0, 60.0], r)
+    var = np.full((n, 1), 4.0, np.float32)
+    dq = np.zeros((n, r), np.uint16)
+    dq[:, ::7] = dqbits.NON_LINEAR  # the same in every frame
+    scale = zero = None
+    if case == "dq_differs":
+        dq[2, ::3] |= dqbits.SATURATED
+    elif case == "var_differs":
+        var = np.linspace(3.0, 5.0, n).astype(np.float32)[:, None]
+    elif case == "no_var":
+        var = None
+    elif case == "scaled":
+        scale, zero = np.linspace(0.9, 1.1, n), np.linspace(-1, 1, n)
+    reject = "sigclip" if case in ("no_var", "var_differs", "scaled") else "varclip"
+    kw = dict(reject=reject, lsigma=3.0, hsigma=3.0, mclip=True, max_iters=None, zero=zero,
+              scale=scale)
+    got = _clip_sorted(sci, var, dq, **kw)
+    want = _combine_general(sci, None if var is None else np.broadcast_to(var, sci.shape),
+                            dq, operation="mean", nlow=0, nhigh=0, apply_dq=True, **kw)
+    assert (want[3] > 0).mean() > 0.9
+    for a, b in zip(got, want, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
+
+    if case == "scaled":  # the frames' scaled VARs differ: variance clipping cannot use it
+        with pytest.raises(ValueError, match="one VAR for every frame"):
+            _clip_sorted(sci, var, dq, **{**kw, "reject": "varclip"})

@@ -1,0 +1,80 @@
+"""Master bias: pixels computed in the stack (raw integers and row levels) against frames
+prepared in full and combined in one block, in memory and through scratch files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gmoslib.overscan import RowLevelImage, subtract_rows
+from gmoslib.recipes import load_prepared, make_master_bias
+from gmoslib.sim import simulate_preset
+from gmoslib.stack import combine_block
+
+
+@pytest.fixture(scope="module")
+def biases(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("mbias") / "raw"
+    simulate_preset("small", str(raw), seed=5)
+    paths = sorted(str(p) for p in raw.glob("N20170613S018*.fits"))
+    assert len(paths) >= 3
+    return paths
+
+
+def _reference(paths):
+    """Each bias prepared in full (float32 SCI), every extension combined at once."""
+    frames = [load_prepared(p, overscan={}) for p in paths]
+    out = []
+    for i in range(len(frames[0].exts)):
+        sci = np.stack([np.asarray(f.exts[i].sci) for f in frames])
+        var = np.stack([np.broadcast_to(f.exts[i].var, sci.shape[1:]) for f in frames])
+        dq = np.stack([f.exts[i].dq for f in frames])
+        out.append(combine_block(sci, var, dq, operation="mean", reject="varclip"))
+    return out
+
+
+@pytest.mark.parametrize("memory_bytes,threads", [(1 << 28, 1), (1 << 28, 2), (1 << 16, 2)])
+def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, threads):
+    # 1 << 16: the frames do not fit the budget and go through scratch files (raw integers
+    # and row levels); every mode gives the reference's pixels exactly
+    master = make_master_bias(biases, overscan={}, stack={"reject_method": "varclip"},
+                              memory_bytes=memory_bytes, scratch_dir=str(tmp_path),
+                              threads=threads)
+    reference = _reference(biases)
+    assert len(master.exts) == len(reference)
+    for ext, (sci, var, dq, _) in zip(master.exts, reference, strict=True):
+        np.testing.assert_array_equal(ext.sci, sci)
+        np.testing.assert_array_equal(ext.var, var)
+        np.testing.assert_array_equal(ext.dq, dq)
+    assert list(tmp_path.iterdir()) == []  # scratch files removed
+
+
+def test_deferred_preparation_is_the_full_one(biases):
+    full = load_prepared(biases[0], overscan={})
+    deferred = load_prepared(biases[0], overscan={}, defer_sci=True)
+    for a, b in zip(full.exts, deferred.exts, strict=True):
+        assert isinstance(b.sci, RowLevelImage) and b.sci.shape == a.sci.shape
+        np.testing.assert_array_equal(np.asarray(b.sci), a.sci)
+        np.testing.assert_array_equal(b.dq, a.dq)
+
+
+def test_row_level_image():
+    rng = np.random.default_rng(3)
+    stored = rng.integers(-32768, 32767, (7, 5)).astype(">i2")  # as in a FITS file
+    level = rng.normal(-31000.0, 50.0, 7)
+    img = RowLevelImage(stored, level)
+    expected = (stored.astype(np.float64) - level[:, None]).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(img), expected)
+    np.testing.assert_array_equal(np.asarray(img), subtract_rows(stored, level))
+    assert img.shape == (7, 5) and img.dtype == np.float32 and img.size == 35
+    np.testing.assert_array_equal(img[2:5], expected[2:5])
+    np.testing.assert_array_equal(img[2:5, 1:3], expected[2:5, 1:3])
+    np.testing.assert_array_equal(img[3], expected[3])
+    np.testing.assert_array_equal(np.asarray(img.rows(1, 4)), expected[1:4])
+    out = np.empty(15, np.float32)
+    img.fill(out, 2, 5)
+    np.testing.assert_array_equal(out, expected[2:5].ravel())
+    rows, cols = np.array([2, 2, 3, 4]), np.array([0, 4, 2, 4])
+    np.testing.assert_array_equal(img.take(rows, cols), expected[rows, cols])
+    with pytest.raises(ValueError, match="level shape"):
+        RowLevelImage(stored, level[:3])
