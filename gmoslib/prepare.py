@@ -14,6 +14,70 @@ from . import dq as dqbits
 from .lookups import HAMAMATSU_DEAD_ROWS
 
 
+class RowPlane:
+    """A (ny, nx) plane that is constant along each row, kept as its (ny,) row values: the DQ
+    of an amplifier whose only flags are whole rows (a bias's dead Hamamatsu rows), which
+    otherwise costs a full uint16 plane per frame.  ``np.asarray`` gives the plane; the
+    stack fills its chunks from the row values (``fill``, ``take``, ``rows``)."""
+
+    __slots__ = ("values", "nx")
+    ndim = 2
+
+    def __init__(self, values: np.ndarray, nx: int):
+        self.values = np.asarray(values)
+        if self.values.ndim != 1:
+            raise ValueError(f"row values must be 1-D, got shape {self.values.shape}")
+        self.nx = int(nx)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.values.shape[0], self.nx)
+
+    @property
+    def size(self) -> int:
+        return self.values.shape[0] * self.nx
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes
+
+    def max(self):
+        return self.values.max()
+
+    def rows(self, y0: int, y1: int) -> RowPlane:
+        return RowPlane(self.values[y0:y1], self.nx)
+
+    def fill(self, out: np.ndarray, y0: int, y1: int) -> None:
+        """Write rows y0:y1 into ``out`` ((y1 - y0) * nx values)."""
+        out.reshape(y1 - y0, self.nx)[:] = self.values[y0:y1, None]
+
+    def take(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.values[rows]
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.repeat(self.values[:, None], self.nx, axis=1)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, key):
+        return np.asarray(self)[key]
+
+
+def any_saturated(raw_data: np.ndarray, saturation_adu: float) -> bool:
+    """Whether any raw value (ADU, bias level in) is at or above the saturation level, as
+    :func:`make_dq` judges it (integers: the smallest integer at or above the level)."""
+    raw_data = np.asarray(raw_data)
+    if not raw_data.size:
+        return False
+    if raw_data.dtype.kind in "iu":
+        level = math.ceil(saturation_adu)
+        return level <= np.iinfo(raw_data.dtype).max and int(raw_data.max()) >= level
+    return bool((raw_data >= saturation_adu).any())
+
+
 def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | None = None,
             unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None,
             finite: bool = False) -> np.ndarray:
@@ -32,7 +96,7 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
         # is cheaper than a full boolean plane)
         limits = np.iinfo(raw_data.dtype)
         level = math.ceil(saturation_adu)
-        if level > limits.max or (raw_data.size and raw_data.max() < level):
+        if not any_saturated(raw_data, saturation_adu):
             saturated = None
         else:
             saturated = raw_data >= raw_data.dtype.type(max(level, limits.min))

@@ -63,7 +63,8 @@ def prepare_raw_frame(
     headers nothing reads, e.g. the second and later inputs of a master bias).  With
     ``defer_sci`` (raw integers without BSCALE) SCI is a
     :class:`~gmoslib.overscan.RowLevelImage`: the raw integers and the row levels, computed
-    where they are read (for a frame that only goes into a stack).
+    where they are read (for a frame that only goes into a stack), and a DQ whose only
+    flags are whole rows is a :class:`~gmoslib.prepare.RowPlane`.
     """
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
@@ -115,12 +116,20 @@ def prepare_raw_frame(
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
         # saturation judged on the raw values (bias level in): stored >= level - BZERO;
         # integer pixels are finite (no need to look for NaN/inf)
-        dq = prep.make_dq(raw_data, float(saturation[i]) - bzero, bpm=bpm_amp,
-                          finite=raw_data.dtype.kind in "iu")
-        if hamamatsu:
-            # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
-            dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
-            if dead.any():
+        dead = (prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
+                if hamamatsu else None)
+        if (defer_sci and bpm_amp is None and raw_data.dtype.kind in "iu"
+                and not prep.any_saturated(raw_data, float(saturation[i]) - bzero)):
+            # nothing flagged but whole rows: the DQ as its row values
+            row_bits = np.zeros(sci.shape[0], np.uint16)
+            if dead is not None:
+                row_bits[dead] = dqbits.UNILLUMINATED | dqbits.NO_DATA
+            dq = prep.RowPlane(row_bits, sci.shape[1])
+        else:
+            dq = prep.make_dq(raw_data, float(saturation[i]) - bzero, bpm=bpm_amp,
+                              finite=raw_data.dtype.kind in "iu")
+            if dead is not None and dead.any():
+                # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
                 dq[dead, :] |= np.uint16(dqbits.UNILLUMINATED | dqbits.NO_DATA)
         # constant per amplifier: a read-only broadcast of one value (no array to fill);
         # every later step makes new arrays from it
@@ -249,7 +258,7 @@ class _FrameStore:
     Per frame and extension: SCI (float32, or the raw integers and row levels of a
     :class:`~gmoslib.overscan.RowLevelImage`, computed where the stack reads them); VAR as
     one number when it is constant (a bias's read noise) and as float32 otherwise; DQ as
-    None when it is all zero, as uint8 when no bit above 128 is set, else uint16.  The
+    None when it is all zero (in scratch files as uint8 when no bit above 128 is set).  The
     arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
     written to a plain scratch file and rows are read back with ``np.fromfile`` at an offset,
     so the stored frames sit in the page cache, not in this process's memory (a memory map
@@ -273,16 +282,15 @@ class _FrameStore:
         if var is not None and var.size and (
                 all(st == 0 for st in var.strides) or float(var.min()) == float(var.max())):
             var = np.float32(var.flat[0])
-        dq = ext.dq
-        if dq is not None:
-            top = int(dq.max()) if dq.size else 0
-            dq = None if top == 0 else (dq.astype(np.uint8) if top < 256 else dq)
+        dq = ext.dq  # an array or a prep.RowPlane
+        if dq is not None and (not dq.size or int(dq.max()) == 0):
+            dq = None
         return sci, var, dq
 
     @staticmethod
     def _nbytes(parts) -> int:
         return sum(a.nbytes for p in parts for a in p
-                   if isinstance(a, (np.ndarray, oscan.RowLevelImage)))
+                   if isinstance(a, (np.ndarray, oscan.RowLevelImage, prep.RowPlane)))
 
     def store(self, k: int, frame: Frame) -> None:
         parts = [self._compact(e) for e in frame.exts]
@@ -301,6 +309,8 @@ class _FrameStore:
                 if isinstance(arr, oscan.RowLevelImage):
                     # the raw integers (half the bytes of float32) and the row levels
                     arr, level = arr.stored, arr.level
+                elif name == "dq" and isinstance(arr, np.ndarray) and int(arr.max()) < 256:
+                    arr = arr.astype(np.uint8)  # half the bytes to write and read back
                 if isinstance(arr, np.ndarray) and arr.ndim == 2:
                     path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
                     np.ascontiguousarray(arr).tofile(path)
@@ -316,7 +326,7 @@ class _FrameStore:
             return np.broadcast_to(dtype(0), (y1 - y0, nx))
         if isinstance(item, np.ndarray) and item.ndim == 2:
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
-        if isinstance(item, oscan.RowLevelImage):
+        if isinstance(item, (oscan.RowLevelImage, prep.RowPlane)):
             return item.rows(y0, y1)
         if isinstance(item, tuple):
             path, dt, level = item

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import bottleneck as bn
@@ -29,6 +30,7 @@ import numpy as np
 
 from . import dq as dqbits
 from .overscan import RowLevelImage
+from .prepare import RowPlane
 
 OPERATIONS = ("mean", "median", "lmedian", "wtmean")
 REJECTIONS = ("none", "minmax", "sigclip", "varclip")
@@ -258,13 +260,29 @@ def _frame_rows(arr, n: int):
     return list(arr.reshape(n, -1))
 
 
+_BUFFERS = threading.local()
+
+
+def _buffer(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array from a per-thread buffer kept between calls: the chunks of
+    the fast path are filled again and again, and a fresh multi-MB array each time would
+    cost the kernel a page fault per 4 kB (a third of a master bias's time went there)."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    buffers = _BUFFERS.__dict__
+    buf = buffers.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = buffers[name] = np.empty(max(nbytes, 1), np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
 def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     """Mean combining over frames given as per-frame 1-D pixel rows, chunk by chunk.
 
     xs : n arrays (m,) of values, or :class:`~gmoslib.overscan.RowLevelImage` rows (computed
     chunk by chunk); vs : None or n entries, each a number (the frame's
-    constant VAR) or an array (m,); ds : None or n entries, each None (no DQ bits) or an
-    integer array (m,).  out : four (m,) arrays (sci, var, dq, nrejected) filled in place.
+    constant VAR) or an array (m,); ds : None or n entries, each None (no DQ bits), an
+    integer array (m,) or a :class:`~gmoslib.prepare.RowPlane`.  out : four (m,) arrays
+    (sci, var, dq, nrejected) filled in place.
     Each chunk is copied into a small buffer of its own (the only copy of the inputs), so
     the inputs are read once and never modified.
     """
@@ -273,7 +291,7 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     dtype = np.float32 if all(a.dtype == np.float32 for a in xs) else np.float64
     # inputs computed row by row (overscan-corrected raw integers, see
     # gmoslib.overscan.RowLevelImage): chunks of whole rows
-    nx = next((a.shape[1] for a in xs if a.ndim == 2), 0)
+    nx = next((a.shape[1] for a in [*xs, *(ds or ())] if a is not None and a.ndim == 2), 0)
     v_const = None
     if vs is not None and all(np.ndim(a) == 0 for a in vs):
         v_const = np.array(vs, np.float32).reshape(n, 1)
@@ -287,7 +305,7 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
         step = max(1, step // nx) * nx
     for c0 in range(0, m, step):
         c1 = min(m, c0 + step)
-        x = np.empty((n, c1 - c0), dtype)
+        x = _buffer("x", (n, c1 - c0), dtype)
         for k, a in enumerate(xs):
             if a.ndim == 2:
                 a.fill(x[k], c0 // nx, c1 // nx)
@@ -298,15 +316,20 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
         elif v_const is not None:
             v = v_const
         else:
-            v = np.empty((n, c1 - c0), np.float32)
+            v = _buffer("v", (n, c1 - c0), np.float32)
             for k, a in enumerate(vs):
                 v[k] = a if np.ndim(a) == 0 else a[c0:c1]
         if ds is None:
             d = None
         else:
-            d = np.empty((n, c1 - c0), d_type)
+            d = _buffer("d", (n, c1 - c0), d_type)
             for k, a in enumerate(ds):
-                d[k] = 0 if a is None else a[c0:c1]
+                if a is None:
+                    d[k] = 0
+                elif a.ndim == 2:
+                    a.fill(d[k], c0 // nx, c1 // nx)
+                else:
+                    d[k] = a[c0:c1]
 
         def gather(rest, whole_var=True, c0=c0, c1=c1, v=v, d=d):
             """The unscaled inputs of the pixels ``rest`` of this chunk (VAR kept (n, 1)
@@ -722,8 +745,10 @@ def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) ->
         # the fast mean path takes the frames' rows as they are (views of frames held in
         # memory): no (n, rows, nx) copy of the block
         def flat(a):
-            if a is None or (np.ndim(a) == 2 and a.strides == (0, 0)):
-                return None if a is None else a[0, 0]
+            if a is None or isinstance(a, RowPlane):
+                return a
+            if np.ndim(a) == 2 and a.strides == (0, 0):
+                return a[0, 0]
             return np.ravel(a)
 
         vs = None if any(v is None for _, v, _ in parts) else [flat(v) for _, v, _ in parts]

@@ -78,3 +78,25 @@ def test_row_level_image():
     np.testing.assert_array_equal(img.take(rows, cols), expected[rows, cols])
     with pytest.raises(ValueError, match="level shape"):
         RowLevelImage(stored, level[:3])
+
+
+def test_row_plane_and_saturation_test():
+    from gmoslib.prepare import RowPlane, any_saturated, make_dq
+
+    values = np.array([0, 80, 0, 16], np.uint16)
+    plane = RowPlane(values, 3)
+    full = np.repeat(values[:, None], 3, axis=1)
+    assert plane.shape == (4, 3) and plane.dtype == np.uint16 and plane.max() == 80
+    np.testing.assert_array_equal(np.asarray(plane), full)
+    np.testing.assert_array_equal(plane[1:3, :2], full[1:3, :2])
+    np.testing.assert_array_equal(np.asarray(plane.rows(1, 3)), full[1:3])
+    out = np.empty(6, np.uint16)
+    plane.fill(out, 2, 4)
+    np.testing.assert_array_equal(out, full[2:4].ravel())
+    np.testing.assert_array_equal(plane.take(np.array([3, 1]), np.array([0, 2])), [16, 80])
+    raw = np.array([[100, 65534], [7, 8]], ">u2")
+    # integers: saturated from the smallest integer at or above the level, as make_dq says
+    for level in (65533.5, 65534.0, 65534.2, 70000.0):
+        assert any_saturated(raw, level) == bool(make_dq(raw, level).any()), level
+    assert any_saturated(raw.astype(np.float32), 65534.0)
+    assert not any_saturated(raw[:0], 1.0)
