@@ -388,6 +388,7 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
         reject = "sigclip"
     n_kept = n
     sample_var = None
+    out_parts: dict = {}  # pixels settled by _settle_one_pass
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if v is None:  # the output VAR from the spread of the values (x is overwritten below)
             pop_var = np.var(x, axis=0, dtype=np.float64)
@@ -415,20 +416,33 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
                                      np.var(x, axis=0, dtype=np.float64)).astype(ft)
                 else:
                     spread = np.sqrt(np.min(v), dtype=ft)
+                # variance clipping with one VAR for every frame: the common outcomes of a
+                # pixel with a rejection (its largest value, its smallest, or both, out in
+                # the first pass and nothing in the second) are settled from a few more
+                # order statistics, without the sorted clipping
+                one_var = reject == "varclip" and bool(np.all(v == v[0]))
+                settle = one_var and mclip and 4 <= n <= _NETWORK_MAX
                 if n > _NETWORK_MAX:
                     lo, hi = x.min(axis=0), x.max(axis=0)
                     centre = _median_rows(x).astype(ft)
                 else:
                     mids = _middle_positions(n)
-                    got = _sorted_rows_inplace(x, tuple(sorted({0, n - 1, *mids})))
+                    wanted = {0, n - 1, *mids}
+                    if settle:
+                        wanted |= {1, n - 2, n // 2 - 1, n // 2, n // 2 + 1}
+                    got = _sorted_rows_inplace(x, tuple(sorted(wanted)))
                     lo, hi = got[0], got[n - 1]
                     centre = _median_of([got[p] for p in mids]).astype(ft)
                 clean &= ((np.subtract(centre, lo, dtype=ft) <= lo_f * spread)
                           & (np.subtract(hi, centre, dtype=ft) <= hi_f * spread))
+                if settle:
+                    done = _settle_one_pass(got, n, centre, total, spread, usable & ~clean, v,
+                                            d, lsigma, hsigma, out_parts)
+                    clean[done] = True
                 del lo, hi, spread
                 # usable pixels with a rejection: clipped on their sorted values when every
                 # value of a pixel has the same limit
-                clip_sorted = reject == "sigclip" or bool(np.all(v == v[0]))
+                clip_sorted = reject == "sigclip" or one_var
             del centre
             kept_v, kept_d = v, d
             kept_sum = total
@@ -463,6 +477,10 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
     nrej = np.full(m, n - n_kept, np.int16)
     del kept_v, kept_d
     out = out.astype(np.float32)
+    if out_parts:
+        done = out_parts["index"]
+        out[done], out_var[done], out_dq[done], nrej[done] = (
+            out_parts["sci"], out_parts["var"], out_parts["dq"], out_parts["nrej"])
     if clip_sorted:
         mid = np.flatnonzero(usable & ~clean)
         if mid.size:
@@ -486,6 +504,66 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
             scale=scale, apply_dq=apply_dq)
         out[rest], out_var[rest], out_dq[rest], nrej[rest] = s2, v2, d2, r2
     return out, out_var, out_dq, nrej
+
+
+def _settle_one_pass(got, n, centre, total, spread, candidates, v, d, lsigma, hsigma,
+                     out_parts: dict) -> np.ndarray:
+    """Variance clipping (one VAR for every frame, median centre) of the ``candidates``
+    (bool, (m,)): the pixels whose first pass rejects exactly their largest value, their
+    smallest, or both, and whose second pass (around the median of the rest) rejects
+    nothing, are final after those rejections.  ``got``: sorted rows 0, 1, n//2 - 1 ...
+    n//2 + 1, n - 2, n - 1 of the chunk; ``centre`` the median, ``total`` the float64 sum of
+    all n values, ``spread`` sqrt(VAR).  A rejection is taken only when the value is beyond
+    the limit by more than the 1e-4 margin, an acceptance only when inside by as much (the
+    others are left to the exact clipping).  Fills ``out_parts`` (index, sci, var, dq, nrej)
+    and returns the settled pixel indices."""
+    idx = np.flatnonzero(candidates)
+    if not idx.size:
+        return idx
+    ft = centre.dtype.type
+    k = n // 2
+    x0, x1, xa, xb = (got[p][idx] for p in (0, 1, n - 2, n - 1))
+    c = centre[idx]
+    s = ft(spread)
+    in_lo, in_hi = ft(lsigma * (1 - _MARGIN)) * s, ft(hsigma * (1 - _MARGIN)) * s
+    out_lo, out_hi = ft(lsigma * (1 + _MARGIN)) * s, ft(hsigma * (1 + _MARGIN)) * s
+    # medians of the n - 1 values left without the largest (a) or the smallest (b)
+    if n % 2:
+        c_a = _median_of([got[k - 1][idx], got[k][idx]]).astype(ft)
+        c_b = _median_of([got[k][idx], got[k + 1][idx]]).astype(ft)
+    else:
+        c_a, c_b = got[k - 1][idx], got[k][idx]
+
+    def sub(a, b):
+        return np.subtract(a, b, dtype=ft)
+
+    high_out, low_out = sub(xb, c) > out_hi, sub(c, x0) > out_lo
+    # only the largest value out, then nothing around the new median
+    only_high = (high_out & (sub(xa, c) <= in_hi) & (sub(c, x0) <= in_lo)
+                 & (sub(xa, c_a) <= in_hi) & (sub(c_a, x0) <= in_lo))
+    only_low = (low_out & (sub(c, x1) <= in_lo) & (sub(xb, c) <= in_hi)
+                & (sub(xb, c_b) <= in_hi) & (sub(c_b, x1) <= in_lo))
+    # both out: the median of the rest is the median itself
+    both = high_out & low_out & (sub(xa, c) <= in_hi) & (sub(c, x1) <= in_lo)
+    settled = only_high | only_low | both
+    if d is not None:
+        dsub = d[:, idx]
+        dq_or = np.bitwise_or.reduce(dsub, axis=0)
+        settled &= dq_or == np.bitwise_and.reduce(dsub, axis=0)  # the same DQ in all frames
+    sel = np.flatnonzero(settled)
+    if not sel.size:
+        return sel
+    only_high, only_low, both = only_high[sel], only_low[sel], both[sel]
+    x0, xb = x0[sel].astype(np.float64), xb[sel].astype(np.float64)
+    kept_sum = total[idx[sel]] - np.where(only_low, 0.0, xb) - np.where(only_high, 0.0, x0)
+    n_kept = np.where(both, n - 2, n - 1)
+    v0 = float(np.asarray(v).flat[0])
+    out_parts.update(
+        index=idx[sel], sci=(kept_sum / n_kept).astype(np.float32),
+        var=(v0 * n_kept / n_kept.astype(np.float64) ** 2).astype(np.float32),
+        dq=np.zeros(sel.size, np.uint16) if d is None else dq_or[sel].astype(np.uint16),
+        nrej=(n - n_kept).astype(np.int16))
+    return idx[sel]
 
 
 def _clip_sorted(sci, var, dq, *, reject, lsigma, hsigma, mclip, max_iters, zero, scale):
