@@ -381,6 +381,7 @@ def _stack_prepared(
     frames.
     """
     threads = max(1, int(threads))
+    stacklib.keep_freed_memory()  # before the frames' arrays are made
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
             ThreadPoolExecutor(max_workers=threads) as pool:
         pending: deque = deque()

@@ -67,9 +67,16 @@ def test_row_level_image():
     stored = rng.integers(-32768, 32767, (7, 5)).astype(">i2")  # as in a FITS file
     level = rng.normal(-31000.0, 50.0, 7)
     img = RowLevelImage(stored, level)
-    expected = (stored.astype(np.float64) - level[:, None]).astype(np.float32)
+    exact = (stored.astype(np.float64) - level[:, None]).astype(np.float32)
+    # float32 arithmetic: the float64 difference rounded once, to the last bit near the
+    # level, within one unit in the last place far from it
+    np.testing.assert_array_max_ulp(np.asarray(img), exact, maxulp=1)
+    near = (np.round(level)[:, None] + rng.integers(-40, 40, (7, 5))).astype(">i2")
+    np.testing.assert_array_equal(
+        np.asarray(RowLevelImage(near, level)),
+        (near.astype(np.float64) - level[:, None]).astype(np.float32))
+    expected = subtract_rows(stored, level)  # the same arithmetic as a whole frame's
     np.testing.assert_array_equal(np.asarray(img), expected)
-    np.testing.assert_array_equal(np.asarray(img), subtract_rows(stored, level))
     assert img.shape == (7, 5) and img.dtype == np.float32 and img.size == 35
     np.testing.assert_array_equal(img[2:5], expected[2:5])
     np.testing.assert_array_equal(img[2:5, 1:3], expected[2:5, 1:3])
