@@ -413,16 +413,19 @@ def _image_hdus(frame: Frame) -> list[tuple[Header, np.ndarray | None]]:
     return hdus
 
 
-def _write_data(fh, data: np.ndarray, rows: int = 1024) -> None:
-    """Big-endian pixels, a few rows at a time (no whole-array copy), then zero padding to
-    the 2880-byte block."""
+def _write_data(fh, data: np.ndarray, rows: int = 512) -> None:
+    """Big-endian pixels, converted a few rows at a time into one reused buffer (no
+    whole-array copy), then zero padding to the 2880-byte block."""
     unsigned = data.dtype == np.uint16
     out = np.dtype(">u2") if unsigned else np.dtype(">f4")
-    for y0 in range(0, data.shape[0], rows):
-        block = data[y0:y0 + rows].astype(out)
+    ny = data.shape[0]
+    buf = np.empty((min(rows, ny),) + data.shape[1:], out)
+    for y0 in range(0, ny, rows):
+        block = buf[:min(rows, ny - y0)]
+        np.copyto(block, data[y0:y0 + rows], casting="unsafe")
         if unsigned:
             block ^= np.uint16(0x8000)  # stored = value - 32768 (BZERO): flip the top bit
-        fh.write(block.tobytes())
+        fh.write(block.data)
     fh.write(b"\0" * (-data.size * out.itemsize % BLOCK))
 
 
