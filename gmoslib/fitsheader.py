@@ -194,6 +194,24 @@ def format_card(keyword: str, value, comment: str = "") -> list[str]:
 
 
 # ----------------------------------------------------------------------------- header
+#: The value and comment of a card read from a file, not parsed yet (see Header._resolve).
+_LAZY = object()
+
+
+def _resolve(card: list) -> list:
+    """Parse the value and comment of a card read from a file on first use (most cards of
+    a raw header are never looked at)."""
+    if card[1] is _LAZY:
+        image = card[3]
+        field = image.partition("=")[2] if image.startswith("HIERARCH") else image[10:CARD]
+        try:
+            card[1], card[2], _ = _split_value(field)
+        except HeaderError:
+            # an unreadable value: kept as text, so that the card is not lost
+            card[1], card[2] = field.strip(), ""
+    return card
+
+
 class _Comments:
     """``header.comments[key]`` (read and write), as in astropy."""
 
@@ -201,7 +219,7 @@ class _Comments:
         self._header = header
 
     def __getitem__(self, key: str) -> str:
-        return self._header._cards[self._header._first(key)][2]
+        return _resolve(self._header._cards[self._header._first(key)])[2]
 
     def __setitem__(self, key: str, comment: str) -> None:
         i = self._header._first(key)
@@ -253,9 +271,9 @@ class Header:
             key = image[:8].rstrip().upper()
             if key == "END" and image[3:].strip() == "":
                 break
-            if key == "CONTINUE" and cards and isinstance(cards[-1][1], str) \
-                    and cards[-1][3] is not None and cards[-1][1].endswith("&") \
-                    and image[8:10] != "= ":
+            if key == "CONTINUE" and cards and cards[-1][3] is not None \
+                    and isinstance(_resolve(cards[-1])[1], str) \
+                    and cards[-1][1].endswith("&") and image[8:10] != "= ":
                 prev = cards[-1]
                 more, comment, _ = _split_value(image[8:])
                 prev[1] = prev[1][:-1] + (more if isinstance(more, str) else "")
@@ -267,20 +285,12 @@ class Header:
                 cards.append([key, image[8:].rstrip(), "", image])
                 continue
             if key == "HIERARCH" and "=" in image:
-                name, _, field = image[9:].partition("=")
-                key = name.strip().upper()
-            elif image[8:10] == "= ":
-                field = image[10:]
-            else:
+                key = image[9:].partition("=")[0].strip().upper()
+            elif image[8:10] != "= ":
                 # not a value card (no "= " in columns 9-10): keep its text as commentary
                 cards.append([key, image[8:].rstrip(), "", image])
                 continue
-            try:
-                value, comment, _ = _split_value(field)
-            except HeaderError:
-                # an unreadable value: kept as text, so that the card is not lost
-                value, comment = field.strip(), ""
-            cards.append([key, value, comment, image])
+            cards.append([key, _LAZY, _LAZY, image])
         h._index = None
         return h
 
@@ -323,10 +333,10 @@ class Header:
 
     def __getitem__(self, key):
         if isinstance(key, int):
-            return self._cards[key][1]
+            return _resolve(self._cards[key])[1]
         if key.upper() in ("COMMENT", "HISTORY"):
             return [self._cards[i][1] for i in self._positions(key)]
-        return self._cards[self._first(key)][1]
+        return _resolve(self._cards[self._first(key)])[1]
 
     def get(self, key: str, default=None):
         pos = self._positions(key)
@@ -334,7 +344,7 @@ class Header:
             return default
         if key.upper() in ("COMMENT", "HISTORY"):
             return [self._cards[i][1] for i in pos]
-        return self._cards[pos[0]][1]
+        return _resolve(self._cards[pos[0]])[1]
 
     def count(self, key: str) -> int:
         return len(self._positions(key))
@@ -352,14 +362,14 @@ class Header:
         return [c[0] for c in self._cards]
 
     def values(self) -> list:
-        return [c[1] for c in self._cards]
+        return [_resolve(c)[1] for c in self._cards]
 
     def items(self) -> list[tuple[str, object]]:
-        return [(c[0], c[1]) for c in self._cards]
+        return [(c[0], _resolve(c)[1]) for c in self._cards]
 
     @property
     def cards(self) -> list[Card]:
-        return [Card(c[0], c[1], c[2]) for c in self._cards]
+        return [Card(c[0], *_resolve(c)[1:3]) for c in self._cards]
 
     @property
     def comments(self) -> _Comments:
@@ -400,7 +410,7 @@ class Header:
             return
         pos = self._positions(key)
         if pos:
-            card = self._cards[pos[0]]
+            card = _resolve(self._cards[pos[0]])
             new_comment = card[2] if comment is None else str(comment)
             if card[1] == value and type(card[1]) is type(value) and new_comment == card[2]:
                 return
@@ -443,7 +453,7 @@ class Header:
         """Set every (key, value) of a mapping, a Header or keyword arguments."""
         if other is not None:
             if isinstance(other, Header):
-                for k, v, c, _ in other._cards:
+                for k, v, c, _ in map(_resolve, other._cards):
                     if k in COMMENTARY:
                         self.append(k, v)
                     else:
@@ -463,7 +473,8 @@ class Header:
     def __eq__(self, other) -> bool:
         if not isinstance(other, Header):
             return NotImplemented
-        return [c[:3] for c in self._cards] == [c[:3] for c in other._cards]
+        return ([_resolve(c)[:3] for c in self._cards]
+                == [_resolve(c)[:3] for c in other._cards])
 
     def __repr__(self) -> str:
         return self.tostring(sep="\n", endcard=False, padding=False)

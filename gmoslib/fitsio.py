@@ -217,9 +217,12 @@ def _scan_hdus(buf, path: str, full=None, check_size: bool = True) -> list[tuple
             if any(block[i:i + 80] == end_card for i in range(0, BLOCK, 80)):
                 break
         raw = bytes(buf[start:pos])
-        header = _structure(raw)
-        if full is None or full(len(hdus), header):
+        if full is None:  # (its values are parsed when used: the structure's few first)
             header = Header.fromstring(raw.decode("ascii", "replace"))
+        else:
+            header = _structure(raw)
+            if full(len(hdus), header):
+                header = Header.fromstring(raw.decode("ascii", "replace"))
         naxis = int(header.get("NAXIS", 0))
         size = 0
         if naxis:
