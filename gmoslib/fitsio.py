@@ -298,8 +298,9 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
             if k and _is_image(h, k):
                 stored = _stored(data, h, off)
                 keep = not scaled and stored.dtype.kind in "iu"
+                source = (path, off) if keep and isinstance(data, mmap.mmap) else None
                 exts.append(Extension(stored if keep else _scaled_float32(stored, h), None,
-                                      None, h))
+                                      None, h, source))
         if not exts and any(bool(h.get("ZIMAGE", False)) for h, _, _ in hdus[1:]):
             raise FitsReadError(f"{path}: tile-compressed (fpack) images are not read: "
                                 "uncompress the file first (funpack)")

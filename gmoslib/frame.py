@@ -22,12 +22,16 @@ class Extension:
     var : (ny, nx) float32 or None -- variance, in the square of sci's unit
     dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.dq`)
     header : the extension header (geometry and per-amp keywords)
+    source : (file path, byte offset) of sci's pixels as stored in an uncompressed file,
+        when sci is exactly them (raw integers from ``read_raw(scaled=False)``), so that
+        rows can be read again from the file instead of being kept; else None
     """
 
     sci: np.ndarray
     var: np.ndarray | None
     dq: np.ndarray | None
     header: Header = field(default_factory=Header)
+    source: tuple[str, int] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

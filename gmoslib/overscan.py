@@ -183,17 +183,21 @@ class RowLevelImage:
     (ny, nx) float32 array.
     """
 
-    __slots__ = ("stored", "level")
+    __slots__ = ("stored", "level", "source")
     dtype = np.dtype(np.float32)
     ndim = 2
 
-    def __init__(self, stored: np.ndarray, level: np.ndarray):
+    def __init__(self, stored: np.ndarray, level: np.ndarray,
+                 source: tuple[str, int, int] | None = None):
         level = np.asarray(level, np.float64)
         if stored.ndim != 2 or level.shape != stored.shape[:1]:
             raise ValueError(f"level shape {level.shape} does not match data rows "
                              f"{stored.shape}")
         self.stored = stored
         self.level = level
+        #: (file path, byte offset of stored[0, 0], bytes from one row to the next) when
+        #: the integers can be read again from an uncompressed file
+        self.source = source
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ frame or two plus the stacking budget, whatever the number of inputs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections import deque
@@ -110,7 +111,13 @@ def prepare_raw_frame(
             info["OVERSCAN"] = float(info["OVERSCAN"]) + bzero
         raw_data = stored[datasec.slice]  # a view: only the data section is converted
         if defer_sci and raw_data.dtype.kind in "iu":
-            sci = oscan.RowLevelImage(raw_data, level[datasec.y1:datasec.y2])
+            source = None
+            if ext.source is not None and stored is ext.sci:
+                path, offset = ext.source
+                row_bytes = stored.strides[0]
+                source = (path, offset + datasec.y1 * row_bytes
+                          + datasec.x1 * stored.strides[1], row_bytes)
+            sci = oscan.RowLevelImage(raw_data, level[datasec.y1:datasec.y2], source)
         else:
             sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
@@ -252,6 +259,32 @@ def ccd2_statistics_region(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- stacking
+class _RawRows:
+    """The raw integers of a prepared amplifier (a RowLevelImage with a file source), read
+    back from their uncompressed file a few rows at a time (``os.pread``: nothing mapped,
+    nothing copied to scratch files), with the amplifier's row levels."""
+
+    __slots__ = ("fd", "offset", "row_bytes", "dtype", "nx", "level")
+
+    def __init__(self, image: oscan.RowLevelImage, fd: int):
+        _, self.offset, self.row_bytes = image.source
+        self.fd = fd
+        self.dtype = image.stored.dtype
+        self.nx = image.stored.shape[1]
+        self.level = image.level
+
+    def rows(self, y0: int, y1: int) -> oscan.RowLevelImage:
+        width = self.nx * self.dtype.itemsize
+        size = (y1 - y0 - 1) * self.row_bytes + width if y1 > y0 else 0
+        buf = os.pread(self.fd, size, self.offset + y0 * self.row_bytes)
+        if len(buf) != size:
+            raise RecipeError(f"raw file changed while it was read (fd {self.fd}): "
+                              f"{len(buf)} of {size} bytes")
+        stored = np.ndarray((y1 - y0, self.nx), self.dtype, buffer=buf,
+                            strides=(self.row_bytes, self.dtype.itemsize))
+        return oscan.RowLevelImage(stored, self.level[y0:y1])
+
+
 class _FrameStore:
     """Prepared frames held for row-block stacking.
 
@@ -273,6 +306,7 @@ class _FrameStore:
         self.items: list[list[tuple]] = []  # [frame][ext] -> (sci, var, dq)
         self.shapes: list[tuple[int, int]] = []
         self.memory_used = 0
+        self.files: dict[str, int] = {}  # raw files read back from (see _RawRows)
 
     @staticmethod
     def _compact(ext: Extension):
@@ -306,6 +340,10 @@ class _FrameStore:
             entry = []
             for name, arr in (("sci", sci), ("var", var), ("dq", dq)):
                 level = None
+                if isinstance(arr, oscan.RowLevelImage) and arr.source is not None:
+                    # raw integers still in their (uncompressed) file: read back from there
+                    entry.append(_RawRows(arr, self._fd(arr.source[0])))
+                    continue
                 if isinstance(arr, oscan.RowLevelImage):
                     # the raw integers (half the bytes of float32) and the row levels
                     arr, level = arr.stored, arr.level
@@ -320,10 +358,22 @@ class _FrameStore:
             stored.append(tuple(entry))
         self.items.append(stored)
 
+    def _fd(self, path: str) -> int:
+        if path not in self.files:
+            self.files[path] = os.open(path, os.O_RDONLY)
+        return self.files[path]
+
+    def close(self) -> None:
+        for fd in self.files.values():
+            os.close(fd)
+        self.files.clear()
+
     def _rows(self, item, i: int, y0: int, y1: int, dtype):
         ny, nx = self.shapes[i]
         if item is None:
             return np.broadcast_to(dtype(0), (y1 - y0, nx))
+        if isinstance(item, _RawRows):
+            return item.rows(y0, y1)
         if isinstance(item, np.ndarray) and item.ndim == 2:
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
         if isinstance(item, (oscan.RowLevelImage, prep.RowPlane)):
@@ -381,9 +431,8 @@ def _stack_prepared(
     frames.
     """
     threads = max(1, int(threads))
-    stacklib.keep_freed_memory()  # before the frames' arrays are made
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
-            ThreadPoolExecutor(max_workers=threads) as pool:
+            ThreadPoolExecutor(max_workers=threads) as pool, contextlib.ExitStack() as stack:
         pending: deque = deque()
         submitted = 0
 
@@ -398,6 +447,7 @@ def _stack_prepared(
         f = pending.popleft().result()
         # frames kept in memory may use 3/4 of the budget, the row blocks the rest
         scratch = _FrameStore(tmp, n, memory_bytes * 3 // 4)
+        stack.callback(scratch.close)  # (raw files it reads rows from)
         names = [f.filename]
         scratch.store(0, f)
         if on_frame:
@@ -424,7 +474,8 @@ def _stack_prepared(
             return stacklib.stack_frames(scratch.readers(i), ny, nx, memory_bytes=block_budget,
                                          scale=factors, **combine)
 
-        stacked = list(pool.map(stack_ext, range(len(first.exts))))
+        with stacklib.freed_memory_kept():  # for all the extensions' chunks
+            stacked = list(pool.map(stack_ext, range(len(first.exts))))
         exts = [Extension(sci, var, dq, ext.header.copy())
                 for (sci, var, dq, _), ext in zip(stacked, first.exts, strict=True)]
         del stacked

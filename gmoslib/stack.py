@@ -7,23 +7,31 @@ output DQ is the OR of the DQ of the pixels actually combined.  :func:`stack_fra
 this in row blocks read on demand, so peak memory is set by a budget, not by the number of
 frames.
 
-The arithmetic is vectorised over whole blocks.  Most pixels of a block are *clean* (every
-input usable, of one DQ class, finite) and, for mean combining, lose nothing to the rejection
-(or a fixed number of extremes with minmax); :func:`combine_block` finds them with one median
-(``np.partition``) and the first clipping test, and combines them directly from the float32
-inputs with float64 sums, without NaN copies of the block.  Every other pixel (a DQ class
-mix, non-finite values, a rejection, a median or weighted mean) goes through the general
-path: rejected pixels become NaN in a float64 copy of those pixels and the bottleneck
-NaN-reductions do the rest (float64 because bottleneck's float32 reductions have known
-accuracy problems).  Both paths give the same result for a clean pixel, up to float rounding.
+Mean combining (every master bias, flat and science stack) runs chunk by chunk: each chunk
+of ~2 million values is copied from the frames' rows into a buffer that stays in the CPU
+cache (raw biases are converted there from their integers, see
+:class:`gmoslib.overscan.RowLevelImage`).  Most pixels are *clean* (every input usable, of
+one DQ class, finite) and lose nothing to the rejection: a selection network of elementwise
+minimum/maximum gives their smallest, median and largest values, and a pixel passes the
+first clipping pass iff its two extremes do (sigma clipping; variance clipping with one VAR
+per frame); they are combined directly from the float32 inputs with float64 sums.  Pixels
+with rejections are clipped on their sorted values when every value of a pixel has the same
+limit (the survivors are a run of the sorted values), the commonest case -- the largest
+and/or smallest value out, nothing more -- from a few more order statistics.  Every other
+pixel (a DQ class mix, non-finite values, values with their own limits, a median or weighted
+mean) goes through the general path: rejected pixels become NaN in a float64 copy of those
+pixels and the bottleneck NaN-reductions do the rest (float64 because bottleneck's float32
+reductions have known accuracy problems).  All paths give the general path's result, up to
+float rounding (tests compare them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import bottleneck as bn
 import numpy as np
@@ -260,31 +268,54 @@ def _frame_rows(arr, n: int):
     return list(arr.reshape(n, -1))
 
 
-_MALLOC_TUNED = False
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc's allocator to keep freed memory for reuse (once per process): no trimming
-    of the heap below 512 MB, and heap (not fresh mmap) memory for arrays below 64 MB.
+@contextlib.contextmanager
+def freed_memory_kept() -> Iterator[None]:
+    """While stacking, ask glibc's allocator to keep freed memory for reuse: no trimming of
+    the heap below 512 MB, heap (not fresh mmap) memory for arrays below 64 MB; afterwards
+    glibc's defaults (128 kB) again, and the kept memory handed back.
 
     A stack makes and frees a few MB of numpy temporaries per chunk; by default glibc hands
     such blocks back to the kernel and the next chunk pays a page fault per 4 kB page again
-    (a quarter of a master bias's CPU time).  The peak memory is unchanged: freed memory is
-    reused, not added to.  Elsewhere than glibc (macOS, musl) this does nothing.
+    (a quarter of a master bias's CPU time).  The freed chunks are reused, so the peak
+    memory does not grow.  Elsewhere than glibc (macOS, musl) this does nothing.  Nested
+    and concurrent uses keep the setting until the last one ends.
     """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
+    libc = _libc()
+    if libc is None:
+        yield
         return
-    _MALLOC_TUNED = True
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    with _MALLOC_LOCK:
+        _MALLOC_USERS[0] += 1
+        if _MALLOC_USERS[0] == 1:
+            libc.mallopt(m_mmap_threshold, 64 << 20)
+            libc.mallopt(m_trim_threshold, 512 << 20)
+    try:
+        yield
+    finally:
+        with _MALLOC_LOCK:
+            _MALLOC_USERS[0] -= 1
+            if _MALLOC_USERS[0] == 0:
+                libc.mallopt(m_mmap_threshold, 128 << 10)
+                libc.mallopt(m_trim_threshold, 128 << 10)
+                libc.malloc_trim(0)
+
+
+_MALLOC_LOCK = threading.Lock()
+_MALLOC_USERS = [0]
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """glibc (with mallopt and malloc_trim), or None."""
     try:
         import ctypes
 
-        mallopt = ctypes.CDLL(None).mallopt
+        libc = ctypes.CDLL(None)
+        libc.mallopt, libc.malloc_trim  # noqa: B018 (both must exist)
     except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 64 << 20)
-    mallopt(m_trim_threshold, 512 << 20)
+        return None
+    return libc
 
 
 _BUFFERS = threading.local()
@@ -807,7 +838,6 @@ def stack_frames(
     n = len(readers)
     if n == 0:
         raise ValueError("nothing to stack")
-    keep_freed_memory()
     threads = max(1, int(threads))
     full = _full_kwargs(combine_kwargs)
     if full["operation"] not in OPERATIONS:
@@ -822,13 +852,14 @@ def stack_frames(
     out_rej = np.empty((ny, nx), np.int16)
     starts = range(0, ny, rows)
     if threads == 1 or len(starts) == 1:
-        for y0 in starts:
-            _stack_block(readers, y0, min(ny, y0 + rows), nx,
-                         (out_sci, out_var, out_dq, out_rej), full)
+        with freed_memory_kept():
+            for y0 in starts:
+                _stack_block(readers, y0, min(ny, y0 + rows), nx,
+                             (out_sci, out_var, out_dq, out_rej), full)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool, freed_memory_kept():
             list(pool.map(lambda y0: _stack_block(readers, y0, min(ny, y0 + rows), nx,
                                                   (out_sci, out_var, out_dq, out_rej),
                                                   full), starts))

@@ -3,6 +3,9 @@ prepared in full and combined in one block, in memory and through scratch files.
 
 from __future__ import annotations
 
+import gzip
+import os
+
 import numpy as np
 import pytest
 
@@ -36,13 +39,30 @@ def _reference(paths):
     return out
 
 
-@pytest.mark.parametrize("memory_bytes,threads", [(1 << 28, 1), (1 << 28, 2), (1 << 16, 2)])
-def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, threads):
-    # 1 << 16: the frames do not fit the budget and go through scratch files (raw integers
-    # and row levels); every mode gives the reference's pixels
-    master = make_master_bias(biases, overscan={}, stack={"reject_method": "varclip"},
-                              memory_bytes=memory_bytes, scratch_dir=str(tmp_path),
+@pytest.mark.parametrize("memory_bytes,threads,gzipped", [
+    (1 << 28, 1, False), (1 << 28, 2, False), (1 << 16, 2, False), (1 << 16, 1, True)])
+def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, threads,
+                                              gzipped):
+    # 1 << 16: the frames do not fit the budget: their rows are read again from the raw
+    # files, or for compressed files from scratch copies of the raw integers; every mode
+    # gives the reference's pixels
+    paths = biases
+    if gzipped:
+        raw = tmp_path / "gz"
+        raw.mkdir()
+        paths = []
+        for p in biases:
+            out = raw / (os.path.basename(p) + ".gz")
+            out.write_bytes(gzip.compress(open(p, "rb").read(), compresslevel=1))
+            paths.append(str(out))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    master = make_master_bias(paths, overscan={}, stack={"reject_method": "varclip"},
+                              memory_bytes=memory_bytes, scratch_dir=str(scratch),
                               threads=threads)
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds  # raw files read back are closed
     reference = _reference(biases)
     assert len(master.exts) == len(reference)
     for ext, (sci, var, dq, _) in zip(master.exts, reference, strict=True):
@@ -50,7 +70,7 @@ def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, th
         np.testing.assert_allclose(ext.sci, sci, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(ext.var, var, rtol=1e-6)
         np.testing.assert_array_equal(ext.dq, dq)
-    assert list(tmp_path.iterdir()) == []  # scratch files removed
+    assert list(scratch.iterdir()) == []  # scratch files removed
 
 
 def test_deferred_preparation_is_the_full_one(biases):
