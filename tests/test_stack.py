@@ -470,3 +470,30 @@ def test_sorted_clipping_primitive_matches_the_general_path(case):
     if case == "scaled":  # the frames' scaled VARs differ: variance clipping cannot use it
         with pytest.raises(ValueError, match="one VAR for every frame"):
             _clip_sorted(sci, var, dq, **{**kw, "reject": "varclip"})
+
+
+def test_freed_memory_kept_sets_and_restores_the_allocator_once(monkeypatch):
+    from gmoslib import stack as stacklib
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append(("mallopt", option, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+            return 1
+
+    monkeypatch.setattr(stacklib, "_libc", lambda: FakeLibc())
+    with stacklib.freed_memory_kept():
+        with stacklib.freed_memory_kept():  # nested (or a second thread): no new calls
+            assert len(calls) == 2
+        assert len(calls) == 2
+    # M_MMAP_THRESHOLD (-3) and M_TRIM_THRESHOLD (-1) raised, then glibc's defaults back
+    assert calls == [("mallopt", -3, 64 << 20), ("mallopt", -1, 512 << 20),
+                     ("mallopt", -3, 128 << 10), ("mallopt", -1, 128 << 10), ("trim", 0)]
+    monkeypatch.setattr(stacklib, "_libc", lambda: None)  # not glibc: nothing to do
+    with stacklib.freed_memory_kept():
+        pass
