@@ -129,7 +129,10 @@ print(json.dumps(paths))
     return _setup(code)
 
 
-def _kinds(paths) -> dict[str, list[str]]:
+def _kinds(paths) -> tuple[dict[str, list[str]], dict[str, list]]:
+    """The files by kind, and the manifest's {path: [sha256, size_bytes, mtime_ns]} (a
+    workflow job takes its raw inputs' checksums from the manifest, see
+    gmoslib.fitsio.remember_sha256; the cases do the same)."""
     code = f"""
 import json
 from gmoslib.manifest import build_manifest
@@ -137,9 +140,23 @@ table = build_manifest({list(paths)!r})
 out = {{}}
 for p, k in zip(table["path"], table["kind"]):
     out.setdefault(k, []).append(p)
-print(json.dumps({{k: sorted(v) for k, v in out.items()}}))
+sums = {{p: [s, int(n), int(t)] for p, s, n, t in zip(
+    table["path"], table["sha256"], table["size_bytes"], table["mtime_ns"])}}
+print(json.dumps([{{k: sorted(v) for k, v in out.items()}}, sums]))
 """
-    return _setup(code)
+    kinds, sums = _setup(code)
+    return kinds, sums
+
+
+#: The manifest's checksums of the raw files (set by main; {} for files outside it).
+_CHECKSUMS: dict[str, list] = {}
+
+
+def _remember(paths) -> str:
+    """Code for a case's child: take its raw inputs' checksums from the manifest, as the
+    workflow's job does (scripts/stack_bias.py etc.)."""
+    known = {p: _CHECKSUMS[p] for p in paths if p in _CHECKSUMS}
+    return f"from gmoslib.fitsio import remember_sha256\nremember_sha256({known!r})\n"
 
 
 def case_snakemake_startup() -> dict:
@@ -184,7 +201,7 @@ def _fresh(out: Path) -> None:
 def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
     code = (_T0 + "from gmoslib.recipes import make_master_bias\n"
-            "from gmoslib.fitsio import write_frame\n" + _START
+            "from gmoslib.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_bias({paths!r}, overscan={{}}, stack={{'reject_method': "
             f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r}, "
             f"threads={threads})\n"
@@ -195,7 +212,7 @@ def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict
 def case_master_flat(paths, bias: Path, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
     code = (_T0 + "from gmoslib.recipes import make_master_flat\n"
-            "from gmoslib.fitsio import write_frame\n" + _START
+            "from gmoslib.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_flat({paths!r}, {str(bias)!r}, overscan={{}}, "
             f"stack={{'reject_method': 'auto'}}, memory_bytes={memory_mb}*2**20, "
             f"scratch_dir={str(out.parent)!r}, threads={threads})\n"
@@ -228,7 +245,7 @@ def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int,
 import os
 from gmoslib.fitsio import write_frame
 from gmoslib.science import detect_catalogue, reduce_science_frame, stack_science
-{_START}mosaics, cats = [], []
+{_START}{_remember(sci_paths)}mosaics, cats = [], []
 for p in {sci_paths!r}:
     m, _ = reduce_science_frame(p, {str(bias)!r}, {str(flat)!r}, overscan={{}})
     cat = detect_catalogue(m.exts[0])
@@ -346,7 +363,8 @@ def main(argv=None) -> int:
     _compile_bytecode()
     raw = work / f"raw-{preset}"
     paths = _simulate(preset, raw)
-    kinds = _kinds(paths)
+    kinds, sums = _kinds(paths)
+    _CHECKSUMS.update(sums)
     biases, flats, science = kinds["bias"], kinds["flat"], kinds["science"]
     have_ccdproc = _ccdproc_available()
     products = work / "products"
@@ -394,6 +412,7 @@ def main(argv=None) -> int:
     if "bias1x1" in cases or "stack50" in cases:
         many = _simulate_biases(work / f"raw-bias-{big_bin}x{big_bin}", n_many, big_bin,
                                 big_bin)
+        _CHECKSUMS.update(_kinds(many)[1])  # their manifest, as the workflow would make
         ten = many[:n_big]
         group = [("io_floor_bias_1x1", case_io_floor, (ten,)),
                  ("master_bias_1x1", case_master_bias,

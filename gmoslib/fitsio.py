@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -51,6 +51,25 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
+    """Take the SHA-256 of files from an earlier reading of them -- the manifest's
+    ``{path: (sha256, size_bytes, mtime_ns)}`` -- for every file that is still as it was
+    then (same size and modification time), so that reading it does not hash it again.
+    Returns the paths that changed or are missing (they are hashed when read, as usual)."""
+    stale = []
+    for path, (digest, size, mtime_ns) in known.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            stale.append(path)
+            continue
+        if st.st_size == int(size) and st.st_mtime_ns == int(mtime_ns) and digest:
+            _SHA256_SEEN[_file_key(path, st)] = str(digest)
+        else:
+            stale.append(path)
+    return stale
 
 
 def _open_stream(path: str):
@@ -289,8 +308,9 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
         # its headers parsed from memory; the stored integers are scaled in one float32 pass.
         st = os.stat(path)
         data = _read_bytes(path)
-        if not path.lower().endswith((".gz", ".bz2")):
-            _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
+        key = _file_key(path, st)
+        if key not in _SHA256_SEEN and not path.lower().endswith((".gz", ".bz2")):
+            _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
         hdus = _scan_hdus(data, path)
         phu = hdus[0][0]
         exts = []
@@ -474,8 +494,9 @@ def read_frame(path: str) -> Frame:
     try:
         st = os.stat(path)
         data = _read_bytes(path)
-        if not path.lower().endswith((".gz", ".bz2")):
-            _SHA256_SEEN[_file_key(path, st)] = hashlib.sha256(data).hexdigest()
+        key = _file_key(path, st)
+        if key not in _SHA256_SEEN and not path.lower().endswith((".gz", ".bz2")):
+            _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
         # full headers for the PHU and SCI; VAR and DQ only need their structure
         hdus = _scan_hdus(data, path, full=lambda k, s: k == 0 or str(
             s.get("EXTNAME", "")).upper() not in ("VAR", "DQ"))

@@ -31,7 +31,7 @@ MAX_SATURATED_FRACTION = 0.5
 #: Column -> pandas dtype of the manifest, in order.
 COLUMNS: dict[str, str] = {
     "frame": "string", "path": "string", "usable": "bool", "reason": "string",
-    "sha256": "string", "size_bytes": "Int64",
+    "sha256": "string", "size_bytes": "Int64", "mtime_ns": "Int64",
     "tags": "string", "kind": "string", "instrument": "string", "observation_type": "string",
     "observation_class": "string", "object": "string", "data_label": "string",
     "observation_id": "string", "program_id": "string", "filter_name": "string",
@@ -43,7 +43,10 @@ COLUMNS: dict[str, str] = {
     "qa_state": "string", "poffset": "Float64", "qoffset": "Float64", "pa": "Float64",
     "ra": "Float64", "dec": "Float64", "group_id": "string",
 }
-assert tuple(COLUMNS)[6:] == DESCRIBED_COLUMNS
+assert tuple(COLUMNS)[7:] == DESCRIBED_COLUMNS
+#: Columns added since the first manifests: an older manifest without them is still read
+#: (they are empty).
+_ADDED_COLUMNS = ("mtime_ns",)
 
 
 def frame_root(path: str) -> str:
@@ -104,7 +107,9 @@ def describe_file(path: str) -> dict:
     row: dict = {c: pd.NA for c in COLUMNS}
     row.update(frame=frame_root(path), path=os.path.abspath(path), usable=False, reason="")
     try:
-        row["size_bytes"] = os.path.getsize(path)
+        st = os.stat(path)
+        row["size_bytes"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+        # (the jobs reuse it for their provenance: see gmoslib.fitsio.remember_sha256)
         row["sha256"] = file_sha256(path)
         phu, exts = read_headers(path)
     except (FitsReadError, OSError) as exc:
@@ -211,9 +216,13 @@ def read_manifest(path: str) -> pd.DataFrame:
                                                for c, t in COLUMNS.items()},
                         keep_default_na=False, na_values={c: [""] for c in COLUMNS
                                                           if COLUMNS[c] != "string"})
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in COLUMNS if c not in table.columns and c not in _ADDED_COLUMNS]
     if missing:
         raise ValueError(f"{path}: not a gmos-snake manifest (missing columns {missing})")
+    for c in _ADDED_COLUMNS:  # a manifest written before the column existed: empty
+        if c not in table.columns:
+            table[c] = pd.Series(pd.NA, index=table.index, dtype=COLUMNS[c])
+    table = table[list(COLUMNS)]
     table["usable"] = table["usable"].map({"True": True, "False": False}).astype(bool)
     for c, t in COLUMNS.items():
         if t == "string":

@@ -14,6 +14,7 @@ rule stack_bias:
     benchmark:
         "benchmarks/stack_bias/{name}.tsv"
     params:
+        checksums=lambda wildcards, input: raw_checksums(input),
         overscan=step_params("overscanCorrect"),
         stack=step_params("stackBiases"),
         memory_bytes=STACK_MEMORY_BYTES,

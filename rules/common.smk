@@ -155,6 +155,24 @@ def frames_paths(frames):
     return existing_raw([table.at[f, "path"] for f in frames])
 
 
+def raw_checksums(paths):
+    """{path: [sha256, size_bytes, mtime_ns]} of raw input files from the manifest, which
+    hashed every raw file: a job takes them for its provenance instead of hashing its
+    inputs again (gmoslib.fitsio.remember_sha256 checks that each file is unchanged)."""
+    import pandas as pd  # (loaded with the manifest already)
+
+    table = manifest().set_index("path")
+    out = {}
+    for p in paths:
+        key = os.path.abspath(p)
+        if key not in table.index:
+            continue
+        sha, size, mtime = (table.at[key, c] for c in ("sha256", "size_bytes", "mtime_ns"))
+        if not any(pd.isna(v) for v in (sha, size, mtime)):
+            out[p] = [str(sha), int(size), int(mtime)]
+    return out
+
+
 def group_raw_files(groups_fn):
     def inner(wildcards):
         groups = groups_fn()

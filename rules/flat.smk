@@ -15,6 +15,7 @@ rule stack_flat:
     benchmark:
         "benchmarks/stack_flat/{name}.tsv"
     params:
+        checksums=lambda wildcards, input: raw_checksums(input.raw),
         overscan=step_params("overscanCorrect"),
         stack=step_params("stackFlats"),
         memory_bytes=STACK_MEMORY_BYTES,

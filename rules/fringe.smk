@@ -16,6 +16,7 @@ rule make_fringe:
     benchmark:
         "benchmarks/make_fringe/{name}.tsv"
     params:
+        checksums=lambda wildcards, input: raw_checksums(input.raws),
         overscan=step_params("overscanCorrect"),
         fringe=step_params("makeFringeFrame"),
         memory_bytes=STACK_MEMORY_BYTES,

@@ -24,6 +24,7 @@ rule reduce_science_frame:
     benchmark:
         "benchmarks/reduce_science_frame/{frame}.tsv"
     params:
+        checksums=lambda wildcards, input: raw_checksums(input.raw),
         overscan=step_params("overscanCorrect"),
         fringe=step_params("fringeCorrect"),
         qe=step_params("QECorrect"),

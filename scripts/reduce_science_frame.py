@@ -9,7 +9,13 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
-from gmoslib.fitsio import atomic_output, read_frame, read_raw, write_frame  # noqa: E402
+from gmoslib.fitsio import (  # noqa: E402
+    atomic_output,
+    read_frame,
+    read_raw,
+    remember_sha256,
+    write_frame,
+)
 from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.qa import frame_qa_record  # noqa: E402
@@ -17,6 +23,8 @@ from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
+# the manifest hashed the raw inputs already: their SHA-256 for the provenance
+remember_sha256(snakemake.params.checksums)
 with reported_errors("reduce_science_frame"):
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     mosaic, info = reduce_science_frame(

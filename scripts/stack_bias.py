@@ -9,7 +9,7 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
-from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.fitsio import read_frame, remember_sha256, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.recipes import make_master_bias  # noqa: E402
@@ -17,6 +17,8 @@ from gmoslib.recipes import make_master_bias  # noqa: E402
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output.master
+# the manifest hashed the raw inputs already: their SHA-256 for the provenance
+remember_sha256(snakemake.params.checksums)
 with reported_errors("stack_bias"), scratch_dir_for(out) as scratch:
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     master = make_master_bias(

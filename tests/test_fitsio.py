@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import hashlib
 import gzip
 import os
 
@@ -229,3 +230,27 @@ def test_own_scanner_reads_real_gemini_files_as_astropy_does():
             # read_headers keeps only the SCI headers of a file that names extensions SCI
             assert len(exts) in (len(images), sum(str(h.header.get("EXTNAME", "")).upper()
                                                   == "SCI" for h in images))
+
+
+def test_remembered_checksums_are_used_only_for_unchanged_files(tmp_path, monkeypatch):
+    # the manifest's SHA-256 of a raw file spares the job hashing it again, but only while
+    # the file has the size and modification time the manifest saw
+    data = np.arange(64 * 32, dtype=np.int16).reshape(64, 32)
+    paths = []
+    for k in range(2):
+        p = tmp_path / f"r{k}.fits"
+        fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data + k)]).writeto(p)
+        paths.append(str(p))
+    st = [os.stat(p) for p in paths]
+    true = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths]
+    known = {paths[0]: ("a" * 64, st[0].st_size, st[0].st_mtime_ns),  # as the manifest saw
+             paths[1]: ("b" * 64, st[1].st_size, st[1].st_mtime_ns - 1)}  # touched since
+    assert fitsio.remember_sha256(known) == [paths[1]]
+    hashed = []
+    real = fitsio.hashlib.sha256
+    monkeypatch.setattr(fitsio.hashlib, "sha256", lambda b=b"": hashed.append(1) or real(b))
+    read_raw(paths[0])
+    read_raw(paths[1])
+    assert len(hashed) == 1  # only the changed file
+    assert file_sha256(paths[0]) == "a" * 64
+    assert file_sha256(paths[1]) == true[1]

@@ -78,3 +78,15 @@ def test_read_manifest_rejects_other_tsv(tmp_path):
     p.write_text("a\tb\n1\t2\n")
     with pytest.raises(ValueError, match="x.tsv.*missing columns"):
         read_manifest(str(p))
+
+
+def test_manifest_records_size_and_time_and_reads_older_manifests(scanned, tmp_path):
+    d, good, _, table = scanned
+    row = table.set_index("path").loc[os.path.abspath(good[0])]
+    st = os.stat(good[0])
+    assert (row["size_bytes"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
+    # a manifest written before the mtime_ns column: read, the column empty
+    old = tmp_path / "old.tsv"
+    write_manifest(table.drop(columns=["mtime_ns"]), str(old))
+    back = read_manifest(str(old))
+    assert list(back.columns) == list(COLUMNS) and back["mtime_ns"].isna().all()
