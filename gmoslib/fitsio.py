@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import bz2
 import contextlib
 import glob
-import gzip
 import hashlib
 import mmap
 import os
@@ -75,8 +73,12 @@ def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
 def _open_stream(path: str):
     lower = path.lower()
     if lower.endswith(".gz"):
+        import gzip
+
         return gzip.open(path, "rb")
     if lower.endswith(".bz2"):
+        import bz2
+
         return bz2.open(path, "rb")
     return open(path, "rb")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from . import __version__
@@ -21,6 +20,8 @@ HISTORY_PREFIX = f"{SOFTWARE} "
 
 def git_commit() -> str | None:
     """Commit of the gmoslib source tree, or None when not in a git checkout."""
+    import subprocess  # (here: most jobs never start one)
+
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(

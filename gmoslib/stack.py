@@ -401,19 +401,18 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
                     np.ascontiguousarray(np.broadcast_to(v, (n, c1 - c0))[:, rest]),
                     None if d is None else d[:, rest])
 
-        res = _combine_fast(x, v, d, gather, **kw)
-        for o, r in zip(out, res, strict=True):
-            o[c0:c1] = r
+        _combine_fast(x, v, d, gather, tuple(o[c0:c1] for o in out), **kw)
 
 
-def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, max_iters,
-                  nlow, nhigh, zero, scale, apply_dq):
+def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma, mclip,
+                  max_iters, nlow, nhigh, zero, scale, apply_dq):
     """Mean combining of one chunk: the clean pixels directly, the rest through
     :func:`_combine_general`.
 
     x : (n, m) values, owned (overwritten); v : None, (n, 1) (one VAR per frame) or (n, m);
     d : None or (n, m) uint16; gather(rest) -> the unscaled (sci, var, dq) of the pixels
-    ``rest`` for the general path.  Returns (sci, var, dq, nrejected), each (m,).
+    ``rest`` for the general path.  outputs : (sci float32, var float32, dq uint16,
+    nrejected int16) arrays (m,), filled.
     """
     n, m = x.shape
     if scale is not None or zero is not None:
@@ -531,19 +530,21 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
                 del order, kept_x
         else:
             kept_sum, kept_v, kept_d = total, v, d
-        out = kept_sum / n_kept
+        out, out_var, out_dq, nrej = outputs
+        np.divide(kept_sum, n_kept, out=out, casting="same_kind")
         if kept_v is not None:
-            out_var = np.add.reduce(kept_v, axis=0, dtype=np.float64) / n_kept**2
+            var_sum = np.add.reduce(kept_v, axis=0, dtype=np.float64)
+            out_var[:] = var_sum / n_kept**2  # (one value per frame: var_sum is (1,))
         else:
-            out_var = sample_var / n_kept
-    out_var = np.array(np.broadcast_to(out_var, (m,)), dtype=np.float32)
-    out_var[~np.isfinite(out_var)] = 0.0
-    out_dq = (np.zeros(m, np.uint16) if kept_d is None
-              else (dq_or if kept_d is d else np.bitwise_or.reduce(kept_d, axis=0)).astype(
-                  np.uint16))
-    nrej = np.full(m, n - n_kept, np.int16)
+            np.divide(sample_var, n_kept, out=out_var, casting="same_kind")
+    if not np.isfinite(out_var).all():
+        out_var[~np.isfinite(out_var)] = 0.0
+    if kept_d is None:
+        out_dq[:] = 0
+    else:
+        out_dq[:] = dq_or if kept_d is d else np.bitwise_or.reduce(kept_d, axis=0)
+    nrej[:] = n - n_kept
     del kept_v, kept_d
-    out = out.astype(np.float32)
     if out_parts:
         done = out_parts["index"]
         out[done], out_var[done], out_dq[done], nrej[done] = (
@@ -569,7 +570,6 @@ def _combine_fast(x, v, d, gather, *, operation, reject, lsigma, hsigma, mclip, 
             mclip=mclip, max_iters=max_iters, nlow=nlow, nhigh=nhigh, zero=zero,
             scale=scale, apply_dq=apply_dq)
         out[rest], out_var[rest], out_dq[rest], nrej[rest] = s2, v2, d2, r2
-    return out, out_var, out_dq, nrej
 
 
 def _settle_one_pass(got, n, centre, total, spread, candidates, v, d, lsigma, hsigma,
