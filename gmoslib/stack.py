@@ -404,6 +404,20 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
         _combine_fast(x, v, d, gather, tuple(o[c0:c1] for o in out), **kw)
 
 
+def _scaled(x: np.ndarray, v, scale, zero):
+    """(x * scale - zero as a new float64 array, v * scale^2) for (n, m) values and VAR
+    ((n, m), (n, 1) or None); scale and zero (n,) or None."""
+    x = x.astype(np.float64)
+    if scale is not None:
+        s = np.asarray(scale, np.float64)[:, None]
+        x *= s
+        if v is not None:
+            v = v * (s * s)
+    if zero is not None:
+        x -= np.asarray(zero, np.float64)[:, None]
+    return x, v
+
+
 def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma, mclip,
                   max_iters, nlow, nhigh, zero, scale, apply_dq):
     """Mean combining of one chunk: the clean pixels directly, the rest through
@@ -416,14 +430,7 @@ def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma
     """
     n, m = x.shape
     if scale is not None or zero is not None:
-        x = x.astype(np.float64)
-        if scale is not None:
-            s = np.asarray(scale, np.float64)[:, None]
-            x *= s
-            if v is not None:
-                v = v * (s * s)
-        if zero is not None:
-            x -= np.asarray(zero, np.float64)[:, None]
+        x, v = _scaled(x, v, scale, zero)
     # clean: every input finite (then so is their float64 sum) and of one DQ class that is
     # not NO_DATA
     total = np.add.reduce(x, axis=0, dtype=np.float64)
@@ -639,15 +646,7 @@ def _clip_sorted(sci, var, dq, *, reject, lsigma, hsigma, mclip, max_iters, zero
     pass only moves its ends.  sci, var (or None), dq (or None): (n, r), unscaled.  Returns
     (sci, var, dq, nrejected), each (r,), as :func:`_combine_general` would."""
     n, r = sci.shape
-    x = sci.astype(np.float64)
-    v = None if var is None else np.asarray(var, np.float64)
-    if scale is not None:
-        s = np.asarray(scale, np.float64)[:, None]
-        x *= s
-        if v is not None:
-            v = v * (s * s)
-    if zero is not None:
-        x -= np.asarray(zero, np.float64)[:, None]
+    x, v = _scaled(sci, None if var is None else np.asarray(var, np.float64), scale, zero)
     # which frame each sorted value came from only matters when the frames' VAR or DQ
     # differ for a pixel
     same_var = v is None or (v.shape[1] == 1 and bool(np.all(v == v[0])))
