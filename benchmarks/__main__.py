@@ -130,7 +130,7 @@ print(json.dumps(paths))
 
 
 def _kinds(paths) -> tuple[dict[str, list[str]], dict[str, list]]:
-    """The files by kind, and the manifest's {path: [sha256, size_bytes, mtime_ns]} (a
+    """The files by kind, and the manifest's {path: [sha256, size, mtime_ns, inode]} (a
     workflow job takes its raw inputs' checksums from the manifest, see
     gmoslib.fitsio.remember_sha256; the cases do the same)."""
     code = f"""
@@ -140,8 +140,8 @@ table = build_manifest({list(paths)!r})
 out = {{}}
 for p, k in zip(table["path"], table["kind"]):
     out.setdefault(k, []).append(p)
-sums = {{p: [s, int(n), int(t)] for p, s, n, t in zip(
-    table["path"], table["sha256"], table["size_bytes"], table["mtime_ns"])}}
+sums = {{p: [s, int(n), int(t), int(i)] for p, s, n, t, i in zip(
+    table["path"], table["sha256"], table["size_bytes"], table["mtime_ns"], table["inode"])}}
 print(json.dumps([{{k: sorted(v) for k, v in out.items()}}, sums]))
 """
     kinds, sums = _setup(code)

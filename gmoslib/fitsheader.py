@@ -53,6 +53,29 @@ def _parse_number(text: str):
     raise HeaderError(f"unreadable value {text!r}")
 
 
+def _string_field(s: str) -> tuple[str, str]:
+    """(text between the quotes, as written; what follows the closing quote) of a value
+    field that starts with a quote.  The closing quote is one that is not doubled and is
+    followed by a blank, '/' or the end of the card, so that a doubled quote split over two
+    ``CONTINUE`` cards (``...x'&'`` then ``''y...``) stays inside the string."""
+    i = 1
+    while True:
+        j = s.find("'", i)
+        if j < 0:  # no closing quote: take the rest (as astropy does, leniently)
+            return s[1:], ""
+        after = s[j + 1:j + 2]
+        if after == "'":
+            i = j + 2
+        elif after in ("", " ", "/"):
+            return s[1:j], s[j + 1:]
+        else:
+            i = j + 1
+
+
+def _comment_of(rest: str) -> str:
+    return rest.split("/", 1)[1].strip() if "/" in rest else ""
+
+
 def _split_value(field: str) -> tuple[object, str, bool]:
     """(value, comment, continued) of the value field of a card (columns 11-80).
 
@@ -60,24 +83,9 @@ def _split_value(field: str) -> tuple[object, str, bool]:
     ``CONTINUE`` cards)."""
     s = field.lstrip(" ")
     if s.startswith("'"):
-        # a string: quotes inside are doubled
-        i, parts = 1, []
-        while True:
-            j = s.find("'", i)
-            if j < 0:  # no closing quote: take the rest (as astropy does, leniently)
-                parts.append(s[i:])
-                rest = ""
-                break
-            parts.append(s[i:j])
-            if s[j + 1:j + 2] == "'":
-                parts.append("'")
-                i = j + 2
-                continue
-            rest = s[j + 1:]
-            break
-        value = "".join(parts).rstrip(" ")
-        comment = rest.split("/", 1)[1].strip() if "/" in rest else ""
-        return value, comment, value.endswith("&")
+        raw, rest = _string_field(s)  # quotes inside are doubled
+        value = raw.replace("''", "'").rstrip(" ")
+        return value, _comment_of(rest), value.endswith("&")
     text, _, comment = s.partition("/")
     text = text.strip()
     comment = comment.strip()
@@ -88,6 +96,27 @@ def _split_value(field: str) -> tuple[object, str, bool]:
     if text == "F":
         return False, comment, False
     return _parse_number(text), comment, False
+
+
+def _value_field(image: str) -> str:
+    return image.partition("=")[2] if image.startswith("HIERARCH") else image[10:CARD]
+
+
+def _join_continued(images: list[str]) -> tuple[str, str]:
+    """(value, comment) of a long string: the first card's string and those of the
+    ``CONTINUE`` cards after it, each but the last ending in '&', joined as written (a
+    doubled quote may be split between two cards) and then read."""
+    pieces, comments = [], []
+    for k, image in enumerate(images):
+        s = (_value_field(image) if k == 0 else image[8:CARD]).lstrip(" ")
+        raw, rest = _string_field(s) if s.startswith("'") else ("", s)
+        raw = raw.rstrip(" ")
+        if k < len(images) - 1 and raw.endswith("&"):
+            raw = raw[:-1]
+        pieces.append(raw)
+        if _comment_of(rest):
+            comments.append(_comment_of(rest))
+    return "".join(pieces).replace("''", "'").rstrip(" "), " ".join(comments)
 
 
 def _format_float(value: float) -> str:
@@ -171,8 +200,8 @@ def format_card(keyword: str, value, comment: str = "") -> list[str]:
     while rest:
         width = (room if first else CARD - 10 - 2) - 1  # room for the '&'
         piece = rest[:width]
-        if piece.endswith("'") and not piece.endswith("''") and rest[width:width + 1] == "'":
-            piece = piece[:-1]
+        if (len(piece) - len(piece.rstrip("'"))) % 2:
+            piece = piece[:-1]  # a doubled quote is not split between two cards
         rest = rest[len(piece):]
         pieces.append(piece)
         first = False
@@ -202,8 +231,7 @@ def _resolve(card: list) -> list:
     """Parse the value and comment of a card read from a file on first use (most cards of
     a raw header are never looked at)."""
     if card[1] is _LAZY:
-        image = card[3]
-        field = image.partition("=")[2] if image.startswith("HIERARCH") else image[10:CARD]
+        field = _value_field(card[3])
         try:
             card[1], card[2], _ = _split_value(field)
         except HeaderError:
@@ -223,7 +251,7 @@ class _Comments:
 
     def __setitem__(self, key: str, comment: str) -> None:
         i = self._header._first(key)
-        k, v, _, _ = self._header._cards[i]
+        k, v, _, _ = _resolve(self._header._cards[i])
         self._header._cards[i] = [k, v, str(comment), None]
 
 
@@ -275,11 +303,9 @@ class Header:
                     and isinstance(_resolve(cards[-1])[1], str) \
                     and cards[-1][1].endswith("&") and image[8:10] != "= ":
                 prev = cards[-1]
-                more, comment, _ = _split_value(image[8:])
-                prev[1] = prev[1][:-1] + (more if isinstance(more, str) else "")
-                if comment:
-                    prev[2] = f"{prev[2]} {comment}".strip() if prev[2] else comment
                 prev[3] = prev[3] + image
+                prev[1], prev[2] = _join_continued(
+                    [prev[3][i:i + CARD] for i in range(0, len(prev[3]), CARD)])
                 continue
             if key in COMMENTARY:
                 cards.append([key, image[8:].rstrip(), "", image])

@@ -53,17 +53,20 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
     """Take the SHA-256 of files from an earlier reading of them -- the manifest's
-    ``{path: (sha256, size_bytes, mtime_ns)}`` -- for every file that is still as it was
-    then (same size and modification time), so that reading it does not hash it again.
-    Returns the paths that changed or are missing (they are hashed when read, as usual)."""
+    ``{path: (sha256, size_bytes, mtime_ns, inode)}`` -- for every file that is still as it
+    was then (same size, modification time and inode: a file replaced by a copy with the
+    same time, as ``cp -p`` or ``rsync -a`` make, has a new inode), so that reading it does
+    not hash it again.  Returns the paths that changed or are missing (they are hashed when
+    read, as usual)."""
     stale = []
-    for path, (digest, size, mtime_ns) in known.items():
+    for path, (digest, size, mtime_ns, inode) in known.items():
         try:
             st = os.stat(path)
         except OSError:
             stale.append(path)
             continue
-        if st.st_size == int(size) and st.st_mtime_ns == int(mtime_ns) and digest:
+        if (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime_ns),
+                                                         int(inode)) and digest:
             _SHA256_SEEN[_file_key(path, st)] = str(digest)
         else:
             stale.append(path)

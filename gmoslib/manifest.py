@@ -31,7 +31,7 @@ MAX_SATURATED_FRACTION = 0.5
 #: Column -> pandas dtype of the manifest, in order.
 COLUMNS: dict[str, str] = {
     "frame": "string", "path": "string", "usable": "bool", "reason": "string",
-    "sha256": "string", "size_bytes": "Int64", "mtime_ns": "Int64",
+    "sha256": "string", "size_bytes": "Int64", "mtime_ns": "Int64", "inode": "Int64",
     "tags": "string", "kind": "string", "instrument": "string", "observation_type": "string",
     "observation_class": "string", "object": "string", "data_label": "string",
     "observation_id": "string", "program_id": "string", "filter_name": "string",
@@ -43,10 +43,10 @@ COLUMNS: dict[str, str] = {
     "qa_state": "string", "poffset": "Float64", "qoffset": "Float64", "pa": "Float64",
     "ra": "Float64", "dec": "Float64", "group_id": "string",
 }
-assert tuple(COLUMNS)[7:] == DESCRIBED_COLUMNS
+assert tuple(COLUMNS)[8:] == DESCRIBED_COLUMNS
 #: Columns added since the first manifests: an older manifest without them is still read
 #: (they are empty).
-_ADDED_COLUMNS = ("mtime_ns",)
+_ADDED_COLUMNS = ("mtime_ns", "inode")
 
 
 def frame_root(path: str) -> str:
@@ -108,7 +108,7 @@ def describe_file(path: str) -> dict:
     row.update(frame=frame_root(path), path=os.path.abspath(path), usable=False, reason="")
     try:
         st = os.stat(path)
-        row["size_bytes"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+        row["size_bytes"], row["mtime_ns"], row["inode"] = st.st_size, st.st_mtime_ns, st.st_ino
         # (the jobs reuse it for their provenance: see gmoslib.fitsio.remember_sha256)
         row["sha256"] = file_sha256(path)
         phu, exts = read_headers(path)

@@ -431,8 +431,10 @@ def _stack_prepared(
     frames.
     """
     threads = max(1, int(threads))
+    # (exits in reverse order: the pool's threads have stopped before the raw files they
+    # read rows from are closed, also when an extension fails)
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
-            ThreadPoolExecutor(max_workers=threads) as pool, contextlib.ExitStack() as stack:
+            contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=threads) as pool:
         pending: deque = deque()
         submitted = 0
 

@@ -272,7 +272,8 @@ def _frame_rows(arr, n: int):
 def freed_memory_kept() -> Iterator[None]:
     """While stacking, ask glibc's allocator to keep freed memory for reuse: no trimming of
     the heap below 512 MB, heap (not fresh mmap) memory for arrays below 64 MB; afterwards
-    glibc's defaults (128 kB) again, and the kept memory handed back.
+    both thresholds at glibc's initial 128 kB again (its dynamic raising of them stays off
+    for the rest of the process) and the kept memory handed back.
 
     A stack makes and frees a few MB of numpy temporaries per chunk; by default glibc hands
     such blocks back to the kernel and the next chunk pays a page fault per 4 kB page again
@@ -384,6 +385,8 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
             for k, a in enumerate(ds):
                 if a is None:
                     d[k] = 0
+                elif np.ndim(a) == 0:  # one value for the whole frame (e.g. no flag at all)
+                    d[k] = a
                 elif a.ndim == 2:
                     a.fill(d[k], c0 // nx, c1 // nx)
                 else:
@@ -463,18 +466,22 @@ def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma
             sample_var = pop_var * (n / (n - 1))
         if reject in ("sigclip", "varclip"):
             # first pass of the clipping; a clean pixel with no rejection is final.  The test
-            # runs in float32 with limits narrowed by 1e-4 (relative), so a pixel is taken
-            # here only when it is inside the limits beyond any rounding; pixels at the
-            # limits go to the general path and get its float64 test.
+            # runs in float32 with limits narrowed by 1e-4 (relative) and by two units in
+            # the last place of the median (its float32 rounding), so a pixel is taken here
+            # only when it is inside the limits beyond any rounding; pixels at the limits
+            # go to the general path and get its float64 test.
             ft = x.dtype.type  # float32 for unscaled inputs, else float64
             lo_f, hi_f = ft(lsigma * (1 - _MARGIN)), ft(hsigma * (1 - _MARGIN))
+            ulps = ft(2 * np.finfo(ft).eps)
             if reject == "varclip" and v.shape[1] != 1:
                 # a VAR per pixel and frame: test every value against its own limit
                 centre = _median_rows(x).astype(ft)
+                slack = np.abs(centre) * ulps
                 dev = np.subtract(x, centre[None], dtype=ft)
                 spread = np.sqrt(v, dtype=ft)
-                clean &= ((dev >= -lo_f * spread) & (dev <= hi_f * spread)).all(axis=0)
-                del dev, spread
+                clean &= ((dev >= slack - lo_f * spread)
+                          & (dev <= hi_f * spread - slack)).all(axis=0)
+                del dev, spread, slack
             else:
                 # every value is inside the limits iff the smallest and the largest are: the
                 # limit is the same for all frames (sigclip: the pixel's spread; varclip with
@@ -505,8 +512,10 @@ def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma
                     else:  # (a + b) / 2 rounded once, as in float64 then rounded
                         centre = np.add(got[mids[0]], got[mids[1]], dtype=ft)
                         centre *= ft(0.5)
-                clean &= ((np.subtract(centre, lo, dtype=ft) <= lo_f * spread)
-                          & (np.subtract(hi, centre, dtype=ft) <= hi_f * spread))
+                slack = np.abs(centre) * ulps
+                clean &= ((np.subtract(centre, lo, dtype=ft) <= lo_f * spread - slack)
+                          & (np.subtract(hi, centre, dtype=ft) <= hi_f * spread - slack))
+                del slack
                 if settle:
                     done = _settle_one_pass(got, n, centre, total, spread, usable & ~clean, v,
                                             d, lsigma, hsigma, out_parts)
@@ -598,8 +607,10 @@ def _settle_one_pass(got, n, centre, total, spread, candidates, v, d, lsigma, hs
     x0, x1, xa, xb = (got[p][idx] for p in (0, 1, n - 2, n - 1))
     c = centre[idx]
     s = ft(spread)
-    in_lo, in_hi = ft(lsigma * (1 - _MARGIN)) * s, ft(hsigma * (1 - _MARGIN)) * s
-    out_lo, out_hi = ft(lsigma * (1 + _MARGIN)) * s, ft(hsigma * (1 + _MARGIN)) * s
+    slack = np.abs(c) * ft(4 * np.finfo(ft).eps)  # (the medians' float32 rounding)
+    in_lo, in_hi = ft(lsigma * (1 - _MARGIN)) * s - slack, ft(hsigma * (1 - _MARGIN)) * s - slack
+    out_lo = ft(lsigma * (1 + _MARGIN)) * s + slack
+    out_hi = ft(hsigma * (1 + _MARGIN)) * s + slack
     # medians of the n - 1 values left without the largest (a) or the smallest (b)
     if n % 2:
         c_a = _median_of([got[k - 1][idx], got[k][idx]]).astype(ft)

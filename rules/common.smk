@@ -156,7 +156,7 @@ def frames_paths(frames):
 
 
 def raw_checksums(paths):
-    """{path: [sha256, size_bytes, mtime_ns]} of raw input files from the manifest, which
+    """{path: [sha256, size_bytes, mtime_ns, inode]} of raw input files from the manifest, which
     hashed every raw file: a job takes them for its provenance instead of hashing its
     inputs again (gmoslib.fitsio.remember_sha256 checks that each file is unchanged)."""
     import pandas as pd  # (loaded with the manifest already)
@@ -167,9 +167,10 @@ def raw_checksums(paths):
         key = os.path.abspath(p)
         if key not in table.index:
             continue
-        sha, size, mtime = (table.at[key, c] for c in ("sha256", "size_bytes", "mtime_ns"))
-        if not any(pd.isna(v) for v in (sha, size, mtime)):
-            out[p] = [str(sha), int(size), int(mtime)]
+        cols = ("sha256", "size_bytes", "mtime_ns", "inode")
+        sha, size, mtime, inode = (table.at[key, c] for c in cols)
+        if not any(pd.isna(v) for v in (sha, size, mtime, inode)):
+            out[p] = [str(sha), int(size), int(mtime), int(inode)]
     return out
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import bz2
-import hashlib
 import gzip
+import hashlib
 import os
 
 import numpy as np
@@ -243,9 +243,11 @@ def test_remembered_checksums_are_used_only_for_unchanged_files(tmp_path, monkey
         paths.append(str(p))
     st = [os.stat(p) for p in paths]
     true = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths]
-    known = {paths[0]: ("a" * 64, st[0].st_size, st[0].st_mtime_ns),  # as the manifest saw
-             paths[1]: ("b" * 64, st[1].st_size, st[1].st_mtime_ns - 1)}  # touched since
-    assert fitsio.remember_sha256(known) == [paths[1]]
+    known = {paths[0]: ("a" * 64, st[0].st_size, st[0].st_mtime_ns, st[0].st_ino),  # as seen
+             paths[1]: ("b" * 64, st[1].st_size, st[1].st_mtime_ns - 1, st[1].st_ino)}
+    assert fitsio.remember_sha256(known) == [paths[1]]  # touched since
+    replaced = {paths[1]: ("c" * 64, st[1].st_size, st[1].st_mtime_ns, st[1].st_ino + 1)}
+    assert fitsio.remember_sha256(replaced) == [paths[1]]  # another file, same time
     hashed = []
     real = fitsio.hashlib.sha256
     monkeypatch.setattr(fitsio.hashlib, "sha256", lambda b=b"": hashed.append(1) or real(b))

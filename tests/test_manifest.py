@@ -84,9 +84,11 @@ def test_manifest_records_size_and_time_and_reads_older_manifests(scanned, tmp_p
     d, good, _, table = scanned
     row = table.set_index("path").loc[os.path.abspath(good[0])]
     st = os.stat(good[0])
-    assert (row["size_bytes"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
-    # a manifest written before the mtime_ns column: read, the column empty
+    assert (row["size_bytes"], row["mtime_ns"], row["inode"]) == (
+        st.st_size, st.st_mtime_ns, st.st_ino)
+    # a manifest written before the mtime_ns and inode columns: read, the columns empty
     old = tmp_path / "old.tsv"
-    write_manifest(table.drop(columns=["mtime_ns"]), str(old))
+    write_manifest(table.drop(columns=["mtime_ns", "inode"]), str(old))
     back = read_manifest(str(old))
     assert list(back.columns) == list(COLUMNS) and back["mtime_ns"].isna().all()
+    assert back["inode"].isna().all()

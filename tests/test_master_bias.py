@@ -131,3 +131,31 @@ def test_row_plane_and_saturation_test():
         assert any_saturated(raw, level) == bool(make_dq(raw, level).any()), level
     assert any_saturated(raw.astype(np.float32), 65534.0)
     assert not any_saturated(raw[:0], 1.0)
+
+
+@pytest.mark.parametrize("memory_bytes", [1 << 28, 1 << 14])
+def test_master_bias_of_a_detector_without_dead_rows(tmp_path, memory_bytes):
+    # e2vDD CCDs have no dead rows: a bias's DQ is all zero (kept as nothing at all)
+    import datetime as dt
+
+    from gmoslib.lookups import LAYOUTS
+    from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
+
+    model = make_detector_model(LAYOUTS["GN-e2vDD"], 4, 4, None, seed=1)
+    paths = []
+    for k in range(4):
+        name = f"N20150613S{100 + k:04d}"
+        spec = FrameSpec("bias", name, dt.datetime(2015, 6, 13, 19) + dt.timedelta(minutes=k),
+                         0.0, datalab=f"NCAL-{k}")
+        write_raw(str(tmp_path / f"{name}.fits"), model, spec, seed=k)
+        paths.append(str(tmp_path / f"{name}.fits"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    master = make_master_bias(paths, overscan={}, stack={"reject_method": "varclip"},
+                              memory_bytes=memory_bytes, scratch_dir=str(scratch), threads=2)
+    reference = _reference(paths)
+    for ext, (sci, var, dq, _) in zip(master.exts, reference, strict=True):
+        assert not dq.any()
+        np.testing.assert_allclose(ext.sci, sci, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(ext.var, var, rtol=1e-6)
+        np.testing.assert_array_equal(ext.dq, dq)

@@ -497,3 +497,61 @@ def test_freed_memory_kept_sets_and_restores_the_allocator_once(monkeypatch):
     monkeypatch.setattr(stacklib, "_libc", lambda: None)  # not glibc: nothing to do
     with stacklib.freed_memory_kept():
         pass
+
+
+@pytest.mark.parametrize("flags", [[0, 0, 0], [1, 0, 0], [8, 8, 8]])
+def test_frames_whose_dq_is_one_value(flags):
+    # a frame store hands out a frame with no DQ flag as a broadcast zero (and a DQ could
+    # be any broadcast value): the fast path takes such planes as they are
+    rng = np.random.default_rng(44)
+    n, ny, nx = 3, 12, 9
+    sci = rng.normal(5, 1, (n, ny, nx)).astype(np.float32)
+    var = np.full(sci.shape, 1.0, np.float32)
+    dq = np.stack([np.broadcast_to(np.uint16(f), (ny, nx)) for f in flags])
+    const = [lambda y0, y1, k=k: (sci[k, y0:y1], var[k, y0:y1],
+                                  np.broadcast_to(np.uint16(flags[k]), (y1 - y0, nx)))
+             for k in range(n)]
+    got = stack_frames(const, ny, nx, block_rows_override=5, reject="varclip")
+    for res in (got, combine_block(sci, var, np.broadcast_to(
+            np.array(flags, np.uint16)[:, None, None], sci.shape), reject="varclip")):
+        for a, b in zip(res, combine_block(sci, var, dq.copy(), reject="varclip"), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_clipping_at_the_limit_on_a_high_level():
+    # a value exactly at the 3-sigma limit on a level of 1e4-6e4 with a small spread: the
+    # float32 median's rounding exceeds the 1e-4 margin of the limit, and the fast path
+    # must still agree with the general path's float64 test
+    from gmoslib.stack import _combine_general
+
+    full = dict(operation="mean", reject="sigclip", lsigma=3.0, hsigma=3.0, mclip=True,
+                max_iters=None, nlow=0, nhigh=0, zero=None, scale=None, apply_dq=True)
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(300):
+        n = int(rng.choice([10, 16]))
+        base = np.float32(rng.choice([1e4, 6e4]))
+        sd = rng.uniform(0.05, 1.0)
+        v = (base + rng.normal(0, sd, n)).astype(np.float32)
+
+        def margin(low, v=v):
+            w = v.astype(np.float64)
+            w[0] = low
+            return np.median(w) - w[0] - 3 * np.std(w)
+
+        a, b = float(base) - 1e-6, float(base) - 100 * sd
+        if margin(np.float32(a)) > 0 or margin(np.float32(b)) < 0:
+            continue
+        for _ in range(60):  # the low value at which the rejection starts
+            mid = (a + b) / 2
+            a, b = (a, mid) if margin(np.float32(mid)) > 0 else (mid, b)
+        lows = [np.float32(b)]
+        for _ in range(20):
+            lows.append(np.nextafter(lows[-1], np.float32(1e9)))
+        sci = np.repeat(v[:, None, None], len(lows), axis=2)
+        sci[0, 0, :] = lows
+        fast = combine_block(sci, None, None, reject="sigclip")
+        general = _combine_general(sci, None, None, **full)
+        np.testing.assert_array_equal(fast[3], general[3])
+        checked += 1
+    assert checked > 50
