@@ -84,6 +84,23 @@ def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function
     return model
 
 
+def _row_stats(strip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation (ddof 1; 0 for one column) of every row of
+    (ny, ncols) values, as float64.  Integers (raw counts) are summed exactly in int64."""
+    ny, ncols = strip.shape
+    if strip.dtype.kind in "iu" and strip.dtype.itemsize <= 2:
+        wide = strip.astype(np.int64)
+        s1 = wide.sum(axis=1)
+        profile = s1 / ncols
+        if ncols < 2:
+            return profile, np.zeros(ny)
+        s2 = np.einsum("ij,ij->i", wide, wide)
+        return profile, np.sqrt((ncols * s2 - s1 * s1) / (ncols * (ncols - 1.0)))
+    strip = np.asarray(strip, np.float64)
+    profile = strip.mean(axis=1)
+    return profile, (strip.std(axis=1, ddof=1) if ncols > 1 else np.zeros(ny))
+
+
 def measure_overscan(
     raw: np.ndarray,
     datasec: Section,
@@ -109,10 +126,9 @@ def measure_overscan(
         raise ValueError(f"overscan function must be none, spline3 or chebyshev, not "
                          f"{function!r}")
     cols = overscan_columns(biassec, datasec, nbiascontam)
-    strip = np.asarray(raw[biassec.y1:biassec.y2, cols], dtype=np.float64)
+    strip = np.asarray(raw[biassec.y1:biassec.y2, cols])
     ncols = strip.shape[1]
-    profile = strip.mean(axis=1)
-    row_std = strip.std(axis=1, ddof=1) if ncols > 1 else np.zeros_like(profile)
+    profile, row_std = _row_stats(strip)
     sigma_row = read_noise_adu / np.sqrt(ncols)
     if function == "none":  # flagged rows are not replaced in this mode (reference 5.5)
         model = profile

@@ -357,7 +357,7 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     if ds is not None and all(a is None for a in ds):
         ds = None
     # DQ planes stored as uint8 (no bit above 128) are combined as such: no casting copy
-    d_type = (np.uint8 if ds is not None and all(a is None or np.asarray(a).dtype == np.uint8
+    d_type = (np.uint8 if ds is not None and all(a is None or np.result_type(a) == np.uint8
                                                  for a in ds) else np.uint16)
     step = max(1024, _CHUNK_VALUES // n)
     if nx:

@@ -101,3 +101,18 @@ def test_trim_returns_copy():
     np.testing.assert_array_equal(t, [[1, 2], [6, 7]])
     t[:] = -1
     assert a[0, 1] == 1
+
+
+def test_row_statistics_of_raw_integers_are_exact():
+    from gmoslib.overscan import _row_stats
+
+    rng = np.random.default_rng(3)
+    strip = rng.integers(0, 65535, (50, 28)).astype(">u2")  # as stored, big-endian
+    mean, std = _row_stats(strip)
+    wide = strip.astype(np.float64)
+    np.testing.assert_allclose(mean, wide.mean(axis=1), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(std, wide.std(axis=1, ddof=1), rtol=1e-12)
+    one_col = _row_stats(strip[:, :1])
+    assert (one_col[1] == 0).all() and np.array_equal(one_col[0], wide[:, 0])
+    fmean, fstd = _row_stats(wide.astype(np.float32))
+    np.testing.assert_allclose(fstd, std, rtol=1e-6)
