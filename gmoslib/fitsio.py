@@ -470,20 +470,6 @@ def write_fits(path: str, hdus: list[tuple[Header, np.ndarray | None]]) -> None:
                 _write_data(fh, data)
 
 
-def frame_to_hdulist(frame: Frame):
-    """The frame as an astropy ``HDUList`` (imports astropy; for callers that need one)."""
-    import io
-
-    from astropy.io import fits
-
-    buf = io.BytesIO()
-    for header, data in _image_hdus(frame):
-        buf.write(header.tostring().encode("ascii"))
-        if data is not None:
-            _write_data(buf, data)
-    return fits.HDUList.fromstring(buf.getvalue())
-
-
 def write_frame(path: str, frame: Frame) -> None:
     """Write a processed frame atomically (temp file + rename)."""
     hdus = _image_hdus(frame)
