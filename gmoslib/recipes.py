@@ -264,10 +264,10 @@ class _RawRows:
     back from their uncompressed file a few rows at a time (``os.pread``: nothing mapped,
     nothing copied to scratch files), with the amplifier's row levels."""
 
-    __slots__ = ("fd", "offset", "row_bytes", "dtype", "nx", "level")
+    __slots__ = ("path", "fd", "offset", "row_bytes", "dtype", "nx", "level")
 
     def __init__(self, image: oscan.RowLevelImage, fd: int):
-        _, self.offset, self.row_bytes = image.source
+        self.path, self.offset, self.row_bytes = image.source
         self.fd = fd
         self.dtype = image.stored.dtype
         self.nx = image.stored.shape[1]
@@ -278,8 +278,9 @@ class _RawRows:
         size = (y1 - y0 - 1) * self.row_bytes + width if y1 > y0 else 0
         buf = os.pread(self.fd, size, self.offset + y0 * self.row_bytes)
         if len(buf) != size:
-            raise RecipeError(f"raw file changed while it was read (fd {self.fd}): "
-                              f"{len(buf)} of {size} bytes")
+            raise RecipeError(f"{self.path}: the raw file changed while it was read (got "
+                              f"{len(buf)} of {size} bytes at offset "
+                              f"{self.offset + y0 * self.row_bytes})")
         stored = np.ndarray((y1 - y0, self.nx), self.dtype, buffer=buf,
                             strides=(self.row_bytes, self.dtype.itemsize))
         return oscan.RowLevelImage(stored, self.level[y0:y1])

@@ -159,3 +159,25 @@ def test_master_bias_of_a_detector_without_dead_rows(tmp_path, memory_bytes):
         np.testing.assert_allclose(ext.sci, sci, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(ext.var, var, rtol=1e-6)
         np.testing.assert_array_equal(ext.dq, dq)
+
+
+def test_a_raw_file_cut_short_while_stacked_is_named(biases, tmp_path):
+    # rows read back from a raw file (frames over the budget) that no longer has them
+    import shutil
+
+    from gmoslib.recipes import RecipeError, _RawRows
+
+    copy = tmp_path / "b.fits"
+    shutil.copy(biases[0], copy)
+    frame = load_prepared(str(copy), overscan={}, defer_sci=True)
+    image = frame.exts[0].sci
+    assert image.source is not None and image.source[0] == str(copy)
+    fd = os.open(copy, os.O_RDONLY)
+    try:
+        rows = _RawRows(image, fd)
+        np.testing.assert_array_equal(np.asarray(rows.rows(2, 5)), np.asarray(image)[2:5])
+        os.truncate(copy, image.source[1])  # (a copy: the raw input itself is never touched)
+        with pytest.raises(RecipeError, match=r"b\.fits: the raw file changed"):
+            rows.rows(0, 3)
+    finally:
+        os.close(fd)
