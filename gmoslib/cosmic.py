@@ -44,6 +44,7 @@ from gmoslib.dq import (
     UNILLUMINATED,
 )
 from gmoslib.science_stack import background_offsets
+from gmoslib.stack import _median_rows
 
 __all__ = ["flag_cosmic_rays_by_stacking"]
 
@@ -56,6 +57,21 @@ def _disc(radius: int) -> np.ndarray:
     r = int(radius)
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     return (xx * xx + yy * yy) <= r * r
+
+
+def nan_median(blk: np.ndarray) -> np.ndarray:
+    """Median along axis 0 of (n, ...) float32 values ignoring NaNs (NaN where all are),
+    as ``bottleneck.nanmedian``: the pixels without a NaN by a sorting network over whole
+    rows (:func:`gmoslib.stack._median_rows`), the others by bottleneck."""
+    n = blk.shape[0]
+    flat = blk.reshape(n, -1)
+    # (a NaN makes its pixel's network result NaN: those pixels are done again below)
+    out = _median_rows(flat).astype(np.float32)
+    rest = np.flatnonzero(np.isnan(flat).any(axis=0))
+    if rest.size:
+        with np.errstate(invalid="ignore"):
+            out[rest] = bn.nanmedian(flat[:, rest], axis=0)
+    return out.reshape(blk.shape[1:])
 
 
 def flag_cosmic_rays_by_stacking(
@@ -125,8 +141,7 @@ def flag_cosmic_rays_by_stacking(
         for i in range(n):
             np.subtract(scis[i][r0:r1], np.float32(offsets[i]), out=blk[i])
             blk[i][(dqs[i][r0:r1] & _MEDIAN_BAD) != 0] = np.nan
-        with np.errstate(invalid="ignore"):
-            med[r0:r1] = bn.nanmedian(blk, axis=0)
+        med[r0:r1] = nan_median(blk)
         if have_var:
             good = ~np.isnan(blk)
             k = good.sum(axis=0, dtype=np.int32)

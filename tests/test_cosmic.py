@@ -138,3 +138,23 @@ def test_no_data_never_flagged_and_errors():
         flag_cosmic_rays_by_stacking(frames[:1])
     with pytest.raises(ValueError, match="frame 1 sci shape"):
         flag_cosmic_rays_by_stacking([frames[0], [np.zeros((5, 5)), None, None, None]])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8])
+def test_nan_median_is_bottlenecks(n):
+    import bottleneck as bn
+
+    from gmoslib.cosmic import nan_median
+
+    rng = np.random.default_rng(n)
+    blk = rng.normal(800, 30, (n, 40, 50)).astype(np.float32)
+    blk[rng.random(blk.shape) < 0.1] = np.nan
+    blk[:, 3, :7] = np.nan  # no value at all
+    blk[:, 5, :5] = 12.5  # ties
+    with np.errstate(invalid="ignore"):
+        expected = bn.nanmedian(blk, axis=0)
+    got = nan_median(blk)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    clean = rng.normal(800, 30, (n, 6, 9)).astype(np.float32)  # no NaN at all
+    np.testing.assert_array_equal(nan_median(clean), bn.nanmedian(clean, axis=0))
