@@ -256,16 +256,34 @@ def _median_rows(x: np.ndarray) -> np.ndarray:
     return _median_of([got[p] for p in mids])
 
 
+def _frame_row(a):
+    """One frame's values for :func:`_combine_fast_rows`: None, a number when the frame's
+    plane is one broadcast value (zero strides), a RowLevelImage or RowPlane as it is (its
+    rows are computed chunk by chunk), else the flattened pixels."""
+    if a is None or isinstance(a, (RowLevelImage, RowPlane)):
+        return a
+    a = np.asarray(a)
+    if a.ndim and all(st == 0 for st in a.strides):
+        return a.flat[0]
+    return np.ravel(a)
+
+
 def _frame_rows(arr, n: int):
-    """Per-frame 1-D views of an (n, ...) VAR or DQ array: a number for a frame whose
-    values are one broadcast value (zero strides), else its flattened pixels; None stays
-    None."""
-    if arr is None:
-        return None
-    arr = np.asarray(arr)
-    if arr.ndim >= 2 and all(st == 0 for st in arr.strides[1:]):
-        return [arr.reshape(n, -1)[k, 0] for k in range(n)]
-    return list(arr.reshape(n, -1))
+    """:func:`_frame_row` of each frame of an (n, ...) array (None stays None)."""
+    return None if arr is None else [_frame_row(a) for a in np.asarray(arr)[:n]]
+
+
+def _fill_chunk(buf: np.ndarray, rows, c0: int, c1: int, nx: int) -> None:
+    """buf[k] = pixels c0:c1 of frame k, for :func:`_frame_row` entries (None = 0)."""
+    for k, a in enumerate(rows):
+        if a is None:
+            buf[k] = 0
+        elif np.ndim(a) == 0:  # one value for the whole frame (e.g. no flag at all)
+            buf[k] = a
+        elif a.ndim == 2:  # computed rows: the chunk is whole rows
+            a.fill(buf[k], c0 // nx, c1 // nx)
+        else:
+            buf[k] = a[c0:c1]
 
 
 @contextlib.contextmanager
@@ -365,32 +383,19 @@ def _combine_fast_rows(xs, vs, ds, out, **kw) -> None:
     for c0 in range(0, m, step):
         c1 = min(m, c0 + step)
         x = _buffer("x", (n, c1 - c0), dtype)
-        for k, a in enumerate(xs):
-            if a.ndim == 2:
-                a.fill(x[k], c0 // nx, c1 // nx)
-            else:
-                x[k] = a[c0:c1]
+        _fill_chunk(x, xs, c0, c1, nx)
         if vs is None:
             v = None
         elif v_const is not None:
             v = v_const
         else:
             v = _buffer("v", (n, c1 - c0), np.float32)
-            for k, a in enumerate(vs):
-                v[k] = a if np.ndim(a) == 0 else a[c0:c1]
+            _fill_chunk(v, vs, c0, c1, nx)
         if ds is None:
             d = None
         else:
             d = _buffer("d", (n, c1 - c0), d_type)
-            for k, a in enumerate(ds):
-                if a is None:
-                    d[k] = 0
-                elif np.ndim(a) == 0:  # one value for the whole frame (e.g. no flag at all)
-                    d[k] = a
-                elif a.ndim == 2:
-                    a.fill(d[k], c0 // nx, c1 // nx)
-                else:
-                    d[k] = a[c0:c1]
+            _fill_chunk(d, ds, c0, c1, nx)
 
         def gather(rest, whole_var=True, c0=c0, c1=c1, v=v, d=d):
             """The unscaled inputs of the pixels ``rest`` of this chunk (VAR kept (n, 1)
@@ -479,8 +484,9 @@ def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma
                 slack = np.abs(centre) * ulps
                 dev = np.subtract(x, centre[None], dtype=ft)
                 spread = np.sqrt(v, dtype=ft)
-                clean &= ((dev >= slack - lo_f * spread)
-                          & (dev <= hi_f * spread - slack)).all(axis=0)
+                # (a value equal to the median is inside whatever the spread, even 0)
+                clean &= (((dev >= slack - lo_f * spread) & (dev <= hi_f * spread - slack))
+                          | (dev == 0)).all(axis=0)
                 del dev, spread, slack
             else:
                 # every value is inside the limits iff the smallest and the largest are: the
@@ -513,9 +519,12 @@ def _combine_fast(x, v, d, gather, outputs, *, operation, reject, lsigma, hsigma
                         centre = np.add(got[mids[0]], got[mids[1]], dtype=ft)
                         centre *= ft(0.5)
                 slack = np.abs(centre) * ulps
-                clean &= ((np.subtract(centre, lo, dtype=ft) <= lo_f * spread - slack)
-                          & (np.subtract(hi, centre, dtype=ft) <= hi_f * spread - slack))
-                del slack
+                below = np.subtract(centre, lo, dtype=ft)
+                above = np.subtract(hi, centre, dtype=ft)
+                # (values equal to the median are inside whatever the spread, even 0)
+                clean &= (((below <= lo_f * spread - slack) | (below == 0))
+                          & ((above <= hi_f * spread - slack) | (above == 0)))
+                del slack, below, above
                 if settle:
                     done = _settle_one_pass(got, n, centre, total, spread, usable & ~clean, v,
                                             d, lsigma, hsigma, out_parts)
@@ -899,16 +908,11 @@ def _stack_block(readers, y0: int, y1: int, nx: int, outputs, combine_kwargs) ->
     if combine_kwargs.get("operation", "mean") == "mean" and n >= 2:
         # the fast mean path takes the frames' rows as they are (views of frames held in
         # memory): no (n, rows, nx) copy of the block
-        def flat(a):
-            if a is None or isinstance(a, RowPlane):
-                return a
-            if np.ndim(a) == 2 and a.strides == (0, 0):
-                return a[0, 0]
-            return np.ravel(a)
-
-        vs = None if any(v is None for _, v, _ in parts) else [flat(v) for _, v, _ in parts]
-        ds = None if any(d is None for _, _, d in parts) else [flat(d) for _, _, d in parts]
-        xs = [s if isinstance(s, RowLevelImage) else np.ravel(s) for s, _, _ in parts]
+        vs = None if any(v is None for _, v, _ in parts) else [_frame_row(v)
+                                                                 for _, v, _ in parts]
+        ds = None if any(d is None for _, _, d in parts) else [_frame_row(d)
+                                                                 for _, _, d in parts]
+        xs = [_frame_row(s) for s, _, _ in parts]
         del parts
         _combine_fast_rows(xs, vs, ds, tuple(o[y0:y1].reshape(-1) for o in outputs),
                            **combine_kwargs)

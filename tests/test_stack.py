@@ -555,3 +555,20 @@ def test_clipping_at_the_limit_on_a_high_level():
         np.testing.assert_array_equal(fast[3], general[3])
         checked += 1
     assert checked > 50
+
+
+@pytest.mark.parametrize("reject", ["sigclip", "varclip"])
+def test_identical_values_are_clean(reject, monkeypatch):
+    # zero spread: every value equals the median, nothing to clip -- the fast path's
+    # rounding slack must not send such pixels (constant regions) to the slower paths
+    from gmoslib import stack as stacklib
+
+    def no(*a, **k):
+        raise AssertionError("a clean pixel left the fast path")
+
+    monkeypatch.setattr(stacklib, "_clip_sorted", no)
+    monkeypatch.setattr(stacklib, "_combine_general", no)
+    sci = np.full((6, 8, 9), 1234.5, np.float32)
+    var = np.broadcast_to(np.float32(0.0 if reject == "sigclip" else 4.0), sci.shape)
+    s, v, d, r = combine_block(sci, var, None, reject=reject)
+    assert (s == np.float32(1234.5)).all() and not r.any()
