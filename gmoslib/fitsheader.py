@@ -156,10 +156,6 @@ def _format_value(value) -> str:
     raise HeaderError(f"cannot write a {type(value).__name__} ({value!r}) in a FITS header")
 
 
-def _is_text(value) -> bool:
-    return isinstance(value, str)
-
-
 def _head(keyword: str) -> str:
     if _STANDARD_KEY.match(keyword):
         return f"{keyword:<8}= "
@@ -175,17 +171,14 @@ def format_card(keyword: str, value, comment: str = "") -> list[str]:
         chunks = [text[i:i + 72] for i in range(0, len(text), 72)] or [""]
         return [f"{keyword:<8}{c:<72}" for c in chunks]
     head = _head(keyword)
-    if len(head) > 10 and len(head) > CARD - 2:
+    if len(head) > CARD - 2:
         raise HeaderError(f"keyword {keyword!r} is too long for a card")
-    if not _is_text(value):
-        body = head + _format_value(value)
-        if comment:
-            body += " / " + comment
-        if len(body) > CARD:
-            body = body[:CARD]
-            if len(head) + len(_format_value(value).strip()) > CARD:
-                raise HeaderError(f"value of {keyword} does not fit in a card")
-        return [f"{body:<80}"]
+    if not isinstance(value, str):
+        field = _format_value(value)
+        if len(head) + len(field.strip()) > CARD:
+            raise HeaderError(f"value of {keyword} does not fit in a card")
+        body = head + field + (" / " + comment if comment else "")
+        return [f"{body[:CARD]:<80}"]
     # a string: quoted, doubled quotes, at least 8 characters between the quotes
     escaped = value.replace("'", "''")
     room = CARD - len(head) - 2  # between the quotes on the first card
