@@ -1,13 +1,15 @@
 # The two commands of the README:
 #   make demo   set up .venv, simulate the tutorial-shaped demo data (once), run the workflow
-#   make test   set up .venv and run the whole test suite (two pytest workers, one file each)
+#   make test   set up .venv and run the whole test suite (two pytest workers, one file each):
+#               the unit tier first (make test-unit: no Snakemake run, no large simulation),
+#               then the tests marked `slow` (workflow and end-to-end runs)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo
 CORES ?= 2
 
-.PHONY: setup demo test lint clean-demo
+.PHONY: setup demo test test-unit test-slow lint clean-demo
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +26,19 @@ $(DEMO)/raw/.complete: | setup
 demo: setup $(DEMO)/raw/.complete
 	$(BIN)/snakemake -s Snakefile -d $(DEMO) --configfile config/demo.yaml --cores $(CORES)
 
-test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+# Two tiers, marker `slow` (pyproject.toml).  pytest exits 5 when a tier selects no test:
+# an empty tier is not a failure.
+UNIT_TIER = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" || [ $$? -eq 5 ]
+SLOW_TIER = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
+
+test-unit: setup
+	$(UNIT_TIER)
+
+test-slow: setup
+	$(SLOW_TIER)
+
+test: test-unit
+	$(SLOW_TIER)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gmoslib.sim import simulate_preset
+from tests import workflow_helpers
 from tests.workflow_helpers import run_snakemake
 
 
@@ -24,3 +25,10 @@ def pytest_collection_modifyitems(config, items):
     Snakemake start pays several seconds: the Slurm executor plugin asks the (stopped)
     controller for its configuration when it is loaded."""
     items.sort(key=lambda item: item.path.name == "test_slurm.py")  # stable: order kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the test's fixtures are set up: only a test marked ``slow`` may run Snakemake
+    (``run_snakemake`` checks), so the unit tier of ``make test`` stays fast."""
+    workflow_helpers.SLOW_TEST_RUNNING = item.get_closest_marker("slow") is not None

@@ -10,7 +10,6 @@ import bz2
 import datetime as dt
 import gzip
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -312,18 +311,15 @@ def test_simulated_file_structure_and_determinism(tmp_path):
     assert all(np.array_equal(x.sci, y.sci) for x, y in zip(ra.exts, rb.exts, strict=True))
 
 
-@pytest.mark.slow
-def test_tutorial_preset_names_and_speed(tmp_path):
-    t0 = time.perf_counter()
+@pytest.mark.slow  # the full-size tutorial night (its time is a benchmark figure)
+def test_tutorial_preset_names_and_kinds(tmp_path):
     paths = simulate_preset("tutorial", str(tmp_path / "raw"))
-    elapsed = time.perf_counter() - t0
     names = sorted(Path(p).name for p in paths)
     expected = ([f"N20170613S{n:04d}.fits" for n in range(180, 185)]
                 + [f"N20170614S{n:04d}.fits" for n in range(201, 206)]
                 + [f"N20170615S{n:04d}.fits" for n in range(534, 539)]
                 + [f"N20170702S{n:04d}.fits" for n in range(178, 183)])
     assert names == expected
-    assert elapsed < 60  # the brief's 30 s target is a benchmark figure, not a unit test
     table = build_manifest(str(tmp_path / "raw"))
     assert list(table["kind"].value_counts().sort_index().items()) == [
         ("bias", 10), ("flat", 5), ("science", 5)]

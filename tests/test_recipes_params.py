@@ -159,6 +159,7 @@ def test_gmos_params_errors(capsys):
     assert "(no parameters)" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # Snakemake starts (a dry run)
 @pytest.mark.parametrize("override, message", [
     ("{stackBias: {lsigma: 5}}", "unknown step 'stackBias' in config params; valid steps: "
                                  "overscanCorrect, stackBiases"),

@@ -10,10 +10,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 
+#: Set by conftest before each test: whether the test is marked ``slow``.  The unit tier
+#: (``make test-unit``) must stay fast, so a Snakemake run from an unmarked test fails.
+SLOW_TEST_RUNNING = True
+
+
+def _check_tier() -> None:
+    if not SLOW_TEST_RUNNING:
+        raise AssertionError("a test that runs Snakemake must be marked slow "
+                             "(@pytest.mark.slow or pytestmark): the unit tier stays fast")
+
 
 def run_snakemake(workdir: Path, *args: str, config: dict | None = None,
                   check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """``snakemake -s REPO/Snakefile -d workdir --cores 2 [--config k=v ...] args...``."""
+    _check_tier()
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--cores", "2", "--nolock"]
     cmd += list(args)
