@@ -8,28 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from astropy.io import fits
 
 from gmoslib.lookups import LAYOUTS, raw_amp_sections
 from gmoslib.sections import Section
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REAL = SHARED / "data" / "real"
-REFERENCE = SHARED / "reference" / "gmos-imaging.md"
-BEST_RAW = REAL / "dragons_lookups_BPM_history" / "gmos-n_bpm_HAM_44_full_12amp_v1__a698ca17"
-
-
-def need(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} not found")
+DATA = Path(__file__).resolve().parent / "data"
+#: real GMOS headers (Gemini DRAGONS BPM/illumination masks, BSD-3): see data/real/README.md
+REAL = DATA / "real"
+#: section 2.2 (amplifier lookup tables) of the project's GMOS reference
+REFERENCE = DATA / "reference_2.2_lookup_values.md"
+#: the best raw-header example: a GMOS-N Hamamatsu bias (GN-CAL20200309-1-081), 4x4
+BEST_RAW = REAL / "gmos-n_bpm_HAM_44_full_12amp_v1__a698ca17"
 
 
 def real_files() -> list[Path]:
-    """Every real GMOS FITS file in shared/data/real (empty list if the folder is absent)."""
-    if not REAL.is_dir():
-        return []
-    return sorted(REAL.glob("*/*.fits.bz2"))
+    """Every real GMOS FITS file of tests/data/real (ten; see its README)."""
+    files = sorted(REAL.glob("*.fits.bz2"))
+    assert len(files) == 10, f"tests/data/real should hold 10 FITS files, found {len(files)}"
+    return files
 
 
 def phu(**cards) -> fits.Header:

@@ -1,5 +1,5 @@
 """Descriptors (reference sections 1, 2, 4) on hand-built raw headers of every detector
-generation and binning, and on the real GMOS headers in shared/data/real.
+generation and binning, and on the real GMOS headers in tests/data/real.
 
 Expected values are numbers stated in the reference (tables of 2.2-2.4, section 4) or simple
 arithmetic on them, never outputs of the code under test."""
@@ -22,7 +22,7 @@ from gmoslib.descriptors import (
 )
 from gmoslib.sections import Section
 
-from ._descriptors_helpers import BEST_RAW, headers, need, real_files
+from ._descriptors_helpers import BEST_RAW, headers, real_files
 
 # reference 2.2, GN Hamamatsu slow/low, in FILE order (amps 4, 3, 2, 1 of each CCD)
 GN_HAM_SLOW_LOW_GAIN = [1.675, 1.618, 1.62, 1.568, 1.69, 1.65, 1.633, 1.664,
@@ -443,7 +443,6 @@ def _open(path: Path):
 
 def test_real_gn_hamamatsu_bias():
     path = BEST_RAW.with_suffix(".fits.bz2")
-    need(path)
     phu, exts = _open(path)
     d = Descriptors(phu, exts, path.name)
     assert d.instrument() == "GMOS-N"
@@ -477,7 +476,6 @@ def test_real_gn_hamamatsu_bias():
     assert row["kind"] == "other"  # a BPM made from a bias, not a raw bias
 
 
-@pytest.mark.skipif(not real_files(), reason="shared/data/real not found")
 @pytest.mark.parametrize("path", real_files(), ids=lambda p: p.name.split(".")[0])
 def test_describe_every_real_header(path):
     phu, exts = _open(path)

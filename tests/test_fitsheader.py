@@ -40,7 +40,6 @@ def _header_texts(path) -> list[str]:
     return texts
 
 
-@pytest.mark.skipif(not real_files(), reason="shared/data/real not found")
 def test_every_card_of_gemini_real_headers_reads_as_in_astropy():
     n = 0
     for path in real_files():

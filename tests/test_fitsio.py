@@ -214,7 +214,6 @@ def test_tile_compressed_raw_file_is_refused_by_name(tmp_path):
         read_raw(str(path))
 
 
-@pytest.mark.skipif(not real_files(), reason="shared/data/real not found")
 def test_own_scanner_reads_real_gemini_files_as_astropy_does():
     """Gemini's own GMOS files (bz2 BPMs with raw-frame headers; every fifth, for time):
     every header card and every pixel as astropy reads them."""

@@ -1,7 +1,7 @@
 """Foundation: lookups, tags, descriptors, simulator headers, manifest and selection.
 
 Expected values are the reference's numbers (shared/reference/gmos-imaging.md) or real
-headers from shared/data/real, never outputs of the code under test.
+headers from tests/data/real, never outputs of the code under test.
 """
 
 from __future__ import annotations
@@ -25,13 +25,7 @@ from gmoslib.select import ExpressionError, parse_expression, select_data
 from gmoslib.sim import FrameSpec, make_detector_model, simulate_preset, write_raw
 from gmoslib.tags import tags
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-BEST_RAW = REAL / "dragons_lookups_BPM_history" / "gmos-n_bpm_HAM_44_full_12amp_v1__a698ca17"
-
-
-def need_real():
-    if not REAL.is_dir():
-        pytest.skip(f"real GMOS headers not found at {REAL}")
+from ._descriptors_helpers import BEST_RAW, REAL
 
 
 # ----------------------------------------------------------------------------- lookups
@@ -81,12 +75,11 @@ def test_raw_sections_match_reference(key, xbin, naxis, data, bias):
 
 
 def test_layouts_match_real_headers():
-    need_real()
     cases = {"GN-Ham": "gmos-n_illum_HAM_22_12amp_v1", "GS-Ham": "gmos-s_illum_HAM_22_12amp_v1",
              "GN-e2vDD": "gmos-n_illum_e2v_22_6amp_v1", "GN-EEV": "gmos-n_illum_EEV_22_3amp_v1",
              "GS-EEV": "gmos-s_illum_EEV_22_3amp_v1"}
     for key, name in cases.items():
-        path = REAL / "dragons_lookups_BPM_current" / f"{name}.fits.bz2"
+        path = REAL / f"{name}.fits.bz2"
         phu, exts = read_headers(str(path), check_size=False)
         lay = LAYOUTS[key]
         assert phu["DETID"] == lay.detid
@@ -138,8 +131,7 @@ def test_tags_exclusion_cases(cards, expected):
 
 
 def test_bias_with_grating_left_in_is_still_a_bias():
-    need_real()
-    phu, _ = read_headers(str(BEST_RAW) + ".fits", check_size=False)
+    phu, _ = read_headers(str(BEST_RAW) + ".fits.bz2", check_size=False)
     t = tags(phu)
     assert {"BIAS", "CAL", "NORTH", "GMOS"} <= t
     assert not t & {"SPECT", "LS", "IMAGE"}
@@ -147,8 +139,7 @@ def test_bias_with_grating_left_in_is_still_a_bias():
 
 # ----------------------------------------------------------------------------- descriptors
 def test_descriptors_of_real_bias_header():
-    need_real()
-    phu, exts = read_headers(str(BEST_RAW) + ".fits", check_size=False)
+    phu, exts = read_headers(str(BEST_RAW) + ".fits.bz2", check_size=False)
     d = Descriptors(phu, exts, "real")
     assert d.instrument() == "GMOS-N"
     assert d.observation_type() == "BIAS"
@@ -275,7 +266,6 @@ PROCESSING_KEYS = {"ORIGIN", "DATE", "IRAF-TLM", "ORIGNAME", "BPMASK", "EXTVER",
 
 
 def test_simulated_headers_follow_real_raw_headers():
-    need_real()
     phu, exts = _sim_headers("GN-Ham", 4, 4, kind="bias", when=dt.datetime(2020, 3, 9, 19))
     real_phu = [k for k in _real_cards(0) if k not in PROCESSING_KEYS | {
         "SIMPLE", "BITPIX", "NAXIS", "EXTEND", "SEQEXVER"}]
@@ -284,11 +274,11 @@ def test_simulated_headers_follow_real_raw_headers():
         "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "PCOUNT", "GCOUNT", "BSCALE",
         "BZERO"}]
     assert _cards(exts[0]) == real_ext
-    real_hdr = fits.getheader(str(BEST_RAW) + ".fits", 1)
+    real_hdr = fits.getheader(str(BEST_RAW) + ".fits.bz2", 1)
     for key in ("CCDSEC", "DETSEC", "DATASEC", "BIASSEC", "CCDSIZE", "AMPNAME", "CCDNAME",
                 "FRMNAME"):
         assert exts[0][key] == real_hdr[key], key
-    real_phu_hdr = fits.getheader(str(BEST_RAW) + ".fits", 0)
+    real_phu_hdr = fits.getheader(str(BEST_RAW) + ".fits.bz2", 0)
     for key in ("INSTRUME", "DETECTOR", "DETTYPE", "DETID", "DETSIZE", "NCCDS", "NAMPS",
                 "AMPINTEG", "DETRO1X", "DETRO1XS", "DETRO1Y", "DETRO1YS", "OBSTYPE"):
         assert phu[key] == real_phu_hdr[key], key

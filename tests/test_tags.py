@@ -7,7 +7,7 @@ from astropy.io import fits
 
 from gmoslib.tags import tags
 
-from ._descriptors_helpers import BEST_RAW, need, phu, real_files
+from ._descriptors_helpers import BEST_RAW, phu, real_files
 
 
 def test_tutorial_typewalk_tags():
@@ -107,14 +107,12 @@ def test_exts_argument_is_accepted():
 def test_real_bias_header():
     # GN Hamamatsu BIAS GN-CAL20200309-1-081 with a grating and a 1.0arcsec slit left in,
     # turned into a BPM (PHU BPMASK) -- data folder README
-    need(BEST_RAW.with_suffix(".fits.bz2"))
     hdr = fits.getheader(BEST_RAW.with_suffix(".fits.bz2"), 0)
     t = tags(hdr)
     assert {"BIAS", "CAL", "NORTH", "GEMINI", "GMOS", "BPM", "PROCESSED", "UNPREPARED"} <= t
     assert not t & {"SPECT", "LS", "IMAGE", "RAW", "SIDEREAL", "NON_SIDEREAL"}
 
 
-@pytest.mark.skipif(not real_files(), reason="shared/data/real not found")
 @pytest.mark.parametrize("path", real_files(), ids=lambda p: p.name.split(".")[0])
 def test_real_headers_basic_tags(path):
     hdr = fits.getheader(path, 0)
