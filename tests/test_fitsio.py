@@ -61,16 +61,6 @@ def test_read_headers_raw_and_compressed(raw, tmp_path):
         assert len(frame.exts) == n and frame.exts[0].sci.dtype == np.float32
 
 
-def test_read_headers_does_not_load_pixels(raw, monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("pixel data read")
-
-    monkeypatch.setattr(fits.ImageHDU, "data", property(boom))
-    monkeypatch.setattr(fits.PrimaryHDU, "data", property(boom))
-    phu, exts = read_headers(raw[0])
-    assert exts
-
-
 def test_read_raw_values(raw):
     frame = read_raw(raw[0])
     with fits.open(raw[0]) as hdul:
