@@ -6,15 +6,18 @@ import bz2
 import gzip
 import os
 import shutil
+from pathlib import Path
 
 from astropy.io import fits
 
-from gmoslib.sim import simulate_preset
 
-
-def small_raw(outdir) -> list[str]:
-    """The simulator's 'small' preset (5 biases, 3 i-band twilights, 3 science frames)."""
-    return simulate_preset("small", str(outdir))
+def small_raw(small_preset: Path, outdir) -> list[str]:
+    """A copy in outdir of the simulator's 'small' preset, seed 1 (5 biases, 3 i-band
+    twilights, 3 science frames; the ``small_preset`` fixture of conftest): the paths in
+    simulate_preset's order."""
+    shutil.copytree(small_preset / "raw", outdir, dirs_exist_ok=True)
+    names = (small_preset / "files.txt").read_text().split()
+    return [os.path.join(str(outdir), name) for name in names]
 
 
 def add_junk(raw_dir, template: str) -> dict[str, str]:

@@ -29,9 +29,9 @@ from ._io_helpers import small_raw
 
 
 @pytest.fixture(scope="module")
-def raw(tmp_path_factory):
+def raw(small_preset, tmp_path_factory):
     d = tmp_path_factory.mktemp("raw")
-    return small_raw(d)
+    return small_raw(small_preset, d)
 
 
 def _frame(rng, n_ext=3, shape=(20, 7)):

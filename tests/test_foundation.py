@@ -26,6 +26,7 @@ from gmoslib.sim import FrameSpec, make_detector_model, simulate_preset, write_r
 from gmoslib.tags import tags
 
 from ._descriptors_helpers import BEST_RAW, REAL
+from ._io_helpers import small_raw
 
 
 # ----------------------------------------------------------------------------- lookups
@@ -321,9 +322,9 @@ def test_tutorial_preset_names_and_kinds(tmp_path):
 
 # ----------------------------------------------------------------------------- manifest
 @pytest.fixture(scope="module")
-def messy_dir(tmp_path_factory):
+def messy_dir(small_preset, tmp_path_factory):
     d = tmp_path_factory.mktemp("messy")
-    simulate_preset("small", str(d))
+    small_raw(small_preset, d)
     good = d / "N20170614S0201.fits"
     (d / "empty.fits").write_bytes(b"")
     (d / "text.fits").write_text("this is not FITS\n")

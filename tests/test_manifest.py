@@ -13,9 +13,9 @@ from ._io_helpers import add_junk, small_raw
 
 
 @pytest.fixture(scope="module")
-def scanned(tmp_path_factory):
+def scanned(small_preset, tmp_path_factory):
     d = tmp_path_factory.mktemp("mf")
-    good = small_raw(d)
+    good = small_raw(small_preset, d)
     junk = add_junk(d, good[-1])
     return d, good, junk, build_manifest(str(d))
 

@@ -11,17 +11,24 @@ import pytest
 
 from gmoslib.overscan import RowLevelImage, subtract_rows
 from gmoslib.recipes import load_prepared, make_master_bias
-from gmoslib.sim import simulate_preset
 from gmoslib.stack import _combine_general
+
+from ._io_helpers import small_raw
 
 
 @pytest.fixture(scope="module")
-def biases(tmp_path_factory):
+def biases(small_preset, tmp_path_factory):
     raw = tmp_path_factory.mktemp("mbias") / "raw"
-    simulate_preset("small", str(raw), seed=5)
+    small_raw(small_preset, raw)
     paths = sorted(str(p) for p in raw.glob("N20170613S018*.fits"))
     assert len(paths) >= 3
     return paths
+
+
+@pytest.fixture(scope="module")
+def bias_reference(biases):
+    """The reference master bias of ``biases`` (computed once for the module)."""
+    return _reference(biases)
 
 
 def _reference(paths):
@@ -41,8 +48,8 @@ def _reference(paths):
 
 @pytest.mark.parametrize("memory_bytes,threads,gzipped", [
     (1 << 28, 1, False), (1 << 28, 2, False), (1 << 16, 2, False), (1 << 16, 1, True)])
-def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, threads,
-                                              gzipped):
+def test_master_bias_matches_full_preparation(biases, bias_reference, tmp_path, memory_bytes,
+                                              threads, gzipped):
     # 1 << 16: the frames do not fit the budget: their rows are read again from the raw
     # files, or for compressed files from scratch copies of the raw integers; every mode
     # gives the reference's pixels
@@ -63,7 +70,7 @@ def test_master_bias_matches_full_preparation(biases, tmp_path, memory_bytes, th
                               threads=threads)
     if fds is not None:
         assert len(os.listdir("/proc/self/fd")) == fds  # raw files read back are closed
-    reference = _reference(biases)
+    reference = bias_reference
     assert len(master.exts) == len(reference)
     for ext, (sci, var, dq, _) in zip(master.exts, reference, strict=True):
         # (the same float32 inputs; float64 sums in another order: last-bit differences)

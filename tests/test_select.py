@@ -14,8 +14,8 @@ from ._io_helpers import small_raw
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    return build_manifest(small_raw(tmp_path_factory.mktemp("sel")))
+def table(small_preset, tmp_path_factory):
+    return build_manifest(small_raw(small_preset, tmp_path_factory.mktemp("sel")))
 
 
 def names(paths):
