@@ -20,6 +20,7 @@ from . import detect as detectlib
 from . import dq as dqbits
 from . import fringe as fringelib
 from . import mosaic as mosaiclib
+from . import qecorrect as qelib
 from .descriptors import Descriptors
 from .fitsheader import to_astropy
 from .fitsio import file_sha256, read_frame, read_headers
@@ -77,9 +78,18 @@ def reduce_science_frame(
         qe_correct = hamamatsu
     ccd_index = ccd_index_of_extensions(frame)
     if qe_correct and len(set(ccd_index)) == 3:
-        exts, factors = mosaiclib.qe_correct(frame.exts, ccd_index, None)
+        try:  # sky of illuminated, good, source-free pixels; implausible factors stop
+            factors, levels = qelib.measure_factors(frame.exts, ccd_index,
+                                                    frame=os.path.basename(raw_path),
+                                                    filter_band=desc.filter_name(pretty=True))
+        except qelib.QEFactorError as exc:
+            raise RecipeError(str(exc)) from None
+        exts, factors = qelib.qe_correct(frame.exts, ccd_index, factors)
         frame = Frame(frame.phu, list(exts), frame.filename)
         info["qe_factors"] = [float(f) for f in factors]
+        info["qe_sky_levels"] = [round(levels[k], 3) for k in (0, 1, 2)]
+        for k in (0, 1, 2):
+            frame.phu[f"QESKY{k + 1}"] = (round(levels[k], 3), f"CCD{k + 1} sky for QECorrect (e-)")
         frame.phu["QECORR"] = ("gmos-snake", "CCD1/CCD3 scaled to CCD2 sky")
         frame.phu["QEFACT1"] = (float(factors[0]), "QE factor applied to CCD1")
         frame.phu["QEFACT3"] = (float(factors[1]), "QE factor applied to CCD3")
