@@ -10,8 +10,9 @@ records, QA table), when
 * its alignment residual is far above the other frames' (:data:`RESIDUAL_FACTOR` times
   their median and more than :data:`RESIDUAL_FLOOR_PX`).
 
-The reference frame itself must have a good WCS (the stack inherits it): otherwise the
-stack stops with the reason.
+The reference frame itself must have a sound WCS (the stack inherits it): otherwise the
+stack stops with the reason (a reference whose pixel scale is merely off the nominal one is
+noted in its record and the log, see :func:`gmoslib.wcscheck.check_frames`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
     arcsec; min_sources; rotate, scale)."""
     n = len(names)
     names = [os.path.basename(p) for p in names]
-    problems = wcscheck.check_frames(phus, scis)
+    problems, reference_note = wcscheck.check_frames(phus, scis)
     if problems[0]:
         raise RecipeError(
             f"{names[0]}: the reference frame of the stack (its first frame) has an unusable "
@@ -82,7 +83,7 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
                   allow_rotation=align.get("rotate", False),
                   allow_scale=align.get("scale", False))
     transforms: list[np.ndarray | None] = [np.eye(3)] + [None] * (n - 1)
-    records: list[dict] = [{"frame": names[0], "method": "reference", "reason": "",
+    records: list[dict] = [{"frame": names[0], "method": "reference", "reason": reference_note,
                             "dx": 0.0, "dy": 0.0, "n_matched": len(catalogues[0]),
                             "rms": 0.0}] + [{} for _ in range(n - 1)]
 

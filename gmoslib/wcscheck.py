@@ -6,7 +6,10 @@ instrument:
 * the CD matrix is finite and not singular;
 * its pixel scale (both singular values of CD) is within :data:`SCALE_TOLERANCE` of the
   nominal scale of the instrument and detector for the frame's binning (reference 2.4:
-  unbinned scale x binning, :data:`gmoslib.lookups.PIXEL_SCALE`);
+  unbinned scale x binning, :data:`gmoslib.lookups.PIXEL_SCALE`).  A reference frame (the
+  first) whose scale is off is only noted, and the others are compared with it: the real
+  header of the 2017 GN Hamamatsu illumination mask has 0.1455 "/pixel at 2x2 where the
+  nominal scale is 0.1614, so a whole night may share such a WCS;
 * its sky rotation agrees with the PA keyword the same way as the other frames' do.  The
   sense of the sky on GMOS depends on the ISS port (the real headers of the DRAGONS
   illumination masks all have det(CD) > 0, the side-port mirror image, and their rotation
@@ -77,35 +80,69 @@ def _wrap(angle: float) -> float:
     return (angle + 180.0) % 360.0 - 180.0
 
 
-def wcs_problem(phu: fits.Header, sci: fits.Header) -> str:
-    """'' when the frame's own WCS passes the checks, else the reason (pixel scale in
-    arcsec/pixel)."""
+def _scales(cd: np.ndarray) -> np.ndarray:
+    """Singular values of CD in arcsec/pixel (the pixel scales along the principal axes)."""
+    return np.linalg.svd(cd, compute_uv=False) * 3600.0
+
+
+def structural_problem(sci: fits.Header) -> str:
+    """'' when the header has a finite, non-singular celestial CD matrix, else the reason."""
     cd = cd_matrix(sci)
     if cd is None or not any(str(sci.get(f"CTYPE{i}", "")).strip() for i in (1, 2)):
         return "no celestial WCS (CTYPE/CD keywords missing)"
     if not np.all(np.isfinite(cd)):
         return f"CD matrix not finite ({cd.ravel().tolist()})"
-    sv = np.linalg.svd(cd, compute_uv=False) * 3600.0
+    sv = _scales(cd)
     if sv[-1] <= 1e-6 * max(sv[0], 1e-30) or abs(np.linalg.det(cd)) == 0:
         return (f"singular CD matrix (CD1_1 {cd[0, 0]:.4g}, CD1_2 {cd[0, 1]:.4g}, "
                 f"CD2_1 {cd[1, 0]:.4g}, CD2_2 {cd[1, 1]:.4g})")
-    nominal = nominal_pixel_scale(phu, sci)
-    if nominal is None:
-        return ""
-    worst = max(abs(s / nominal - 1) for s in sv)
-    if worst > SCALE_TOLERANCE:
-        return (f"WCS pixel scale {sv[0]:.4f}/{sv[1]:.4f} arcsec/pixel, nominal "
-                f"{nominal:.4f} (more than {100 * SCALE_TOLERANCE:.0f} % off)")
     return ""
 
 
-def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]) -> list[str]:
-    """Per frame, '' or the reason its WCS cannot be trusted: :func:`wcs_problem`, then the
-    rotation-minus-PA and parity agreement with the frames that passed it."""
-    reasons = [wcs_problem(p, s) for p, s in zip(phus, scis, strict=True)]
+def scale_problem(sci: fits.Header, expected: float | None, what: str = "nominal") -> str:
+    """'' when both pixel scales of the (structurally sound) WCS are within
+    :data:`SCALE_TOLERANCE` of ``expected`` (arcsec/pixel; None: not checked)."""
+    if expected is None:
+        return ""
+    sv = _scales(cd_matrix(sci))
+    if max(abs(v / expected - 1) for v in sv) > SCALE_TOLERANCE:
+        return (f"WCS pixel scale {sv[0]:.4f}/{sv[1]:.4f} arcsec/pixel, {what} "
+                f"{expected:.4f} (more than {100 * SCALE_TOLERANCE:.0f} % off)")
+    return ""
+
+
+def wcs_problem(phu: fits.Header, sci: fits.Header) -> str:
+    """'' when the frame's own WCS passes the checks (structure, pixel scale against the
+    nominal scale for its binning), else the reason."""
+    return structural_problem(sci) or scale_problem(sci, nominal_pixel_scale(phu, sci))
+
+
+def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
+                 ) -> tuple[list[str], str]:
+    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference
+    frame's WCS).
+
+    The first frame is the reference: a structural problem there is its reason (the stack
+    cannot inherit its WCS).  A reference whose pixel scale is off the nominal one is only
+    noted (the whole night's headers may share it; the stack inherits it as it is), and the
+    other frames' scales are then compared with the reference's.  Then rotation minus PA
+    and parity are compared between the frames that passed."""
+    reasons = [structural_problem(s) for s in scis]
+    if reasons[0]:
+        return reasons, ""
+    nominal = nominal_pixel_scale(phus[0], scis[0])
+    note = scale_problem(scis[0], nominal)
+    expected, what = nominal, "nominal"
+    if note:
+        expected = float(np.mean(_scales(cd_matrix(scis[0]))))
+        what = "the reference frame's"
+        note += "; the stack inherits this WCS"
+    for k in range(1, len(scis)):
+        if not reasons[k]:
+            reasons[k] = scale_problem(scis[k], expected, what)
     ok = [k for k, r in enumerate(reasons) if not r]
     if len(ok) < 2:
-        return reasons
+        return reasons, note
     cds = {k: cd_matrix(scis[k]) for k in ok}
     parity = {k: float(np.sign(np.linalg.det(cds[k]))) for k in ok}
     majority = 1.0 if sum(parity.values()) >= 0 else -1.0
@@ -133,7 +170,7 @@ def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]) -> li
         elif k in values and abs(_wrap(values[k] - centre)) > PA_TOLERANCE_DEG:
             reasons[k] = (f"WCS rotation minus PA is {values[k]:.2f} deg, the other frames' "
                           f"{centre:.2f} deg (PA {float(phus[k]['PA']):.2f})")
-    return reasons
+    return reasons, note
 
 
 def telescope_offsets(phu: fits.Header) -> tuple[float, float] | None:

@@ -77,7 +77,7 @@ def _set(broken=None, offsets=OFFSETS):
 
 def test_good_frames_are_aligned_on_sources():
     names, cats, phus, scis, shifts = _set()
-    assert wcscheck.check_frames(phus, scis) == [""] * 4
+    assert wcscheck.check_frames(phus, scis) == ([""] * 4, "")
     transforms, records = register_frames(names, cats, phus, scis, align=ALIGN)
     for k in range(1, 4):
         assert records[k]["method"] == "sources" and records[k]["reason"] == ""
@@ -101,8 +101,8 @@ def _singular(p, q):
 ])
 def test_a_broken_wcs_is_named_and_the_frame_placed_from_its_offsets(broken, words, caplog):
     names, cats, phus, scis, shifts = _set({3: broken})
-    problems = wcscheck.check_frames(phus, scis)
-    assert problems[:3] == ["", "", ""] and words in problems[3]
+    problems, note = wcscheck.check_frames(phus, scis)
+    assert note == "" and problems[:3] == ["", "", ""] and words in problems[3]
     with caplog.at_level(logging.WARNING):
         transforms, records = register_frames(names, cats, phus, scis, align=ALIGN)
     assert records[3]["method"] == "sources"
@@ -151,3 +151,15 @@ def test_outlier_matches_do_not_move_the_shift_or_the_rms():
     assert np.hypot(transform[0, 2] - true[0], transform[1, 2] - true[1]) < 0.005
     assert rms < 0.03, rms
     assert len(pairs) >= 90
+
+
+def test_a_night_with_one_wrong_scale_is_noted_not_stopped():
+    """Every frame's WCS 10 % off the nominal scale (as in the real header of the 2017 GN
+    Hamamatsu illumination mask): noted on the reference, the frames aligned as usual."""
+    wrong = {k: (lambda p, q: _headers(p, q, cd_scale=1.10)) for k in range(4)}
+    names, cats, phus, scis, _ = _set(wrong)
+    problems, note = wcscheck.check_frames(phus, scis)
+    assert problems == [""] * 4 and "pixel scale" in note
+    transforms, records = register_frames(names, cats, phus, scis, align=ALIGN)
+    assert "pixel scale" in records[0]["reason"]
+    assert all(r["method"] == "sources" for r in records[1:])
