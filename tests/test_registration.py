@@ -163,3 +163,59 @@ def test_a_night_with_one_wrong_scale_is_noted_not_stopped():
     transforms, records = register_frames(names, cats, phus, scis, align=ALIGN)
     assert "pixel scale" in records[0]["reason"]
     assert all(r["method"] == "sources" for r in records[1:])
+
+
+def _mosaic(path, xy, flux, rng, *, crpix, cd, p=0.0, q=0.0):
+    """A 200x200 calibrated mosaic (electrons) of stars at xy with a TAN WCS."""
+    from gmoslib.fitsio import write_frame
+    from gmoslib.frame import Extension, Frame
+
+    yy, xx = np.mgrid[:200, :200]
+    model = np.full((200, 200), 100.0)
+    for (x, y), f in zip(xy, flux, strict=True):
+        model += f / (2 * np.pi * 1.5**2) * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 4.5)
+    sci = (model + rng.normal(0, np.sqrt(model))).astype(np.float32)
+    hdr = fits.Header({"BUNIT": "electron", "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN",
+                       "CRVAL1": 150.0, "CRVAL2": 2.0, "CRPIX1": crpix[0], "CRPIX2": crpix[1]})
+    for i in (1, 2):
+        for j in (1, 2):
+            hdr[f"CD{i}_{j}"] = cd[i - 1][j - 1]
+    phu = fits.Header({"EXPTIME": 10.0, "PA": 0.0, "POFFSET": p, "QOFFSET": q})
+    write_frame(str(path), Frame(phu, [Extension(sci, model.astype(np.float32),
+                                                 np.zeros((200, 200), np.uint16), hdr)]))
+
+
+def test_a_degenerate_wcs_in_a_stack_is_set_aside_by_name_not_shifted(tmp_path, caplog):
+    """Three mosaics, the third with a singular CD matrix and no other frames to tie its
+    telescope offsets to pixels: it is set aside, named in the records and the log, and the
+    stack is the stack of the other two."""
+    from astropy.table import Table
+
+    from gmoslib.detect import detect_sources
+    from gmoslib.fitsio import read_frame
+    from gmoslib.science import stack_science
+
+    rng = np.random.default_rng(8)
+    xy = rng.uniform(30, 170, (25, 2))
+    flux = rng.uniform(5e3, 3e4, 25)
+    good_cd = [[-1e-4 / 3.6, 0.0], [0.0, 1e-4 / 3.6]]
+    shifts = [(0.0, 0.0), (6.2, -3.1), (-5.4, 4.3)]  # frame pixel + shift = reference pixel
+    paths = []
+    for k, (sx, sy) in enumerate(shifts):
+        path = tmp_path / f"F{k}_mosaic.fits"
+        cd = good_cd if k < 2 else [[1e-4 / 3.6, 2e-4 / 3.6], [0.5e-4 / 3.6, 1e-4 / 3.6]]
+        _mosaic(path, xy - (sx, sy), flux, rng, crpix=(101 - sx, 101 - sy), cd=cd)
+        paths.append(str(path))
+    cats = []
+    for p in paths:
+        e = read_frame(p).exts[0]
+        cats.append(Table(detect_sources(e.sci, e.var, e.dq, object_mask=False)[0]))
+    kw = dict(align=ALIGN, resample_order=1, cosmic={"enabled": False}, stack={},
+              memory_bytes=2**28, scratch_dir=str(tmp_path), provenance={})
+    with caplog.at_level(logging.WARNING):
+        out, records = stack_science(paths, cats, **kw)
+    assert [r["method"] for r in records] == ["reference", "sources", SET_ASIDE]
+    assert "singular CD" in records[2]["reason"] and "F2_mosaic.fits" in caplog.text
+    assert out.phu["NCOMBINE"] == 2
+    alone, _ = stack_science(paths[:2], cats[:2], **kw)
+    np.testing.assert_array_equal(out.exts[0].sci, alone.exts[0].sci)
