@@ -13,6 +13,7 @@ import os
 import pandas as pd
 
 from .descriptors import DESCRIBED_COLUMNS, DescriptorError, Descriptors, describe
+from .duplicates import duplicate_rows, mark_duplicates
 from .errors import FitsReadError
 from .sections import parse_section
 
@@ -186,20 +187,13 @@ def build_manifest(source, *, threads: int = 1) -> pd.DataFrame:
     for c, t in COLUMNS.items():
         if t == "string":
             table[c] = table[c].fillna("")
-    # the same frame twice (e.g. .fits and .fits.bz2): keep the first usable copy
+    # the same exposure twice (same frame name, same bytes, or same DATALAB and start time):
+    # the earliest file name is kept (gmoslib.duplicates)
     order = sorted(range(len(table)), key=lambda i: (table["frame"].iat[i],
                                                       not bool(table["usable"].iat[i]),
                                                       table["path"].iat[i]))
     table = table.iloc[order].reset_index(drop=True)
-    seen: dict[str, str] = {}
-    for i in range(len(table)):
-        frame = table.at[i, "frame"]
-        if frame in seen and table.at[i, "usable"]:
-            table.at[i, "usable"] = False
-            table.at[i, "reason"] = f"duplicate of {os.path.basename(seen[frame])}"
-        elif table.at[i, "usable"]:
-            seen[frame] = table.at[i, "path"]
-    return table
+    return mark_duplicates(table)
 
 
 def write_manifest(table: pd.DataFrame, path: str) -> None:
@@ -243,10 +237,17 @@ def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest
     bad = table[~table["usable"]]
     if bad.empty:
         return ""
-    items = [f"{os.path.basename(p)} ({r.split(':', 1)[0]})"
+    items = [f"{os.path.basename(p)} "
+             f"({'duplicate' if r.startswith('duplicate of ') else r.split(':', 1)[0]})"
              for p, r in zip(bad["path"], bad["reason"], strict=True)]
     shown = ", ".join(items[:max_names])
     if len(items) > max_names:
         shown += f" and {len(items) - max_names} more"
-    return (f"gmos-snake: {len(bad)} of {len(table)} raw files skipped (reasons in "
+    line = (f"gmos-snake: {len(bad)} of {len(table)} raw files skipped (reasons in "
             f"{manifest_path}, column reason): {shown}")
+    dups = duplicate_rows(table)
+    if len(dups):  # every duplicate, by name, with the copy used instead
+        line += ("; duplicates not used: " + ", ".join(
+            f"{os.path.basename(p)} ({r.removeprefix('duplicate of ').split(' (')[0]} used)"
+            for p, r in zip(dups["path"], dups["reason"], strict=True)))
+    return line

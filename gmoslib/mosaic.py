@@ -177,7 +177,9 @@ SKY_SAMPLES = 50_000
 
 
 def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
-    """Robust sky level (sigma-clipped median of good pixels) and the number of pixels."""
+    """Robust sky level (sigma-clipped median of the pixels with DQ = 0: never a bad or
+    unilluminated one) and the number of pixels, of an array of any shape (sources not
+    masked; the QE factors use :func:`gmoslib.qecorrect.sky_level`)."""
     # a regular subsample of ~SKY_SAMPLES pixels, taken before masking (no full-size copies)
     step = max(1, sci.size // SKY_SAMPLES)
     while np.ndim(sci) == 2 and step > 1 and math.gcd(step, sci.shape[1]) > 1:
@@ -201,33 +203,5 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
     return float(med), int(values.size)
 
 
-def qe_factors(exts: list[Extension], ccd_index: list[int]) -> tuple[float, float]:
-    """Factors for CCD1 and CCD3 that bring their sky level to CCD2's (1/r1, 1/r3)."""
-    levels = {}
-    for k in (0, 1, 2):
-        vals = [background_level(e.sci, e.dq) for e, c in zip(exts, ccd_index, strict=True)
-                if c == k]
-        vals = [(lv, n) for lv, n in vals if n > 0 and np.isfinite(lv)]
-        if not vals:
-            raise ValueError(f"CCD {k + 1} has no good pixels to measure the sky")
-        w = np.array([n for _, n in vals], float)
-        levels[k] = float(np.sum([lv for lv, _ in vals] * w) / w.sum())
-    if levels[1] <= 0:
-        raise ValueError(f"CCD2 sky level {levels[1]:.3g} is not positive")
-    return levels[1] / levels[0], levels[1] / levels[2]
-
-
-def qe_correct(exts: list[Extension], ccd_index: list[int], factors=None):
-    """Multiply CCD1 / CCD3 extensions by their QE factors (VAR by the square).
-
-    factors: (f1, f3) or None to measure them from the sky (:func:`qe_factors`).
-    Returns (new extensions, (f1, f3)).
-    """
-    f1, f3 = qe_factors(exts, ccd_index) if factors is None else factors
-    out = []
-    for e, k in zip(exts, ccd_index, strict=True):
-        f = {0: f1, 1: 1.0, 2: f3}[k]
-        out.append(Extension((e.sci * np.float32(f)).astype(np.float32),
-                             None if e.var is None else (e.var * np.float32(f * f)),
-                             e.dq, e.header))
-    return out, (f1, f3)
+# QECorrect lives in gmoslib.qecorrect (sky of illuminated, good, source-free pixels)
+from .qecorrect import qe_correct, qe_factors  # noqa: E402,F401

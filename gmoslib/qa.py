@@ -23,12 +23,12 @@ MASKED_BITS = dqbits.FAIL | dqbits.UNILLUMINATED
 
 #: Columns of the per-frame table, in order (units in :data:`COLUMN_UNITS`).
 FRAME_COLUMNS = ("frame", "exptime", "background", "noise", "seeing_fwhm", "n_sources",
-                 "n_masked", "align_method", "dx", "dy", "n_matched", "align_rms", "scale",
-                 "offset", "n_cosmic")
+                 "n_masked", "qe_factor1", "qe_factor3", "align_method", "dx", "dy",
+                 "n_matched", "align_rms", "scale", "offset", "n_cosmic", "align_note")
 #: Columns of the per-stack table, in order.
 STACK_COLUMNS = ("stack", "n_frames", "exptime", "background", "noise", "seeing_fwhm",
                  "n_sources", "n_masked", "n_rejected", "n_pixels_rejected",
-                 "max_shift", "max_align_rms", "n_fallback")
+                 "max_shift", "max_align_rms", "n_fallback", "n_set_aside")
 COLUMN_UNITS = {
     "exptime": "s", "background": "electron", "noise": "electron", "seeing_fwhm": "arcsec",
     "dx": "pixel", "dy": "pixel", "align_rms": "pixel", "offset": "electron",
@@ -99,10 +99,11 @@ def frame_qa_record(sci: np.ndarray, dq: np.ndarray | None) -> dict:
 
 
 def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[dict]:
-    """Per-frame QA rows: ``frames[k]`` (from :func:`image_qa` plus ``frame`` and
-    ``exptime``) joined with ``stack_records[k]`` (what stacking recorded for the same input:
-    method, dx, dy, n_matched, rms, scale, offset, n_cosmic).  Columns
-    :data:`FRAME_COLUMNS`."""
+    """Per-frame QA rows: ``frames[k]`` (from :func:`image_qa` plus ``frame``, ``exptime``
+    and the QE factors ``qe_factor1``/``qe_factor3`` applied to CCD1/CCD3, NaN when none)
+    joined with ``stack_records[k]`` (what stacking recorded for the same input: method,
+    dx, dy, n_matched, rms, scale, offset, n_cosmic, and the reason of a frame set aside or
+    aligned without its WCS).  Columns :data:`FRAME_COLUMNS`."""
     if len(frames) != len(stack_records):
         raise ValueError(f"frame_table: {len(frames)} frames but {len(stack_records)} "
                          "stacking records")
@@ -112,11 +113,13 @@ def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[d
             "frame": f["frame"], "exptime": f.get("exptime", float("nan")),
             "background": f["background"], "noise": f["noise"],
             "seeing_fwhm": f["seeing_fwhm"], "n_sources": f["n_sources"],
-            "n_masked": f["n_masked"],
+            "n_masked": f["n_masked"], "qe_factor1": _num(f.get("qe_factor1")),
+            "qe_factor3": _num(f.get("qe_factor3")),
             "align_method": r.get("method", ""), "dx": _num(r.get("dx")),
             "dy": _num(r.get("dy")), "n_matched": _int(r.get("n_matched")),
             "align_rms": _num(r.get("rms")), "scale": _num(r.get("scale"), 1.0),
             "offset": _num(r.get("offset"), 0.0), "n_cosmic": _int(r.get("n_cosmic")),
+            "align_note": _text(r.get("reason")),
         })
     return rows
 
@@ -126,7 +129,8 @@ def stack_row(name: str, stack: dict, frame_rows: Sequence[dict], *, n_rejected:
     """The per-stack QA row: ``stack`` from :func:`image_qa` on the stack, the clipping
     counts (input pixel values rejected; output pixels where some value was rejected), and
     from the frames: the largest shift, the largest alignment residual, and how many frames
-    fell back to the header offsets.  Columns :data:`STACK_COLUMNS`."""
+    fell back to the header offsets or were set aside (``n_fallback``), and how many were
+    set aside (not stacked).  Columns :data:`STACK_COLUMNS`."""
     shifts = [np.hypot(r["dx"], r["dy"]) for r in frame_rows
               if np.isfinite(r["dx"]) and np.isfinite(r["dy"])]
     rms = [r["align_rms"] for r in frame_rows[1:] if np.isfinite(r["align_rms"])]
@@ -138,7 +142,8 @@ def stack_row(name: str, stack: dict, frame_rows: Sequence[dict], *, n_rejected:
             "n_pixels_rejected": int(n_pixels_rejected),
             "max_shift": float(max(shifts)) if shifts else 0.0,
             "max_align_rms": float(max(rms)) if rms else 0.0,
-            "n_fallback": sum(m not in ("sources", "reference") for m in methods)}
+            "n_fallback": sum(m not in ("sources", "reference") for m in methods),
+            "n_set_aside": sum(m == "set aside" for m in methods)}
 
 
 def _num(value, default=float("nan")) -> float:
@@ -149,6 +154,12 @@ def _num(value, default=float("nan")) -> float:
     except (TypeError, ValueError):
         return default
     return default if np.isnan(out) and not np.isnan(default) else out
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
 
 
 def _int(value) -> int:
@@ -193,7 +204,10 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
             del ext
         name = os.path.basename(mpath)
         row["frame"] = name[:-len("_mosaic.fits")] if name.endswith("_mosaic.fits") else name
-        row["exptime"] = float(fits.getheader(mpath, 0).get("EXPTIME", float("nan")))
+        phu = fits.getheader(mpath, 0)
+        row["exptime"] = float(phu.get("EXPTIME", float("nan")))
+        row["qe_factor1"] = _num(phu.get("QEFACT1"))
+        row["qe_factor3"] = _num(phu.get("QEFACT3"))
         frames.append(row)
     records = pd.read_csv(records_path, sep="\t", keep_default_na=True)
     names = [os.path.basename(p) for p in mosaic_paths]

@@ -20,6 +20,7 @@ from . import detect as detectlib
 from . import dq as dqbits
 from . import fringe as fringelib
 from . import mosaic as mosaiclib
+from . import qecorrect as qelib
 from .descriptors import Descriptors
 from .fitsheader import to_astropy
 from .fitsio import file_sha256, read_frame, read_headers
@@ -77,9 +78,18 @@ def reduce_science_frame(
         qe_correct = hamamatsu
     ccd_index = ccd_index_of_extensions(frame)
     if qe_correct and len(set(ccd_index)) == 3:
-        exts, factors = mosaiclib.qe_correct(frame.exts, ccd_index, None)
+        try:  # sky of illuminated, good, source-free pixels; implausible factors stop
+            factors, levels = qelib.measure_factors(frame.exts, ccd_index,
+                                                    frame=os.path.basename(raw_path),
+                                                    filter_band=desc.filter_name(pretty=True))
+        except qelib.QEFactorError as exc:
+            raise RecipeError(str(exc)) from None
+        exts, factors = qelib.qe_correct(frame.exts, ccd_index, factors)
         frame = Frame(frame.phu, list(exts), frame.filename)
         info["qe_factors"] = [float(f) for f in factors]
+        info["qe_sky_levels"] = [round(levels[k], 3) for k in (0, 1, 2)]
+        for k in (0, 1, 2):
+            frame.phu[f"QESKY{k + 1}"] = (round(levels[k], 3), f"CCD{k + 1} sky for QECorrect (e-)")
         frame.phu["QECORR"] = ("gmos-snake", "CCD1/CCD3 scaled to CCD2 sky")
         frame.phu["QEFACT1"] = (float(factors[0]), "QE factor applied to CCD1")
         frame.phu["QEFACT3"] = (float(factors[1]), "QE factor applied to CCD3")
@@ -322,15 +332,6 @@ def frame_seeing(mosaic: Extension, catalogue: Table) -> float | None:
     return detectlib.estimate_seeing(catalogue.as_array(), scale)
 
 
-def _initial_shift(ref_wcs: WCS, wcs: WCS, shape: tuple[int, int]) -> tuple[float, float]:
-    """Pixel shift (frame -> reference) implied by the two header WCSs at the frame centre."""
-    ny, nx = shape
-    x, y = (nx - 1) / 2.0, (ny - 1) / 2.0
-    sky = wcs.pixel_to_world(x, y)
-    rx, ry = ref_wcs.world_to_pixel(sky)
-    return float(rx - x), float(ry - y)
-
-
 def stack_science(
     mosaic_paths: Sequence[str],
     catalogues: Sequence[Table],
@@ -355,40 +356,26 @@ def stack_science(
     from concurrent.futures import ThreadPoolExecutor
 
     # imported here: a per-frame job (reduce_science_frame) does not pay for them
-    from . import align as alignlib
     from . import cosmic as cosmiclib
     from . import resample as resamplelib
     from . import science_stack as sstack
+    from .registration import register_frames
 
     n = len(mosaic_paths)
     if n < 1:
         raise RecipeError("no science frames to stack")
-    heads = [fits.getheader(p, 0) for p in mosaic_paths]
-    sci_heads = [fits.getheader(p, ("SCI", 1)) for p in mosaic_paths]
-    wcss = [WCS(h) for h in sci_heads]
+    all_heads = [fits.getheader(p, 0) for p in mosaic_paths]
+    all_sci = [fits.getheader(p, ("SCI", 1)) for p in mosaic_paths]
+    # every frame checked and aligned; a frame set aside keeps its record, not its pixels
+    all_transforms, records = register_frames(mosaic_paths, catalogues, all_heads, all_sci,
+                                              align=align)
+    used = [k for k, t in enumerate(all_transforms) if t is not None]
+    inputs = [mosaic_paths[k] for k in used]
+    heads, sci_heads = [all_heads[k] for k in used], [all_sci[k] for k in used]
+    transforms = [all_transforms[k] for k in used]
+    stacked = [records[k] for k in used]  # the same dicts: updated below
     shapes = [(int(h["NAXIS2"]), int(h["NAXIS1"])) for h in sci_heads]
-    pixscale = float(abs(wcss[0].proj_plane_pixel_scales()[1].to_value("arcsec")))
-    records: list[dict] = []
-    transforms = [np.eye(3)]
-    records.append({"frame": os.path.basename(mosaic_paths[0]), "method": "reference",
-                    "dx": 0.0, "dy": 0.0, "n_matched": len(catalogues[0]), "rms": 0.0})
-    for k in range(1, n):
-        shift = _initial_shift(wcss[0], wcss[k], shapes[k])
-        result = alignlib.align_to_reference(
-            catalogues[0], catalogues[k], wcss[0], wcss[k], header_shift=shift,
-            search_radius=align.get("first_pass", 5.0) / pixscale,
-            match_radius=align.get("match_radius", 0.5) / pixscale,
-            min_sources=align.get("min_sources", 3),
-            allow_rotation=align.get("rotate", False),
-            allow_scale=align.get("scale", False),
-        )
-        transforms.append(np.asarray(result["transform"], dtype=float))
-        records.append({"frame": os.path.basename(mosaic_paths[k]), "method": result["method"],
-                        "reason": result.get("reason", ""),
-                        "dx": float(result["transform"][0][2]),
-                        "dy": float(result["transform"][1][2]),
-                        "n_matched": int(result.get("n_matched", 0)),
-                        "rms": float(result.get("rms", np.nan) or np.nan)})
+    n = len(used)
     (ny, nx), offset = _union(shapes, transforms)
 
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp:
@@ -405,7 +392,7 @@ def stack_science(
         var_mm = holder("var", np.float32)
         dq_mm = holder("dq", np.uint16)
         def resample(k):
-            e = read_frame(mosaic_paths[k]).exts[0]
+            e = read_frame(inputs[k]).exts[0]
             sci_mm[k], var_mm[k], dq_mm[k] = resamplelib.resample_to_frame(
                 e.sci, e.var, e.dq, transforms[k], (ny, nx), offset, order=resample_order)
 
@@ -417,7 +404,7 @@ def stack_science(
                 hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1),
                 threads=threads)
             for k in range(n):
-                records[k]["n_cosmic"] = int(np.count_nonzero(new_dq[k] & 8)
+                stacked[k]["n_cosmic"] = int(np.count_nonzero(new_dq[k] & 8)
                                              - np.count_nonzero(dq_mm[k] & 8))
                 dq_mm[k] = new_dq[k]
             del new_dq
@@ -429,8 +416,8 @@ def stack_science(
             [dq_mm[k, ::4, ::4] for k in range(n)], stride=1),
             dtype=float) if n >= 2 else np.zeros(1)
         for k in range(n):
-            records[k]["scale"] = float(scales[k])
-            records[k]["offset"] = float(offsets[k])
+            stacked[k]["scale"] = float(scales[k])
+            stacked[k]["offset"] = float(offsets[k])
 
         def reader(k):
             return lambda y0, y1: (sci_mm[k, y0:y1], var_mm[k, y0:y1], dq_mm[k, y0:y1])
@@ -454,7 +441,7 @@ def stack_science(
     hdr["BUNIT"] = "electron"
     phu = heads[0].copy()
     phu["NCOMBINE"] = (n, "Number of frames combined")
-    for k, path in enumerate(mosaic_paths, start=1):
+    for k, path in enumerate(inputs, start=1):
         phu[f"IMCMB{k:03d}"] = os.path.basename(path)
     phu["ORIGTEXP"] = (exptimes[0], "Exposure time of the reference frame (s)")
     phu["PROCSCI"] = ("gmos-snake", "Processed science")
@@ -466,7 +453,7 @@ def stack_science(
     phu["NREJECT"] = (int(nrej.sum(dtype=np.int64)), "Input pixel values rejected by clipping")
     phu["NREJPIX"] = (int(np.count_nonzero(nrej)), "Output pixels with a rejected input")
     add_provenance(phu, "stackScience", provenance,
-                   [(p, file_sha256(p)) for p in mosaic_paths])
+                   [(p, file_sha256(p)) for p in inputs])
     for k, rec in enumerate(records):
         rec["n_rejected_mean"] = float(nrej.mean()) if k == 0 else rec.get("n_rejected_mean")
     return Frame(phu, [Extension(sci, var, dq, hdr)], mosaic_paths[0]), records

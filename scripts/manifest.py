@@ -9,6 +9,7 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
+from gmoslib.duplicates import datalab_conflicts  # noqa: E402
 from gmoslib.manifest import build_manifest, summarize_unusable, write_manifest  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
@@ -25,6 +26,6 @@ if table.empty:
     logging.error(message)
     sys.exit(message)
 write_manifest(table, snakemake.output.tsv)
-for line in summarize_unusable(table):
+for line in summarize_unusable(table) + datalab_conflicts(table):
     logging.warning(line)
 logging.info("manifest: %d files, %d usable", len(table), int(table["usable"].sum()))

@@ -1,0 +1,130 @@
+"""Per-CCD photometry and registration of a reduced simulated night against the simulator's
+truth (issue 16, item 6).  Usable from a test or by hand:
+
+    python -m tests.photometry RAW_DIR WORK_DIR
+
+prints, for every calibrated mosaic and stack of WORK_DIR, the flux ratio measured / true of
+isolated bright stars on each CCD, and each frame's registration error against the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from gmoslib.flat import ccd2_stat_region
+
+
+def flat_level(raw: Path) -> float:
+    """The master flat's normalisation relative to the truth response x illumination: the
+    median of the truth over the central CCD's statistics region (reference 5.9)."""
+    det = np.load(raw / "truth" / "detector.npz")
+    n = len([k for k in det.files if k.startswith("response_")])
+    per_ccd = n // 3
+    ccd2 = np.hstack([det[f"response_{i}"] * det[f"illumination_{i}"]
+                      for i in range(per_ccd, 2 * per_ccd)])
+    return float(np.median(ccd2[ccd2_stat_region(ccd2.shape)]))
+
+
+def chip_gaps(mosaic_dq: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) column of the two chip gaps of a mosaic: columns that are NO_DATA in
+    most of the middle half of the rows, away from the outer edges."""
+    ny, nx = mosaic_dq.shape
+    nodata = np.mean((mosaic_dq[ny // 4: 3 * ny // 4] & 16) != 0, axis=0) > 0.5
+    cols = np.flatnonzero(nodata & (np.arange(nx) > 0.15 * nx) & (np.arange(nx) < 0.85 * nx))
+    left, right = cols[cols < nx / 2], cols[cols >= nx / 2]
+    return [(int(left.min()), int(left.max())), (int(right.min()), int(right.max()))]
+
+
+def per_ccd_flux_ratios(raw: Path, image: Path, reference_mosaic: Path, *,
+                        min_snr: float = 100.0) -> dict[int, dict]:
+    """{CCD 1/2/3: {ratio, error, n}}: inverse-variance weighted mean of measured / true
+    flux of isolated bright unsaturated stars (aperture 3 x seeing FWHM, local background in
+    an annulus), on ``image`` (a mosaic or a stack in electrons), each star given the CCD
+    it falls on in ``reference_mosaic`` (stars within 2 apertures of a chip gap are not
+    used)."""
+    import sep
+
+    with fits.open(image) as h:
+        sci = h["SCI"].data.astype(np.float64)
+        var = h["VAR"].data.astype(np.float64)
+        dq = h["DQ"].data
+        wcs = WCS(h["SCI"].header)
+    with fits.open(reference_mosaic) as h:
+        ref_wcs = WCS(h["SCI"].header)
+        gaps = chip_gaps(h["DQ"].data)
+    truth = json.loads((raw / "truth" / "frames.json").read_text())
+    stars = Table.read(raw / "truth" / "stars.ecsv")
+    scale = float(np.abs(wcs.proj_plane_pixel_scales()[1].to_value("arcsec")))
+    seeing = next(iter(truth["frames"][f]["seeing"] for f in truth["frames"]
+                       if truth["frames"][f]["kind"] == "science"))
+    r = 3.0 * seeing / scale
+    x, y = wcs.world_to_pixel_values(stars["ra"], stars["dec"])
+    xr, _ = ref_wcs.world_to_pixel_values(stars["ra"], stars["dec"])
+    ny, nx = sci.shape
+    inside = (x > 3 * r) & (x < nx - 3 * r) & (y > 3 * r) & (y < ny - 3 * r)
+    idx = np.flatnonzero(inside)
+    others = np.hypot(x[idx, None] - x[None], y[idx, None] - y[None])
+    isolated = np.sort(others, axis=1)[:, 1] > 4 * r
+    true = np.asarray(stars["flux_e"])[idx] * flat_level(raw)
+    flux, err, flag = sep.sum_circle(np.ascontiguousarray(sci), x[idx], y[idx], r,
+                                     var=np.ascontiguousarray(var), mask=dq != 0,
+                                     bkgann=(2 * r, 3 * r))
+    good = isolated & (flag == 0) & (flux / err > min_snr) & (true < 5e5)
+    (g1a, g1b), (g2a, g2b) = gaps
+    xs = xr[idx]
+    ccd = np.select([xs < g1a - 2 * r, (xs > g1b + 2 * r) & (xs < g2a - 2 * r),
+                     xs > g2b + 2 * r], [1, 2, 3], 0)
+    out = {}
+    for k in (1, 2, 3):
+        s = good & (ccd == k)
+        ratio = flux[s] / true[s]
+        w = (true[s] / err[s]) ** 2
+        mean = float(np.sum(w * ratio) / np.sum(w)) if s.any() else float("nan")
+        out[k] = {"ratio": mean, "error": float(1 / np.sqrt(np.sum(w))) if s.any()
+                  else float("nan"), "n": int(s.sum())}
+    return out
+
+
+def registration_errors(work: Path, stack_records: Path) -> dict[str, float]:
+    """Per aligned frame: |fitted shift - true shift| (pixels), the true shift being the one
+    the simulator's exact header WCSs imply."""
+    import pandas as pd
+
+    from gmoslib.registration import _initial_shift
+
+    rec = pd.read_csv(stack_records, sep="\t")
+    mosaics = [work / "work" / "mosaic" / f for f in rec["frame"]]
+    heads = [fits.getheader(m, "SCI") for m in mosaics]
+    wcss = [WCS(h) for h in heads]
+    out = {}
+    for k in range(1, len(mosaics)):
+        if rec["method"].iat[k] != "sources":
+            continue
+        tx, ty = _initial_shift(wcss[0], wcss[k], (heads[k]["NAXIS2"], heads[k]["NAXIS1"]))
+        out[rec["frame"].iat[k]] = float(np.hypot(rec["dx"].iat[k] - tx, rec["dy"].iat[k] - ty))
+    return out
+
+
+def main(raw: Path, work: Path) -> None:
+    mosaics = sorted((work / "work" / "mosaic").glob("*_mosaic.fits"))
+    for image in mosaics + sorted((work / "results").glob("*_stack.fits")):
+        ref = mosaics[0]
+        if image.name.endswith("_stack.fits"):
+            ref = work / "work" / "mosaic" / image.name.replace("_stack", "_mosaic")
+        res = per_ccd_flux_ratios(raw, image, ref)
+        q = fits.getheader(image, 0)
+        print(image.name, f"QE {q.get('QEFACT1')} {q.get('QEFACT3')}", "  ".join(
+            f"CCD{k} {v['ratio']:.4f}+-{v['error']:.4f} (n={v['n']})" for k, v in res.items()))
+    for qa in sorted((work / "results").glob("*_qa.tsv")):
+        print(qa.name, "registration error (px):", registration_errors(work, qa))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
