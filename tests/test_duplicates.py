@@ -46,10 +46,10 @@ def test_first_file_name_wins_for_every_kind_of_copy():
 
 
 @pytest.fixture(scope="module")
-def raw_with_copies(tmp_path_factory):
+def raw_with_copies(tmp_path_factory, small_preset):
     """(plain manifest, manifest with copies, names of the copies)."""
     plain = tmp_path_factory.mktemp("plain")
-    small_raw(plain)
+    small_raw(small_preset, plain)
     with_copies = tmp_path_factory.mktemp("copies")
     for name in os.listdir(plain):
         if name.endswith(".fits"):
