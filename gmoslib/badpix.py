@@ -1,0 +1,107 @@
+"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1), and the static BPM outcome.
+
+A pixel is bad when its flat response departs strongly from the local smooth response
+around it: dead, weak or hot pixels and columns (and rows).  The local response is a
+running median along the row and, separately, along the column (``WINDOW`` binned pixels):
+a defect a few pixels wide does not move it, while dust shadows, vignetting and the edge
+of the field (wider than half the window, or monotonic) are followed by it and so are not
+called defects.  The departure must also be significant against the flat's own variance.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from . import dq as dqbits
+from .illum import LOW_RESPONSE, running_median
+
+log = logging.getLogger(__name__)
+
+#: Running-median window (binned pixels) of the local response.
+WINDOW = 11
+#: Relative departure from the local response above which a pixel is bad (10 %).
+THRESHOLD = 0.1
+#: ... and the departure must exceed this many standard deviations of the flat's VAR.
+NSIGMA = 5.0
+#: Pixels flagged with these bits are left out of the local response and not judged.
+SKIP_BITS = dqbits.UNILLUMINATED | dqbits.NO_DATA
+
+
+def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
+                    window: int = WINDOW, threshold: float = THRESHOLD,
+                    nsigma: float = NSIGMA, min_level: float = LOW_RESPONSE) -> np.ndarray:
+    """Bad pixels of one amplifier of a master flat (bool (ny, nx), True = bad).
+
+    response : (ny, nx) flat response relative to its normalisation level (dimensionless);
+    var : (ny, nx) its variance (same unit squared) or None (no significance test);
+    dq : (ny, nx) uint16 or None.  Pixels flagged unilluminated or no-data, and pixels
+    whose local response is below ``min_level`` (outside the field: the illumination
+    check's business), are never bad here.
+    """
+    r = np.asarray(response, np.float32)
+    skip = ~np.isfinite(r)
+    if dq is not None:
+        skip |= (np.asarray(dq) & SKIP_BITS) != 0
+    masked = np.where(skip, np.float32(np.nan), r)
+    bad = np.zeros(r.shape, bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for axis in (1, 0):  # along rows (finds columns), along columns (finds rows)
+            local = running_median(masked, window, axis)
+            dev = np.abs(r - local)
+            test = (local > min_level) & (dev > threshold * local)
+            if var is not None:
+                test &= dev > nsigma * np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
+            bad |= test
+    bad &= ~skip
+    return bad
+
+
+def flag_flat_bad_pixels(responses: list[np.ndarray], variances: list[np.ndarray | None],
+                         dqs: list[np.ndarray], names: list[str], flat_name: str = ""
+                         ) -> tuple[list[np.ndarray], int]:
+    """:func:`flat_bad_pixels` of every amplifier OR-ed into its DQ as BAD_PIXEL (1),
+    logged per amplifier (``names``: AMPNAME).  Returns (new DQs uint16, pixels flagged
+    that were not bad before)."""
+    out, total = [], 0
+    for resp, var, d, name in zip(responses, variances, dqs, names, strict=True):
+        d = np.asarray(d, np.uint16)
+        bad = flat_bad_pixels(resp, var, d)
+        new = bad & ((d & dqbits.BAD_PIXEL) == 0)
+        n = int(new.sum())
+        out_d = d.copy()
+        out_d[bad] |= np.uint16(dqbits.BAD_PIXEL)
+        out.append(out_d)
+        total += n
+        if n:
+            cols = np.flatnonzero(new.sum(axis=0) > new.shape[0] // 2)
+            log.info("bad pixels from the flat: %s amplifier %s: %d pixels%s", flat_name
+                     or "<flat>", name, n,
+                     f" (columns {', '.join(str(c + 1) for c in cols[:10])}"
+                     f"{' ...' if cols.size > 10 else ''} mostly bad)" if cols.size else "")
+    return out, total
+
+
+def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
+                   dqs: list[np.ndarray | None], names: list[str], level: float,
+                   flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
+    """The data checks of a stacked (not yet normalised) master flat, in order: the
+    illumination check (:func:`gmoslib.illum.check_flat_frame`), then the bad pixels
+    (:func:`flag_flat_bad_pixels`).
+
+    scis, variances : per amplifier (ny, nx) electrons and electrons^2; dqs : uint16 or
+    None; level : the normalisation level (electrons).  Returns (new DQs; counts
+    ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
+    ``FLATBAD`` (new bad pixels))."""
+    from .illum import check_flat_frame
+
+    inv = np.float32(1.0 / level)
+    responses = [np.multiply(s, inv, dtype=np.float32) for s in scis]
+    rel_vars = [None if v is None else np.multiply(v, inv * inv, dtype=np.float32)
+                for v in variances]
+    dqs = [np.zeros(np.shape(s), np.uint16) if d is None else np.asarray(d, np.uint16)
+           for s, d in zip(scis, dqs, strict=True)]
+    dqs, n_low, n_high = check_flat_frame(responses, dqs, names, flat_name)
+    dqs, n_bad = flag_flat_bad_pixels(responses, rel_vars, dqs, names, flat_name)
+    return dqs, {"ILLUMLOW": n_low, "ILLUMHI": n_high, "FLATBAD": n_bad}
