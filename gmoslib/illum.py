@@ -16,7 +16,9 @@ the PHU keyword ``ILLUMMSK``, never a silent skip.
 
 from __future__ import annotations
 
+import bz2
 import functools
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -78,7 +80,13 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
 
     path = os.path.join(directory, name)
     exts = []
-    with fits.open(path) as hdul:
+    # decompressed once here: astropy reading the .bz2 itself seeks in the compressed
+    # stream and is several times slower
+    with open(path, "rb") as fh:
+        content = fh.read()
+    if name.endswith(".bz2"):
+        content = bz2.decompress(content)
+    with fits.open(io.BytesIO(content)) as hdul:
         for hdu in hdul[1:]:
             if hdu.data is None:
                 continue
