@@ -1,32 +1,51 @@
-"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1), and the static BPM outcome.
+"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1).
 
 A pixel is bad when its flat response departs strongly from the local smooth response
-around it: dead, weak or hot pixels and columns (and rows).  The local response is a
-running median along the row and, separately, along the column (``WINDOW`` binned pixels):
-a defect a few pixels wide does not move it, while dust shadows, vignetting and the edge
-of the field (wider than half the window, or monotonic) are followed by it and so are not
-called defects.  The departure must also be significant against the flat's own variance.
+around it: dead, weak or hot pixels and columns (and rows).  The local response is judged
+on each side separately: the median of the ``WINDOW // 2`` pixels to its left and of those
+to its right (and, for rows, below and above).  A defect departs from both sides; a pixel
+on a smooth slope (vignetting, a dust shadow wider than a few pixels, the edge of the
+field) lies between them, so none of those is called a defect.  The departure must also be
+significant against the flat's own variance.  Pixels next to an unilluminated or no-data
+region (no valid pixel on one side) are not judged.
 """
 
 from __future__ import annotations
 
 import logging
 
+import bottleneck as bn
 import numpy as np
 
 from . import dq as dqbits
-from .illum import LOW_RESPONSE, running_median
+from .illum import LOW_RESPONSE
 
 log = logging.getLogger(__name__)
 
-#: Running-median window (binned pixels) of the local response.
+#: Width (binned pixels) of the neighbourhood: WINDOW // 2 pixels on each side.
 WINDOW = 11
-#: Relative departure from the local response above which a pixel is bad (10 %).
+#: Relative departure from both sides above which a pixel is bad (10 %).
 THRESHOLD = 0.1
 #: ... and the departure must exceed this many standard deviations of the flat's VAR.
 NSIGMA = 5.0
-#: Pixels flagged with these bits are left out of the local response and not judged.
+#: Pixels flagged with these bits are left out of the neighbourhood and not judged.
 SKIP_BITS = dqbits.UNILLUMINATED | dqbits.NO_DATA
+
+
+def side_medians(values: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the ``half`` pixels before and of the ``half`` pixels after every pixel
+    along ``axis`` of a (ny, nx) array (mirrored at the array's edges; NaN pixels ignored,
+    NaN where a side has none).  Returns (before, after), float32, same shape."""
+    a = np.asarray(values, np.float32)
+    n = a.shape[axis]
+    h = max(1, min(int(half), n - 1))
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (h, h)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), h, axis=axis, min_count=1)
+    # m[j] = median of padded[j-h+1 .. j]; pixel i sits at padded index i + h
+    before = np.take(m, np.arange(h - 1, h - 1 + n), axis=axis)
+    after = np.take(m, np.arange(2 * h, 2 * h + n), axis=axis)
+    return before.astype(np.float32, copy=False), after.astype(np.float32, copy=False)
 
 
 def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
@@ -37,7 +56,7 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     response : (ny, nx) flat response relative to its normalisation level (dimensionless);
     var : (ny, nx) its variance (same unit squared) or None (no significance test);
     dq : (ny, nx) uint16 or None.  Pixels flagged unilluminated or no-data, and pixels
-    whose local response is below ``min_level`` (outside the field: the illumination
+    whose neighbourhood is below ``min_level`` (outside the field: the illumination
     check's business), are never bad here.
     """
     r = np.asarray(response, np.float32)
@@ -45,14 +64,17 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     if dq is not None:
         skip |= (np.asarray(dq) & SKIP_BITS) != 0
     masked = np.where(skip, np.float32(np.nan), r)
+    sigma = None if var is None else np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
     bad = np.zeros(r.shape, bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         for axis in (1, 0):  # along rows (finds columns), along columns (finds rows)
-            local = running_median(masked, window, axis)
-            dev = np.abs(r - local)
-            test = (local > min_level) & (dev > threshold * local)
-            if var is not None:
-                test &= dev > nsigma * np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
+            before, after = side_medians(masked, max(1, window // 2), axis)
+            lo, hi = np.minimum(before, after), np.maximum(before, after)  # NaN: unjudged
+            low = r < lo * (1 - threshold)
+            high = r > hi * (1 + threshold)
+            test = (low | high) & (lo > min_level)  # NaN sides compare False
+            if sigma is not None:
+                test &= np.where(low, lo - r, r - hi) > nsigma * sigma
             bad |= test
     bad &= ~skip
     return bad
