@@ -75,3 +75,45 @@ def test_flat_dq_checks_add_bit_1_keep_user_bpm_and_count():
     assert counts["FLATBAD"] == int(((d & dqbits.BAD_PIXEL) != 0).sum()) - 1
     assert counts["ILLUMLOW"] == 0
     assert user[10, 11] == 0 and user.sum() == 1  # input untouched
+
+
+def _write_bpm(path, xbin, date, instrument="GMOS-N"):
+    from astropy.io import fits
+
+    from tests._descriptors_helpers import headers
+
+    phu, exts = headers("GN-Ham", xbin, xbin, OBSTYPE="BPM", OBJECT="BPM", BPMASK="yes",
+                        INSTRUME=instrument, **{"DATE-OBS": date})
+    hdus = [fits.PrimaryHDU(header=phu)]
+    for h in exts:
+        hdus.append(fits.ImageHDU(np.zeros((2, 2), np.uint16), header=h))
+    fits.HDUList(hdus).writeto(path)
+    return str(path)
+
+
+def test_processed_bpm_in_calibration_dirs_is_associated(tmp_path):
+    from gmoslib.caldb import associate_bpm, bpm_for
+    from gmoslib.descriptors import Descriptors
+    from tests._descriptors_helpers import headers
+
+    d = tmp_path / "cals"
+    d.mkdir()
+    good = _write_bpm(d / "bpm_20170306_gmos-n_Ham_22_full_12amp.fits", 2, "2017-03-06")
+    _write_bpm(d / "bpm_20160101_gmos-n_Ham_22_full_12amp.fits", 2, "2016-01-01")  # older
+    _write_bpm(d / "bpm_20170701_gmos-n_Ham_22_full_12amp.fits", 2, "2017-07-01")  # later
+    _write_bpm(d / "bpm_20170307_gmos-n_Ham_44_full_12amp.fits", 4, "2017-03-07")  # 4x4
+    _write_bpm(d / "bpm_20170308_gmos-s_Ham_22_full_12amp.fits", 2, "2017-03-08", "GMOS-S")
+    phu, exts = headers("GN-Ham", 2, 2)  # science of 2017-06-14
+    frame = Descriptors(phu, exts, "N20170614S0201.fits")
+    assert associate_bpm([str(d)], frame) == good
+    phu, exts = headers("GN-Ham", 2, 2, **{"DATE-OBS": "2015-06-14"})
+    assert associate_bpm([str(d)], Descriptors(phu, exts, "old.fits")) is None
+    raw = tmp_path / "N20170614S0201.fits"
+    from astropy.io import fits
+
+    phu, exts = headers("GN-Ham", 2, 2)
+    fits.HDUList([fits.PrimaryHDU(header=phu)] + [
+        fits.ImageHDU(np.zeros((2, 2), np.uint16), header=h) for h in exts]).writeto(raw)
+    assert bpm_for(None, [str(d)], str(raw)) == good
+    assert bpm_for("mine.fits", [str(d)], str(raw)) == "mine.fits"  # the user's bpm wins
+    assert bpm_for(None, [], str(raw)) is None
