@@ -36,8 +36,8 @@ def describe_processed(path: str) -> dict | None:
     except (FitsReadError, DescriptorError, OSError):
         return None
     tags = set(row["tags"].split(","))
-    if "PROCESSED" not in tags:
-        return None
+    if "PROCESSED" not in tags or "BPM" in tags:
+        return None  # (a DRAGONS BPM has OBSTYPE BIAS: it is associated by associate_bpm)
     for tag, caltype in CALTYPE_OF_TAG:
         if tag in tags:
             row.update(name=frame_root(path).rsplit("_", 1)[0], caltype=caltype,

@@ -117,3 +117,18 @@ def test_processed_bpm_in_calibration_dirs_is_associated(tmp_path):
     assert bpm_for(None, [str(d)], str(raw)) == good
     assert bpm_for("mine.fits", [str(d)], str(raw)) == "mine.fits"  # the user's bpm wins
     assert bpm_for(None, [], str(raw)) is None
+
+
+def test_a_dragons_bpm_in_calibration_dirs_is_not_taken_for_a_bias(tmp_path):
+    from gmoslib.caldb import describe_processed
+
+    # DRAGONS' BPMs keep the PHU of the bias they were made from (OBSTYPE BIAS) plus BPMASK
+    path = tmp_path / "bpm.fits"
+    from astropy.io import fits
+
+    from tests._descriptors_helpers import headers
+
+    phu, exts = headers("GN-Ham", 2, 2, OBSTYPE="BIAS", OBJECT="BPM", BPMASK="2020-05-04")
+    fits.HDUList([fits.PrimaryHDU(header=phu)] + [
+        fits.ImageHDU(np.zeros((2, 2), np.uint16), header=h) for h in exts]).writeto(path)
+    assert describe_processed(str(path)) is None

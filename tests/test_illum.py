@@ -214,3 +214,29 @@ def test_mosaic_keeps_unilluminated_amplifiers_and_preview_masks_them():
     assert MASK_BITS & dqbits.UNILLUMINATED
     _, mask = frame_image(Frame(fits.Header(), [m], "mosaic.fits"))
     np.testing.assert_array_equal(mask, (m.dq & MASK_BITS) != 0)
+
+
+def test_master_flat_of_a_simulated_night_carries_the_mask_and_its_checks(tmp_path):
+    from gmoslib.fitsio import write_frame
+    from gmoslib.recipes import make_master_bias, make_master_flat
+    from gmoslib.sim import simulate_preset
+
+    paths = sorted(simulate_preset("small", str(tmp_path / "raw"), seed=5))
+    biases = [p for p in paths if "20170613" in p]
+    flats = [p for p in paths if "20170702" in p]
+    bias = make_master_bias(biases, overscan={}, stack={}, memory_bytes=64 << 20,
+                            scratch_dir=str(tmp_path))
+    assert "ILLUMMSK" not in bias.phu
+    write_frame(str(tmp_path / "bias.fits"), bias)
+    flat = make_master_flat(flats, str(tmp_path / "bias.fits"), overscan={}, stack={},
+                            memory_bytes=64 << 20, scratch_dir=str(tmp_path))
+    assert flat.phu["ILLUMMSK"] == "gmos-n_illum_HAM_44_12amp_v1.fits.bz2"
+    for k in (0, 1, 10, 11):  # outside the square field (reference 5.3); the dead rows,
+        # flagged no-data in every input, are no-data only in the stack
+        assert ((flat.exts[k].dq & (dqbits.UNILLUMINATED | dqbits.NO_DATA)) != 0).all()
+        assert ((flat.exts[k].dq & dqbits.UNILLUMINATED) != 0).mean() > 0.98
+        np.testing.assert_array_equal(flat.exts[k].sci, 1.0)
+    for key in ("ILLUMLOW", "ILLUMHI", "FLATBAD"):
+        assert isinstance(flat.phu[key], int) and flat.phu[key] >= 0
+    bad = sum(int(((e.dq & dqbits.BAD_PIXEL) != 0).sum()) for e in flat.exts)
+    assert bad >= flat.phu["FLATBAD"]
