@@ -186,6 +186,11 @@ def test_star_photometry_unchanged_by_fringe_correction(fringe_runs):
     ny, nx = sci_a.shape
     r = 3.0 * 0.8 / (0.0807 * 4)
     inside = (x > 3 * r) & (x < nx - 3 * r) & (y > 3 * r) & (y < ny - 3 * r)
+    # and inside the illuminated field: aperture and background annulus DQ-good
+    k = int(np.ceil(3 * r))
+    inside[inside] = [not (dq_a | dq_n)[int(round(b)) - k:int(round(b)) + k + 1,
+                                        int(round(a)) - k:int(round(a)) + k + 1].any()
+                      for a, b in zip(x[inside], y[inside], strict=True)]
     xi, yi = x[inside], y[inside]
     others = np.hypot(xi[:, None] - x[None], yi[:, None] - y[None])
     isolated = np.sort(others, axis=1)[:, 1] > 4 * r
