@@ -80,50 +80,43 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     return bad
 
 
-def flag_flat_bad_pixels(responses: list[np.ndarray], variances: list[np.ndarray | None],
-                         dqs: list[np.ndarray], names: list[str], flat_name: str = ""
-                         ) -> tuple[list[np.ndarray], int]:
-    """:func:`flat_bad_pixels` of every amplifier OR-ed into its DQ as BAD_PIXEL (1),
-    logged per amplifier (``names``: AMPNAME).  Returns (new DQs uint16, pixels flagged
-    that were not bad before)."""
-    out, total = [], 0
-    for resp, var, d, name in zip(responses, variances, dqs, names, strict=True):
-        d = np.asarray(d, np.uint16)
-        bad = flat_bad_pixels(resp, var, d)
+def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
+                   dqs: list[np.ndarray | None], names: list[str], level: float,
+                   flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
+    """The data checks of a stacked (not yet normalised) master flat, amplifier by
+    amplifier (one amplifier's temporary arrays at a time), in order: the illumination
+    check (:func:`gmoslib.illum.check_flat_illumination`: dark regions -> UNILLUMINATED),
+    then the bad pixels (:func:`flat_bad_pixels` -> BAD_PIXEL); both logged per amplifier
+    (``names``: AMPNAME).
+
+    scis, variances : per amplifier (ny, nx) electrons and electrons^2; dqs : uint16 or
+    None; level : the normalisation level (electrons).  Returns (new DQs uint16; counts
+    ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
+    ``FLATBAD`` (pixels made bad that were not))."""
+    from .illum import check_flat_illumination, log_flat_check
+
+    inv = np.float32(1.0 / level)
+    out = []
+    counts = {"ILLUMLOW": 0, "ILLUMHI": 0, "FLATBAD": 0}
+    for sci, var, d, name in zip(scis, variances, dqs, names, strict=True):
+        response = np.multiply(sci, inv, dtype=np.float32)
+        d = np.zeros(response.shape, np.uint16) if d is None else np.asarray(d, np.uint16)
+        d, n_dark, n_lit = check_flat_illumination(response, d)
+        log_flat_check(name, n_dark, n_lit, response.size, flat_name)
+        rel_var = None if var is None else np.multiply(var, inv * inv, dtype=np.float32)
+        bad = flat_bad_pixels(response, rel_var, d)
+        del response, rel_var
         new = bad & ((d & dqbits.BAD_PIXEL) == 0)
+        d[bad] |= np.uint16(dqbits.BAD_PIXEL)
+        out.append(d)
         n = int(new.sum())
-        out_d = d.copy()
-        out_d[bad] |= np.uint16(dqbits.BAD_PIXEL)
-        out.append(out_d)
-        total += n
+        counts["ILLUMLOW"] += n_dark
+        counts["ILLUMHI"] += n_lit
+        counts["FLATBAD"] += n
         if n:
             cols = np.flatnonzero(new.sum(axis=0) > new.shape[0] // 2)
             log.info("bad pixels from the flat: %s amplifier %s: %d pixels%s", flat_name
                      or "<flat>", name, n,
                      f" (columns {', '.join(str(c + 1) for c in cols[:10])}"
                      f"{' ...' if cols.size > 10 else ''} mostly bad)" if cols.size else "")
-    return out, total
-
-
-def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
-                   dqs: list[np.ndarray | None], names: list[str], level: float,
-                   flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
-    """The data checks of a stacked (not yet normalised) master flat, in order: the
-    illumination check (:func:`gmoslib.illum.check_flat_frame`), then the bad pixels
-    (:func:`flag_flat_bad_pixels`).
-
-    scis, variances : per amplifier (ny, nx) electrons and electrons^2; dqs : uint16 or
-    None; level : the normalisation level (electrons).  Returns (new DQs; counts
-    ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
-    ``FLATBAD`` (new bad pixels))."""
-    from .illum import check_flat_frame
-
-    inv = np.float32(1.0 / level)
-    responses = [np.multiply(s, inv, dtype=np.float32) for s in scis]
-    rel_vars = [None if v is None else np.multiply(v, inv * inv, dtype=np.float32)
-                for v in variances]
-    dqs = [np.zeros(np.shape(s), np.uint16) if d is None else np.asarray(d, np.uint16)
-           for s, d in zip(scis, dqs, strict=True)]
-    dqs, n_low, n_high = check_flat_frame(responses, dqs, names, flat_name)
-    dqs, n_bad = flag_flat_bad_pixels(responses, rel_vars, dqs, names, flat_name)
-    return dqs, {"ILLUMLOW": n_low, "ILLUMHI": n_high, "FLATBAD": n_bad}
+    return out, counts

@@ -27,7 +27,7 @@ import bottleneck as bn
 import numpy as np
 
 from . import dq as dqbits
-from .sections import Section, parse_section
+from .sections import Section, format_section, parse_section
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,11 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
             if binning != (xbin, ybin):
                 label += f" (1x1 binned to {xbin}x{ybin})"
             return masks, label
+    used = ", ".join(files[b] for b in tried) or f"none at binning 1x1 or {xbin}x{ybin}"
     raise IllumMaskError(
         f"{filename or '<frame>'}: the illumination masks of {instrument} {detector_pretty} "
-        f"({', '.join(files[b] for b in tried) or 'none at binning 1x1 or ' + f'{xbin}x{ybin}'}"
-        f") do not cover its amplifiers (DETSEC {[str(d) for d in detsecs]}, binning "
-        f"{xbin}x{ybin})")
+        f"({used}) do not cover its amplifiers (DETSEC "
+        f"{', '.join(format_section(d) for d in detsecs)}, binning {xbin}x{ybin})")
 
 
 def frame_illumination_masks(desc, shapes: list[tuple[int, int]], filename: str = ""
@@ -274,22 +274,14 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
     return out, int(dark.sum()), int(lit.sum())
 
 
-def check_flat_frame(responses: list[np.ndarray], dqs: list[np.ndarray], names: list[str],
-                     flat_name: str = "") -> tuple[list[np.ndarray], int, int]:
-    """:func:`check_flat_illumination` of every amplifier of a master flat, logged per
-    amplifier (``names``: AMPNAME).  Returns (new DQs, pixels added, bright pixels)."""
-    out, added, bright = [], 0, 0
-    for resp, d, name in zip(responses, dqs, names, strict=True):
-        new, n_dark, n_lit = check_flat_illumination(resp, d)
-        out.append(new)
-        added += n_dark
-        bright += n_lit
-        for n, what in ((n_dark, f"below {LOW_RESPONSE:g} of the flat level where the "
-                         "mask says illuminated: flagged unilluminated (64)"),
-                        (n_lit, f"above {BRIGHT_RESPONSE:g} of the flat level where the "
-                         "mask says unilluminated")):
-            if n:
-                level = logging.WARNING if n > WARN_FRACTION * resp.size else logging.INFO
-                log.log(level, "illumination check: %s amplifier %s: %d pixels (%.2f %%) %s",
-                        flat_name or "<flat>", name, n, 100 * n / resp.size, what)
-    return out, added, bright
+def log_flat_check(name: str, n_dark: int, n_lit: int, npix: int, flat_name: str = "") -> None:
+    """Log the outcome of :func:`check_flat_illumination` for one amplifier (AMPNAME
+    ``name``, ``npix`` pixels): a warning above :data:`WARN_FRACTION`, else a note."""
+    for n, what in ((n_dark, f"below {LOW_RESPONSE:g} of the flat level where the mask says "
+                     "illuminated: flagged unilluminated (64)"),
+                    (n_lit, f"above {BRIGHT_RESPONSE:g} of the flat level where the mask "
+                     "says unilluminated")):
+        if n:
+            level = logging.WARNING if n > WARN_FRACTION * npix else logging.INFO
+            log.log(level, "illumination check: %s amplifier %s: %d pixels (%.2f %%) %s",
+                    flat_name or "<flat>", name, n, 100 * n / max(npix, 1), what)
