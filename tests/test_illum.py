@@ -26,7 +26,7 @@ from gmoslib.preview import MASK_BITS, frame_image
 from gmoslib.recipes import prepare_raw_frame
 from gmoslib.resample import resample_to_frame
 from gmoslib.sections import Section, format_section, parse_section
-from tests._descriptors_helpers import headers
+from tests._descriptors_helpers import LAYOUT_PHU, headers
 
 
 def _file_data(name):
@@ -240,3 +240,13 @@ def test_master_flat_of_a_simulated_night_carries_the_mask_and_its_checks(tmp_pa
         assert isinstance(flat.phu[key], int) and flat.phu[key] >= 0
     bad = sum(int(((e.dq & dqbits.BAD_PIXEL) != 0).sum()) for e in flat.exts)
     assert bad >= flat.phu["FLATBAD"]
+
+
+@pytest.mark.parametrize("layout_key", sorted(LAYOUT_PHU))
+def test_every_camera_has_its_mask_at_2x2(layout_key):
+    (masks, label), exts = _masks(layout_key, 2, 2)
+    assert label.endswith("_22_" + label.split("_22_")[1]) and "binned" not in label
+    assert label.startswith("gmos-" + LAYOUTS[layout_key].instrument[-1].lower())
+    assert len(masks) == len(exts)
+    frac = sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
+    assert 0.15 < frac < 0.5, frac  # the square field on a 3-CCD rectangle
