@@ -1,12 +1,14 @@
 """Processed calibrations on disk (the caldb equivalent).
 
 ``scan_processed(dirs)`` turns every processed bias / flat / fringe found under the given
-folders into association candidates.  ``gmos caldb`` keeps a small TSV index that users can
+folders into association candidates; ``associate_bpm(dirs, frame)`` finds the processed
+bad-pixel mask (BPM) for a frame there.  ``gmos caldb`` keeps a small TSV index that users can
 list, add to and remove from; the workflow reads the folders named in ``calibration_dirs``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pandas as pd
@@ -16,6 +18,8 @@ from .errors import FitsReadError
 from .manifest import COLUMNS, frame_root
 
 # gmoslib.fitsio (numpy, astropy) is imported where files are read.
+
+_log = logging.getLogger(__name__)
 
 CALTYPE_OF_TAG = (("BIAS", "processed_bias"), ("FLAT", "processed_flat"),
                   ("FRINGE", "processed_fringe"))
@@ -32,8 +36,8 @@ def describe_processed(path: str) -> dict | None:
     except (FitsReadError, DescriptorError, OSError):
         return None
     tags = set(row["tags"].split(","))
-    if "PROCESSED" not in tags:
-        return None
+    if "PROCESSED" not in tags or "BPM" in tags:
+        return None  # (a DRAGONS BPM has OBSTYPE BIAS: it is associated by associate_bpm)
     for tag, caltype in CALTYPE_OF_TAG:
         if tag in tags:
             row.update(name=frame_root(path).rsplit("_", 1)[0], caltype=caltype,
@@ -119,3 +123,64 @@ def _cli(args) -> int:
     cols = ["name", "caltype", "ut_date", "binning", "filter", "path"]
     print(table[cols].to_string(index=False) if not table.empty else "(no calibrations)")
     return 0
+
+
+# --------------------------------------------------------------------------- static BPMs
+def _bpm_row(path: str) -> dict | None:
+    """(instrument, binning, valid-from date, array names) of a processed BPM file, or None
+    if the file is not one.  A BPM whose headers lack what association needs is logged."""
+    from .descriptors import Descriptors
+    from .fitsio import read_headers
+
+    try:
+        phu, exts = read_headers(path)
+    except (FitsReadError, OSError):
+        return None
+    desc = Descriptors(phu, exts, path)
+    try:
+        if "BPM" not in desc.tags():
+            return None
+        return {"path": os.path.abspath(path), "instrument": desc.instrument(),
+                "binning": (desc.detector_x_bin(), desc.detector_y_bin()),
+                "when": desc.ut_datetime(), "array_name": set(desc.array_name())}
+    except DescriptorError as exc:
+        _log.warning("processed BPM %s is not usable for association: %s", path, exc)
+        return None
+
+
+def associate_bpm(dirs, frame_desc) -> str | None:
+    """Path of the processed BPM under the folders ``dirs`` for a raw frame (its
+    :class:`~gmoslib.descriptors.Descriptors`), by the archive rule of reference 6.2: same
+    instrument and binning, the BPM's date not after the frame's, the BPM's amplifiers
+    (AMPNAME) including every amplifier of the frame; the most recent such BPM wins (ties:
+    the path).  None when no BPM qualifies (logged with the candidates' count)."""
+    want_inst = frame_desc.instrument()
+    want_bin = (frame_desc.detector_x_bin(), frame_desc.detector_y_bin())
+    when = frame_desc.ut_datetime()
+    amps = set(frame_desc.array_name())
+    rows = [r for r in (_bpm_row(p) for p in _fits_under(dirs)) if r is not None]
+    ok = [r for r in rows if r["instrument"] == want_inst and r["binning"] == want_bin
+          and r["when"] <= when and amps <= r["array_name"]]
+    if not ok:
+        if rows:
+            _log.info("no processed BPM for %s among %d in %s (instrument, binning, date or "
+                      "amplifiers differ)", frame_desc.filename, len(rows), list(dirs))
+        return None
+    best = max(ok, key=lambda r: (r["when"], r["path"]))
+    _log.info("processed BPM for %s: %s", frame_desc.filename, best["path"])
+    return best["path"]
+
+
+def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
+    """The static BPM for the frames of a job: the user's ``bpm:`` file when given (it
+    always wins), else the processed BPM associated from ``calibration_dirs`` with the raw
+    frame ``raw_path`` (:func:`associate_bpm`), else None."""
+    if user_bpm:
+        return user_bpm
+    if not dirs:
+        return None
+    from .descriptors import Descriptors
+    from .fitsio import read_headers
+
+    phu, exts = read_headers(raw_path)
+    return associate_bpm(dirs, Descriptors(phu, exts, raw_path))

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import badpix, illum
 from . import dq as dqbits
 from . import flat as flatlib
 from . import overscan as oscan
@@ -51,6 +52,7 @@ def prepare_raw_frame(
     copy_headers: bool = True,
     update_headers: bool = True,
     defer_sci: bool = False,
+    illum_mask: bool = True,
 ) -> Frame:
     """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
 
@@ -78,6 +80,13 @@ def prepare_raw_frame(
         nbiascontam = desc.nbiascontam()
     hamamatsu = desc.detector_name(pretty=True).startswith("Hamamatsu")
     gain_setting = desc.gain_setting()
+    illum_masks, illum_label = None, None
+    if illum_mask and desc.observation_type().upper() not in ("BIAS", "DARK"):
+        try:
+            illum_masks, illum_label = illum.frame_illumination_masks(
+                desc, [d.shape for d in datasecs], frame.filename)
+        except illum.IllumMaskError as exc:
+            raise RecipeError(str(exc)) from exc
 
     exts = []
     for i, ext in enumerate(frame.exts):
@@ -125,7 +134,10 @@ def prepare_raw_frame(
         # integer pixels are finite (no need to look for NaN/inf)
         dead = (prep.hamamatsu_dead_rows(sci.shape[0], ybin, _amp_ccd_y_start(ext.header))
                 if hamamatsu else None)
-        if (defer_sci and bpm_amp is None and raw_data.dtype.kind in "iu"
+        unillum = illum_masks[i] if illum_masks is not None else None
+        if unillum is not None and not unillum.any():
+            unillum = None
+        if (defer_sci and bpm_amp is None and unillum is None and raw_data.dtype.kind in "iu"
                 and not prep.any_saturated(raw_data, float(saturation[i]) - bzero)):
             # nothing flagged but whole rows: the DQ as its row values
             row_bits = np.zeros(sci.shape[0], np.uint16)
@@ -134,7 +146,7 @@ def prepare_raw_frame(
             dq = prep.RowPlane(row_bits, sci.shape[1])
         else:
             dq = prep.make_dq(raw_data, float(saturation[i]) - bzero, bpm=bpm_amp,
-                              finite=raw_data.dtype.kind in "iu")
+                              unilluminated=unillum, finite=raw_data.dtype.kind in "iu")
             if dead is not None and dead.any():
                 # Hamamatsu's dead bottom rows: no data, and outside the illuminated field
                 dq[dead, :] |= np.uint16(dqbits.UNILLUMINATED | dqbits.NO_DATA)
@@ -172,6 +184,8 @@ def prepare_raw_frame(
     phu["SUBOVER"] = ("gmos-snake", "Overscan subtracted")
     phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
     phu["TRIMMED"] = "yes"
+    if illum_label is not None:
+        phu["ILLUMMSK"] = (illum_label[:68], "Illumination mask (addIllumMaskToDQ)")
     return Frame(phu, exts, frame.filename)
 
 
@@ -599,8 +613,9 @@ def make_master_flat(
 ) -> Frame:
     """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
     Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
-    chosen from the number of flats unless given), normalise by the mode-clipped median of
-    the central CCD; SCI = 1 where DQ is set.
+    chosen from the number of flats unless given), check it against the illumination mask
+    and find its bad pixels (:func:`gmoslib.badpix.flat_dq_checks`), normalise by the
+    mode-clipped median of the central CCD; SCI = 1 where DQ is set.
     """
     paths = list(paths)
     if not paths:
@@ -632,8 +647,13 @@ def make_master_flat(
     norm = float(flatlib.flat_normalisation(ccd2_sci, ccd2_dq))
     if not np.isfinite(norm) or norm <= 0:
         raise RecipeError(f"flat from {paths[0]}: normalisation level {norm} is not positive")
+    # the flat checks itself: illumination against the mask, then bad pixels (DQ 64, 1)
+    dqs, counts = badpix.flat_dq_checks(
+        [e.sci for e in out.exts], [e.var for e in out.exts], [e.dq for e in out.exts],
+        [str(e.header.get("AMPNAME", k + 1)) for k, e in enumerate(out.exts)], norm,
+        os.path.basename(paths[0]))
     sci, var, dqs = flatlib.normalize_flat(
-        [e.sci for e in out.exts], [e.var for e in out.exts], [e.dq for e in out.exts], norm)
+        [e.sci for e in out.exts], [e.var for e in out.exts], dqs, norm)
     exts = []
     for e, s, v, d in zip(out.exts, sci, var, dqs, strict=True):
         hdr = e.header.copy()
@@ -642,6 +662,10 @@ def make_master_flat(
     phu = out.phu
     phu["BIASIM"] = (os.path.basename(bias_path), "Master bias used")
     phu["FLATNORM"] = (norm, "Normalisation level (electrons)")
+    for key, comment in (("ILLUMLOW", "Pixels dark in the flat, flagged unilluminated"),
+                         ("ILLUMHI", "Pixels masked unilluminated but bright in the flat"),
+                         ("FLATBAD", "Bad pixels found in the flat (DQ 1)")):
+        phu[key] = (counts[key], comment)
     for k, f in enumerate(scale_factors, start=1):
         phu[f"RELINT{k:02d}"] = (float(f), f"Scale factor of input {k}")
     phu["PROCFLAT"] = ("gmos-snake", "Processed flat")

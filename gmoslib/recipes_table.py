@@ -21,11 +21,15 @@ import yaml
 
 #: What each step does (one line, shown by ``gmos recipes`` and ``gmos params``).
 STEPS: dict[str, str] = {
+    "addIllumMaskToDQ": "flag pixels outside the illuminated field (DQ 64) from Gemini's "
+                        "illumination mask of the camera",
     "overscanCorrect": "subtract the overscan level of every amplifier, then trim the overscan",
     "stackBiases": "combine the prepared biases into the master bias (ADU)",
     "biasCorrect": "subtract the master bias",
     "ADUToElectrons": "multiply by the gain (ADU -> electrons), add Poisson variance",
     "stackFlats": "scale the twilights to a common level and combine them",
+    "flagFlatBadPixels": "flag dark regions the mask missed (DQ 64) and pixels departing "
+                         "from their neighbours (DQ 1: dead, weak, hot columns)",
     "normalizeFlat": "divide by the median of the central CCD (normalised master flat)",
     "flatCorrect": "divide by the master flat",
     "makeFringeFrame": "sky-subtract, mask sources and combine the frames into a fringe frame",
@@ -63,7 +67,7 @@ def _steps(rule: str, *names: str) -> tuple[tuple[str, str], ...]:
     return tuple((n, rule) for n in names)
 
 
-_PREPARE = ("overscanCorrect", "biasCorrect", "ADUToElectrons")
+_PREPARE = ("addIllumMaskToDQ", "overscanCorrect", "biasCorrect", "ADUToElectrons")
 
 PRODUCTS: dict[str, Product] = {p.name: p for p in (
     Product("bias", "makeProcessedBias", "biases",
@@ -71,7 +75,8 @@ PRODUCTS: dict[str, Product] = {p.name: p for p in (
             _steps("stack_bias", "overscanCorrect", "stackBiases")),
     Product("flat", "makeProcessedFlat", "flats",
             "calibrations/processed_flat/<first>_flat.fits",
-            _steps("stack_flat", *_PREPARE, "stackFlats", "normalizeFlat")),
+            _steps("stack_flat", *_PREPARE, "stackFlats", "flagFlatBadPixels",
+                   "normalizeFlat")),
     Product("fringe", "makeProcessedFringe", "fringes",
             "calibrations/processed_fringe/<first>_fringe.fits",
             _steps("make_fringe", *_PREPARE, "flatCorrect", "makeFringeFrame")),

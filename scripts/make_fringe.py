@@ -10,6 +10,7 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
+from gmoslib.caldb import bpm_for  # noqa: E402
 from gmoslib.fitsio import read_frame, remember_sha256, write_frame  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import make_fringe_frame  # noqa: E402
@@ -19,7 +20,10 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
 out = snakemake.output.fringe
-bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+# the user's bpm: file, else a processed BPM found in calibration_dirs
+bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
+                   snakemake.input.raws[0])
+bpm = read_frame(bpm_path) if bpm_path else None
 fringe = make_fringe_frame(
     list(snakemake.input.raws),
     list(snakemake.input.biases),

@@ -9,6 +9,7 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
+from gmoslib.caldb import bpm_for  # noqa: E402
 from gmoslib.fitsio import (  # noqa: E402
     atomic_output,
     read_frame,
@@ -26,7 +27,10 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
 with reported_errors("reduce_science_frame"):
-    bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+    # the user's bpm: file, else a processed BPM found in calibration_dirs
+    bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
+                       snakemake.input.raw)
+    bpm = read_frame(bpm_path) if bpm_path else None
     mosaic, info = reduce_science_frame(
         snakemake.input.raw,
         snakemake.input.bias,

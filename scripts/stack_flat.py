@@ -9,6 +9,7 @@ snakemake = globals()["snakemake"]
 # conda environment made by --software-deployment-method conda).
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
+from gmoslib.caldb import bpm_for  # noqa: E402
 from gmoslib.fitsio import read_frame, remember_sha256, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
@@ -20,7 +21,10 @@ out = snakemake.output.master
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
 with reported_errors("stack_flat"), scratch_dir_for(out) as scratch:
-    bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
+    # the user's bpm: file, else a processed BPM found in calibration_dirs
+    bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
+                       snakemake.input.raw[0])
+    bpm = read_frame(bpm_path) if bpm_path else None
     master = make_master_flat(
         list(snakemake.input.raw),
         snakemake.input.bias,

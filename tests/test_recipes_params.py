@@ -53,13 +53,14 @@ def test_products_and_steps_are_the_tutorial_recipes():
     assert list(rt.PRODUCTS) == ["bias", "flat", "fringe", "science", "alignAndStack"]
     steps = {name: [s for s, _ in p.steps] for name, p in rt.PRODUCTS.items()}
     assert steps["bias"] == ["overscanCorrect", "stackBiases"]
-    assert steps["flat"] == ["overscanCorrect", "biasCorrect", "ADUToElectrons", "stackFlats",
+    assert steps["flat"] == ["addIllumMaskToDQ", "overscanCorrect", "biasCorrect",
+                             "ADUToElectrons", "stackFlats", "flagFlatBadPixels",
                              "normalizeFlat"]
-    assert steps["fringe"] == ["overscanCorrect", "biasCorrect", "ADUToElectrons",
-                               "flatCorrect", "makeFringeFrame"]
+    assert steps["fringe"] == ["addIllumMaskToDQ", "overscanCorrect", "biasCorrect",
+                               "ADUToElectrons", "flatCorrect", "makeFringeFrame"]
     assert steps["science"] == [
-        "overscanCorrect", "biasCorrect", "ADUToElectrons", "flatCorrect", "fringeCorrect",
-        "QECorrect", "mosaicDetectors", "detectSources", "adjustWCSToReference",
+        "addIllumMaskToDQ", "overscanCorrect", "biasCorrect", "ADUToElectrons", "flatCorrect",
+        "fringeCorrect", "QECorrect", "mosaicDetectors", "detectSources", "adjustWCSToReference",
         "resampleToCommonFrame", "flagCosmicRaysByStacking", "scaleCountsToReference",
         "stackFrames"]
     assert steps["alignAndStack"] == ["detectSources", "adjustWCSToReference",

@@ -79,6 +79,11 @@ def test_stars_match_truth(reduced):
     seeing_px = truth["frames"]["N20170614S0201"]["seeing"] / (0.0807 * 4)
     r = 3.0 * seeing_px
     inside = (x > 3 * r) & (x < nx - 3 * r) & (y > 3 * r) & (y < ny - 3 * r)
+    # and inside the illuminated field: aperture and background annulus DQ-good
+    k = int(np.ceil(3 * r))
+    inside[inside] = [not dq[int(round(b)) - k:int(round(b)) + k + 1,
+                             int(round(a)) - k:int(round(a)) + k + 1].any()
+                      for a, b in zip(x[inside], y[inside], strict=True)]
     xi, yi = x[inside], y[inside]
     flux_true = np.asarray(stars["flux_e"])[inside] * _flat_level(raw)
     # isolated: no other star within 4 r
@@ -133,7 +138,7 @@ def test_cosmic_rays_absent_from_stack(reduced):
     margin = float(np.max(np.abs(np.concatenate([qa["dx"], qa["dy"]])))) + 5
     # only where every frame covers the sky (a pixel seen once cannot be compared)
     with fits.open(work / "results" / "N20170614S0201_stack.fits") as h:
-        sci, var = h["SCI"].data, h["VAR"].data
+        sci, var, dq = h["SCI"].data, h["VAR"].data, h["DQ"].data
         stack_wcs = WCS(h["SCI"].header)
     stars = Table.read(raw / "truth" / "stars.ecsv")
     star_x, star_y = stack_wcs.world_to_pixel_values(stars["ra"], stars["dec"])
@@ -162,6 +167,8 @@ def test_cosmic_rays_absent_from_stack(reduced):
                 continue  # on a star: judged by the photometry test instead
             if not (2 <= ix < sci.shape[1] - 2 and 2 <= iy < sci.shape[0] - 2):
                 continue
+            if dq[iy, ix] & 64:
+                continue  # outside the illuminated field in every frame: not sky
             box = sci[iy - 1:iy + 2, ix - 1:ix + 2]
             local = np.median(sci[iy - 6:iy + 7, ix - 6:ix + 7])
             sigma = np.sqrt(max(float(var[iy, ix]), 1e-6))
