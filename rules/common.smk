@@ -3,21 +3,21 @@
 # this file only turns its answers into paths.
 
 import functools
-import glob
 import os
 import tempfile
 
-from gmoslib import calib, caldb, recipes_table
+from gmoslib import calib, caldb, rawdir, recipes_table
 from gmoslib.errors import DescriptorError, FitsReadError
 from gmoslib.manifest import read_manifest, skipped_summary
 
 RAW_DIR = config["raw_dir"]
-RAW_SUFFIXES = (".fits", ".fits.gz", ".fits.bz2")
-# The raw files are the manifest's input, so adding or removing one reruns the manifest
-# (Snakemake's input-set rerun trigger) and, through it, only what association changes.
-RAW_FILES = sorted(
-    p for p in glob.glob(os.path.join(RAW_DIR, "*")) if p.lower().endswith(RAW_SUFFIXES)
-)
+# The raw files the manifest reads are its input, so adding or removing one reruns the
+# manifest (Snakemake's input-set rerun trigger) and, through it, only what association
+# changes.  Entries the manifest sets aside without reading (dangling links, folders, pipes,
+# unreadable files) are not inputs -- Snakemake would fail on them -- but their names are a
+# parameter, so that they too remake the manifest (gmoslib.rawdir).
+RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
+RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 # A missing raw_dir is reported by the manifest rule (so that --lint and --dry-run of the
 # bare workflow still parse).
 

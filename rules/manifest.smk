@@ -9,6 +9,7 @@ checkpoint manifest:
         "benchmarks/manifest/manifest.tsv"
     params:
         raw_dir=RAW_DIR,
+        listing=RAW_LISTING,
     threads: 2
     resources:
         mem_mb=500,

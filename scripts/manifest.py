@@ -21,7 +21,7 @@ if not os.path.isdir(raw_dir):
     sys.exit(message)
 table = build_manifest(raw_dir, threads=snakemake.threads)
 if table.empty:
-    message = f"raw_dir {raw_dir!r} holds no *.fits, *.fits.gz or *.fits.bz2 files"
+    message = f"raw_dir {raw_dir!r} holds no *.fits, *.fits.gz, *.fits.bz2 or *.fits.fz files"
     logging.error(message)
     sys.exit(message)
 write_manifest(table, snakemake.output.tsv)

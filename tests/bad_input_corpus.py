@@ -288,6 +288,135 @@ def processed_file_in_raw(base, d):
                                                               OBSTYPE="BIAS"), frame=BIAS)
 
 
+# ------------------------------------------------ issue 17: entries that are not regular files
+def dangling_link(base, d):
+    (d / "N20170614S0330.fits").symlink_to(d / "moved_away" / "N20170614S0330.fits")
+    return "N20170614S0330.fits"
+
+
+def folder_named_fits(base, d):
+    (d / "N20170614S0331.fits").mkdir()
+    return "N20170614S0331.fits"
+
+
+def fifo_named_fits(base, d):
+    os.mkfifo(d / "N20170614S0332.fits")
+    return "N20170614S0332.fits"
+
+
+def device_named_fits(base, d):
+    """A link to /dev/zero: reading it never ends."""
+    (d / "N20170614S0333.fits").symlink_to("/dev/zero")
+    return "N20170614S0333.fits"
+
+
+def link_loop(base, d):
+    (d / "N20170614S0334.fits").symlink_to(d / "N20170614S0334.fits")
+    return "N20170614S0334.fits"
+
+
+
+
+def xz_compressed(base, d):
+    import lzma
+
+    (d / "N20170614S0336.fits.xz").write_bytes(lzma.compress(_src(base).read_bytes()[:28800]))
+    return "N20170614S0336.fits.xz"
+
+
+def fit_suffix(base, d):
+    shutil.copy(_src(base), d / "N20170614S0337.fit")
+    return "N20170614S0337.fit"
+
+
+# ------------------------------------------------ issue 17: header values later steps need
+def zero_exptime_science(base, d):
+    return _edited(base, d / "N20170614S0350.fits", _phu(EXPTIME=0.0))
+
+
+def negative_exptime_flat(base, d):
+    return _edited(base, d / "N20170702S0351.fits", _phu(EXPTIME=-1.0), frame=FLAT)
+
+
+def nan_exptime(base, d):
+    def edit(hdul):  # a NaN written as text, as some archive tools do
+        hdul[0].header["EXPTIME"] = "NaN"
+    return _edited(base, d / "N20170614S0352.fits", edit)
+
+
+def wcs_not_a_number(base, d):
+    return _edited(base, d / "N20170614S0353.fits", _ext(3, CRPIX1="abc"))
+
+
+def wcs_singular_cd(base, d):
+    return _edited(base, d / "N20170614S0354.fits",
+                   _ext(1, CD1_1=0.0, CD1_2=0.0, CD2_1=0.0, CD2_2=0.0))
+
+
+def wcs_crval_missing(base, d):
+    return _edited(base, d / "N20170614S0355.fits", _ext(2, CRVAL2=None))
+
+
+def poffset_not_a_number(base, d):
+    return _edited(base, d / "N20170614S0356.fits", _phu(POFFSET="INDEF"))
+
+
+
+
+def detsec_contradicts_datasec(base, d):
+    return _edited(base, d / "N20170614S0358.fits", _ext(5, DETSEC="[1:100,1:4224]"))
+
+
+def malformed_ccdsec(base, d):
+    return _edited(base, d / "N20170614S0359.fits", _ext(8, CCDSEC="[1:512;1:4224]"))
+
+
+
+
+# ------------------------------------------------ issue 17: file names (used, under a safe name)
+def _renamed(base, d, name: str, n: int) -> str:
+    """A distinct science frame (its own data label and one pixel changed) under name."""
+    def edit(hdul):
+        hdul[0].header["DATALAB"] = f"GN-2017A-Q-1-5-{n:03d}"
+        hdul[1].data[10, 10] += 1
+    _edited(base, d / "tmp_rename.fits", edit)
+    os.replace(d / "tmp_rename.fits", os.path.join(os.fsencode(d), os.fsencode(name)))
+    return name
+
+
+def non_ascii_name(base, d):
+    return _renamed(base, d, "N20170614S0370_é.fits", 370)
+
+
+def braces_name(base, d):
+    return _renamed(base, d, "N20170614S0371{a}.fits", 371)
+
+
+def control_characters_name(base, d):
+    return _renamed(base, d, "N20170614S0372\x07\tx.fits", 372)
+
+
+def space_in_name(base, d):
+    return _renamed(base, d, "N20170614S0373 copy.fits", 373)
+
+
+def only_an_extension(base, d):
+    return _renamed(base, d, ".fits", 374)
+
+
+def name_near_limit(base, d):
+    return _renamed(base, d, "N20170614S0375_" + "x" * 230 + ".fits", 375)
+
+
+def leading_dash_name(base, d):
+    return _renamed(base, d, "-N20170614S0376.fits", 376)
+
+
+def non_utf8_name(base, d):
+    name = os.fsdecode(b"N20170614S0377_\xff.fits")
+    return _renamed(base, d, name, 377)
+
+
 MANIFEST_CASES = [
     Case("zero_byte", "manifest", "skip", "empty file (0 bytes)",
          "a zero-byte .fits (failed download)", zero_byte),
@@ -343,6 +472,60 @@ MANIFEST_CASES = [
          "every pixel at 65535 ADU", fully_saturated),
     Case("processed_file_in_raw", "manifest", "skip", "a processed file, not raw data",
          "a processed master bias dropped among the raw files", processed_file_in_raw),
+    # issue 17: every entry of the raw directory gets one outcome
+    Case("dangling_link", "manifest", "skip", "dangling symbolic link",
+         "a symbolic link whose target was moved away", dangling_link),
+    Case("folder_named_fits", "manifest", "skip", "a folder, not a file",
+         "a folder named like a FITS file", folder_named_fits),
+    Case("fifo_named_fits", "manifest", "skip", "a named pipe (FIFO), not a file",
+         "a named pipe named like a FITS file (reading it would block)", fifo_named_fits),
+    Case("device_named_fits", "manifest", "skip", "a character device, not a file",
+         "a link to /dev/zero (reading it never ends)", device_named_fits),
+    Case("link_loop", "manifest", "skip", "unreadable: Too many levels of symbolic links",
+         "a symbolic link to itself", link_loop),
+    Case("xz_compressed", "manifest", "skip", "unsupported file name",
+         "a .fits.xz (a compression gmos-snake does not read)", xz_compressed),
+    Case("fit_suffix", "manifest", "skip", "unsupported file name",
+         "a FITS file named .fit", fit_suffix),
+    # issue 17: values later steps rely on
+    Case("zero_exptime_science", "manifest", "skip",
+         "keyword EXPTIME: 0.0; a science frame needs an exposure time > 0",
+         "a science frame with EXPTIME = 0", zero_exptime_science),
+    Case("negative_exptime_flat", "manifest", "skip",
+         "keyword EXPTIME: -1.0; a flat frame needs an exposure time > 0",
+         "a twilight flat with EXPTIME = -1", negative_exptime_flat),
+    Case("nan_exptime", "manifest", "skip", "keyword EXPTIME: 'NaN'",
+         "EXPTIME = 'NaN'", nan_exptime),
+    Case("wcs_not_a_number", "manifest", "skip",
+         "extension 3 keyword CRPIX1: not a finite number ('abc')",
+         "CRPIX1 = 'abc' in extension 3", wcs_not_a_number),
+    Case("wcs_singular_cd", "manifest", "skip", "the CD matrix is singular",
+         "a CD matrix of zeros", wcs_singular_cd),
+    Case("wcs_crval_missing", "manifest", "skip", "extension 2 keyword CRVAL2: missing",
+         "CRVAL2 deleted from extension 2, the rest of the WCS kept", wcs_crval_missing),
+    Case("poffset_not_a_number", "manifest", "skip", "keyword POFFSET: not a finite number",
+         "POFFSET = 'INDEF'", poffset_not_a_number),
+    Case("detsec_contradicts_datasec", "manifest", "skip", "extension 5 keyword DETSEC",
+         "DETSEC narrower than DATASEC x binning", detsec_contradicts_datasec),
+    Case("malformed_ccdsec", "manifest", "skip", "extension 8 keyword CCDSEC",
+         "CCDSEC '[1:512;1:4224]'", malformed_ccdsec),
+    Case("non_utf8_name", "manifest", "skip", "file name is not valid UTF-8",
+         "a file name with a byte that is not UTF-8", non_utf8_name),
+    # issue 17: legal but awkward names are used under a safe frame name (fragment: its start)
+    Case("non_ascii_name", "manifest", "use", "N20170614S0370__-",
+         "a name with a non-ASCII letter", non_ascii_name),
+    Case("braces_name", "manifest", "use", "N20170614S0371_a_-",
+         "a name with braces (Snakemake wildcards)", braces_name),
+    Case("control_characters_name", "manifest", "use", "N20170614S0372__x-",
+         "a name with a bell and a tab", control_characters_name),
+    Case("space_in_name", "manifest", "use", "N20170614S0373_copy-",
+         "a name with a space ('... copy.fits')", space_in_name),
+    Case("only_an_extension", "manifest", "use", "frame-",
+         "a file named just '.fits'", only_an_extension),
+    Case("name_near_limit", "manifest", "use", "N20170614S0375_xxxxxxxxxx",
+         "a 250-character name (too long once a product suffix is added)", name_near_limit),
+    Case("leading_dash_name", "manifest", "use", "N20170614S0376-",
+         "a name starting with a dash", leading_dash_name),
 ]
 
 
@@ -527,8 +710,19 @@ def file_disappears_after_manifest(base, d):
     return setup
 
 
+def odd_entries_do_not_block(base, d):
+    """A dangling link, a folder and a link loop named like raw files among the good frames:
+    the manifest sets them aside and the run goes on (Snakemake never sees them as inputs)."""
+    raw = _raw_dir(base, d)
+    dangling_link(base, raw)
+    folder_named_fits(base, raw)
+    link_loop(base, raw)
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw)}, ("manifest/manifest.tsv",))
+
+
 WORKFLOW_CASES = [
-    Case("empty_raw_dir", "workflow", "fatal", "holds no *.fits, *.fits.gz or *.fits.bz2",
+    Case("empty_raw_dir", "workflow", "fatal",
+         "holds no *.fits, *.fits.gz, *.fits.bz2 or *.fits.fz",
          "raw_dir with no FITS files", empty_raw_dir),
     Case("missing_raw_dir", "workflow", "fatal", "is not a directory",
          "raw_dir does not exist", missing_raw_dir),
@@ -575,6 +769,10 @@ WORKFLOW_CASES = [
          "N20170613S0182.fits is listed in manifest/manifest.tsv but",
          "a raw file deleted between the manifest and its use",
          file_disappears_after_manifest),
+    # outcome "runs": the run goes on; the manifest sets the entries aside (fragment: a reason)
+    Case("odd_entries_do_not_block", "workflow", "runs", "dangling symbolic link",
+         "a dangling link, a folder and a link loop named *.fits among good frames",
+         odd_entries_do_not_block),
 ]
 
 CASES = MANIFEST_CASES + WORKFLOW_CASES
