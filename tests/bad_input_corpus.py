@@ -417,6 +417,60 @@ def non_utf8_name(base, d):
     return _renamed(base, d, name, 377)
 
 
+# ------------------------------------------------ issue 17: compressed files
+def _zeros_streams(compress, megabytes: int) -> bytes:
+    """Concatenated compressed streams (members) of 1 MB of zeros each: a few hundred bytes
+    per expanded megabyte."""
+    return compress(bytes(1 << 20)) * megabytes
+
+
+def bz2_bomb_after_hdus(base, d):
+    """A good frame followed, in the same .bz2, by 300 MB of zeros (300 KB compressed)."""
+    packed = bz2.compress(_src(base).read_bytes(), 1) + _zeros_streams(bz2.compress, 300)
+    (d / "N20170614S0380.fits.bz2").write_bytes(packed)
+    return "N20170614S0380.fits.bz2"
+
+
+def gzip_bomb_after_hdus(base, d):
+    packed = gzip.compress(_src(base).read_bytes(), 1) + _zeros_streams(gzip.compress, 300)
+    (d / "N20170614S0381.fits.gz").write_bytes(packed)
+    return "N20170614S0381.fits.gz"
+
+
+def bz2_bomb_declared(base, d):
+    """A primary header declaring a 100000 x 100000 16-bit image (20 GB), 200 MB of zeros."""
+    hdr = fits.Header({"SIMPLE": True, "BITPIX": 16, "NAXIS": 2, "NAXIS1": 100000,
+                       "NAXIS2": 100000, "INSTRUME": "GMOS-N"})
+    packed = bz2.compress(hdr.tostring().encode()) + _zeros_streams(bz2.compress, 200)
+    (d / "N20170614S0382.fits.bz2").write_bytes(packed)
+    return "N20170614S0382.fits.bz2"
+
+
+def _fpack(base, dst: Path, frame: str = SCIENCE, datalab: str | None = None) -> None:
+    """A raw frame tile-compressed (Rice) as fpack writes it: 16-bit values kept exactly."""
+    with fits.open(_src(base, frame)) as hdul:
+        phu = hdul[0].header.copy()
+        if datalab:
+            phu["DATALAB"] = datalab
+        out = [fits.PrimaryHDU(header=phu)]
+        out += [fits.CompImageHDU(data=h.data, header=h.header, compression_type="RICE_1")
+                for h in hdul[1:]]
+        fits.HDUList(out).writeto(dst)
+
+
+def fpack_frame(base, d):
+    _fpack(base, d / "N20170614S0383.fits.fz", datalab="GN-2017A-Q-1-5-383")
+    return "N20170614S0383.fits.fz"
+
+
+def fpack_corrupt(base, d):
+    _fpack(base, d / "tmp.fits.fz")
+    data = (d / "tmp.fits.fz").read_bytes()
+    (d / "tmp.fits.fz").unlink()
+    (d / "N20170614S0384.fits.fz").write_bytes(_corrupt(data[:len(data) // 2]))
+    return "N20170614S0384.fits.fz"
+
+
 MANIFEST_CASES = [
     Case("zero_byte", "manifest", "skip", "empty file (0 bytes)",
          "a zero-byte .fits (failed download)", zero_byte),
@@ -511,6 +565,17 @@ MANIFEST_CASES = [
          "CCDSEC '[1:512;1:4224]'", malformed_ccdsec),
     Case("non_utf8_name", "manifest", "skip", "file name is not valid UTF-8",
          "a file name with a byte that is not UTF-8", non_utf8_name),
+    # issue 17: compressed files: bounded decompression, fpack read
+    Case("bz2_bomb_after_hdus", "manifest", "skip", "decompresses to more than its headers",
+         "a good frame + 300 MB of zeros in one 300 KB .bz2", bz2_bomb_after_hdus),
+    Case("gzip_bomb_after_hdus", "manifest", "skip", "decompresses to more than its headers",
+         "a good frame + 300 MB of zeros in one .gz", gzip_bomb_after_hdus),
+    Case("bz2_bomb_declared", "manifest", "skip", "headers declare 20000 MB of data",
+         "a header declaring a 20 GB image, in a tiny .bz2", bz2_bomb_declared),
+    Case("fpack_corrupt", "manifest", "skip", "unreadable:",
+         "a damaged, truncated .fits.fz", fpack_corrupt),
+    Case("fpack_frame", "manifest", "use", "N20170614S0383",
+         "a science frame as the archive's fpack .fits.fz", fpack_frame),
     # issue 17: legal but awkward names are used under a safe frame name (fragment: its start)
     Case("non_ascii_name", "manifest", "use", "N20170614S0370__-",
          "a name with a non-ASCII letter", non_ascii_name),
