@@ -56,6 +56,9 @@ def entry_problem(path: str) -> str:
     if not lower.endswith(READ_SUFFIXES):
         return ("unsupported file name: gmos-snake reads *.fits, *.fits.gz, *.fits.bz2 and "
                 "*.fits.fz (rename the file, or uncompress it, to use it)")
+    if "{" in name or "}" in name:
+        return ("file name has braces, which Snakemake reads as wildcards (they cannot be "
+                "escaped in input files): rename the file, e.g. braces to '_', to use it")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:

@@ -16,10 +16,7 @@ RAW_DIR = config["raw_dir"]
 # changes.  Entries the manifest sets aside without reading (dangling links, folders, pipes,
 # unreadable files) are not inputs -- Snakemake would fail on them -- but their names are a
 # parameter, so that they too remake the manifest (gmoslib.rawdir).
-# (braces, legal in file names, are escaped: Snakemake reads them as wildcards)
-RAW_FILES = [
-    p.replace("{", "{{").replace("}", "}}") for p in rawdir.workflow_inputs(RAW_DIR)
-]
+RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
 RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 # A missing raw_dir is reported by the manifest rule (so that --lint and --dry-run of the
 # bare workflow still parse).

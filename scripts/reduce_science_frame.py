@@ -25,7 +25,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
-with reported_errors("reduce_science_frame"):
+with reported_errors("reduce_science_frame", snakemake.output.mosaic):
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     mosaic, info = reduce_science_frame(
         snakemake.input.raw,

@@ -579,8 +579,9 @@ MANIFEST_CASES = [
     # issue 17: legal but awkward names are used under a safe frame name (fragment: its start)
     Case("non_ascii_name", "manifest", "use", "N20170614S0370__-",
          "a name with a non-ASCII letter", non_ascii_name),
-    Case("braces_name", "manifest", "use", "N20170614S0371_a_-",
-         "a name with braces (Snakemake wildcards)", braces_name),
+    Case("braces_name", "manifest", "skip", "file name has braces",
+         "a name with braces (Snakemake wildcards, which no escape turns off in inputs)",
+         braces_name),
     Case("control_characters_name", "manifest", "use", "N20170614S0372__x-",
          "a name with a bell and a tab", control_characters_name),
     Case("space_in_name", "manifest", "use", "N20170614S0373_copy-",
@@ -840,4 +841,122 @@ WORKFLOW_CASES = [
          odd_entries_do_not_block),
 ]
 
-CASES = MANIFEST_CASES + WORKFLOW_CASES
+
+
+# ------------------------------------------------------------------------------ call level
+# level="call": ``build`` returns a function to call (a recipe, a job's error handling, the
+# download client, ...); calling it must end with one line containing ``fragment`` (an
+# exception naming the file, or SystemExit as a workflow job ends), never a bare traceback.
+def _reduced_stack(path: Path, *, filter2: str = "r_G0303", ccdsum: str | None = "2 2",
+                   bunit: str = "electron", exptime: float = 30.0, cd: float = 4e-5) -> str:
+    """A tiny reduced stack (one SCI/VAR/DQ, electrons, sky WCS), as alignAndStack reads."""
+    from gmoslib.fitsio import write_frame
+    from gmoslib.frame import Extension, Frame
+
+    hdr = {"BUNIT": bunit, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 150.0,
+           "CRVAL2": 2.0, "CRPIX1": 16.0, "CRPIX2": 16.0, "CD1_1": -cd, "CD1_2": 0.0,
+           "CD2_1": 0.0, "CD2_2": cd}
+    if ccdsum:
+        hdr["CCDSUM"] = ccdsum
+    phu = {"EXPTIME": exptime, "FILTER1": "open1-6", "FILTER2": filter2}
+    shape = (32, 32)
+    write_frame(str(path), Frame(fits.Header(phu), [Extension(
+        np.ones(shape, np.float32), np.ones(shape, np.float32), np.zeros(shape, np.uint16),
+        fits.Header(hdr))]))
+    return str(path)
+
+
+def _aas(paths):
+    from gmoslib.align_and_stack import align_and_stack
+
+    def call():
+        align_and_stack(paths, detect={}, align={}, resample_order=1, stack={},
+                        memory_bytes=1 << 22, scratch_dir=os.path.dirname(paths[0]),
+                        provenance={})
+    return call
+
+
+def aas_different_filters(base, d):
+    return _aas([_reduced_stack(d / "A_stack.fits"),
+                 _reduced_stack(d / "B_stack.fits", filter2="i_G0302")])
+
+
+def aas_different_binning(base, d):
+    return _aas([_reduced_stack(d / "A_stack.fits"),
+                 _reduced_stack(d / "B_stack.fits", ccdsum="4 4", cd=8e-5)])
+
+
+def aas_pixel_scale_differs(base, d):
+    """No CCDSUM to compare, but twice the pixel scale: another binning."""
+    return _aas([_reduced_stack(d / "A_stack.fits", ccdsum=None),
+                 _reduced_stack(d / "B_stack.fits", ccdsum=None, cd=8e-5)])
+
+
+def aas_device_input(base, d):
+    """A path to a device (reading it never ends) among the inputs."""
+    return _aas([_reduced_stack(d / "A_stack.fits"), "/dev/zero"])
+
+
+def aas_not_fits(base, d):
+    (d / "notes.fits").write_text("stack of the night: see log\n")
+    return _aas([_reduced_stack(d / "A_stack.fits"), str(d / "notes.fits")])
+
+
+def aas_zero_exptime(base, d):
+    return _aas([_reduced_stack(d / "A_stack.fits"),
+                 _reduced_stack(d / "B_stack.fits", exptime=0.0)])
+
+
+
+
+def disk_full_in_job(base, d):
+    """A job writing its product meets a full disk (/dev/full answers ENOSPC)."""
+    from gmoslib.joberrors import reported_errors
+
+    def call():
+        with reported_errors("stack_bias", "calibrations/processed_bias/N1_bias.fits"), \
+                open("/dev/full", "wb") as fh:
+            fh.write(b"x" * 100_000)
+            fh.flush()
+    return call
+
+
+def output_folder_is_a_file_in_job(base, d):
+    """The product's folder is a file (made by hand, or a failed copy)."""
+    from gmoslib.fitsio import atomic_output
+    from gmoslib.joberrors import reported_errors
+
+    (d / "mosaic").write_text("")
+    target = d / "mosaic" / "N1_mosaic.fits"
+
+    def call():
+        with reported_errors("reduce_science_frame", str(target)), \
+                atomic_output(str(target)) as tmp:
+            Path(tmp).write_bytes(b"")
+    return call
+
+
+CALL_CASES = [
+    Case("aas_different_filters", "call", "error", "filter i but the first input",
+         "alignAndStack of an r and an i stack", aas_different_filters),
+    Case("aas_different_binning", "call", "error", "binning (CCDSUM) 4x4 but the first",
+         "alignAndStack of a 2x2 and a 4x4 stack", aas_different_binning),
+    Case("aas_pixel_scale_differs", "call", "error", "pixel scale 0.2880 arcsec but",
+         "alignAndStack inputs with no CCDSUM and twice the pixel scale",
+         aas_pixel_scale_differs),
+    Case("aas_device_input", "call", "error", "/dev/zero: not a regular file",
+         "alignAndStack given /dev/zero", aas_device_input),
+    Case("aas_not_fits", "call", "error", "notes.fits: not a readable FITS file",
+         "alignAndStack given a text file named .fits", aas_not_fits),
+    Case("aas_zero_exptime", "call", "error", "keyword EXPTIME: 0.0",
+         "alignAndStack input with EXPTIME = 0", aas_zero_exptime),
+    Case("disk_full_in_job", "call", "error",
+         "rule stack_bias: calibrations/processed_bias/N1_bias.fits not made: "
+         "No space left on device (ENOSPC): while writing in ", "a full disk while a job writes",
+         disk_full_in_job),
+    Case("output_folder_is_a_file_in_job", "call", "error",
+         "N1_mosaic.fits not made: File exists (EEXIST): ",
+         "the product's folder is a file", output_folder_is_a_file_in_job),
+]
+
+CASES = MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES

@@ -21,6 +21,7 @@ import pytest
 from gmoslib.manifest import build_manifest, read_manifest, write_manifest
 from gmoslib.sim import simulate_preset
 from tests.bad_input_corpus import (
+    CALL_CASES,
     GOOD_FRAMES,
     MANIFEST_CASES,
     SCIENCE,
@@ -75,10 +76,29 @@ def test_manifest_case(case, base, tmp_path):
 
 
 def test_corpus_has_every_kind_of_case():
-    names = {c.name for c in MANIFEST_CASES + WORKFLOW_CASES}
-    assert len(names) == len(MANIFEST_CASES) + len(WORKFLOW_CASES) >= 20
-    outcomes = {"manifest": ("skip", "use"), "workflow": ("fatal", "runs")}
-    assert all(c.outcome in outcomes[c.level] for c in MANIFEST_CASES + WORKFLOW_CASES)
+    cases = MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES
+    names = {c.name for c in cases}
+    assert len(names) == len(cases) >= 20
+    outcomes = {"manifest": ("skip", "use"), "workflow": ("fatal", "runs"), "call": ("error",)}
+    assert all(c.outcome in outcomes[c.level] for c in cases)
+
+
+def test_every_case_is_in_the_documentation():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "bad-input.md").read_text()
+    missing = [c.name for c in MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES
+               if f"`{c.name}`" not in doc]
+    assert not missing
+
+
+# ------------------------------------------------------------------------- call level
+@pytest.mark.parametrize("case", CALL_CASES, ids=lambda c: c.name)
+def test_call_case(case, base, tmp_path):
+    call = case.build(base, tmp_path)
+    with pytest.raises((SystemExit, ValueError)) as info:
+        call()
+    message = str(info.value.code if isinstance(info.value, SystemExit) else info.value)
+    assert case.fragment in message, message
+    assert "\n" not in message and "Traceback" not in message
 
 
 # ------------------------------------------------------------------------- workflow level
