@@ -936,6 +936,63 @@ def output_folder_is_a_file_in_job(base, d):
     return call
 
 
+def _archive_entry(**changes):
+    """One file-list entry of the archive, with changes: checking it must fail alone."""
+    from gmoslib import archive
+
+    item = {"name": "N20170614S0201.fits", "filename": "N20170614S0201.fits.bz2",
+            "file_md5": "0" * 32, "file_size": 1000, **changes}
+
+    def call():
+        archive._entry(item, 4, "https://archive.gemini.edu/jsonfilelist/canonical/X")
+    return call
+
+
+def download_name_with_nul(base, d):
+    return _archive_entry(filename="N20170614S0201\x00.fits.bz2")
+
+
+def download_name_too_long(base, d):
+    return _archive_entry(filename="N" + "9" * 260 + ".fits.bz2")
+
+
+def download_size_not_a_number(base, d):
+    return _archive_entry(file_size="1.2 MB")
+
+
+def download_negative_size(base, d):
+    return _archive_entry(data_size=-5)
+
+
+def download_body_longer_than_announced(base, d):
+    """A server that sends a file and then zeros without end (no Content-Length)."""
+    from gmoslib import archive
+
+    entry = archive.ArchiveFile("N1.fits", "N1.fits", "0" * 32, 4000, None, None, False)
+
+    class Endless:
+        status, headers = 200, {}
+
+        def read(self, n):
+            return bytes(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    def call():
+        real = archive._open
+        archive._open = lambda *a, **k: Endless()
+        try:
+            archive.download_file(entry, str(d), base_url="http://test")
+        finally:
+            archive._open = real
+            assert not list(d.glob("N1.fits*"))  # nothing kept
+    return call
+
+
 CALL_CASES = [
     Case("aas_different_filters", "call", "error", "filter i but the first input",
          "alignAndStack of an r and an i stack", aas_different_filters),
@@ -957,6 +1014,18 @@ CALL_CASES = [
     Case("output_folder_is_a_file_in_job", "call", "error",
          "N1_mosaic.fits not made: File exists (EEXIST): ",
          "the product's folder is a file", output_folder_is_a_file_in_job),
+    Case("download_name_with_nul", "call", "error", "NUL or another control character",
+         "a file-list entry whose name holds a NUL", download_name_with_nul),
+    Case("download_name_too_long", "call", "error", "more than a file name can be (250)",
+         "a file-list entry with a 270-character name", download_name_too_long),
+    Case("download_size_not_a_number", "call", "error",
+         "file_size '1.2 MB' is not a whole number of bytes",
+         "a file-list entry whose size is not a number", download_size_not_a_number),
+    Case("download_negative_size", "call", "error", "data_size -5 is negative",
+         "a file-list entry with a negative size", download_negative_size),
+    Case("download_body_longer_than_announced", "call", "error",
+         "N1.fits: http://test/file/N1.fits sent more than the announced 4000 bytes",
+         "a server sending zeros without end after the file", download_body_longer_than_announced),
 ]
 
 CASES = MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES
