@@ -776,6 +776,19 @@ def file_disappears_after_manifest(base, d):
     return setup
 
 
+def misspelt_nested_config_key(base, d):
+    raw = _raw_dir(base, d)
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw),
+                                    "user_cal": f"{{processed_bais: {d}/x_bias.fits}}"},
+                         dry_run=True)
+
+
+def config_value_not_allowed(base, d):
+    raw = _raw_dir(base, d)
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw), "fringe": "sometimes"},
+                         dry_run=True)
+
+
 def odd_entries_do_not_block(base, d):
     """A dangling link, a folder and a link loop named like raw files among the good frames:
     the manifest sets them aside and the run goes on (Snakemake never sees them as inputs)."""
@@ -794,7 +807,7 @@ WORKFLOW_CASES = [
          "raw_dir does not exist", missing_raw_dir),
     Case("only_junk_raw_dir", "workflow", "fatal", "no usable raw GMOS imaging file",
          "raw_dir whose files are all unusable", only_junk_raw_dir),
-    Case("unknown_config_key", "workflow", "fatal", "('bias_frames' was unexpected)",
+    Case("unknown_config_key", "workflow", "fatal", "unknown key bias_frames",
          "a config key the schema does not know", unknown_config_key),
     Case("unknown_step_parameter", "workflow", "fatal",
          "unknown parameter 'lsgima' of step stackBiases",
@@ -835,6 +848,13 @@ WORKFLOW_CASES = [
          "N20170613S0182.fits is listed in manifest/manifest.tsv but",
          "a raw file deleted between the manifest and its use",
          file_disappears_after_manifest),
+    Case("misspelt_nested_config_key", "workflow", "fatal",
+         "unknown key user_cal.processed_bais (did you mean user_cal.processed_bias?)",
+         "user_cal: {processed_bais: ...} (a typo in a nested key)",
+         misspelt_nested_config_key),
+    Case("config_value_not_allowed", "workflow", "fatal",
+         "allowed: one of auto, always, never", "fringe: sometimes",
+         config_value_not_allowed),
     # outcome "runs": the run goes on; the manifest sets the entries aside (fragment: a reason)
     Case("odd_entries_do_not_block", "workflow", "runs", "dangling symbolic link",
          "a dangling link, a folder and a link loop named *.fits among good frames",

@@ -30,6 +30,10 @@ from tests.bad_input_corpus import (
 from tests.workflow_helpers import SNAKEFILE, jobs_run, run_snakemake
 
 PRODUCT_DIRS = ("calibrations", "work", "results")
+CONFIG_CASES = ("unknown_config_key", "wrong_config_type", "misspelt_nested_config_key",
+                "config_value_not_allowed")
+#: lines Snakemake prints before a workflow error (profile and config notes)
+SNAKEMAKE_PREAMBLE = 3
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +156,9 @@ def test_workflow_case(case, workflow_outcomes):
     assert any(not ln.lstrip().startswith(("File ", "raise ")) for ln in lines), lines
     # stopped before any processing: no product, no temporary file left behind
     assert _products(setup.workdir) == [], _products(setup.workdir)
+    if case.name in CONFIG_CASES:  # the key, what is allowed and an example, in a few lines
+        assert len(text.splitlines()) < 20 + SNAKEMAKE_PREAMBLE, text
+        assert "example: " in text, text
 
 
 # ------------------------------------------------------------------------- nothing lost
