@@ -3,6 +3,7 @@
 # this file only turns its answers into paths.
 
 import functools
+import sys
 import os
 import tempfile
 
@@ -41,14 +42,18 @@ OUTPUT_DIRS = ("manifest", "calibrations", "work", "results", "logs", "benchmark
 def check_config_paths():
     """Files and folders named in the config exist (checked before any job runs)."""
     problems = []
+    folder = ("is a folder, not a file: name the file itself (folders of processed "
+              "calibrations go in calibration_dirs)")
     if config["bpm"] and not os.path.isfile(config["bpm"]):
-        problems.append(f"bpm: {config['bpm']} does not exist")
+        problems.append(f"bpm: {config['bpm']} "
+                        + (folder if os.path.isdir(config["bpm"]) else "does not exist"))
     for d in config["calibration_dirs"]:
         if not os.path.isdir(d):
             problems.append(f"calibration_dirs: {d} is not a directory")
     for caltype, path in sorted(config["user_cal"].items()):
         if path and not os.path.isfile(path):
-            problems.append(f"user_cal.{caltype}: {path} does not exist")
+            problems.append(f"user_cal.{caltype}: {path} "
+                            + (folder if os.path.isdir(path) else "does not exist"))
     if problems:
         raise WorkflowError(
             "the configuration names files or folders that are not there (paths are relative "
@@ -89,7 +94,11 @@ def manifest():
 
 @functools.cache
 def _processed_candidates(dirs):
-    return caldb.scan_processed(list(dirs))
+    table = caldb.scan_processed(list(dirs))
+    note = caldb.problems_note(table)  # (once per run: the scan is cached)
+    if note:
+        print(note, file=sys.stderr)
+    return table
 
 
 def bias_groups():

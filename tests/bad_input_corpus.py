@@ -789,6 +789,24 @@ def config_value_not_allowed(base, d):
                          dry_run=True)
 
 
+def user_cal_is_a_directory(base, d):
+    raw = _raw_dir(base, d)
+    (d / "masters").mkdir()
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw),
+                                    "user_cal": f"{{processed_bias: {d}/masters}}"},
+                         dry_run=True)
+
+
+def corrupt_file_in_calibration_dirs(base, d):
+    """A damaged file among the processed calibrations: noted, the run goes on."""
+    raw = _raw_dir(base, d)
+    (d / "caldb").mkdir()
+    (d / "caldb" / "N20170101S0001_bias.fits").write_bytes(b"SIMPLE  =" + bytes(100))
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw),
+                                    "calibration_dirs": f"[{d}/caldb]"},
+                         ("manifest/manifest.tsv",))
+
+
 def odd_entries_do_not_block(base, d):
     """A dangling link, a folder and a link loop named like raw files among the good frames:
     the manifest sets them aside and the run goes on (Snakemake never sees them as inputs)."""
@@ -855,10 +873,17 @@ WORKFLOW_CASES = [
     Case("config_value_not_allowed", "workflow", "fatal",
          "allowed: one of auto, always, never", "fringe: sometimes",
          config_value_not_allowed),
+    Case("user_cal_is_a_directory", "workflow", "fatal",
+         "masters is a folder, not a file: name the file itself",
+         "user_cal.processed_bias names a folder", user_cal_is_a_directory),
     # outcome "runs": the run goes on; the manifest sets the entries aside (fragment: a reason)
     Case("odd_entries_do_not_block", "workflow", "runs", "dangling symbolic link",
          "a dangling link, a folder and a link loop named *.fits among good frames",
          odd_entries_do_not_block),
+    Case("corrupt_file_in_calibration_dirs", "workflow", "runs",
+         "N20170101S0001_bias.fits: not a readable FITS file (the primary header has no END "
+         "card) (not used)", "a damaged file among the processed calibrations",
+         corrupt_file_in_calibration_dirs),
 ]
 
 
