@@ -108,6 +108,7 @@ rule qa:
 
 onsuccess:
     print_skipped_summary()
+    report_stale_products(move=config["stale_products"] == "move")
 
 
 onerror:

@@ -403,6 +403,36 @@ def print_skipped_summary():
             print(line)
 
 
+def current_names():
+    """Frames and groups that products of the current raw directory are named after."""
+    table = manifest()
+    names = set(table.loc[table["usable"], "frame"])
+    for groups in (bias_groups(), flat_groups(), science_groups(), fringe_groups()):
+        names.update(groups)
+    names.update(config["align_and_stack"])
+    return names
+
+
+def report_stale_products(move):
+    """After a run: products of frames no longer in the raw directory, reported (and moved
+    to stale/ when move is true: config stale_products: move)."""
+    if not os.path.exists(MANIFEST):
+        return
+    from gmoslib.stale import find_stale, move_aside, stale_note
+
+    try:
+        names = current_names()
+    except Exception as exc:  # noqa: BLE001 -- a note at the end must not hide the run's outcome
+        print(f"gmos-snake: note: old products not checked ({exc})".splitlines()[0])
+        return
+    paths = find_stale(".", names)
+    if move and paths:
+        move_aside(".", paths)
+    line = stale_note(paths, moved=bool(move))
+    if line:
+        print(line)
+
+
 def all_biases(wildcards):
     return [BIAS_PATH.format(name=n) for n in bias_groups()]
 

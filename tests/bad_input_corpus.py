@@ -807,6 +807,29 @@ def corrupt_file_in_calibration_dirs(base, d):
                          ("manifest/manifest.tsv",))
 
 
+def _old_products(work: Path) -> None:
+    """Products of a frame that has left the raw directory, from an earlier run."""
+    for rel in ("work/mosaic/N20170614S0999_mosaic.fits", "results/N20170614S0999_stack.fits",
+                "qa/mosaic/N20170614S0999_mosaic.png"):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(b"old")
+
+
+def products_of_removed_frames(base, d):
+    raw = _raw_dir(base, d)
+    work = _work(d)
+    _old_products(work)
+    return WorkflowSetup(work, {"raw_dir": str(raw)}, ("manifest/manifest.tsv",))
+
+
+def products_of_removed_frames_moved(base, d):
+    raw = _raw_dir(base, d)
+    work = _work(d)
+    _old_products(work)
+    return WorkflowSetup(work, {"raw_dir": str(raw), "stale_products": "move"},
+                         ("manifest/manifest.tsv",))
+
+
 def odd_entries_do_not_block(base, d):
     """A dangling link, a folder and a link loop named like raw files among the good frames:
     the manifest sets them aside and the run goes on (Snakemake never sees them as inputs)."""
@@ -884,6 +907,14 @@ WORKFLOW_CASES = [
          "N20170101S0001_bias.fits: not a readable FITS file (the primary header has no END "
          "card) (not used)", "a damaged file among the processed calibrations",
          corrupt_file_in_calibration_dirs),
+    Case("products_of_removed_frames", "workflow", "runs",
+         "3 product(s) of frames no longer in the raw directory (or no longer usable) kept "
+         "(set stale_products: move to move them to stale/): qa/mosaic/N20170614S0999_mosaic"
+         ".png, results/N20170614S0999_stack.fits, work/mosaic/N20170614S0999_mosaic.fits",
+         "an earlier run's products of a frame since removed", products_of_removed_frames),
+    Case("products_of_removed_frames_moved", "workflow", "runs",
+         "3 product(s) of frames no longer in the raw directory (or no longer usable) moved "
+         "to stale/", "the same with stale_products: move", products_of_removed_frames_moved),
 ]
 
 

@@ -149,6 +149,9 @@ def test_workflow_case(case, workflow_outcomes):
         assert case.fragment in text or any(case.fragment in r for r in table["reason"]), (
             list(table["reason"]), text[-3000:])
         assert sorted(table.loc[table["usable"], "frame"]) == sorted(GOOD_FRAMES)
+        if case.name == "products_of_removed_frames_moved":
+            assert (setup.workdir / "stale/results/N20170614S0999_stack.fits").exists()
+            assert not (setup.workdir / "results/N20170614S0999_stack.fits").exists()
         return
     assert case.outcome == "fatal"
     assert proc.returncode != 0, text[-3000:]
