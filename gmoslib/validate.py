@@ -9,6 +9,7 @@ keyword (``bad header: PATH: extension 3 keyword CRPIX1: ...``).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from .descriptors import DescriptorError, Descriptors
@@ -19,6 +20,9 @@ MAX_EXPOSURE_S = 10000.0
 WCS_NUMBERS = ("CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1", "CD2_2")
 #: Telescope offsets (arcsec) that grouping and fringe dithers use, when present.
 OFFSET_NUMBERS = ("POFFSET", "QOFFSET")
+#: No GMOS frame is older (GMOS-N first light, 2001); an earlier date is a clock that was
+#: not set (1970-01-01) or a typo, and would pair the frame with no calibration.
+EARLIEST_DATE = dt.date(2001, 1, 1)
 
 
 def _number(value) -> float | None:
@@ -56,6 +60,12 @@ def header_value_problem(phu, exts, kind: str, path: str) -> str:
             return bad(key, f"not a finite number ({phu[key]!r})")
     d = Descriptors(phu, exts, path)
     try:
+        date = d.ut_date()
+        latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        if not EARLIEST_DATE <= date <= latest:
+            key = "DATE-OBS" if "DATE-OBS" in phu else "UTDATE"
+            return bad(key, f"observation date {date.isoformat()} is not between "
+                       f"{EARLIEST_DATE.isoformat()} (GMOS's first light) and tomorrow")
         xbin, ybin = d.detector_x_bin(), d.detector_y_bin()
         data, detsec = d.data_section(), d.detector_section()
         d.array_section()

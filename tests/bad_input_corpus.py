@@ -344,6 +344,14 @@ def nan_exptime(base, d):
     return _edited(base, d / "N20170614S0352.fits", edit)
 
 
+def date_obs_clock_not_set(base, d):
+    return _edited(base, d / "N20170614S0361.fits", _phu(DATE_OBS="1970-01-01"))
+
+
+def date_obs_in_the_future(base, d):
+    return _edited(base, d / "N20170614S0362.fits", _phu(DATE_OBS="2917-06-14"))
+
+
 def wcs_not_a_number(base, d):
     return _edited(base, d / "N20170614S0353.fits", _ext(3, CRPIX1="abc"))
 
@@ -550,6 +558,12 @@ MANIFEST_CASES = [
          "a twilight flat with EXPTIME = -1", negative_exptime_flat),
     Case("nan_exptime", "manifest", "skip", "keyword EXPTIME: 'NaN'",
          "EXPTIME = 'NaN'", nan_exptime),
+    Case("date_obs_clock_not_set", "manifest", "skip",
+         "keyword DATE-OBS: observation date 1970-01-01 is not between 2001-01-01",
+         "DATE-OBS = 1970-01-01 (a clock that was not set)", date_obs_clock_not_set),
+    Case("date_obs_in_the_future", "manifest", "skip",
+         "keyword DATE-OBS: observation date 2917-06-14 is not between",
+         "DATE-OBS = 2917-06-14 (a typo)", date_obs_in_the_future),
     Case("wcs_not_a_number", "manifest", "skip",
          "extension 3 keyword CRPIX1: not a finite number ('abc')",
          "CRPIX1 = 'abc' in extension 3", wcs_not_a_number),
