@@ -20,15 +20,15 @@ import pytest
 
 from gmoslib.manifest import build_manifest, read_manifest, write_manifest
 from gmoslib.sim import simulate_preset
-from tests.bad_input_corpus import (
-    CALL_CASES,
-    GOOD_FRAMES,
-    MANIFEST_CASES,
-    SCIENCE,
-    WORKFLOW_CASES,
-)
+from tests import bad_input_corpus_hostile as hostile
+from tests.bad_input_corpus import GOOD_FRAMES, SCIENCE
+from tests.bad_input_corpus import MANIFEST_CASES as ISSUE8_MANIFEST_CASES
+from tests.bad_input_corpus import WORKFLOW_CASES as ISSUE8_WORKFLOW_CASES
 from tests.workflow_helpers import SNAKEFILE, jobs_run, run_snakemake
 
+MANIFEST_CASES = ISSUE8_MANIFEST_CASES + hostile.MANIFEST_CASES
+WORKFLOW_CASES = ISSUE8_WORKFLOW_CASES + hostile.WORKFLOW_CASES
+CALL_CASES = hostile.CALL_CASES
 PRODUCT_DIRS = ("calibrations", "work", "results")
 CONFIG_CASES = ("unknown_config_key", "wrong_config_type", "misspelt_nested_config_key",
                 "config_value_not_allowed")
