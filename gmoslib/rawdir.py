@@ -18,7 +18,7 @@ import stat
 #: Name endings read as raw files (lower case); the frame name is the name without them.
 READ_SUFFIXES = (".fits.bz2", ".fits.gz", ".fits.fz", ".fits")
 #: Names that look like FITS files: listed in the manifest, read or set aside.
-_FITS_LIKE = re.compile(r"\.(fits?|fts)(\.[a-z0-9]{1,4})?$", re.IGNORECASE)
+_FITS_LIKE = re.compile(r"\.(fits?|fts)(\.[a-z0-9]{1,4})?(\.part)?$", re.IGNORECASE)
 
 
 def is_fits_like(name: str) -> bool:
@@ -53,6 +53,9 @@ def entry_problem(path: str) -> str:
     file is opened but not read."""
     name = os.path.basename(path)
     lower = name.lower()
+    if lower.endswith(".part"):
+        return ("an unfinished download (.part, left by gmos download): run gmos download "
+                "again to complete it")
     if not lower.endswith(READ_SUFFIXES):
         return ("unsupported file name: gmos-snake reads *.fits, *.fits.gz, *.fits.bz2 and "
                 "*.fits.fz (rename the file, or uncompress it, to use it)")

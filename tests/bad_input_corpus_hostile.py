@@ -66,6 +66,11 @@ def xz_compressed(base, d):
     return "N20170614S0336.fits.xz"
 
 
+def unfinished_download(base, d):
+    (d / "N20170614S0338.fits.bz2.part").write_bytes(b"BZh91AY&SY" + bytes(100))
+    return "N20170614S0338.fits.bz2.part"
+
+
 def fit_suffix(base, d):
     shutil.copy(_src(base), d / "N20170614S0337.fit")
     return "N20170614S0337.fit"
@@ -235,6 +240,8 @@ MANIFEST_CASES = [
          "a symbolic link to itself", link_loop),
     Case("xz_compressed", "manifest", "skip", "unsupported file name",
          "a .fits.xz (a compression gmos-snake does not read)", xz_compressed),
+    Case("unfinished_download", "manifest", "skip", "an unfinished download (.part",
+         "a .fits.bz2.part left by an interrupted gmos download", unfinished_download),
     Case("fit_suffix", "manifest", "skip", "unsupported file name",
          "a FITS file named .fit", fit_suffix),
     # issue 17: values later steps rely on
