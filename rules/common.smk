@@ -50,6 +50,11 @@ def check_config_paths():
     for d in config["calibration_dirs"]:
         if not os.path.isdir(d):
             problems.append(f"calibration_dirs: {d} is not a directory")
+    for name, paths in sorted(config["align_and_stack"].items()):
+        for p in paths:  # (may be products of this run: only what exists is checked)
+            if os.path.exists(p) and not os.path.isfile(p):
+                problems.append(f"align_and_stack.{name}: {p} is not a regular file "
+                                "(a folder or a device): name reduced stacks or mosaics")
     for caltype, path in sorted(config["user_cal"].items()):
         if path and not os.path.isfile(path):
             problems.append(f"user_cal.{caltype}: {path} "

@@ -359,6 +359,13 @@ def products_of_removed_frames_moved(base, d):
                          ("manifest/manifest.tsv",))
 
 
+def aligned_input_is_a_device(base, d):
+    raw = _raw_dir(base, d)
+    return WorkflowSetup(_work(d), {"raw_dir": str(raw), "align_and_stack":
+                                    "{night: [results/N20170614S0201_stack.fits, /dev/zero]}"},
+                         dry_run=True)
+
+
 def odd_entries_do_not_block(base, d):
     """A dangling link, a folder and a link loop named like raw files among the good frames:
     the manifest sets them aside and the run goes on (Snakemake never sees them as inputs)."""
@@ -380,6 +387,9 @@ WORKFLOW_CASES = [
     Case("user_cal_is_a_directory", "workflow", "fatal",
          "masters is a folder, not a file: name the file itself",
          "user_cal.processed_bias names a folder", user_cal_is_a_directory),
+    Case("aligned_input_is_a_device", "workflow", "fatal",
+         "align_and_stack.night: /dev/zero is not a regular file",
+         "config align_and_stack names /dev/zero", aligned_input_is_a_device),
     # outcome "runs": the run goes on; the manifest sets the entries aside (fragment: a reason)
     Case("odd_entries_do_not_block", "workflow", "runs", "dangling symbolic link",
          "a dangling link, a folder and a link loop named *.fits among good frames",
