@@ -3,8 +3,8 @@
 # this file only turns its answers into paths.
 
 import functools
-import sys
 import os
+import sys
 import tempfile
 
 from gmoslib import calib, caldb, rawdir, recipes_table
