@@ -24,6 +24,7 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from gmoslib.configcheck import config_problems
 from gmoslib.recipes_table import ParamsError, check_params, load_schema
 
 min_version("9.0")
@@ -42,6 +43,11 @@ except ParamsError as exc:
     raise WorkflowError(str(exc)) from None
 
 
+# A bad key or value is reported in a few lines (key, what is allowed, an example) before
+# Snakemake's validate, whose message holds the whole schema.
+_config_problems = config_problems(config, load_schema(SCHEMA))
+if _config_problems:
+    raise WorkflowError(_config_problems)
 validate(config, SCHEMA)
 
 
@@ -102,6 +108,7 @@ rule qa:
 
 onsuccess:
     print_skipped_summary()
+    report_stale_products(move=config["stale_products"] == "move")
 
 
 onerror:

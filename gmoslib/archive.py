@@ -49,13 +49,32 @@ class ArchiveFile:
     data_size: int | None
     compressed: bool
     data_label: str = ""
+    #: why this entry cannot be downloaded ('' when it can); the other files go on
+    problem: str = ""
+
+
+#: Longest file name (bytes) accepted: the 255-byte limit of most file systems, less ".part".
+MAX_NAME_BYTES = 255 - len(".part")
+#: Largest body written when neither the file list nor the server announces a size (bytes).
+MAX_UNANNOUNCED_BYTES = 1 << 30
 
 
 def _check_name(value: str, what: str, source: str) -> str:
     if (not value or "/" in value or "\\" in value or value in (".", "..")
-            or value.startswith(".")):
-        raise ArchiveError(f"{source}: unsafe or empty {what} {value!r} in the file list")
+            or value.startswith(".") or any(ord(c) < 32 or ord(c) == 127 for c in value)):
+        raise ArchiveError(f"{source}: unsafe or empty {what} {_shown(value)} in the file list "
+                           "(a path, a hidden name, NUL or another control character)")
+    if len(value.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ArchiveError(f"{source}: {what} {_shown(value)} is "
+                           f"{len(value.encode('utf-8', 'surrogateescape'))} bytes long, more "
+                           f"than a file name can be ({MAX_NAME_BYTES})")
     return value
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A name as it can be printed on one line (escaped, shortened)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 5] + "...'"
 
 
 def parse_file_list(payload: bytes | str, source: str) -> list[ArchiveFile]:
@@ -68,25 +87,51 @@ def parse_file_list(payload: bytes | str, source: str) -> list[ArchiveFile]:
         raise ArchiveError(f"{source}: expected a JSON list of files, got {type(items).__name__}")
     files = []
     for k, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ArchiveError(f"{source}: entry {k} is not an object")
-        missing = [key for key in ("filename", "file_md5") if not item.get(key)]
-        if missing:
-            raise ArchiveError(f"{source}: entry {k} has no {', '.join(missing)}")
-        filename = _check_name(str(item["filename"]), "filename", source)
-        name = _check_name(str(item.get("name") or filename), "name", source)
-        files.append(ArchiveFile(
-            name=name, filename=filename, file_md5=str(item["file_md5"]).lower(),
-            file_size=_opt_int(item.get("file_size")),
-            data_md5=str(item["data_md5"]).lower() if item.get("data_md5") else None,
-            data_size=_opt_int(item.get("data_size")),
-            compressed=bool(item.get("compressed", filename != name)),
-            data_label=str(item.get("data_label") or "")))
+        try:
+            files.append(_entry(item, k, source))
+        except ArchiveError as exc:  # this entry only: the others are still downloaded
+            label = f"entry {k}"
+            if isinstance(item, dict) and item.get("filename"):
+                label += f" {_shown(str(item['filename']), 40)}"
+            files.append(ArchiveFile(name=label, filename=label, file_md5="", file_size=None,
+                                     data_md5=None, data_size=None, compressed=False,
+                                     problem=str(exc)))
     return files
 
 
-def _opt_int(value) -> int | None:
-    return None if value is None or value == "" else int(value)
+def _entry(item, k: int, source: str) -> ArchiveFile:
+    """One checked entry of a file list (ArchiveError naming the entry otherwise)."""
+    if not isinstance(item, dict):
+        raise ArchiveError(f"{source}: entry {k} is not an object")
+    missing = [key for key in ("filename", "file_md5") if not item.get(key)]
+    if missing:
+        raise ArchiveError(f"{source}: entry {k} has no {', '.join(missing)}")
+    filename = _check_name(str(item["filename"]), "filename", source)
+    name = _check_name(str(item.get("name") or filename), "name", source)
+    where = f"{source}: entry {k} ({filename})"
+    return ArchiveFile(
+        name=name, filename=filename, file_md5=str(item["file_md5"]).lower(),
+        file_size=_opt_int(item.get("file_size"), "file_size", where),
+        data_md5=str(item["data_md5"]).lower() if item.get("data_md5") else None,
+        data_size=_opt_int(item.get("data_size"), "data_size", where),
+        compressed=bool(item.get("compressed", filename != name)),
+        data_label=str(item.get("data_label") or ""))
+
+
+def _opt_int(value, key: str = "size", where: str = "") -> int | None:
+    """A size in bytes (None when absent); ArchiveError for anything but a whole number >= 0."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        n = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ArchiveError(f"{where}: {key} {_shown(str(value))} is not a whole number of "
+                           "bytes") from None
+    if n < 0:
+        raise ArchiveError(f"{where}: {key} {n} is negative")
+    return n
 
 
 def file_list_url(base_url: str, selection: str) -> str:
@@ -221,19 +266,35 @@ def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
         if have and not append and response.status == 206:
             raise ArchiveError(f"{entry.filename}: {url} answered a range starting at "
                                f"{_range_start(response)}, asked for {have}")
-        length = response.headers.get("Content-Length")
+        length = _opt_length(response.headers.get("Content-Length"))
+        # at most the announced size is written (an endless body would fill the disk)
+        if entry.file_size is not None:
+            limit = entry.file_size - (have if append else 0)
+        else:
+            limit = length if length is not None else MAX_UNANNOUNCED_BYTES
         received = 0
+        longer = False
         try:
             with open(part, "ab" if append else "wb") as fh:
-                while block := response.read(CHUNK):
+                while block := response.read(min(CHUNK, limit - received + 1)):
+                    if received + len(block) > limit:
+                        fh.write(block[:limit - received])
+                        longer = True
+                        break
                     fh.write(block)
                     received += len(block)
         except (OSError, http.client.HTTPException) as exc:
             raise ArchiveError(
                 f"{entry.filename}: download from {url} interrupted after "
                 f"{os.path.getsize(part)} bytes ({exc!r}); run again to continue") from exc
+    if longer:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        raise ArchiveError(
+            f"{entry.filename}: {url} sent more than the announced {limit} bytes; stopped "
+            "there and removed (run again to retry)")
     # http.client ends a body cut short by the server without an error: compare lengths
-    short = (length is not None and received < int(length)) or (
+    short = (length is not None and received < length) or (
         entry.file_size is not None and os.path.getsize(part) < entry.file_size)
     if short:
         raise ArchiveError(
@@ -241,6 +302,15 @@ def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
             f"{os.path.getsize(part)} of {entry.file_size or length} bytes; "
             "run again to continue")
     return bool(append)
+
+
+def _opt_length(text) -> int | None:
+    """A Content-Length header as a whole number of bytes (None when absent or malformed)."""
+    try:
+        n = int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 0 else None
 
 
 def _range_start(response) -> int | None:
@@ -283,6 +353,12 @@ def download(selections: Sequence[str], raw_dir: str, *, base_url: str = DEFAULT
     os.makedirs(raw_dir, exist_ok=True)
     outcomes = []
     for entry in entries:
+        if entry.problem:
+            outcome = Outcome(entry.filename, "failed", entry.problem)
+            outcomes.append(outcome)
+            if report is not None:
+                report(outcome)
+            continue
         path, state = local_copy(entry, raw_dir)
         if state == "ok":
             outcome = Outcome(entry.filename, "present", os.path.basename(path))
@@ -298,6 +374,10 @@ def download(selections: Sequence[str], raw_dir: str, *, base_url: str = DEFAULT
                 outcome = Outcome(entry.filename, status, entry.data_label)
             except ArchiveError as exc:
                 outcome = Outcome(entry.filename, "failed", str(exc))
+            except OSError as exc:  # writing in raw_dir (disk full, permissions, ...)
+                outcome = Outcome(entry.filename, "failed",
+                                  f"{entry.filename}: cannot write {exc.filename or raw_dir} "
+                                  f"({exc.strerror or exc})")
         outcomes.append(outcome)
         if report is not None:
             report(outcome)
@@ -366,4 +446,9 @@ def _cli_download(args) -> int:
         counts[o.status] = counts.get(o.status, 0) + 1
     print("gmos download: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f" into {args.raw_dir}")
+    problems = [o for o in outcomes if o.status in ("failed", "differs")]
+    if problems:  # each failure again, together at the end (the lines above scroll away)
+        print(f"gmos download: {len(problems)} file(s) not downloaded:", file=sys.stderr)
+        for o in problems:
+            print(f"  {o.filename}: {o.message}", file=sys.stderr)
     return 1 if counts.get("failed") or counts.get("differs") else 0

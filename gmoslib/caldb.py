@@ -26,14 +26,18 @@ CALTYPE_OF_TAG = (("BIAS", "processed_bias"), ("FLAT", "processed_flat"),
 DEFAULT_INDEX = "calibrations/caldb.tsv"
 
 
-def describe_processed(path: str) -> dict | None:
-    """Candidate row of one processed calibration file, or None if it is not one."""
+def describe_processed(path: str, problems: list[str] | None = None) -> dict | None:
+    """Candidate row of one processed calibration file, or None if it is not one (a file
+    that cannot be read is also noted in ``problems``, as 'PATH: problem')."""
     from .fitsio import read_headers
 
     try:
         phu, exts = read_headers(path)
         row = describe(phu, exts, path)
-    except (FitsReadError, DescriptorError, OSError):
+    except (FitsReadError, DescriptorError, OSError) as exc:
+        if problems is not None:
+            text = str(exc)
+            problems.append(text if text.startswith(path) else f"{path}: {text}")
         return None
     tags = set(row["tags"].split(","))
     if "PROCESSED" not in tags or "BPM" in tags:
@@ -62,9 +66,20 @@ def _table(rows: list[dict]) -> pd.DataFrame:
 
 
 def scan_processed(dirs) -> pd.DataFrame:
-    """Candidates table of the processed calibrations under the given folders."""
-    rows = [r for r in (describe_processed(p) for p in _fits_under(dirs)) if r is not None]
-    return _table(rows)
+    """Candidates table of the processed calibrations under the given folders; the files
+    that cannot be read are listed in ``table.attrs["problems"]`` ('PATH: problem')."""
+    problems: list[str] = []
+    rows = [r for r in (describe_processed(p, problems) for p in _fits_under(dirs))
+            if r is not None]
+    table = _table(rows)
+    table.attrs["problems"] = problems
+    return table
+
+
+def problems_note(table: pd.DataFrame) -> str:
+    """'' or one note per calibration file that could not be read (for the run's output)."""
+    return "\n".join(f"gmos-snake: note: calibration_dirs: {p} (not used)"
+                      for p in table.attrs.get("problems", []))
 
 
 def caldb_list(index_path: str) -> pd.DataFrame:
@@ -122,6 +137,8 @@ def _cli(args) -> int:
         table = caldb_list(args.index)
     cols = ["name", "caltype", "ut_date", "binning", "filter", "path"]
     print(table[cols].to_string(index=False) if not table.empty else "(no calibrations)")
+    if problems_note(table):
+        print(problems_note(table))
     return 0
 
 

@@ -22,11 +22,14 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import rawcompress
 from .errors import FitsReadError
 from .fitsheader import Header, as_header
 from .frame import Extension, Frame
 
 BLOCK = 2880
+#: Name endings of compressed files (decompressed with bounds: gmoslib.rawcompress).
+_COMPRESSED = (".gz", ".bz2", ".fz")
 
 
 #: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
@@ -73,19 +76,6 @@ def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
     return stale
 
 
-def _open_stream(path: str):
-    lower = path.lower()
-    if lower.endswith(".gz"):
-        import gzip
-
-        return gzip.open(path, "rb")
-    if lower.endswith(".bz2"):
-        import bz2
-
-        return bz2.open(path, "rb")
-    return open(path, "rb")
-
-
 def _check_readable(path: str) -> None:
     if not os.path.exists(path):
         raise FitsReadError(f"{path}: file does not exist")
@@ -98,12 +88,15 @@ def read_headers(path: str, *, check_size: bool = True) -> tuple[Header, list[He
 
     With ``check_size`` the file length is compared with what the headers declare, so a
     truncated file is reported here rather than when its pixels are first used.  The file
-    is memory-mapped (decompressed when .gz/.bz2) and its headers parsed card by card.
+    is memory-mapped (decompressed, with bounds, when .gz/.bz2/.fz: gmoslib.rawcompress) and
+    its headers parsed card by card.
     """
     _check_readable(path)
-    compressed = path.lower().endswith((".gz", ".bz2"))
+    compressed = path.lower().endswith(_COMPRESSED)
     try:
         data = _read_bytes(path)
+    except FitsReadError:
+        raise
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         if compressed:
             raise FitsReadError(f"{path}: corrupt compressed file ({exc})") from exc
@@ -290,9 +283,10 @@ def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
 def _read_bytes(path: str):
     """The file's (decompressed) bytes: a read-only memory map of an uncompressed file (no
     copy; pages come from the page cache), else the decompressed stream in memory."""
-    if path.lower().endswith((".gz", ".bz2")):
-        with _open_stream(path) as fh:
-            return fh.read()
+    if path.lower().endswith(".fz"):
+        return rawcompress.read_fpack(path)
+    if path.lower().endswith(_COMPRESSED):
+        return rawcompress.read_compressed(path)
     with open(path, "rb") as fh:
         # (MAP_POPULATE was tried: a few ms faster per file, but every page of the frames in
         # flight counts in the process's peak memory at once: +90 MB for 50 unbinned frames)
@@ -314,7 +308,7 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
         st = os.stat(path)
         data = _read_bytes(path)
         key = _file_key(path, st)
-        if key not in _SHA256_SEEN and not path.lower().endswith((".gz", ".bz2")):
+        if key not in _SHA256_SEEN and not path.lower().endswith(_COMPRESSED):
             _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
         hdus = _scan_hdus(data, path)
         phu = hdus[0][0]
@@ -486,7 +480,7 @@ def read_frame(path: str) -> Frame:
         st = os.stat(path)
         data = _read_bytes(path)
         key = _file_key(path, st)
-        if key not in _SHA256_SEEN and not path.lower().endswith((".gz", ".bz2")):
+        if key not in _SHA256_SEEN and not path.lower().endswith(_COMPRESSED):
             _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
         # full headers for the PHU and SCI; VAR and DQ only need their structure
         hdus = _scan_hdus(data, path, full=lambda k, s: k == 0 or str(
@@ -542,7 +536,7 @@ def _hdu_layout(path: str) -> dict[tuple[str, int], tuple]:
     """(EXTNAME, EXTVER) -> (data offset in bytes, ny, nx, big-endian dtype, BZERO=32768
     uint16 flag) of a processed
     file, from its headers alone."""
-    if path.lower().endswith((".gz", ".bz2")):
+    if path.lower().endswith(_COMPRESSED):
         raise FitsReadError(f"{path}: row-block reading needs an uncompressed processed file")
     _check_readable(path)
     layout = {}

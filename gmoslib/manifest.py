@@ -15,12 +15,15 @@ import pandas as pd
 from .descriptors import DESCRIBED_COLUMNS, DescriptorError, Descriptors, describe
 from .duplicates import duplicate_rows, mark_duplicates
 from .errors import FitsReadError
+from .names import printable, safe_frame_name
+from .rawdir import READ_SUFFIXES, entry_problem, list_entries
 from .sections import parse_section
+from .validate import header_value_problem
 
 # gmoslib.fitsio (numpy, astropy) is imported where files are read: the Snakemake process
 # only reads the manifest back.
 
-RAW_SUFFIXES = (".fits.bz2", ".fits.gz", ".fits")
+RAW_SUFFIXES = READ_SUFFIXES
 ALLOWED_EXTENSIONS = (1, 2, 3, 4, 6, 12)
 NOT_IMAGING_TAGS = ("SPECT", "LS", "MOS", "IFU", "ARC", "THRUSLIT", "MASK", "DARK")
 #: Image extensions of a read over the whole detector width, per detector (pretty name).
@@ -60,13 +63,9 @@ def frame_root(path: str) -> str:
 
 
 def list_raw_files(raw_dir: str) -> list[str]:
-    """FITS files directly inside raw_dir (not recursive), sorted by name."""
-    out = []
-    for name in sorted(os.listdir(raw_dir)):
-        path = os.path.join(raw_dir, name)
-        if os.path.isfile(path) and name.lower().endswith(RAW_SUFFIXES):
-            out.append(os.path.abspath(path))
-    return out
+    """Every entry directly inside raw_dir (not recursive) whose name says FITS, whatever it
+    is (each gets a manifest row: gmoslib.rawdir), sorted by name."""
+    return list_entries(raw_dir)
 
 
 def _check_structure(phu, exts, detector: str, roi: str) -> str:
@@ -106,7 +105,10 @@ def describe_file(path: str) -> dict:
     from .fitsio import file_sha256, nonfinite_counts, read_headers, saturated_fraction
 
     row: dict = {c: pd.NA for c in COLUMNS}
-    row.update(frame=frame_root(path), path=os.path.abspath(path), usable=False, reason="")
+    row.update(frame=safe_frame_name(frame_root(path)), path=os.path.abspath(path),
+               usable=False, reason=entry_problem(path))
+    if row["reason"]:  # not a readable regular file: never opened for reading
+        return row
     try:
         st = os.stat(path)
         row["size_bytes"], row["mtime_ns"], row["inode"] = st.st_size, st.st_mtime_ns, st.st_ino
@@ -152,6 +154,9 @@ def describe_file(path: str) -> dict:
         problem = _check_structure(phu, exts, row["detector"], row["roi"])
         if problem:
             row["reason"] = f"bad structure: {problem}"
+            return row
+        row["reason"] = header_value_problem(phu, exts, row["kind"], path)
+        if row["reason"]:
             return row
         d = Descriptors(phu, exts, path)
         levels = d.saturation_level()
@@ -201,13 +206,15 @@ def write_manifest(table: pd.DataFrame, path: str) -> None:
     from .fitsio import atomic_output
 
     with atomic_output(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="")
+        # (a file name that is not UTF-8 is kept byte for byte: its row is set aside)
+        table.to_csv(tmp, sep="\t", index=False, na_rep="", errors="surrogateescape")
 
 
 def read_manifest(path: str) -> pd.DataFrame:
     """Read a manifest TSV with the declared dtypes."""
     table = pd.read_csv(path, sep="\t", dtype={c: ("string" if t == "bool" else t)
                                                for c, t in COLUMNS.items()},
+                        encoding_errors="surrogateescape",
                         keep_default_na=False, na_values={c: [""] for c in COLUMNS
                                                           if COLUMNS[c] != "string"})
     missing = [c for c in COLUMNS if c not in table.columns and c not in _ADDED_COLUMNS]
@@ -237,7 +244,7 @@ def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest
     bad = table[~table["usable"]]
     if bad.empty:
         return ""
-    items = [f"{os.path.basename(p)} "
+    items = [f"{printable(os.path.basename(p))} "
              f"({'duplicate' if r.startswith('duplicate of ') else r.split(':', 1)[0]})"
              for p, r in zip(bad["path"], bad["reason"], strict=True)]
     shown = ", ".join(items[:max_names])

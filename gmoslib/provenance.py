@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .fitsheader import Header
+from .names import printable
 
 SOFTWARE = "gmos-snake"
 HISTORY_PREFIX = f"{SOFTWARE} "
@@ -45,7 +46,8 @@ def add_provenance(phu: Header, step: str, params: dict, inputs: list[tuple[str,
     phu.add_history(f"{HISTORY_PREFIX}{__version__} {step} "
                     + json.dumps(params, sort_keys=True, default=str))
     for name, sha in inputs:
-        phu.add_history(f"{HISTORY_PREFIX}input {step} {os.path.basename(name)} sha256:{sha}")
+        phu.add_history(f"{HISTORY_PREFIX}input {step} {printable(os.path.basename(name))} "
+                        f"sha256:{sha}")
 
 
 def read_provenance(phu: Header) -> list[str]:

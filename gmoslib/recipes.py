@@ -29,6 +29,7 @@ from .descriptors import Descriptors
 from .fitsheader import Header
 from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
 from .frame import Extension, Frame
+from .names import printable
 from .provenance import add_provenance
 from .sections import Section, format_section, parse_section
 
@@ -516,7 +517,7 @@ def _stack_header(phu: Header, names: list[str], step: str, params: dict,
                   paths: Sequence[str]):
     phu["NCOMBINE"] = (len(names), "Number of frames combined")
     for k, name in enumerate(names, start=1):
-        phu[f"IMCMB{k:03d}"] = os.path.basename(name)
+        phu[f"IMCMB{k:03d}"] = printable(os.path.basename(name))  # (raw names: any text)
     add_provenance(phu, step, params, [(p, file_sha256(p)) for p in paths])
 
 

@@ -24,6 +24,7 @@ from . import qecorrect as qelib
 from .descriptors import Descriptors
 from .fitsheader import to_astropy
 from .fitsio import file_sha256, read_frame, read_headers
+from .footprint import crop_to_data
 from .frame import Extension, Frame
 from .lookups import FRINGE_CONTROL_PAIRS
 from .provenance import add_provenance
@@ -93,9 +94,9 @@ def reduce_science_frame(
         frame.phu["QECORR"] = ("gmos-snake", "CCD1/CCD3 scaled to CCD2 sky")
         frame.phu["QEFACT1"] = (float(factors[0]), "QE factor applied to CCD1")
         frame.phu["QEFACT3"] = (float(factors[1]), "QE factor applied to CCD3")
-    mosaic = mosaiclib.mosaic_detectors(
+    mosaic = crop_to_data(mosaiclib.mosaic_detectors(  # (sub-ROI reads: data footprint)
         frame.exts, desc.detector_name(), order=mosaic_order,
-        xbin=desc.detector_x_bin(), ybin=desc.detector_y_bin())
+        xbin=desc.detector_x_bin(), ybin=desc.detector_y_bin()))
     phu = frame.phu.copy()
     phu["MOSAIC"] = ("gmos-snake", "Amplifiers mosaicked")
     add_provenance(phu, "reduceScienceFrame",

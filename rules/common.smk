@@ -3,21 +3,22 @@
 # this file only turns its answers into paths.
 
 import functools
-import glob
 import os
+import sys
 import tempfile
 
-from gmoslib import calib, caldb, recipes_table
+from gmoslib import calib, caldb, rawdir, recipes_table
 from gmoslib.errors import DescriptorError, FitsReadError
 from gmoslib.manifest import read_manifest, skipped_summary
 
 RAW_DIR = config["raw_dir"]
-RAW_SUFFIXES = (".fits", ".fits.gz", ".fits.bz2")
-# The raw files are the manifest's input, so adding or removing one reruns the manifest
-# (Snakemake's input-set rerun trigger) and, through it, only what association changes.
-RAW_FILES = sorted(
-    p for p in glob.glob(os.path.join(RAW_DIR, "*")) if p.lower().endswith(RAW_SUFFIXES)
-)
+# The raw files the manifest reads are its input, so adding or removing one reruns the
+# manifest (Snakemake's input-set rerun trigger) and, through it, only what association
+# changes.  Entries the manifest sets aside without reading (dangling links, folders, pipes,
+# unreadable files) are not inputs -- Snakemake would fail on them -- but their names are a
+# parameter, so that they too remake the manifest (gmoslib.rawdir).
+RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
+RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 # A missing raw_dir is reported by the manifest rule (so that --lint and --dry-run of the
 # bare workflow still parse).
 
@@ -41,14 +42,23 @@ OUTPUT_DIRS = ("manifest", "calibrations", "work", "results", "logs", "benchmark
 def check_config_paths():
     """Files and folders named in the config exist (checked before any job runs)."""
     problems = []
+    folder = ("is a folder, not a file: name the file itself (folders of processed "
+              "calibrations go in calibration_dirs)")
     if config["bpm"] and not os.path.isfile(config["bpm"]):
-        problems.append(f"bpm: {config['bpm']} does not exist")
+        problems.append(f"bpm: {config['bpm']} "
+                        + (folder if os.path.isdir(config["bpm"]) else "does not exist"))
     for d in config["calibration_dirs"]:
         if not os.path.isdir(d):
             problems.append(f"calibration_dirs: {d} is not a directory")
+    for name, paths in sorted(config["align_and_stack"].items()):
+        for p in paths:  # (may be products of this run: only what exists is checked)
+            if os.path.exists(p) and not os.path.isfile(p):
+                problems.append(f"align_and_stack.{name}: {p} is not a regular file "
+                                "(a folder or a device): name reduced stacks or mosaics")
     for caltype, path in sorted(config["user_cal"].items()):
         if path and not os.path.isfile(path):
-            problems.append(f"user_cal.{caltype}: {path} does not exist")
+            problems.append(f"user_cal.{caltype}: {path} "
+                            + (folder if os.path.isdir(path) else "does not exist"))
     if problems:
         raise WorkflowError(
             "the configuration names files or folders that are not there (paths are relative "
@@ -89,7 +99,11 @@ def manifest():
 
 @functools.cache
 def _processed_candidates(dirs):
-    return caldb.scan_processed(list(dirs))
+    table = caldb.scan_processed(list(dirs))
+    note = caldb.problems_note(table)  # (once per run: the scan is cached)
+    if note:
+        print(note, file=sys.stderr)
+    return table
 
 
 def bias_groups():
@@ -392,6 +406,36 @@ def print_skipped_summary():
         line = skipped_summary(read_manifest(MANIFEST), MANIFEST)
         if line:
             print(line)
+
+
+def current_names():
+    """Frames and groups that products of the current raw directory are named after."""
+    table = manifest()
+    names = set(table.loc[table["usable"], "frame"])
+    for groups in (bias_groups(), flat_groups(), science_groups(), fringe_groups()):
+        names.update(groups)
+    names.update(config["align_and_stack"])
+    return names
+
+
+def report_stale_products(move):
+    """After a run: products of frames no longer in the raw directory, reported (and moved
+    to stale/ when move is true: config stale_products: move)."""
+    if not os.path.exists(MANIFEST):
+        return
+    from gmoslib.stale import find_stale, move_aside, stale_note
+
+    try:
+        names = current_names()
+    except Exception as exc:  # noqa: BLE001 -- a note at the end must not hide the run's outcome
+        print(f"gmos-snake: note: old products not checked ({exc})".splitlines()[0])
+        return
+    paths = find_stale(".", names)
+    if move and paths:
+        move_aside(".", paths)
+    line = stale_note(paths, moved=bool(move))
+    if line:
+        print(line)
 
 
 def all_biases(wildcards):

@@ -20,6 +20,7 @@ rule stack_flat:
         stack=step_params("stackFlats"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
+        calibration_dirs=config["calibration_dirs"],
         preview_title=lambda wildcards: f"{wildcards.name}_flat: master flat (normalised)",
         max_width=PREVIEW_MAX_WIDTH,
     threads: 2

@@ -21,6 +21,7 @@ rule make_fringe:
         fringe=step_params("makeFringeFrame"),
         memory_bytes=STACK_MEMORY_BYTES,
         bpm=config["bpm"],
+        calibration_dirs=config["calibration_dirs"],
         preview_title=lambda wildcards: f"{wildcards.name}_fringe: fringe frame (electrons)",
         max_width=PREVIEW_MAX_WIDTH,
     threads: 1

@@ -9,6 +9,7 @@ checkpoint manifest:
         "benchmarks/manifest/manifest.tsv"
     params:
         raw_dir=RAW_DIR,
+        listing=lambda wildcards: RAW_LISTING,  # (a function: names may hold braces)
     threads: 2
     resources:
         mem_mb=500,

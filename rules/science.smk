@@ -31,6 +31,7 @@ rule reduce_science_frame:
         mosaic=step_params("mosaicDetectors"),
         detect=step_params("detectSources"),
         bpm=config["bpm"],
+        calibration_dirs=config["calibration_dirs"],
         raw_title=lambda wildcards: f"{wildcards.frame}: raw frame (ADU, overscan not shown)",
         preview_title=lambda wildcards: f"{wildcards.frame}: calibrated mosaic (electrons)",
         max_width=PREVIEW_MAX_WIDTH,

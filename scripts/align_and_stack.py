@@ -13,22 +13,24 @@ import pandas as pd  # noqa: E402
 
 from gmoslib.align_and_stack import align_and_stack  # noqa: E402
 from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
+from gmoslib.joberrors import reported_errors  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output.stack
 params = {k: dict(snakemake.params[k]) for k in ("detect", "align", "resample", "stack")}
-stack, records = align_and_stack(
-    list(snakemake.input),
-    detect=params["detect"],
-    align=params["align"],
-    resample_order=params["resample"]["order"],
-    stack=params["stack"],
-    memory_bytes=snakemake.params.memory_bytes,
-    scratch_dir=os.path.dirname(os.path.abspath(out)),
-    provenance=params,
-)
-write_frame(out, stack)
-with atomic_output(snakemake.output.qa) as tmp:
-    pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+with reported_errors("align_and_stack", out):
+    stack, records = align_and_stack(
+        list(snakemake.input),
+        detect=params["detect"],
+        align=params["align"],
+        resample_order=params["resample"]["order"],
+        stack=params["stack"],
+        memory_bytes=snakemake.params.memory_bytes,
+        scratch_dir=os.path.dirname(os.path.abspath(out)),
+        provenance=params,
+    )
+    write_frame(out, stack)
+    with atomic_output(snakemake.output.qa) as tmp:
+        pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
 logging.info("wrote %s from %d stacks", out, len(snakemake.input))

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
 from gmoslib.caldb import bpm_for  # noqa: E402
 from gmoslib.fitsio import read_frame, remember_sha256, write_frame  # noqa: E402
+from gmoslib.joberrors import reported_errors  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import make_fringe_frame  # noqa: E402
 
@@ -20,21 +21,22 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
 out = snakemake.output.fringe
-# the user's bpm: file, else a processed BPM found in calibration_dirs
-bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
-                   snakemake.input.raws[0])
-bpm = read_frame(bpm_path) if bpm_path else None
-fringe = make_fringe_frame(
-    list(snakemake.input.raws),
-    list(snakemake.input.biases),
-    list(snakemake.input.flats),
-    overscan=snakemake.params.overscan,
-    params=snakemake.params.fringe,
-    memory_bytes=snakemake.params.memory_bytes,
-    scratch_dir=os.path.dirname(os.path.abspath(out)),
-    bpm=bpm,
-)
-write_frame(out, fringe)
-preview_frame(fringe, snakemake.output.preview, title=snakemake.params.preview_title,
-              max_width=snakemake.params.max_width)
+with reported_errors("make_fringe", out):
+    # the user's bpm: file, else a processed BPM found in calibration_dirs
+    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
+                       snakemake.input.raws[0])
+    bpm = read_frame(bpm_path) if bpm_path else None
+    fringe = make_fringe_frame(
+        list(snakemake.input.raws),
+        list(snakemake.input.biases),
+        list(snakemake.input.flats),
+        overscan=snakemake.params.overscan,
+        params=snakemake.params.fringe,
+        memory_bytes=snakemake.params.memory_bytes,
+        scratch_dir=os.path.dirname(os.path.abspath(out)),
+        bpm=bpm,
+    )
+    write_frame(out, fringe)
+    preview_frame(fringe, snakemake.output.preview, title=snakemake.params.preview_title,
+                  max_width=snakemake.params.max_width)
 logging.info("wrote %s from %d science frames", out, len(snakemake.input.raws))

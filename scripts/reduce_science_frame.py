@@ -26,9 +26,9 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
-with reported_errors("reduce_science_frame"):
+with reported_errors("reduce_science_frame", snakemake.output.mosaic):
     # the user's bpm: file, else a processed BPM found in calibration_dirs
-    bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
+    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
                        snakemake.input.raw)
     bpm = read_frame(bpm_path) if bpm_path else None
     mosaic, info = reduce_science_frame(

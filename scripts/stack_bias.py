@@ -19,7 +19,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 out = snakemake.output.master
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
-with reported_errors("stack_bias"), scratch_dir_for(out) as scratch:
+with reported_errors("stack_bias", out), scratch_dir_for(out) as scratch:
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     master = make_master_bias(
         list(snakemake.input),

@@ -20,9 +20,9 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 out = snakemake.output.master
 # the manifest hashed the raw inputs already: their SHA-256 for the provenance
 remember_sha256(snakemake.params.checksums)
-with reported_errors("stack_flat"), scratch_dir_for(out) as scratch:
+with reported_errors("stack_flat", out), scratch_dir_for(out) as scratch:
     # the user's bpm: file, else a processed BPM found in calibration_dirs
-    bpm_path = bpm_for(snakemake.params.bpm, snakemake.config.get("calibration_dirs"),
+    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
                        snakemake.input.raw[0])
     bpm = read_frame(bpm_path) if bpm_path else None
     master = make_master_flat(

@@ -21,7 +21,7 @@ from gmoslib.science import stack_science  # noqa: E402
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output.stack
-with reported_errors("stack_science"), scratch_dir_for(out) as scratch:
+with reported_errors("stack_science", out), scratch_dir_for(out) as scratch:
     params = {k: dict(snakemake.params[k]) for k in ("align", "resample", "cosmic", "stack")}
     stack, records = stack_science(
         list(snakemake.input.mosaics),

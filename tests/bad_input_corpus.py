@@ -1,17 +1,24 @@
 """The bad-input corpus: messy raw directories built from the simulator, each with the
-outcome the workflow must give (issue 8).
+outcome the workflow must give (issues 8 and 17).
 
 Every :class:`Case` is one thing astronomers find in real raw directories.  ``build(base,
 case_dir)`` writes it, starting from ``base`` (the ``small`` simulator preset, never
-modified), and returns what the test needs.  Two kinds of case:
+modified), and returns what the test needs (issue 17's cases are in
+tests/bad_input_corpus_hostile.py).  Three kinds of case:
 
 * ``level="manifest"``: ``build`` writes one bad file (plus, for a duplicate, its twin) into
   ``case_dir`` and returns its file name; the manifest must list it ``usable=False`` with a
   reason containing ``fragment`` (outcome ``skip``), every other file staying usable.
+  Outcome ``use`` (issue 17): the file is used, under a frame name that starts with
+  ``fragment`` and that every later step can take.
 * ``level="workflow"``: ``build`` prepares ``case_dir/raw`` (symbolic links to the good files
   plus the case's changes) and returns a :class:`WorkflowSetup`; Snakemake must stop with a
   non-zero status and a message containing ``fragment`` (outcome ``fatal``) before any
-  product is written.
+  product is written; or (outcome ``runs``) the run and a dry run of the whole night succeed
+  and ``fragment`` is a manifest reason or a note of the run.
+* ``level="call"`` (issue 17): ``build`` returns a function (a recipe, a job's error
+  handling, the download client's checks); calling it must raise an error (or SystemExit,
+  as a job ends) whose one-line message contains ``fragment`` (outcome ``error``).
 
 Pixel data are only edited through astropy with ``do_not_scale_image_data=True`` (the raw
 uint16 bytes stay as written by the simulator) on copies; ``base`` is opened read-only.
@@ -528,13 +535,14 @@ def file_disappears_after_manifest(base, d):
 
 
 WORKFLOW_CASES = [
-    Case("empty_raw_dir", "workflow", "fatal", "holds no *.fits, *.fits.gz or *.fits.bz2",
+    Case("empty_raw_dir", "workflow", "fatal",
+         "holds no *.fits, *.fits.gz, *.fits.bz2 or *.fits.fz",
          "raw_dir with no FITS files", empty_raw_dir),
     Case("missing_raw_dir", "workflow", "fatal", "is not a directory",
          "raw_dir does not exist", missing_raw_dir),
     Case("only_junk_raw_dir", "workflow", "fatal", "no usable raw GMOS imaging file",
          "raw_dir whose files are all unusable", only_junk_raw_dir),
-    Case("unknown_config_key", "workflow", "fatal", "('bias_frames' was unexpected)",
+    Case("unknown_config_key", "workflow", "fatal", "unknown key bias_frames",
          "a config key the schema does not know", unknown_config_key),
     Case("unknown_step_parameter", "workflow", "fatal",
          "unknown parameter 'lsgima' of step stackBiases",

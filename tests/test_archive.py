@@ -32,6 +32,8 @@ class _Archive(BaseHTTPRequestHandler):
     ranges = True  # honour "Range: bytes=N-"
     corrupt: set = set()  # filenames served with one byte flipped
     cut: dict = {}  # filename -> bytes sent before the connection is dropped (once)
+    longer: dict = {}  # filename -> bytes of zeros sent after the file, no Content-Length
+    listings: dict = {}  # selection -> JSON text served instead of the recorded one
     log: list = []
 
     def log_message(self, *args):  # keep pytest output clean
@@ -39,6 +41,14 @@ class _Archive(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         path = self.path
+        selection = path.split("/", 3)[3] if path.startswith("/jsonfilelist/") else None
+        if selection in self.listings:
+            body = self.listings[selection].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path.startswith("/jsonfilelist/canonical/"):
             target = DATA / "jsonfilelist" / "canonical" / (path.split("/", 3)[3] + ".json")
         elif path.startswith("/file/"):
@@ -67,6 +77,14 @@ class _Archive(BaseHTTPRequestHandler):
             self.send_response(200)
         self.log.append((path, asked, 206 if start else 200))
         payload = body[start:]
+        if name in self.longer:  # a misbehaving server: the body goes on, no length given
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+            for _ in range(self.longer[name] >> 20):
+                self.wfile.write(bytes(1 << 20))
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
@@ -81,7 +99,7 @@ class _Archive(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     handler = type("Handler", (_Archive,), {"ranges": True, "corrupt": set(), "cut": {},
-                                            "log": []})
+                                            "longer": {}, "listings": {}, "log": []})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
@@ -111,10 +129,11 @@ def test_parse_file_list_checks_entries():
     assert [f.filename for f in files] == NAMES
     assert files[0].name == "N20170614S0201.fits" and files[0].compressed
     assert files[0].data_label == f"{PROGRAM}-5-001"
-    with pytest.raises(archive.ArchiveError, match="entry 0 has no file_md5"):
-        archive.parse_file_list('[{"filename": "a.fits"}]', "URL")
-    with pytest.raises(archive.ArchiveError, match="unsafe"):
-        archive.parse_file_list('[{"filename": "../a.fits", "file_md5": "0"}]', "URL")
+    # a bad entry is set aside with its reason, the others are kept
+    (bad,) = archive.parse_file_list('[{"filename": "a.fits"}]', "URL")
+    assert bad.problem == "URL: entry 0 has no file_md5"
+    (bad,) = archive.parse_file_list('[{"filename": "../a.fits", "file_md5": "0"}]', "URL")
+    assert "unsafe" in bad.problem
     with pytest.raises(archive.ArchiveError, match="URL: the answer is not JSON"):
         archive.parse_file_list("<html>", "URL")
     assert archive.file_list_url("http://h/", "GN-2017A-Q-99") == \
@@ -254,3 +273,55 @@ def test_labels_file_and_dry_run(server, tmp_path, capsys):
     assert not list(raw.iterdir())
     assert not any(p.startswith("/file/") for p, _, _ in handler.log)
 
+
+
+def _bad_listing():
+    """The recorded listing with three bad entries among the good ones."""
+    good = [dict(e) for e in LISTING]
+    return json.dumps([
+        good[0],
+        dict(good[1], filename="N20170614S0299\u0000.fits.bz2"),  # NUL
+        dict(good[1], filename="N" + "9" * 260 + ".fits.bz2"),  # over-long
+        dict(good[1], file_size="about 1 MB"),  # non-numeric size
+        good[2],
+    ])
+
+
+def test_bad_entries_fail_alone_and_are_listed_at_the_end(server, tmp_path, capsys):
+    handler, url = server
+    handler.listings = {"BAD": _bad_listing()}
+    raw = tmp_path / "raw"
+    code = gmos_main(["download", "--selection", "BAD", "-o", str(raw), "--base-url", url])
+    assert code == 1
+    assert sorted(p.name for p in raw.iterdir()) == sorted([LISTING[0]["filename"],
+                                                            LISTING[2]["filename"]])
+    err = capsys.readouterr().err.splitlines()
+    tail = err[err.index("gmos download: 3 file(s) not downloaded:"):]
+    assert len(tail) == 4, err
+    assert "NUL or another control character" in tail[1]
+    assert "more than a file name can be (250)" in tail[2]
+    assert "file_size 'about 1 MB' is not a whole number of bytes" in tail[3]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_body_longer_than_announced_is_cut_at_the_announced_size(server, tmp_path,
+                                                                  monkeypatch):
+    handler, url = server
+    target = LISTING[0]["filename"]
+    handler.longer = {target: 64 << 20}  # 64 MB more than the listed size
+    written = []
+    real_remove = archive.os.remove
+
+    def remove(path):  # what was on disk when the download gave up
+        written.append(archive.os.path.getsize(path))
+        real_remove(path)
+
+    monkeypatch.setattr(archive.os, "remove", remove)
+    raw = tmp_path / "raw"
+    outcomes = archive.download([PROGRAM], str(raw), base_url=url)
+    failed = {o.filename: o.message for o in outcomes if o.status == "failed"}
+    assert list(failed) == [target]
+    assert f"sent more than the announced {LISTING[0]['file_size']} bytes" in failed[target]
+    assert written == [LISTING[0]["file_size"]]
+    assert not (raw / target).exists() and not (raw / (target + ".part")).exists()
+    assert (raw / LISTING[1]["filename"]).exists()  # the others are downloaded

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,17 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from gmoslib.manifest import build_manifest, read_manifest
+from gmoslib.manifest import build_manifest, read_manifest, write_manifest
 from gmoslib.sim import simulate_preset
-from tests.bad_input_corpus import (
-    GOOD_FRAMES,
-    MANIFEST_CASES,
-    SCIENCE,
-    WORKFLOW_CASES,
-)
+from tests import bad_input_corpus_hostile as hostile
+from tests.bad_input_corpus import GOOD_FRAMES, SCIENCE
+from tests.bad_input_corpus import MANIFEST_CASES as ISSUE8_MANIFEST_CASES
+from tests.bad_input_corpus import WORKFLOW_CASES as ISSUE8_WORKFLOW_CASES
 from tests.workflow_helpers import SNAKEFILE, jobs_run, run_snakemake
 
+MANIFEST_CASES = ISSUE8_MANIFEST_CASES + hostile.MANIFEST_CASES
+WORKFLOW_CASES = ISSUE8_WORKFLOW_CASES + hostile.WORKFLOW_CASES
+CALL_CASES = hostile.CALL_CASES
 PRODUCT_DIRS = ("calibrations", "work", "results")
+CONFIG_CASES = ("unknown_config_key", "wrong_config_type", "misspelt_nested_config_key",
+                "config_value_not_allowed")
+#: lines Snakemake prints before a workflow error (profile and config notes)
+SNAKEMAKE_PREAMBLE = 3
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +60,49 @@ def test_manifest_case(case, base, tmp_path):
     rows = table[table["path"] == str(tmp_path / name)]
     assert len(rows) == 1, name
     row = rows.iloc[0]
-    assert case.outcome == "skip"
-    assert not row["usable"], (case.name, row["reason"])
-    assert case.fragment in row["reason"], (case.name, row["reason"])
-    # the reason names the problem on one line
-    assert "\n" not in row["reason"] and "Traceback" not in row["reason"]
+    if case.outcome == "use":  # used under a frame name every later step can take
+        assert row["usable"], (case.name, row["reason"])
+        assert row["frame"].startswith(case.fragment), row["frame"]
+        assert re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,119}", row["frame"]), row["frame"]
+    else:
+        assert case.outcome == "skip"
+        assert not row["usable"], (case.name, row["reason"])
+        assert case.fragment in row["reason"], (case.name, row["reason"])
+        # the reason names the problem on one line
+        assert "\n" not in row["reason"] and "Traceback" not in row["reason"]
+    # the manifest is written and read back unchanged (any file name)
+    write_manifest(table, str(tmp_path / "m" / "manifest.tsv"))
+    back = read_manifest(str(tmp_path / "m" / "manifest.tsv"))
+    assert list(back["path"]) == list(table["path"])
+    assert list(back["frame"]) == list(table["frame"])
     others = table[table["path"] != str(tmp_path / name)]
     assert others["usable"].all(), others[["path", "reason"]]
 
 
 def test_corpus_has_every_kind_of_case():
-    names = {c.name for c in MANIFEST_CASES + WORKFLOW_CASES}
-    assert len(names) == len(MANIFEST_CASES) + len(WORKFLOW_CASES) >= 20
-    for outcome, level in (("skip", "manifest"), ("fatal", "workflow")):
-        assert all(c.outcome == outcome for c in MANIFEST_CASES + WORKFLOW_CASES
-                   if c.level == level)
+    cases = MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES
+    names = {c.name for c in cases}
+    assert len(names) == len(cases) >= 20
+    outcomes = {"manifest": ("skip", "use"), "workflow": ("fatal", "runs"), "call": ("error",)}
+    assert all(c.outcome in outcomes[c.level] for c in cases)
+
+
+def test_every_case_is_in_the_documentation():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "bad-input.md").read_text()
+    missing = [c.name for c in MANIFEST_CASES + WORKFLOW_CASES + CALL_CASES
+               if f"`{c.name}`" not in doc]
+    assert not missing
+
+
+# ------------------------------------------------------------------------- call level
+@pytest.mark.parametrize("case", CALL_CASES, ids=lambda c: c.name)
+def test_call_case(case, base, tmp_path):
+    call = case.build(base, tmp_path)
+    with pytest.raises((SystemExit, ValueError, RuntimeError)) as info:
+        call()
+    message = str(info.value.code if isinstance(info.value, SystemExit) else info.value)
+    assert case.fragment in message, message
+    assert "\n" not in message and "Traceback" not in message
 
 
 # ------------------------------------------------------------------------- workflow level
@@ -78,6 +112,12 @@ def _run_case(case, base: Path, case_dir: Path):
     args = [*setup.targets, *setup.args] + (["--dry-run"] if setup.dry_run else [])
     try:
         proc = run_snakemake(setup.workdir, *args, config=setup.config, check=False)
+        if case.outcome == "runs" and proc.returncode == 0:
+            # then the whole night is planned (dry run) over the manifest's usable files
+            plan = run_snakemake(setup.workdir, "--dry-run", config=setup.config, check=False)
+            proc = subprocess.CompletedProcess(plan.args, plan.returncode,
+                                               proc.stdout + plan.stdout,
+                                               proc.stderr + plan.stderr)
     finally:
         if setup.cleanup:
             setup.cleanup()
@@ -85,13 +125,15 @@ def _run_case(case, base: Path, case_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def workflow_outcomes(base, tmp_path_factory):
-    """Every workflow-level case run once (two at a time: most of the time is Snakemake
-    starting up)."""
+def workflow_outcomes(base, tmp_path_factory, request):
+    """Every selected workflow-level case run once (two at a time: most of the time is
+    Snakemake starting up)."""
     root = tmp_path_factory.mktemp("wfcases")
+    selected = {item.callspec.params["case"].name for item in request.session.items
+                if getattr(item, "originalname", "") == "test_workflow_case"}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {c.name: pool.submit(_run_case, c, base, root / c.name)
-                   for c in WORKFLOW_CASES}
+                   for c in WORKFLOW_CASES if c.name in selected}
         return {name: f.result() for name, f in futures.items()}
 
 
@@ -100,6 +142,17 @@ def workflow_outcomes(base, tmp_path_factory):
 def test_workflow_case(case, workflow_outcomes):
     setup, proc = workflow_outcomes[case.name]
     text = proc.stdout + proc.stderr
+    if case.outcome == "runs":
+        assert proc.returncode == 0, text[-5000:]
+        table = read_manifest(str(setup.workdir / "manifest/manifest.tsv"))
+        # the fragment is a manifest reason or a note of the run
+        assert case.fragment in text or any(case.fragment in r for r in table["reason"]), (
+            list(table["reason"]), text[-3000:])
+        assert sorted(table.loc[table["usable"], "frame"]) == sorted(GOOD_FRAMES)
+        if case.name == "products_of_removed_frames_moved":
+            assert (setup.workdir / "stale/results/N20170614S0999_stack.fits").exists()
+            assert not (setup.workdir / "results/N20170614S0999_stack.fits").exists()
+        return
     assert case.outcome == "fatal"
     assert proc.returncode != 0, text[-3000:]
     assert case.fragment in text, text[-5000:]
@@ -108,6 +161,9 @@ def test_workflow_case(case, workflow_outcomes):
     assert any(not ln.lstrip().startswith(("File ", "raise ")) for ln in lines), lines
     # stopped before any processing: no product, no temporary file left behind
     assert _products(setup.workdir) == [], _products(setup.workdir)
+    if case.name in CONFIG_CASES:  # the key, what is allowed and an example, in a few lines
+        assert len(text.splitlines()) < 20 + SNAKEMAKE_PREAMBLE, text
+        assert "example: " in text, text
 
 
 # ------------------------------------------------------------------------- nothing lost
@@ -133,22 +189,28 @@ def clean_run(messy_raw, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_run_on_messy_directory_skips_junk_and_keeps_raw_files_intact(messy_raw, clean_run):
+def test_run_on_messy_directory_skips_junk_and_keeps_raw_files_intact(messy_raw, clean_run,
+                                                                      base, tmp_path):
     work, before, proc = clean_run
     after = {p.name: _sha(p) for p in messy_raw.iterdir() if p.is_file()}
     assert after == before  # no raw file changed, none added or removed
     table = read_manifest(str(work / "manifest/manifest.tsv"))
     by_name = {os.path.basename(p): (u, s) for p, u, s in
                zip(table["path"], table["usable"], table["sha256"], strict=True)}
-    assert {n: s for n, (_, s) in by_name.items()} == before  # checksums in the manifest
-    assert sorted(n for n, (u, _) in by_name.items() if u) == sorted(
-        f"{f}.fits" for f in GOOD_FRAMES)
+    entries = sorted(n for n in os.listdir(messy_raw))
+    assert sorted(by_name) == entries  # every entry has one row
+    # checksums in the manifest (entries set aside unread have none)
+    assert {n: s for n, (_, s) in by_name.items() if s} == {
+        n: s for n, s in before.items() if by_name[n][1]}
+    used = [f"{f}.fits" for f in GOOD_FRAMES] + [
+        c.build(base, tmp_path) for c in MANIFEST_CASES if c.outcome == "use"]
+    assert sorted(n for n, (u, _) in by_name.items() if u) == sorted(used)
     assert (work / f"results/{SCIENCE}_stack.fits").exists()
-    n_bad = len(before) - len(GOOD_FRAMES)
+    n_bad = len(entries) - len(used)
     summary = [ln for ln in (proc.stdout + proc.stderr).splitlines()
                if ln.startswith("gmos-snake: ")]
     assert len(summary) == 1, summary
-    assert summary[0].startswith(f"gmos-snake: {n_bad} of {len(before)} raw files skipped "
+    assert summary[0].startswith(f"gmos-snake: {n_bad} of {len(entries)} raw files skipped "
                                  "(reasons in manifest/manifest.tsv, column reason): ")
     assert "N20170614S0301.fits (unreadable)" in summary[0]
 

@@ -1,0 +1,73 @@
+"""Raw-directory entries and frame names (issue 17): every entry named like a FITS file has
+one outcome, the workflow's manifest inputs are exactly the entries the manifest reads, and
+frame names are safe for every later step."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from gmoslib import rawdir
+from gmoslib.names import MAX_FRAME_NAME, printable, safe_frame_name
+
+
+def _files(d, *names):
+    for n in names:
+        (d / n).write_bytes(b"SIMPLE  =")
+    return [str(d / n) for n in names]
+
+
+def test_unreadable_file_is_set_aside_and_not_a_workflow_input(tmp_path, monkeypatch):
+    good, locked = _files(tmp_path, "N1.fits", "N2.fits")
+    real_open = os.open
+
+    def no_permission(path, flags, *a, **k):  # what chmod 000 does to a non-root user
+        if os.path.abspath(path) == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(rawdir.os, "open", no_permission)
+    assert rawdir.entry_problem(locked).startswith("unreadable: no read permission (mode -rw")
+    assert rawdir.entry_problem(good) == ""
+    assert rawdir.workflow_inputs(str(tmp_path)) == [good]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_chmod_000_file_is_set_aside(tmp_path):
+    (locked,) = _files(tmp_path, "N2.fits")
+    os.chmod(locked, 0)
+    assert "no read permission" in rawdir.entry_problem(locked)
+    assert rawdir.workflow_inputs(str(tmp_path)) == []
+
+
+def test_listing_follows_every_entry(tmp_path):
+    _files(tmp_path, "N1.fits", "notes.txt", ".hidden.FITS.GZ")
+    (tmp_path / "N3.fits").symlink_to(tmp_path / "gone.fits")
+    names = [os.path.basename(p) for p in rawdir.list_entries(str(tmp_path))]
+    assert names == [".hidden.FITS.GZ", "N1.fits", "N3.fits"]
+    before = rawdir.listing_signature(str(tmp_path))
+    (tmp_path / "N4.fits").mkdir()  # a new entry that is not an input changes the listing
+    assert rawdir.listing_signature(str(tmp_path)) != before
+    assert [os.path.basename(p) for p in rawdir.workflow_inputs(str(tmp_path))] == [
+        ".hidden.FITS.GZ", "N1.fits"]
+
+
+def test_safe_frame_names():
+    assert safe_frame_name("N20170614S0201") == "N20170614S0201"
+    assert safe_frame_name("S20200101S0001+2") == "S20200101S0001+2"
+    odd = ["a{b}", "a}b{", "é", "e", "a b", "a\tb", "", ".x", "-x", "x" * 300,
+           os.fsdecode(b"\xff")]
+    safe = [safe_frame_name(n) for n in odd]
+    assert len(set(safe)) == len(safe)  # no two raw names share a frame name
+    for s in safe:
+        assert s.isascii() and s.isprintable() and s[0] not in ".-"
+        assert not set(s) & set("{}/ \\\t")
+        assert 0 < len(s) <= MAX_FRAME_NAME
+    assert safe[0].startswith("a_b_-") and safe[6].startswith("frame-")
+
+
+def test_printable_text_is_ascii_without_control_characters():
+    assert printable("N1_é\x07\n.fits") == "N1_\\xe9\\x07\\n.fits"
+    assert printable(os.fsdecode(b"a\xffb")) == "a\\xffb"
