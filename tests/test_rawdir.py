@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import errno
 import os
-
-import pytest
+import shutil
+import tempfile
+from pathlib import Path
 
 from gmoslib import rawdir
 from gmoslib.names import MAX_FRAME_NAME, printable, safe_frame_name
+
+PARENT = os.getpid()
 
 
 def _files(d, *names):
@@ -34,12 +37,32 @@ def test_unreadable_file_is_set_aside_and_not_a_workflow_input(tmp_path, monkeyp
     assert rawdir.workflow_inputs(str(tmp_path)) == [good]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_chmod_000_file_is_set_aside(tmp_path):
-    (locked,) = _files(tmp_path, "N2.fits")
-    os.chmod(locked, 0)
-    assert "no read permission" in rawdir.entry_problem(locked)
-    assert rawdir.workflow_inputs(str(tmp_path)) == []
+def test_chmod_000_file_is_set_aside():
+    """A real chmod 000 file.  Root reads any file, so as root the check runs in a child
+    process that has given up root (uid 65534, "nobody") on a folder it may enter."""
+    d = Path(tempfile.mkdtemp(prefix="gmos-chmod-"))
+    try:
+        os.chmod(d, 0o755)
+        (locked,) = _files(d, "N2.fits")
+        os.chmod(locked, 0)
+        pid = os.fork() if os.geteuid() == 0 else 0
+        if pid == 0:
+            ok = False
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                ok = ("no read permission" in rawdir.entry_problem(locked)
+                      and rawdir.workflow_inputs(str(d)) == [])
+            finally:
+                if os.getpid() != PARENT:
+                    os._exit(0 if ok else 1)
+            assert ok
+        else:
+            _, status = os.waitpid(pid, 0)
+            assert os.WEXITSTATUS(status) == 0, "the unreadable file was not set aside"
+    finally:
+        shutil.rmtree(d)
 
 
 def test_listing_follows_every_entry(tmp_path):
