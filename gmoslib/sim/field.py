@@ -17,12 +17,14 @@ gaps, continuous, pixel i spanning [i, i + 1)) with
     (right - x) + (top - y) >= corners[3]     (top-right)
 
 chosen as the smallest such octagon (integer edges) that contains every pixel that a real
-mask calls illuminated, at every binning.  So a pixel whose centre lies outside it is
-unilluminated in the real masks too.  On Hamamatsu the bottom edge is the end of the 48 dead
-rows.  Inside, the light falls off smoothly towards the edge (vignetting): the transmission is
-``0.5 * (1 - cos(pi * d / FALL_OFF))`` at a distance d < FALL_OFF unbinned pixels inside the
-edge and 1 further in; outside the field only scattered light, SCATTERED of the full level,
-reaches the detector.
+mask calls illuminated, at every binning.  Its edge is the half-light line of the vignetting:
+the transmission rises smoothly from the scattered-light level SCATTERED at FALL_OFF / 2
+unbinned pixels outside the edge, through 0.5 on the edge, to 1 at FALL_OFF / 2 inside
+(``0.5 * (1 - cos(pi * (d + FALL_OFF / 2) / FALL_OFF))`` at signed distance d).  A pixel
+whose centre lies outside the octagon (less than half the light) is *unilluminated* in the
+simulator's truth; such a pixel is unilluminated in the real masks too, and every pixel the
+masks call illuminated gets at least half the light.  On Hamamatsu the bottom edge is the end
+of the 48 dead rows.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ class FieldStop:
             (dr + dt - tr) / r2])
 
     def transmission(self, x, y) -> np.ndarray:
-        """Fraction of the full light reaching each position (0..1): SCATTERED outside the
-        field, a smooth rise over FALL_OFF pixels inside the edge, 1 in the field."""
-        d = np.clip(self.distance_inside(x, y) / FALL_OFF, 0.0, 1.0)
+        """Fraction of the full light reaching each position (0..1): SCATTERED well outside
+        the field, a smooth rise over FALL_OFF pixels centred on the edge (0.5 on it), 1
+        well inside."""
+        d = np.clip(self.distance_inside(x, y) / FALL_OFF + 0.5, 0.0, 1.0)
         return np.maximum(0.5 * (1.0 - np.cos(math.pi * d)), SCATTERED)
 
 
@@ -81,7 +84,8 @@ def amp_field(field: FieldStop, detsec, xbin: int, ybin: int) -> tuple[np.ndarra
     """(transmission, unilluminated) of one amplifier's binned data pixels, shape (ny, nx).
 
     detsec: the amp's unbinned detector rectangle (x1, x2, y1, y2) as read (cut to the ROI).
-    A binned pixel is unilluminated when its centre lies outside the field stop.
+    A binned pixel is unilluminated when its centre lies outside the field stop (it receives
+    less than half the light).
     """
     x1, x2, y1, y2 = detsec
     xs = x1 + (np.arange((x2 - x1) // xbin) + 0.5) * xbin
