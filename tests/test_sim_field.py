@@ -148,3 +148,32 @@ def test_preset_truth_documents_the_illumination(tmp_path):
     assert det["unilluminated_0"][:, :50].all() and det["unilluminated_1"].mean() < 0.05
     with fits.open(sorted(tmp_path.glob("S*.fits"))[0]) as h:
         assert h[0].header["DETSIZE"] == "[1:6144,1:4644]"  # as in the real EEV headers
+
+
+def test_sky_truth_agrees_with_the_per_amplifier_truth(tmp_path):
+    """unilluminated_at (sky positions, for stacks) and unilluminated_i (per amplifier) tell
+    the same story through the raw headers' WCS."""
+    from astropy.wcs import WCS
+
+    from gmoslib.sim.sky_truth import illuminated_in_frame, unilluminated_at
+
+    simulate_preset("gn-eev-4x4", str(tmp_path))
+    truth = json.loads((tmp_path / "truth" / "frames.json").read_text())
+    det = np.load(tmp_path / "truth" / "detector.npz")
+    name = next(f for f, i in truth["frames"].items() if i["kind"] == "science")
+    agree = total = 0
+    with fits.open(tmp_path / f"{name}.fits") as h:
+        for i, sec in enumerate(truth["amp_sections"]):
+            x1 = int(sec["datasec"][1:].split(":")[0]) - 1
+            unlit = det[f"unilluminated_{i}"]
+            yy, xx = np.mgrid[0:unlit.shape[0]:7, 0:unlit.shape[1]:7]
+            ra, dec = WCS(h[i + 1].header).all_pix2world(xx + x1, yy, 0)
+            lit = illuminated_in_frame(truth, truth["frames"][name], ra, dec)
+            agree += int(np.sum(lit == ~unlit[yy, xx]))
+            total += lit.size
+    assert agree / total > 0.995, agree / total
+    # a position seen by no frame: far from the pointing
+    assert unilluminated_at(str(tmp_path), np.array([10.0]), np.array([-30.0]))[0]
+    # the pointing itself is in the field of every frame
+    info = truth["frames"][name]
+    assert not unilluminated_at(str(tmp_path), np.array([info["ra"]]), np.array([info["dec"]]))[0]

@@ -8,8 +8,9 @@ frames.json
     form), ``field_stop`` (the field-stop model: edges, corner cuts and vignetting width in
     unbinned detector pixels, scattered-light level, and the amplifiers that lie entirely
     outside the field) and ``frames`` (per frame: kind, exposure, sky, offsets, seeing,
-    fringe amplitude, and per amplifier gain (e-/ADU), read noise (e-), overscan level and
-    bias offset (ADU), dead rows, full well (e-, None if ADC-limited), cosmic rays).
+    fringe amplitude, pointing (ra, dec, pa in degrees), and per amplifier gain (e-/ADU),
+    read noise (e-), overscan level and bias offset (ADU), dead rows, full well (e-, None if
+    ADC-limited), cosmic rays).
 stars.ecsv
     ra, dec (degrees), flux_e (electrons per exposure through the full pupil).
 detector.npz
@@ -20,6 +21,9 @@ detector.npz
     pixel must carry DQ bit 64 UNILLUMINATED or 16 NO_DATA in the pipeline's products),
     ``pattern_i`` (bias pattern, ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe pattern);
     and ``bias_offset``, ``dead_rows`` per amplifier.
+
+For products on the sky (mosaics, stacks), ``sky_truth.unilluminated_at(raw_dir, ra, dec)``
+says which sky positions no illuminated pixel of any science frame saw.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ def write_set(outdir: str, layout_key: str, xbin: int, ybin: int, specs: list[Fr
         truth[spec.name].update({"kind": spec.kind, "sky_e": spec.sky_e,
                                  "exptime": spec.exptime, "poffset": spec.poffset,
                                  "qoffset": spec.qoffset, "seeing": spec.seeing,
-                                 "fringe_amplitude_e": spec.fringe_amplitude_e})
+                                 "fringe_amplitude_e": spec.fringe_amplitude_e,
+                                 "ra": spec.ra, "dec": spec.dec, "pa": spec.pa})
         paths.append(path)
     sections = [{"ampname": a["ampname"], "detsec": a["detsec"].header(),
                  "datasec": a["datasec"].header()} for a in model.amps]
