@@ -144,7 +144,7 @@ def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -
         if pairs:
             f *= 0.5
             _add_fringe_extrema(f, det, xbin, ybin, pairs)
-        fringe.append(f)
+        fringe.append(f * transmission)  # night-sky light: stopped by the field stop too
     qe_tw = (1.0, 1.0, 1.0)
     qe_night = (1.0, 1.0, 1.0)
     if hamamatsu:
