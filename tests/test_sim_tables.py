@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from gmoslib import geometry, lookups
+from gmoslib.sections import Section
 from gmoslib.sim import amp_tables, cameras, focal_plane, fringe_pairs
 from gmoslib.sim.cameras import CAMERAS, NAMED_ROIS
 
@@ -162,8 +163,6 @@ def test_raw_sections_agree(key):
             except ValueError as exc:
                 sim = f"error: {exc}"
             try:
-                from gmoslib.sections import Section
-
                 ours = lookups.raw_amp_sections(lay, xbin, ybin,
                                                 None if roi is None else Section(*roi))
             except ValueError as exc:
