@@ -1,27 +1,33 @@
-"""Named data sets written by ``gmos simulate --preset NAME OUTDIR``."""
+"""Named data sets written by ``gmos simulate --preset NAME OUTDIR``.
+
+Historical presets: tutorial, small, fringe, fringe-small, gmos-s, eev, e2v, roi, roi-small.
+Per camera and binning, r band: ``<family>-<b>x<b>`` for every family of CAMERA_FAMILIES
+(gn-ham, gs-ham (2023 CCDs), gs-ham-orig, gn-e2v, gn-eev, gs-eev) and b = 1, 2, 4; the 4x4
+ones are small and fast (for tests).  Every preset models the field stop (``field.py``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.table import Table
 
-from .. import geometry
-from ..lookups import LAYOUTS, ROI_SETTINGS
-from ..sections import Section
-from .core import FrameSpec, make_detector_model, write_raw
+from .cameras import NAMED_ROIS, Box, camera
+from .core import FrameSpec
+from .focal_plane import mosaic_grid
+from .truth import write_set
 
 
 def star_field(layout_key: str, xbin: int, ybin: int, ra: float, dec: float, n: int,
                seed: int) -> Table:
     """Random stars over the mosaic footprint (plus margin): ra, dec (deg), flux_e."""
-    lay = LAYOUTS[layout_key]
+    lay = camera(layout_key)
     rng = np.random.default_rng([seed, 11])
-    _, _, nx, ny = geometry.mosaic_frame(lay.detid, xbin, ybin)
+    _, _, nx, ny = mosaic_grid(lay, xbin, ybin)
     scale = lay.pixel_scale * ybin / 3600.0
     half_x = nx / 2 * scale * 1.05
     half_y = ny / 2 * scale * 1.05
@@ -33,48 +39,11 @@ def star_field(layout_key: str, xbin: int, ybin: int, ra: float, dec: float, n: 
     return Table({"id": np.arange(n), "ra": ra + dra, "dec": dec + ddec, "flux_e": flux})
 
 
-def _write_set(outdir: str, layout_key: str, xbin: int, ybin: int, specs: list[FrameSpec],
-               *, roi: Section | None, seed: int, stars: Table | None,
-               compress: Callable[[str], str] | None = None) -> list[str]:
-    os.makedirs(outdir, exist_ok=True)
-    truth_dir = os.path.join(outdir, "truth")
-    os.makedirs(truth_dir, exist_ok=True)
-    model = make_detector_model(LAYOUTS[layout_key], xbin, ybin, roi, seed=seed)
-    paths, truth = [], {}
-    for spec in specs:
-        name = spec.name + ".fits"
-        if compress:
-            name = compress(spec.name)
-        path = os.path.join(outdir, name)
-        truth[spec.name] = write_raw(path, model, spec, stars, seed=seed)
-        truth[spec.name].update({"kind": spec.kind, "sky_e": spec.sky_e,
-                                 "exptime": spec.exptime, "poffset": spec.poffset,
-                                 "qoffset": spec.qoffset, "seeing": spec.seeing,
-                                 "fringe_amplitude_e": spec.fringe_amplitude_e})
-        paths.append(path)
-    with open(os.path.join(truth_dir, "frames.json"), "w") as fh:
-        json.dump({"layout": layout_key, "xbin": xbin, "ybin": ybin, "seed": seed,
-                   "qe_twilight": model.qe_twilight, "qe_night": model.qe_night,
-                   "frames": truth}, fh, indent=1)
-    if stars is not None:
-        stars.write(os.path.join(truth_dir, "stars.ecsv"), overwrite=True)
-    np.savez_compressed(
-        os.path.join(truth_dir, "detector.npz"),
-        **{f"response_{i}": r for i, r in enumerate(model.response)},
-        **{f"illumination_{i}": r for i, r in enumerate(model.illumination)},
-        **{f"pattern_{i}": p for i, p in enumerate(model.pattern)},
-        **{f"bad_{i}": b for i, b in enumerate(model.bad)},
-        **{f"fringe_{i}": f for i, f in enumerate(model.fringe)},
-        bias_offset=np.array(model.bias_offset), dead_rows=np.array(model.dead_rows),
-    )
-    return paths
-
-
 def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            prefix: str, bias_dates: list[tuple[str, int, int]],
            flat_date: tuple[str, int, int], sci_date: tuple[str, int, int],
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
-           roi: Section | None = None, fringe_e: float | list[float] = 0.0,
+           roi: Box | None = None, fringe_e: float | list[float] = 0.0,
            dithers: list[tuple[float, float]] | None = None,
            cosmic_rays: int = 40, n_stars: int = 300) -> list[str]:
     specs: list[FrameSpec] = []
@@ -105,7 +74,7 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
                                fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
                                datalab=f"{program}-5-{k + 1:03d}"))
-    return _write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
+    return write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
 
 
 def preset_tutorial(outdir: str, seed: int = 1) -> list[str]:
@@ -178,12 +147,61 @@ def preset_e2v(outdir: str, seed: int = 1) -> list[str]:
 
 def preset_roi(outdir: str, seed: int = 1) -> list[str]:
     """GN Hamamatsu 2x2 Central Stamp ROI, r band."""
-    y1, y2, x1, x2 = ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
+    stamp = NAMED_ROIS["Hamamatsu-N"]["Central Stamp"]
     return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
                   bias_dates=[("2019-05-01", 10, 5)], flat_date=("2019-05-02", 40, 3),
                   sci_date=("2019-05-02", 88, 3), filter2="r_G0303", n_sci=3,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 3, roi=Section(x1, x2, y1, y2),
+                  sci_exptime=30.0, flat_exptimes=[20.0] * 3, roi=stamp,
                   n_stars=2000, cosmic_rays=2)
+
+
+def preset_roi_small(outdir: str, seed: int = 1) -> list[str]:
+    """GN Hamamatsu 4x4 Central Spectrum ROI (full width, 1024 unbinned rows), r band: the ROI
+    crosses the field stop, so its outer amplifiers are unilluminated."""
+    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
+                  bias_dates=[("2019-05-01", 10, 5)], flat_date=("2019-05-02", 40, 3),
+                  sci_date=("2019-05-02", 88, 3), filter2="r_G0303", n_sci=3,
+                  sci_exptime=30.0, flat_exptimes=[20.0] * 3,
+                  roi=NAMED_ROIS["Hamamatsu"]["Central Spectrum"], n_stars=300,
+                  cosmic_rays=5)
+
+
+@dataclass(frozen=True)
+class _Family:
+    """A camera's r-band night: camera key, file prefix, UT day of the biases (science the
+    next night, twilights the morning after), r filter."""
+
+    camera: str
+    prefix: str
+    day: str
+    filter2: str
+
+
+#: One r-band night per camera; presets "<family>-<binning>" (binning 1x1, 2x2 or 4x4).
+CAMERA_FAMILIES = {
+    "gn-ham": _Family("GN-Ham", "N", "2019-05-01", "r_G0303"),
+    "gs-ham": _Family("GS-Ham2023", "S", "2024-02-01", "r_G0326"),
+    "gs-ham-orig": _Family("GS-Ham", "S", "2019-03-01", "r_G0326"),
+    "gn-e2v": _Family("GN-e2vDD", "N", "2014-05-01", "r_G0303"),
+    "gn-eev": _Family("GN-EEV", "N", "2008-05-01", "r_G0303"),
+    "gs-eev": _Family("GS-EEV", "S", "2010-09-01", "r_G0326"),
+}
+#: binning -> (biases, twilights, science frames, stars, cosmic rays per frame)
+_SIZES = {1: (3, 3, 3, 500, 60), 2: (5, 5, 4, 300, 40), 4: (5, 3, 3, 200, 15)}
+
+
+def camera_night(family: str, binning: int, outdir: str, seed: int = 1) -> list[str]:
+    """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning: biases,
+    twilight flats and dithered science frames."""
+    fam = CAMERA_FAMILIES[family]
+    n_bias, n_flat, n_sci, n_stars, crs = _SIZES[binning]
+    day = dt.date.fromisoformat(fam.day)
+    nxt = (day + dt.timedelta(days=1)).isoformat()
+    return _night(fam.camera, binning, binning, outdir, seed, prefix=fam.prefix,
+                  bias_dates=[(fam.day, 10, n_bias)], flat_date=(nxt, 40, n_flat),
+                  sci_date=(nxt, 88, n_sci), filter2=fam.filter2, n_sci=n_sci,
+                  sci_exptime=30.0, flat_exptimes=[20.0] * n_flat, n_stars=n_stars,
+                  cosmic_rays=crs)
 
 
 PRESETS: dict[str, Callable[..., list[str]]] = {
@@ -195,6 +213,9 @@ PRESETS: dict[str, Callable[..., list[str]]] = {
     "eev": preset_eev,
     "e2v": preset_e2v,
     "roi": preset_roi,
+    "roi-small": preset_roi_small,
+    **{f"{family}-{b}x{b}": functools.partial(camera_night, family, b)
+       for family in CAMERA_FAMILIES for b in (1, 2, 4)},
 }
 
 

@@ -1,0 +1,76 @@
+"""Illumination truth on the sky, for products resampled onto a sky grid (mosaics, stacks).
+
+``unilluminated_at(raw_dir, ra, dec)`` answers, from a simulated set's ``truth/frames.json``
+alone and with the simulator's own geometry (never the pipeline's), whether any illuminated
+detector pixel of the set's science frames saw each sky position.  A stack pixel for which it
+is True was fed by no illuminated input: the pipeline must give it DQ bit 64 (UNILLUMINATED)
+or 16 (NO_DATA).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from types import SimpleNamespace
+
+import numpy as np
+from astropy.wcs import WCS
+
+from .cameras import box_from_header, camera
+from .field import FIELDS
+from .focal_plane import focal_to_ccd
+from .headers import mosaic_wcs_params
+
+
+def frame_wcs(layout: str, xbin: int, ybin: int, info: dict) -> tuple[WCS, int, int]:
+    """(celestial WCS of the frame's ideal mosaic grid, x0, y0) for one frame's truth entry
+    (its poffset, qoffset, pa, ra, dec): mosaic pixel + (x0, y0) = focal-plane position."""
+    model = SimpleNamespace(camera=camera(layout), xbin=xbin, ybin=ybin)
+    spec = SimpleNamespace(poffset=info["poffset"], qoffset=info["qoffset"], pa=info["pa"],
+                           ra=info["ra"], dec=info["dec"])
+    crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crpix = crpix
+    w.wcs.crval = crval
+    w.wcs.cd = cd
+    return w, x0, y0
+
+
+def illuminated_in_frame(truth: dict, info: dict, ra, dec) -> np.ndarray:
+    """Bool array (shape of ra): the sky position falls on a read pixel of this frame whose
+    centre lies inside the field stop."""
+    cam = camera(truth["layout"])
+    xbin, ybin = truth["xbin"], truth["ybin"]
+    stop = FIELDS[cam.field]
+    read = [box_from_header(a["detsec"]) for a in truth["amp_sections"]]
+    w, x0, y0 = frame_wcs(truth["layout"], xbin, ybin, info)
+    mx, my = w.all_world2pix(np.ravel(ra), np.ravel(dec), 0)
+    lit = np.zeros(mx.shape, bool)
+    nx, ny = cam.ccd_read_area[0] / xbin, cam.ccd_read_area[1] / ybin
+    for ccd in range(3):
+        cx, cy = focal_to_ccd(cam, ccd, mx + x0, my + y0, xbin, ybin)
+        ix, iy = np.floor(cx + 0.5), np.floor(cy + 0.5)  # nearest binned pixel
+        on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        xd = ccd * cam.ccd_read_area[0] + (ix + 0.5) * xbin  # unbinned detector frame
+        yd = (iy + 0.5) * ybin
+        in_read = np.zeros_like(on)
+        for box in read:
+            in_read |= (xd >= box.x1) & (xd < box.x2) & (yd >= box.y1) & (yd < box.y2)
+        lit |= on & in_read & (stop.distance_inside(xd, yd) >= 0)
+    return lit.reshape(np.shape(ra))
+
+
+def unilluminated_at(raw_dir: str, ra, dec, kind: str = "science") -> np.ndarray:
+    """Bool array (shape of ra): no frame of that kind in the set saw the sky position
+    (degrees) with an illuminated pixel (outside the field stop, in a chip gap or off the
+    detector in every frame)."""
+    with open(os.path.join(raw_dir, "truth", "frames.json")) as fh:
+        truth = json.load(fh)
+    frames = [f for f in truth["frames"].values() if f["kind"] == kind]
+    if not frames:
+        raise ValueError(f"{raw_dir}: the simulated set has no {kind} frame")
+    seen = np.zeros(np.shape(ra), bool)
+    for info in frames:
+        seen |= illuminated_in_frame(truth, info, ra, dec)
+    return ~seen
