@@ -10,9 +10,9 @@
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     calibrations/processed_fringe/<first>_fringe.fits  fringe frames (electrons), when needed
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
-#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons), stacking records
-#     results/<first>_qa_frames.tsv, _qa_stack.tsv     QA tables per frame and per stack
-#     results/aligned/<name><suffix>.fits, _qa.tsv     stacks of earlier stacks (config align_and_stack)
+#     results/<first><suffix>.fits, <first><suffix>_qa.tsv   aligned stack (electrons), stacking records
+#     results/<first><suffix>_qa_frames.tsv, _qa_stack.tsv  QA tables per frame and per stack
+#     results/aligned/<name><suffix>.fits, <suffix>_qa.tsv  stacks of earlier stacks (config align_and_stack)
 #     qa/{raw,calibrations,mosaic,stack}/*.png         previews (also in `--report report.html`)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #

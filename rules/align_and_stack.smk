@@ -7,7 +7,7 @@ rule align_and_stack:
         aligned_inputs,
     output:
         stack=ALIGNED_PATH,
-        qa="results/aligned/{name}_qa.tsv",
+        qa=f"results/aligned/{{name}}{config['output_suffix']}_qa.tsv",
     log:
         "logs/align_and_stack/{name}.log",
     benchmark:
