@@ -84,9 +84,9 @@ def test_second_call_does_nothing_and_prints_each_message_once(api_night, capfd)
     handler = logging.StreamHandler(sys.stderr)
     root.addHandler(handler)
     try:
-        reduce(science, "science", workdir=work, cores=2)
+        reduce(science, "science", workdir=work, cores=2, verbose=True)
         capfd.readouterr()
-        again = reduce(science, "science", workdir=work, cores=2)
+        again = reduce(science, "science", workdir=work, cores=2, verbose=True)
         err = capfd.readouterr().err
     finally:
         root.removeHandler(handler)
@@ -94,6 +94,35 @@ def test_second_call_does_nothing_and_prints_each_message_once(api_night, capfd)
     assert err.count("Nothing to be done") == 1, err
     assert err.count("Building DAG of jobs") == 1, err
     assert err.count("gmoslib.api: science of 3 file(s)") == 1, err
+
+
+def test_quiet_call_shows_progress_and_returns_the_qa_tables(api_night, capfd):
+    """Without verbose, a call prints its progress and nothing of Snakemake's job output,
+    and returns the products with their QA tables."""
+    work, science, out = api_night
+    capfd.readouterr()
+    again = reduce(science, "science", workdir=work, cores=2)
+    err = capfd.readouterr().err
+    assert again == out["science"]
+    assert "Building DAG of jobs" not in err and "Nothing to be done" not in err, err
+    assert len(err.strip().splitlines()) <= 4, err
+    assert list(again.qa["stack"]) == ["N20170614S0201_stack"]
+    assert list(again.qa_frames["frame"]) == [f"N20170614S{n:04d}" for n in range(201, 204)]
+    assert again.qa_paths == [str(work / "results" / f"N20170614S0201_stack_qa_{t}.tsv")
+                              for t in ("frames", "stack")]
+
+
+def test_params_take_the_schema_types_once():
+    """5 typed in Python and "5" from the command line are one value (HISTORY writes 5.0)."""
+    from gmoslib.recipes_table import check_params, load_schema
+
+    schema = load_schema()
+    for value in (5, 5.0, "5"):
+        checked = check_params({"stackFrames": {"hsigma": value}}, schema)
+        assert repr(checked["stackFrames"]["hsigma"]) == "5.0", value
+    # integers stay integers, booleans booleans
+    checked = check_params({"stackBiases": {"max_iters": 3, "mclip": True}}, schema)
+    assert repr(checked["stackBiases"]) == "{'max_iters': 3, 'mclip': True}"
 
 
 def test_reduce_errors(small_night, tmp_path):
