@@ -20,10 +20,13 @@
 # The steps each product goes through, and the rule running each step, are listed in
 # gmoslib/recipes_table.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
 
+import logging
 import os
 
+from snakemake.settings.enums import Quietness
 from snakemake.utils import min_version, validate
 
+from gmoslib import console as quiet_console
 from gmoslib.recipes_table import ParamsError, check_params, load_schema
 
 min_version("9.0")
@@ -61,6 +64,15 @@ include: "rules/align_and_stack.smk"
 
 
 report: "report/workflow.rst"
+
+
+# A quiet console (profiles/default: quiet [rules, host]): progress, one line per finished
+# product, warnings and errors; Snakemake's scheduler lines go to its log file only.
+if Quietness.RULES in (workflow.output_settings.quiet or ()):
+    quiet_console.install(
+        logging.getLogger("snakemake.logging"),
+        lambda jobid: quiet_console.products_of(workflow.dag, jobid),
+    )
 
 
 rule all:
