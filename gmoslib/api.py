@@ -13,12 +13,17 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
     flat = reduce(flats, "flat", workdir="night")         # finds the bias made above
     stack = reduce(science, "science", workdir="night",
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
+    stack.qa                                              # the stack's QA table (pandas)
 
 :func:`reduce` runs this repository's Snakefile through Snakemake's own Python API (no
 subprocess), in ``workdir``, on exactly the files given: they are exposed to the workflow as
 ``workdir/inputs/``, a folder of symbolic links (raw files are never copied or modified), and
 the processed calibrations already in ``workdir/calibrations/`` are searched as the caldb.
-The products are the same files, byte for byte, as a command-line run would write.
+The products are the same files, byte for byte, as a command-line run would write, and
+``gmos reduce`` (:mod:`gmoslib.cli_reduce`) is this function: both stage the inputs and write
+the config the same way, so switching between them in a folder reruns nothing.  A call shows
+a progress bar (tqdm, when installed) and Snakemake's warnings and errors; ``verbose=True``
+shows Snakemake's own output instead.
 
 Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`).
 """

@@ -209,3 +209,48 @@ def test_align_and_stack_of_partial_stacks_is_the_full_stack(small_night, api_ni
     ratio = fa[ok] / ff[ok]
     assert abs(np.median(ratio) - 1) < 0.002, np.median(ratio)
     assert np.percentile(np.abs(ratio - 1), 90) < 0.01, np.sort(np.abs(ratio - 1))[-5:]
+
+
+def test_console_drives_a_progress_bar_and_prints_errors(monkeypatch, capfd):
+    """Snakemake's progress events move a tqdm bar (a stand-in here), warnings and errors are
+    printed in full, everything else is left to the log file."""
+    import types
+
+    from snakemake.logging import LogEvent
+
+    from gmoslib.api import _Console
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, unit, file):
+            self.total, self.desc, self.n, self.lines = total, desc, 0, []
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def write(self, text, file=None):
+            self.lines.append(text)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
+
+    def record(msg, level=logging.INFO, **extra):
+        r = logging.LogRecord("snakemake.logging", level, "x", 1, msg, (), None)
+        r.__dict__.update(extra)
+        return r
+
+    console = _Console("science")
+    console.emit(record("Building DAG of jobs..."))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=1, total=2))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=2, total=6))
+    console.emit(record("a job failed: N20170614S0201.fits unreadable", logging.ERROR))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=6, total=6))
+    console.close()
+    (bar,) = bars
+    assert (bar.desc, bar.n, bar.total, bar.closed) == ("science", 6, 6, True)
+    assert bar.lines == ["a job failed: N20170614S0201.fits unreadable"]
+    assert capfd.readouterr().err == ""
