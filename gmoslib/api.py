@@ -250,17 +250,20 @@ def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int, *,
         DAGSettings,
         ExecutionSettings,
         OutputSettings,
-        Quietness,
         ResourceSettings,
     )
 
-    # The settings of profiles/default, which the command line applies automatically; quiet
-    # unless verbose: a progress bar instead, and only warnings and errors in full.
-    quiet = None if verbose else {Quietness.ALL}
-    with SnakemakeApi(OutputSettings(quiet=quiet)) as api:
-        console = None if verbose else _Console(label)
-        if console is not None:
-            logging.getLogger("snakemake.logging").addHandler(console)
+    # Unless verbose, Snakemake's console handler is replaced by a progress bar that prints
+    # warnings and errors in full; its log file (.snakemake/log/) still gets everything.
+    with SnakemakeApi(OutputSettings()) as api:
+        console = None
+        if not verbose:
+            snakemake_log = logging.getLogger("snakemake.logging")
+            for handler in list(snakemake_log.handlers):
+                if handler.get_name() == "DefaultStreamHandler":
+                    snakemake_log.removeHandler(handler)
+            console = _Console(label)
+            snakemake_log.addHandler(console)
         try:
             workflow_api = api.workflow(
                 resource_settings=ResourceSettings(cores=cores),

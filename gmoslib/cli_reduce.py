@@ -111,9 +111,10 @@ def add_subcommand(sub) -> None:
 
     p = sub.add_parser(
         "reduce", help="reduce files as DRAGONS' reduce does (runs the workflow)",
-        description="Reduce FILES (and @LIST files) into one product with the workflow, in "
-                    "the working directory -d (products where a snakemake run puts them; "
-                    "calibrations made earlier there are found by themselves).",
+        description="Reduce FILES (and the files of @LIST) into one product with the "
+                    "workflow,\nin the working directory -d: products go where a snakemake "
+                    "run puts them,\nand calibrations made earlier there are found by "
+                    "themselves.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE|@LIST",
                    help="raw files, or @LIST: a file with one path per line")
