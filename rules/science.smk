@@ -61,19 +61,19 @@ rule stack_science:
             STACK_PNG,
             caption="../report/stack.rst",
             category="4. Stacks",
-            labels={"stack": "{name}" + config["output_suffix"], "product": "stack image"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "stack image"},
         ),
         qa_frames=report(
             QA_FRAMES,
             caption="../report/qa_frames.rst",
             category="4. Stacks",
-            labels={"stack": "{name}" + config["output_suffix"], "product": "QA per frame"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA per frame"},
         ),
         qa_stack=report(
             QA_STACK,
             caption="../report/qa_stack.rst",
             category="4. Stacks",
-            labels={"stack": "{name}" + config["output_suffix"], "product": "QA of the stack"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA of the stack"},
         ),
     log:
         "logs/stack_science/{name}.log",
