@@ -166,6 +166,8 @@ def test_align_and_stack_of_partial_stacks_is_the_full_stack(small_night, api_ni
     aligned = reduce(part1 + part2, "alignAndStack", workdir=work, name="N20170614S0201",
                      cores=2)
     assert aligned == [str(work / "results/aligned/N20170614S0201_stack.fits")]
+    preview = work / "qa/stack/aligned/N20170614S0201_stack.png"  # for the report
+    assert 0 < preview.stat().st_size <= 300_000
     full = out["science"][0]
 
     with fits.open(aligned[0]) as a, fits.open(full) as f:
