@@ -6,7 +6,8 @@ a finished job is a timestamp plus "Finished jobid: 7 (Rule: stack_bias)".  The 
 attached to Snakemake's console handler only (its log file under ``.snakemake/log`` keeps
 everything), drops those scheduler lines and turns each "Finished" message into one line
 naming the product, so that a night shows its progress ("n of m steps done"), one line per
-finished product, errors and warnings in full, and nothing else.
+finished product, errors and warnings in full (a failed job's block and log, which the quiet
+'rules' setting alone would hide), and nothing else.
 
 No Snakemake import: the filter works on :mod:`logging` records and on a function from job
 id to product paths that the Snakefile supplies.
@@ -30,16 +31,26 @@ FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: ([^)]+)\)$")
 STREAM_HANDLER = "DefaultStreamHandler"
 
 
+#: Snakemake's job-failure events: shown in full (its quiet 'rules' setting would hide them).
+ERROR_EVENTS = ("job_error", "group_error")
+
+
 class QuietConsole(logging.Filter):
     """Drops :data:`CHATTER` and rewrites "Finished jobid: N (Rule: R)" as "R: PRODUCT"
     (``products_of_job(N)`` gives the paths; a job without products, a target rule, gets
-    no line of its own)."""
+    no line of its own).  ``inner``: the handler's own filters (Snakemake's quiet settings),
+    applied first, except to :data:`ERROR_EVENTS`, which always pass."""
 
-    def __init__(self, products_of_job: Callable[[int], list[str]]):
+    def __init__(self, products_of_job: Callable[[int], list[str]], inner=()):
         super().__init__()
         self.products_of_job = products_of_job
+        self.inner = list(inner)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "event", None) in ERROR_EVENTS:
+            return True
+        if not all(f.filter(record) for f in self.inner):
+            return False
         if record.levelno >= logging.WARNING or not isinstance(record.msg, str):
             return True
         text = record.getMessage()
@@ -72,6 +83,9 @@ def install(logger: logging.Logger, products_of_job: Callable[[int], list[str]])
     for handler in logger.handlers:
         if handler.get_name() == STREAM_HANDLER:
             if not any(isinstance(f, QuietConsole) for f in handler.filters):
-                handler.addFilter(QuietConsole(products_of_job))
+                inner = list(handler.filters)
+                for f in inner:
+                    handler.removeFilter(f)
+                handler.addFilter(QuietConsole(products_of_job, inner))
             return True
     return False

@@ -33,6 +33,16 @@ def test_filter_drops_scheduler_lines_and_names_products():
     assert quiet.filter(_record("Execute 2 jobs...", level=logging.WARNING))
 
 
+def test_failed_jobs_are_shown_whatever_snakemake_quiets():
+    class QuietRules(logging.Filter):  # Snakemake's filter with quiet: [rules]
+        def filter(self, record):
+            return getattr(record, "event", None) not in ("job_info", "job_error")
+
+    quiet = QuietConsole(lambda jobid: [], inner=[QuietRules()])
+    assert quiet.filter(_record("Error in rule stack_flat", logging.ERROR, event="job_error"))
+    assert not quiet.filter(_record("rule stack_flat:", event="job_info"))
+
+
 @pytest.mark.slow
 def test_small_night_console(tmp_path):
     raw = tmp_path / "raw"
