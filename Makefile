@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 DEMO := demo
 CORES ?= 2
 
-.PHONY: setup demo test test-unit test-slow lint clean-demo
+.PHONY: setup setup-locked lock demo test test-unit test-slow lint clean-demo
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 setup: $(BIN)/.installed
+
+# the exact versions the tests ran with (requirements-lock.txt), instead of pyproject's ranges
+setup-locked:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(BIN)/.installed
+
+# rewrite requirements-lock.txt from the installed environment (after changing pyproject.toml)
+lock: setup
+	$(BIN)/python envs/make_lock.py
 
 $(DEMO)/raw/.complete: | setup
 	$(BIN)/gmos simulate --preset tutorial $(DEMO)/raw

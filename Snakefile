@@ -10,9 +10,9 @@
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     calibrations/processed_fringe/<first>_fringe.fits  fringe frames (electrons), when needed
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
-#     results/<first><suffix>.fits, <first>_qa.tsv     aligned stack (electrons), stacking records
-#     results/<first>_qa_frames.tsv, _qa_stack.tsv     QA tables per frame and per stack
-#     results/aligned/<name><suffix>.fits, _qa.tsv     stacks of earlier stacks (config align_and_stack)
+#     results/<first><suffix>.fits, <first><suffix>_qa.tsv   aligned stack (electrons), stacking records
+#     results/<first><suffix>_qa_frames.tsv, _qa_stack.tsv  QA tables per frame and per stack
+#     results/aligned/<name><suffix>.fits, <suffix>_qa.tsv  stacks of earlier stacks (config align_and_stack)
 #     qa/{raw,calibrations,mosaic,stack}/*.png         previews (also in `--report report.html`)
 #     logs/<rule>/<name>.log, benchmarks/<rule>/<name>.tsv
 #
@@ -20,10 +20,13 @@
 # The steps each product goes through, and the rule running each step, are listed in
 # gmoslib/recipes_table.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
 
+import logging
 import os
 
+from snakemake.settings.enums import Quietness
 from snakemake.utils import min_version, validate
 
+from gmoslib import console as quiet_console
 from gmoslib.configcheck import config_problems
 from gmoslib.recipes_table import ParamsError, check_params, load_schema
 
@@ -67,6 +70,15 @@ include: "rules/align_and_stack.smk"
 
 
 report: "report/workflow.rst"
+
+
+# A quiet console (profiles/default: quiet [rules, host]): progress, one line per finished
+# product, warnings and errors; Snakemake's scheduler lines go to its log file only.
+if Quietness.RULES in (workflow.output_settings.quiet or ()):
+    quiet_console.install(
+        logging.getLogger("snakemake.logging"),
+        lambda jobid: quiet_console.products_of(workflow.dag, jobid),
+    )
 
 
 rule all:

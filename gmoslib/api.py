@@ -13,12 +13,17 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
     flat = reduce(flats, "flat", workdir="night")         # finds the bias made above
     stack = reduce(science, "science", workdir="night",
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
+    stack.qa                                              # the stack's QA table (pandas)
 
 :func:`reduce` runs this repository's Snakefile through Snakemake's own Python API (no
 subprocess), in ``workdir``, on exactly the files given: they are exposed to the workflow as
 ``workdir/inputs/``, a folder of symbolic links (raw files are never copied or modified), and
 the processed calibrations already in ``workdir/calibrations/`` are searched as the caldb.
-The products are the same files, byte for byte, as a command-line run would write.
+The products are the same files, byte for byte, as a command-line run would write, and
+``gmos reduce`` (:mod:`gmoslib.cli_reduce`) is this function: both stage the inputs and write
+the config the same way, so switching between them in a folder reruns nothing.  A call shows
+a progress bar (tqdm, when installed) and Snakemake's warnings and errors; ``verbose=True``
+shows Snakemake's own output instead.
 
 Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`).
 """
@@ -31,7 +36,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .recipes_table import PRODUCTS
+from .recipes_table import PRODUCTS, ParamsError, check_params, load_schema
 from .select import select_data as _select_data
 
 #: The workflow that :func:`reduce` runs (this gmoslib's repository checkout).
@@ -45,6 +50,33 @@ _HANDLER_NAME = "gmoslib.api"
 
 class ReductionError(RuntimeError):
     """A reduction could not be run or did not complete; the message says why and where."""
+
+
+class Reduction(list):
+    """The absolute paths of a reduction's products (a list), with their QA tables.
+
+    qa: one row per product from its ``*_qa_stack.tsv`` table (science stacks: the image
+        numbers measured on the stack), or None for products without one (calibrations).
+    qa_frames: one row per input frame from the ``*_qa_frames.tsv`` tables, or None.
+    qa_paths: the QA table files read.
+    """
+
+    def __init__(self, products: Sequence[str], qa_paths: Sequence[str] = ()):
+        super().__init__(products)
+        self.qa_paths = list(qa_paths)
+        self.qa = _read_tables(p for p in self.qa_paths if p.endswith("_qa_stack.tsv"))
+        self.qa_frames = _read_tables(p for p in self.qa_paths if p.endswith("_qa_frames.tsv"))
+
+    @property
+    def products(self) -> list[str]:
+        return list(self)
+
+
+def _read_tables(paths):
+    import pandas as pd
+
+    tables = [pd.read_csv(p, sep="\t") for p in paths]
+    return pd.concat(tables, ignore_index=True) if tables else None
 
 
 def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
@@ -142,8 +174,10 @@ def reduce(
     name: str | None = None,
     config: Mapping | None = None,
     cores: int | None = None,
-) -> list[str]:
-    """Reduce ``files`` into ``product`` and return the absolute paths of the products.
+    verbose: bool = False,
+) -> Reduction:
+    """Reduce ``files`` into ``product`` and return the absolute paths of the products (a
+    list, whose ``qa`` and ``qa_frames`` attributes hold the products' QA tables).
 
     files: raw files (bias, flat, fringe, science) or, for alignAndStack, reduced stacks or
         mosaics.  Calibrations the product needs are taken from these files, from
@@ -159,6 +193,8 @@ def reduce(
     name: name of the alignAndStack group (default: the first file's name without .fits).
     config: any other config keys (``config/schema.yaml``).
     cores: CPU cores for the jobs (default: all).
+    verbose: show Snakemake's own output (every job, its reason, resources and timing)
+        instead of a progress bar; errors and warnings are shown in full either way.
     """
     if product not in PRODUCTS:
         raise ReductionError(f"unknown product {product!r}; products: {', '.join(PRODUCTS)}")
@@ -185,7 +221,12 @@ def reduce(
     cfg["calibration_dirs"] = [str(own)] + [os.path.abspath(d) for d in
                                             (calibration_dirs or cfg.get("calibration_dirs", []))]
     if params:
-        cfg["params"] = {step: dict(values) for step, values in params.items()}
+        # the schema's types, once, for every front-end: 5 and "5" for a number are 5.0
+        try:
+            cfg["params"] = check_params({step: dict(values) for step, values in
+                                          params.items()}, load_schema())
+        except ParamsError as exc:
+            raise ReductionError(str(exc)) from None
     if user_cal:
         cfg["user_cal"] = {k: os.path.abspath(v) for k, v in user_cal.items()}
     if suffix is not None:
@@ -193,13 +234,16 @@ def reduce(
     target = PRODUCTS[product].target
     log.info("gmoslib.api: %s of %d file(s) in %s (target %s)", product, len(paths), workdir,
              target)
-    outputs = _run_snakemake(workdir, cfg, target, cores or os.cpu_count() or 1)
+    outputs, qa_paths = _run_snakemake(workdir, cfg, target, cores or os.cpu_count() or 1,
+                                       verbose=verbose, label=product)
     log.info("gmoslib.api: %s", ", ".join(outputs) or "(no products)")
-    return outputs
+    return Reduction(outputs, qa_paths)
 
 
-def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int) -> list[str]:
-    """Run the workflow's ``target`` rule in ``workdir``; the products are its inputs."""
+def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int, *,
+                   verbose: bool = True, label: str = "") -> tuple[list[str], list[str]]:
+    """Run the workflow's ``target`` rule in ``workdir``: (the products, which are the target
+    job's inputs; the QA tables written with them)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import (
         ConfigSettings,
@@ -209,8 +253,17 @@ def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int) -> list[st
         ResourceSettings,
     )
 
-    # The settings of profiles/default, which the command line applies automatically.
-    with SnakemakeApi(OutputSettings(printshellcmds=True)) as api:
+    # Unless verbose, Snakemake's console handler is replaced by a progress bar that prints
+    # warnings and errors in full; its log file (.snakemake/log/) still gets everything.
+    with SnakemakeApi(OutputSettings()) as api:
+        console = None
+        if not verbose:
+            snakemake_log = logging.getLogger("snakemake.logging")
+            for handler in list(snakemake_log.handlers):
+                if handler.get_name() == "DefaultStreamHandler":
+                    snakemake_log.removeHandler(handler)
+            console = _Console(label)
+            snakemake_log.addHandler(console)
         try:
             workflow_api = api.workflow(
                 resource_settings=ResourceSettings(cores=cores),
@@ -223,13 +276,80 @@ def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int) -> list[st
                 raise ReductionError(f"the workflow {SNAKEFILE} has no target rule {target!r}")
             dag_api = workflow_api.dag(DAGSettings(targets={target}, force_incomplete=True))
             dag_api.execute_workflow(execution_settings=ExecutionSettings(latency_wait=5))
-            return _target_inputs(workflow_api, target)
+            products = _target_inputs(workflow_api, target)
+            return products, _qa_tables(workflow_api, products)
         except ReductionError:
             raise
         except Exception as exc:
             api.print_exception(exc)
             raise ReductionError(f"the {target} reduction in {workdir} failed: {exc} (job "
                                  f"logs under {workdir / 'logs'})") from exc
+        finally:
+            if console is not None:
+                logging.getLogger("snakemake.logging").removeHandler(console)
+                console.close()
+
+
+def _qa_tables(workflow_api, products: list[str]) -> list[str]:
+    """Absolute paths of the QA tables (``*_qa_*.tsv``) written by the jobs that made
+    ``products``, in the order of the products."""
+    wanted = set(products)
+    found = []
+    for job in workflow_api._workflow.dag.jobs:
+        outputs = [os.path.abspath(str(f)) for f in job.output]
+        if wanted & set(outputs):
+            found += [(min(products.index(o) for o in wanted & set(outputs)), o)
+                      for o in outputs if o.endswith(".tsv") and "_qa_" in os.path.basename(o)]
+    return [path for _, path in sorted(found)]
+
+
+class _Console(logging.Handler):
+    """The quiet console of :func:`reduce`: Snakemake's "n of m steps done" drives a
+    progress bar (tqdm's, which draws itself in a terminal and in a notebook; without tqdm,
+    Snakemake's own progress line is printed), warnings and errors are printed in full with
+    Snakemake's formatting, everything else is left to the log file in .snakemake/log."""
+
+    def __init__(self, label: str):
+        super().__init__(logging.DEBUG)
+        from snakemake.logging import DefaultFormatter
+
+        self.setFormatter(DefaultFormatter(quiet=set(), show_failed_logs=True))
+        self.label = label
+        self.bar = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from snakemake.logging import LogEvent
+
+        event = getattr(record, "event", None)
+        if event == LogEvent.PROGRESS:
+            self._progress(int(record.done), int(record.total))
+        elif record.levelno >= logging.WARNING:
+            text = self.format(record)
+            if text:
+                self._write(text)
+
+    def _progress(self, done: int, total: int) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # no bar to draw: Snakemake's own progress line
+            self._write(f"{self.label}: {done} of {total} steps done")
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, unit="step", file=sys.stderr)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def _write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        super().close()
 
 
 def _target_inputs(workflow_api, target: str) -> list[str]:

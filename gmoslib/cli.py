@@ -2,14 +2,18 @@
 
     gmos simulate [--preset tutorial] OUTDIR       simulated raw data with truth
     gmos manifest RAW_DIR [-o manifest.tsv]        tags and descriptors of every file
-    gmos select (FILES... | --manifest M) [--tags T ...] [--xtags T ...] [--expr E] [-o LIST]
-    gmos showd -d DESC[,DESC...] FILES...          descriptor values
+    gmos select (FILES... | --manifest M) [--tags T,T] [--xtags T,T] [--expr E] [-o LIST]
+    gmos showd -d DESC[,DESC...] FILES...          descriptor values (as --expr compares them)
+    gmos reduce FILES|@LIST [-r RECIPE] [-p STEP:PARAM=VALUE ...] [--suffix S] [--user_cal ...]
     gmos caldb list|add|remove ...                 processed-calibration index
     gmos provenance FILE...                        processing history of a product
     gmos download (--program ID | --data-label L ...) -o RAW_DIR   raw files from the archive
     gmos preview FILE... [-o DIR]                  PNG previews of raw files and products
     gmos recipes [PRODUCT...]                      steps of each product, in order, and their rules
-    gmos params STEP                               a step's parameters, defaults and meanings
+    gmos params [STEP]                             the steps, or a step's parameters
+    gmos --version
+
+`gmos COMMAND --help` describes a command, with an example.
 """
 
 from __future__ import annotations
@@ -21,7 +25,28 @@ import sys
 import pandas as pd
 
 SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.caldb", "gmoslib.provenance",
-                      "gmoslib.archive", "gmoslib.preview")
+                      "gmoslib.archive", "gmoslib.preview", "gmoslib.cli_reduce")
+
+#: An example for every subcommand's --help (the commands' own modules may bring a longer
+#: epilog; this one is used when they do not).
+EXAMPLES = {
+    "manifest": "gmos manifest night/raw -o manifest.tsv",
+    "select": "gmos select --tags FLAT --expr 'filter_name==\"i\"' night/raw/*.fits -o flats.txt",
+    "showd": "gmos showd -d object,filter_name,raw_filter_name,exposure_time night/raw/*.fits",
+    "recipes": "gmos recipes science",
+    "params": "gmos params stackFrames",
+    "simulate": "gmos simulate --preset tutorial night/raw",
+    "caldb": "gmos caldb scan night/calibrations",
+    "provenance": "gmos provenance night/results/N20170614S0201_stack.fits",
+    "download": "gmos download --program GN-2017A-LP-1 -o night/raw",
+    "preview": "gmos preview night/results/N20170614S0201_stack.fits -o pictures",
+    "reduce": "gmos reduce @science.txt -d night -p stackFrames:hsigma=5 --suffix _hs5",
+}
+
+SHOWD_HELP = """Descriptor values, in the form `gmos select --expr` compares them: filter_name and
+detector_name print DRAGONS' short (pretty) names, e.g. `i` and `Hamamatsu-N`;
+raw_filter_name and raw_detector_name the header's form, e.g. `open1-6&i_G0302`. Any other
+descriptor (exposure_time, binning, object, gain, ...) prints its one value."""
 
 
 def _cmd_manifest(args) -> int:
@@ -49,10 +74,10 @@ def _load_table(args):
 
 
 def _cmd_select(args) -> int:
-    from .select import select_data
+    from .select import select_data, split_tags
 
-    paths = select_data(_load_table(args), tags=args.tags, xtags=args.xtags,
-                        expression=args.expr)
+    paths = select_data(_load_table(args), tags=split_tags(args.tags),
+                        xtags=split_tags(args.xtags), expression=args.expr)
     text = "\n".join(paths) + ("\n" if paths else "")
     if args.output:
         with open(args.output, "w") as fh:
@@ -65,6 +90,7 @@ def _cmd_select(args) -> int:
 def _cmd_showd(args) -> int:
     from .descriptors import Descriptors
     from .fitsio import read_headers
+    from .select import descriptor_value
 
     names = [d.strip() for d in args.descriptors.split(",") if d.strip()]
     print("filename\t" + "\t".join(names))
@@ -73,10 +99,7 @@ def _cmd_showd(args) -> int:
         d = Descriptors(phu, exts, path)
         values = []
         for name in names:
-            method = getattr(d, name, None)
-            if method is None or name.startswith("_"):
-                raise ValueError(f"unknown descriptor {name!r}")
-            values.append(str(method()))
+            values.append(str(descriptor_value(d, name)))
         print(path + "\t" + "\t".join(values))
     return 0
 
@@ -89,15 +112,26 @@ def _cmd_recipes(args) -> int:
 
 
 def _cmd_params(args) -> int:
-    from .recipes_table import format_params, load_schema
+    from .recipes_table import STEPS, format_params, load_schema, step_schemas
 
-    print(format_params(args.step, load_schema(args.schema)))
+    schema = load_schema(args.schema)
+    if args.step:
+        print(format_params(args.step, schema))
+        return 0
+    steps = list(step_schemas(schema))
+    width = max(len(s) for s in steps)
+    print("steps with parameters (gmos params STEP lists them):")
+    for step in steps:
+        print(f"  {step:<{width}}  {STEPS.get(step, '')}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="gmos", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"gmos {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("manifest", help="tags and descriptors of every file in a directory")
     p.add_argument("raw_dir")
@@ -107,14 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("select", help="select files by tags and descriptor expression")
     p.add_argument("files", nargs="*", help="FITS files (or use --manifest)")
     p.add_argument("--manifest", help="a manifest.tsv written by the workflow or gmos manifest")
-    p.add_argument("--tags", nargs="*", default=[], help="tags every file must have")
-    p.add_argument("--xtags", nargs="*", default=[], help="tags no file may have")
-    p.add_argument("--expr", help="descriptor expression, e.g. 'filter_name==\"i\"'")
+    p.add_argument("--tags", action="append", default=[], metavar="T,T",
+                   help="tags every file must have, comma-separated (e.g. BIAS or FLAT,TWILIGHT)")
+    p.add_argument("--xtags", action="append", default=[], metavar="T,T",
+                   help="tags no file may have, comma-separated (e.g. CAL)")
+    p.add_argument("--expr", help="descriptor expression, e.g. 'filter_name==\"i\"' (the "
+                                  "values gmos showd prints)")
     p.add_argument("-o", "--output", help="write the list here (one path per line)")
     p.set_defaults(func=_cmd_select)
 
-    p = sub.add_parser("showd", help="show descriptor values of files")
-    p.add_argument("-d", "--descriptors", required=True, help="comma-separated names")
+    p = sub.add_parser("showd", help="show descriptor values of files", description=SHOWD_HELP)
+    p.add_argument("-d", "--descriptors", required=True,
+                   help="comma-separated names, e.g. filter_name,raw_filter_name")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=_cmd_showd)
 
@@ -124,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_recipes)
 
     p = sub.add_parser("params", help="a step's parameters, defaults and meanings")
-    p.add_argument("step", help="a step name from gmos recipes, e.g. stackFrames")
+    p.add_argument("step", nargs="?", help="a step name from gmos recipes, e.g. stackFrames "
+                                           "(without: the list of steps)")
     p.add_argument("--schema", help="workflow schema (default: config/schema.yaml of this "
                                     "repository)")
     p.set_defaults(func=_cmd_params)
@@ -139,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_subcommand(sub)
+    for name, p in sub.choices.items():
+        if not p.epilog and name in EXAMPLES:
+            p.epilog = f"example:\n  {EXAMPLES[name]}"
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

@@ -499,6 +499,22 @@ class Header:
         return self.tostring(sep="\n", endcard=False, padding=False)
 
 
+def date_obs_from_mjd(mjd: float) -> str:
+    """ISO 8601 date and time (UTC, to the millisecond) of a Modified Julian Date (days)."""
+    import datetime as dt
+
+    moment = dt.datetime(1858, 11, 17) + dt.timedelta(days=float(mjd))
+    return moment.isoformat(timespec="milliseconds")
+
+
+def add_date_obs(header) -> None:
+    """Give a header (ours or astropy's) that has ``MJD-OBS`` but no ``DATE-OBS`` the
+    ``DATE-OBS`` card astropy's WCS reads (else its 'datfix' sets it and warns)."""
+    if "DATE-OBS" not in header and header.get("MJD-OBS") is not None:
+        header["DATE-OBS"] = (date_obs_from_mjd(header["MJD-OBS"]),
+                              "UTC start of the exposure (from MJD-OBS)")
+
+
 def as_header(header) -> Header:
     """A :class:`Header` from a Header (itself) or anything with ``tostring()`` (an
     astropy Header)."""

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import mmap
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -24,7 +25,7 @@ import numpy as np
 
 from . import rawcompress
 from .errors import FitsReadError
-from .fitsheader import Header, as_header
+from .fitsheader import Header, add_date_obs, as_header
 from .frame import Extension, Frame
 
 BLOCK = 2880
@@ -389,6 +390,17 @@ def _clean(header) -> Header:
     return h
 
 
+def _variance_unit(unit, ext: int) -> str | None:
+    """BUNIT of a VAR HDU: the square of the SCI unit as astropy.units writes it
+    ('electron' -> 'electron2', 'adu' -> 'adu2'); None for a unitless SCI."""
+    if not unit:
+        return None
+    if not re.fullmatch(r"[A-Za-z]+", str(unit)):
+        raise ValueError(f"extension {ext}: SCI BUNIT {unit!r} is not a single unit name "
+                         "(adu, electron): cannot write the VAR unit")
+    return f"{unit}2"
+
+
 def _image_hdus(frame: Frame) -> list[tuple[Header, np.ndarray | None]]:
     """(header, data) of every HDU of a processed file: the PHU, then SCI, VAR and DQ per
     extension with EXTVER = 1..N (SCI and VAR float32, DQ uint16 stored with BZERO 32768)."""
@@ -400,7 +412,7 @@ def _image_hdus(frame: Frame) -> list[tuple[Header, np.ndarray | None]]:
     phu.extend(_clean(frame.phu))
     hdus: list[tuple[Header, np.ndarray | None]] = [(phu, None)]
 
-    def image(data, base, name, ver, bunit=None):
+    def image(data, base, name, ver, bunit=None, utype=None):
         h = Header()
         h.append("XTENSION", "IMAGE", "Image extension")
         h.append("BITPIX", 16 if data.dtype == np.uint16 else -32, "array data type")
@@ -418,18 +430,20 @@ def _image_hdus(frame: Frame) -> list[tuple[Header, np.ndarray | None]]:
         h["EXTVER"] = (ver, "extension value")
         if bunit:
             h["BUNIT"] = bunit
+        if utype:  # astropy's CCDData.read(..., hdu_uncertainty="VAR") reads the type here
+            h["UTYPE"] = (utype, "astropy.nddata uncertainty class")
         return h, data
 
     for i, ext in enumerate(frame.exts, start=1):
         hdr = _clean(ext.header)
+        add_date_obs(hdr)
         if np.ndim(ext.sci) != 2:
             raise ValueError(f"extension {i}: SCI must be 2-D, got shape {np.shape(ext.sci)}")
         hdus.append(image(np.asarray(ext.sci, np.float32), hdr, "SCI", i))
         if ext.var is not None:
-            unit = hdr.get("BUNIT")
             hdus.append(image(np.broadcast_to(np.asarray(ext.var, np.float32),
                                               np.shape(ext.sci)), None, "VAR", i,
-                              f"({unit})**2" if unit else None))
+                              _variance_unit(hdr.get("BUNIT"), i), "VarianceUncertainty"))
         if ext.dq is not None:
             hdus.append(image(np.broadcast_to(np.asarray(ext.dq).astype(np.uint16, copy=False),
                                               np.shape(ext.sci)), None, "DQ", i))

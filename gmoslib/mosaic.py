@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from . import dq as dqbits
 from . import geometry, interp
+from .fitsheader import add_date_obs
 from .frame import Extension
 from .sections import parse_section
 
@@ -148,6 +149,7 @@ def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
             break
     ref = ref or exts[len(exts) // 2]
     h = ref.header.copy()
+    add_date_obs(h)  # where astropy's WCS looks for it
     k = _ccd_of(h, detid)
     c = parse_section(h["CCDSEC"])
     # reference amplifier pixel (0,0) -> mosaic pixel

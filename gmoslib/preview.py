@@ -35,7 +35,7 @@ MASK_BITS = dqbits.FAIL | dqbits.UNILLUMINATED
 MASK_COLOR = (1.0, 0.45, 0.0)
 #: Gap between CCDs (unbinned pixels) when the detector's geometry is unknown.
 DEFAULT_GAP = 64
-MAX_WIDTH = 1600
+MAX_WIDTH = 640  # PNG pixels: a report picture stays under 300 kB
 
 
 def _binning(header: Header) -> tuple[int, int]:

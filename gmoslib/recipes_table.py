@@ -148,8 +148,13 @@ def _types(prop: dict) -> list[str]:
 
 def _coerce(value, prop: dict):
     """A string from ``--config`` (Snakemake passes nested values as strings) turned into the
-    type the schema asks for; anything else is returned unchanged for the schema to judge."""
+    type the schema asks for, and an integer given for a number parameter into a float (so a
+    config file, ``--config`` and the Python API record the same value); anything else is
+    returned unchanged for the schema to judge."""
     types = _types(prop)
+    if (isinstance(value, int) and not isinstance(value, bool) and "number" in types
+            and "integer" not in types):
+        return float(value)  # 5 and 5.0 are one value: one form in HISTORY, whatever the source
     if not isinstance(value, str) or "string" in types:
         return value
     text = value.strip()

@@ -47,7 +47,33 @@ ALIASES = {
     "qa_state": "qa_state",
     "group_id": "group_id",
     "raw_filter_name": "filter_name",
+    "raw_detector_name": "detector_name",
 }
+
+#: Descriptors whose value in expressions and in ``gmos showd`` is DRAGONS' short (pretty)
+#: form, e.g. filter_name ``i``; ``raw_<name>`` is the form of the header, e.g.
+#: raw_filter_name ``open1-6&i_G0302``.
+PRETTY = ("filter_name", "detector_name")
+
+
+def descriptor_value(descriptors, name: str):
+    """The value of descriptor ``name`` of a :class:`gmoslib.descriptors.Descriptors`, in the
+    form selection expressions compare (:data:`PRETTY` names in their short form,
+    ``raw_<name>`` in the header's form)."""
+    if name in PRETTY:
+        return getattr(descriptors, name)(pretty=True)
+    if name.startswith("raw_") and name[4:] in PRETTY:
+        return getattr(descriptors, name[4:])()
+    method = getattr(descriptors, name, None)
+    if method is None or name.startswith("_") or not callable(method):
+        raise ValueError(f"unknown descriptor {name!r}")
+    return method()
+
+
+def split_tags(values: Iterable[str] | None) -> list[str]:
+    """Tags given as DRAGONS does, comma-separated and/or repeated: ``["BIAS,FLAT", "CAL"]``
+    -> ``["BIAS", "FLAT", "CAL"]``."""
+    return [t.strip() for v in values or () for t in str(v).split(",") if t.strip()]
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)

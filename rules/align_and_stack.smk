@@ -7,7 +7,13 @@ rule align_and_stack:
         aligned_inputs,
     output:
         stack=ALIGNED_PATH,
-        qa="results/aligned/{name}_qa.tsv",
+        qa=f"results/aligned/{{name}}{config['output_suffix']}_qa.tsv",
+        preview=report(
+            f"qa/stack/aligned/{{name}}{config['output_suffix']}.png",
+            caption="../report/aligned.rst",
+            category="4. Stacks",
+            labels={"stack": f"aligned/{{name}}{config['output_suffix']}", "product": "stack image"},
+        ),
     log:
         "logs/align_and_stack/{name}.log",
     benchmark:
@@ -18,6 +24,9 @@ rule align_and_stack:
         resample=step_params("resampleToCommonFrame"),
         stack=step_params("stackFrames"),
         memory_bytes=STACK_MEMORY_BYTES,
+        preview_title=lambda wildcards: f"{wildcards.name}{config['output_suffix']}: "
+        "stack of stacks (electrons)",
+        max_width=PREVIEW_MAX_WIDTH,
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: stack_mem_mb(input),

@@ -371,9 +371,11 @@ def frame_runtime_min(path):
 
 
 # Previews (drawn by the job that makes each product) and QA tables (made by stack_science).
-PREVIEW_MAX_WIDTH = 1600
-QA_FRAMES = "results/{name}_qa_frames.tsv"
-QA_STACK = "results/{name}_qa_stack.tsv"
+PREVIEW_MAX_WIDTH = 640  # a report picture stays under 300 kB
+# named by the output suffix, like the stack: two parameter sets in one folder keep theirs
+QA_RECORDS = f"results/{{name}}{config['output_suffix']}_qa.tsv"
+QA_FRAMES = f"results/{{name}}{config['output_suffix']}_qa_frames.tsv"
+QA_STACK = f"results/{{name}}{config['output_suffix']}_qa_stack.tsv"
 RAW_PNG = "qa/raw/{frame}_raw.png"
 BIAS_PNG = "qa/calibrations/{name}_bias.png"
 FLAT_PNG = "qa/calibrations/{name}_flat.png"

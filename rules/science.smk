@@ -57,24 +57,24 @@ rule stack_science:
         ],
     output:
         stack=STACK_PATH,
-        qa="results/{name}_qa.tsv",
+        qa=QA_RECORDS,
         preview=report(
             STACK_PNG,
             caption="../report/stack.rst",
             category="4. Stacks",
-            labels={"stack": "{name}", "product": "stack image"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "stack image"},
         ),
         qa_frames=report(
             QA_FRAMES,
             caption="../report/qa_frames.rst",
             category="4. Stacks",
-            labels={"stack": "{name}", "product": "QA per frame"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA per frame"},
         ),
         qa_stack=report(
             QA_STACK,
             caption="../report/qa_stack.rst",
             category="4. Stacks",
-            labels={"stack": "{name}", "product": "QA of the stack"},
+            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA of the stack"},
         ),
     log:
         "logs/stack_science/{name}.log",

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from gmoslib.align_and_stack import align_and_stack  # noqa: E402
 from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
 from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.preview import preview_frame  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
@@ -31,6 +32,8 @@ with reported_errors("align_and_stack", out):
         provenance=params,
     )
     write_frame(out, stack)
+    preview_frame(stack, snakemake.output.preview, title=snakemake.params.preview_title,
+                  max_width=snakemake.params.max_width)
     with atomic_output(snakemake.output.qa) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
 logging.info("wrote %s from %d stacks", out, len(snakemake.input))

@@ -84,9 +84,9 @@ def test_second_call_does_nothing_and_prints_each_message_once(api_night, capfd)
     handler = logging.StreamHandler(sys.stderr)
     root.addHandler(handler)
     try:
-        reduce(science, "science", workdir=work, cores=2)
+        reduce(science, "science", workdir=work, cores=2, verbose=True)
         capfd.readouterr()
-        again = reduce(science, "science", workdir=work, cores=2)
+        again = reduce(science, "science", workdir=work, cores=2, verbose=True)
         err = capfd.readouterr().err
     finally:
         root.removeHandler(handler)
@@ -94,6 +94,35 @@ def test_second_call_does_nothing_and_prints_each_message_once(api_night, capfd)
     assert err.count("Nothing to be done") == 1, err
     assert err.count("Building DAG of jobs") == 1, err
     assert err.count("gmoslib.api: science of 3 file(s)") == 1, err
+
+
+def test_quiet_call_shows_progress_and_returns_the_qa_tables(api_night, capfd):
+    """Without verbose, a call prints its progress and nothing of Snakemake's job output,
+    and returns the products with their QA tables."""
+    work, science, out = api_night
+    capfd.readouterr()
+    again = reduce(science, "science", workdir=work, cores=2)
+    err = capfd.readouterr().err
+    assert again == out["science"]
+    assert "Building DAG of jobs" not in err and "Nothing to be done" not in err, err
+    assert len(err.strip().splitlines()) <= 4, err
+    assert list(again.qa["stack"]) == ["N20170614S0201_stack"]
+    assert list(again.qa_frames["frame"]) == [f"N20170614S{n:04d}" for n in range(201, 204)]
+    assert again.qa_paths == [str(work / "results" / f"N20170614S0201_stack_qa_{t}.tsv")
+                              for t in ("frames", "stack")]
+
+
+def test_params_take_the_schema_types_once():
+    """5 typed in Python and "5" from the command line are one value (HISTORY writes 5.0)."""
+    from gmoslib.recipes_table import check_params, load_schema
+
+    schema = load_schema()
+    for value in (5, 5.0, "5"):
+        checked = check_params({"stackFrames": {"hsigma": value}}, schema)
+        assert repr(checked["stackFrames"]["hsigma"]) == "5.0", value
+    # integers stay integers, booleans booleans
+    checked = check_params({"stackBiases": {"max_iters": 3, "mclip": True}}, schema)
+    assert repr(checked["stackBiases"]) == "{'max_iters': 3, 'mclip': True}"
 
 
 def test_reduce_errors(small_night, tmp_path):
@@ -137,6 +166,8 @@ def test_align_and_stack_of_partial_stacks_is_the_full_stack(small_night, api_ni
     aligned = reduce(part1 + part2, "alignAndStack", workdir=work, name="N20170614S0201",
                      cores=2)
     assert aligned == [str(work / "results/aligned/N20170614S0201_stack.fits")]
+    preview = work / "qa/stack/aligned/N20170614S0201_stack.png"  # for the report
+    assert 0 < preview.stat().st_size <= 300_000
     full = out["science"][0]
 
     with fits.open(aligned[0]) as a, fits.open(full) as f:
@@ -186,3 +217,48 @@ def test_align_and_stack_of_partial_stacks_is_the_full_stack(small_night, api_ni
     ratio = fa[ok] / ff[ok]
     assert abs(np.median(ratio) - 1) < 0.002, np.median(ratio)
     assert np.percentile(np.abs(ratio - 1), 90) < 0.01, np.sort(np.abs(ratio - 1))[-5:]
+
+
+def test_console_drives_a_progress_bar_and_prints_errors(monkeypatch, capfd):
+    """Snakemake's progress events move a tqdm bar (a stand-in here), warnings and errors are
+    printed in full, everything else is left to the log file."""
+    import types
+
+    from snakemake.logging import LogEvent
+
+    from gmoslib.api import _Console
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, unit, file):
+            self.total, self.desc, self.n, self.lines = total, desc, 0, []
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def write(self, text, file=None):
+            self.lines.append(text)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=Bar))
+
+    def record(msg, level=logging.INFO, **extra):
+        r = logging.LogRecord("snakemake.logging", level, "x", 1, msg, (), None)
+        r.__dict__.update(extra)
+        return r
+
+    console = _Console("science")
+    console.emit(record("Building DAG of jobs..."))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=1, total=2))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=2, total=6))
+    console.emit(record("a job failed: N20170614S0201.fits unreadable", logging.ERROR))
+    console.emit(record(None, event=LogEvent.PROGRESS, done=6, total=6))
+    console.close()
+    (bar,) = bars
+    assert (bar.desc, bar.n, bar.total, bar.closed) == ("science", 6, 6, True)
+    assert bar.lines == ["a job failed: N20170614S0201.fits unreadable"]
+    assert capfd.readouterr().err == ""

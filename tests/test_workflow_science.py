@@ -51,7 +51,7 @@ def test_stack_product(reduced):
     ccd = CCDData.read(path, hdu="SCI", hdu_uncertainty="VAR", hdu_mask="DQ",
                        unit="electron")
     assert ccd.data.ndim == 2
-    qa = work / "results" / "N20170614S0201_qa.tsv"
+    qa = work / "results" / "N20170614S0201_stack_qa.tsv"
     assert qa.exists()
 
 
@@ -134,7 +134,7 @@ def test_cosmic_rays_absent_from_stack(reduced):
     xbin, ybin = truth["xbin"], truth["ybin"]
     amps = raw_amp_sections(lay, xbin, ybin)
     x0, y0, mnx, mny = geometry.mosaic_frame(lay.detid, xbin, ybin)
-    qa = Table.read(work / "results" / "N20170614S0201_qa.tsv", format="ascii.tab")
+    qa = Table.read(work / "results" / "N20170614S0201_stack_qa.tsv", format="ascii.tab")
     margin = float(np.max(np.abs(np.concatenate([qa["dx"], qa["dy"]])))) + 5
     # only where every frame covers the sky (a pixel seen once cannot be compared)
     with fits.open(work / "results" / "N20170614S0201_stack.fits") as h:
@@ -209,7 +209,7 @@ def test_previews_qa_tables_and_report(reduced):
         # every product shows masked pixels (chip gaps or dead rows) in the mask colour
         assert np.all(np.abs(rgb - colour) <= 3, axis=2).sum() > 500, rel
 
-    frames = pd.read_csv(work / "results" / "N20170614S0201_qa_frames.tsv", sep="\t")
+    frames = pd.read_csv(work / "results" / "N20170614S0201_stack_qa_frames.tsv", sep="\t")
     assert list(frames.columns) == list(FRAME_COLUMNS)
     assert list(frames["frame"]) == science
     level = _flat_level(raw)
@@ -222,11 +222,11 @@ def test_previews_qa_tables_and_report(reduced):
         assert row["seeing_fwhm"] == pytest.approx(info["seeing"], rel=0.15)
         assert row["n_sources"] >= 50 and row["n_masked"] > 0
         assert row["scale"] == 1.0
-    records = Table.read(work / "results" / "N20170614S0201_qa.tsv", format="ascii.tab")
+    records = Table.read(work / "results" / "N20170614S0201_stack_qa.tsv", format="ascii.tab")
     np.testing.assert_allclose(frames["dx"], records["dx"], atol=1e-4)
     assert list(frames["align_method"]) == ["reference", "sources", "sources"]
     assert (frames["align_rms"] < 0.2).all()
-    stack = pd.read_csv(work / "results" / "N20170614S0201_qa_stack.tsv", sep="\t")
+    stack = pd.read_csv(work / "results" / "N20170614S0201_stack_qa_stack.tsv", sep="\t")
     assert list(stack.columns) == list(STACK_COLUMNS) and len(stack) == 1
     s = stack.iloc[0]
     assert s["n_frames"] == 3 and s["n_fallback"] == 0
@@ -244,7 +244,7 @@ def test_previews_qa_tables_and_report(reduced):
         m = re.search(re.escape(f"filename={name};base64,") + r"([A-Za-z0-9+/=]+)", html)
         assert m, f"{name} not embedded in report.html"
         assert base64.b64decode(m.group(1)) == (work / rel).read_bytes()
-    for table in ("N20170614S0201_qa_frames.tsv", "N20170614S0201_qa_stack.tsv"):
+    for table in ("N20170614S0201_stack_qa_frames.tsv", "N20170614S0201_stack_qa_stack.tsv"):
         assert f"filename={table}" in html
     assert "zscale" in html  # the workflow description (report/workflow.rst)
 
@@ -262,7 +262,7 @@ def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch,
     mosaics = [str(work / "work" / "mosaic" / f"{f}_mosaic.fits") for f in frames]
     catalogues = [str(work / "work" / "mosaic" / f"{f}_cat.ecsv") for f in frames]
     stack = str(work / "results" / "N20170614S0201_stack.fits")
-    records = str(work / "results" / "N20170614S0201_qa.tsv")
+    records = str(work / "results" / "N20170614S0201_stack_qa.tsv")
     rows, good = stack_qa(mosaics, catalogues, stack, records)
 
     def overflow(*args, **kwargs):

@@ -23,11 +23,16 @@ def _check_tier() -> None:
 
 def run_snakemake(workdir: Path, *args: str, config: dict | None = None,
                   check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``snakemake -s REPO/Snakefile -d workdir --cores 2 [--config k=v ...] args...``."""
+    """``snakemake -s REPO/Snakefile -d workdir --cores 2 args... [--quiet host]
+    [--config k=v ...]``: the job blocks are shown (``--quiet host`` replaces the quiet
+    console of profiles/default) unless ``args`` choose ``--quiet`` or a profile."""
     _check_tier()
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--cores", "2", "--nolock"]
     cmd += list(args)
+    if "--quiet" not in args and "--workflow-profile" not in args:
+        # Snakemake's job blocks, which jobs_run() reads (profiles/default hides them)
+        cmd += ["--quiet", "host"]
     if config:  # last: --config takes every following word
         cmd += ["--config"] + [f"{k}={v}" for k, v in config.items()]
     env = dict(os.environ)
