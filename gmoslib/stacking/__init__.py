@@ -1,0 +1,23 @@
+"""The combiner every stacking step uses (reference 5.8).
+
+For each output pixel of N frames:
+
+1. choose: only the inputs of the best available DQ class are used (:mod:`.reject`), never
+   NO_DATA or non-finite values;
+2. reject: minmax, sigma clipping or variance clipping of those values (:mod:`.reject`);
+3. combine: mean, median, lower median or inverse-variance weighted mean, with the VAR that
+   goes with it; the output DQ is the OR of the DQ of the inputs combined
+   (:func:`combine_block`).
+
+:func:`stack_frames` does this in row blocks read on demand, so that peak memory is set by a
+budget, not by the number of frames (:mod:`.blocks`).  The plain path works on float64 values
+in which an unused input is NaN; beside it one fast path (:mod:`.clean`) takes the mean of
+the pixels that a clipped mean leaves whole, tested equal to the plain path.
+"""
+
+from .blocks import BYTES_PER_PIXEL, block_rows, stack_frames
+from .clean import median_rows
+from .combine import OPERATIONS, REJECTIONS, combine_block
+
+__all__ = ["BYTES_PER_PIXEL", "OPERATIONS", "REJECTIONS", "block_rows", "combine_block",
+           "median_rows", "stack_frames"]
