@@ -17,11 +17,11 @@ BLOCK_VALUES = 1 << 20
 #: Bytes per input pixel while stacking one row block: the float32/float32/uint16 block
 #: read from the frames (10) plus the working set of :func:`combine_block` (float64 values
 #: and VARs, the sqrt(VAR) of variance clipping, the argsort positions of minmax rejection,
-#: the fast path's median copy and masks), measured with tracemalloc below 70 in the worst
-#: modes; 80 leaves room for temporaries.  Block height = memory_bytes // (N * nx * 80) rows
-#: (at least 1), so the peak is ~memory_bytes whatever N is, plus the (ny, nx) outputs (12
-#: bytes per output pixel); only when a single row of N frames exceeds the budget does the
-#: peak grow with N.
+#: the fast path's median copy and masks), measured with tracemalloc at <= 55 in the worst
+#: modes (wtmean with varclip, minmax); 80 leaves room for temporaries.  Block height <=
+#: memory_bytes // (N * nx * 80) rows (at least 1), so the peak is ~memory_bytes whatever N
+#: is, plus the (ny, nx) outputs (12 bytes per output pixel); only when a single row of N
+#: frames exceeds the budget does the peak grow with N.
 BYTES_PER_PIXEL = 80
 
 _DEFAULTS = dict(operation="mean", reject="sigclip", lsigma=3.0, hsigma=3.0, mclip=True,
@@ -89,19 +89,29 @@ def stack_frames(
 
 def read_block(readers, y0: int, y1: int, nx: int):
     """Rows y0:y1 of every frame: sci (N, rows, nx) float32, var float32 or None (when a
-    frame has none), dq uint16 or None (likewise)."""
+    frame has none), dq uint16 or None (likewise).  When every frame's VAR is one value (a
+    broadcast constant, e.g. a bias's read noise) var is a broadcast of those N values."""
     n = len(readers)
     sci = np.empty((n, y1 - y0, nx), np.float32)
     var = np.empty_like(sci)
     dq = np.empty(sci.shape, np.uint16)
     have_var = have_dq = True
+    constants = []  # each frame's VAR value, while they are all constants
     for k, read in enumerate(readers):
         s, v, d = read(y0, y1)
         sci[k] = s  # (np.asarray of a lazy plane computes its rows here)
         have_var = have_var and v is not None
-        if have_var:
+        if have_var and constants is not None and isinstance(v, np.ndarray) and (
+                v.size and not any(v.strides)):
+            constants.append(v.flat[0])
+        elif have_var:
+            if constants:
+                var[:k] = np.asarray(constants, np.float32)[:, None, None]
+            constants = None
             var[k] = v
         have_dq = have_dq and d is not None
         if have_dq:
             dq[k] = d
+    if have_var and constants is not None:
+        var = np.broadcast_to(np.asarray(constants, np.float32)[:, None, None], sci.shape)
     return sci, var if have_var else None, dq if have_dq else None

@@ -27,8 +27,8 @@ NETWORK_MAX = 32
 def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | None,
                          varclip: bool, lsigma: float, hsigma: float, apply_dq: bool,
                          x32: np.ndarray | None = None):
-    """The pixels of x (N, m) float64 (scaled values; v (N, m) float64 VARs or None; d (N, m)
-    DQ or None) whose values are all usable and all inside the first pass's limits
+    """The pixels of x (N, m) float64 (scaled values; v (N, m) or (N, 1) float64 VARs or
+    None; d (N, m) DQ or None) whose values are all usable and all inside the first pass's limits
     [median - lsigma * spread, median + hsigma * spread] (spread: population std, or each
     value's sqrt(VAR) for ``varclip``).  x32: the same values as float32 when they are
     (unscaled float32 inputs), for the median at half the memory traffic.  Nothing is
@@ -43,19 +43,19 @@ def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | No
             done &= (any_bits & dqbits.NO_DATA) == 0
             del bits
         centre = median_rows(x if x32 is None else x32)
-        if not varclip:
-            spread = bn.nanstd(x, axis=0)
-            low, high = centre - lsigma * spread, centre + hsigma * spread
-        for k in range(n):  # (frame by frame: no (N, m) temporaries)
-            if varclip:
+        if varclip and not (v.shape[1] == 1 and (v == v[0]).all()):
+            for k in range(n):  # each value its own limits (frame by frame: small temporaries)
                 spread = np.sqrt(v[k])
-                low, high = centre - lsigma * spread, centre + hsigma * spread
-            done &= (x[k] >= low) & (x[k] <= high)
+                done &= (x[k] >= centre - lsigma * spread) & (x[k] <= centre + hsigma * spread)
+        else:  # one spread for all the values of a pixel: inside iff the extremes are
+            spread = np.sqrt(v[0]) if varclip else bn.nanstd(x, axis=0)
+            done &= x.min(axis=0) >= centre - lsigma * spread
+            done &= x.max(axis=0) <= centre + hsigma * spread
     # (reductions over every pixel, then the done ones: cheaper than copying those first)
     if v is None:
         var = bn.nanvar(x, axis=0, ddof=1)[done] / n
     else:
-        var = bn.nansum(v, axis=0)[done] / n**2
+        var = np.broadcast_to(bn.nansum(v, axis=0), done.shape)[done] / n**2
     var[~np.isfinite(var)] = 0.0
     dq = (np.zeros(var.size, np.uint16) if d is None
           else np.bitwise_or.reduce(d, axis=0)[done].astype(np.uint16))

@@ -72,9 +72,12 @@ def combine_block(
         reject = "sigclip"
     iters = MAX_ITERS if max_iters is None else max(1, min(int(max_iters), MAX_ITERS))
 
-    # float64 (N, m) copies: the scaled values and VARs, and the DQ as it is
+    # float64 (N, m) copies: the scaled values and VARs (one column when each frame's VAR
+    # is one value, a broadcast), and the DQ as it is
     x = sci.reshape(n, -1).astype(np.float64)
-    v = None if var is None else np.asarray(var).reshape(n, -1).astype(np.float64)
+    v = None if var is None else np.asarray(var).reshape(n, -1)
+    if v is not None:
+        v = (v[:, :1] if v.shape[1] and not v.strides[1] else v).astype(np.float64)
     d = None if dq is None else np.asarray(dq).reshape(n, -1)
     if scale is not None:
         s = np.asarray(scale, np.float64)[:, None]
@@ -97,7 +100,7 @@ def combine_block(
             o[done] = p
         rest = np.flatnonzero(~done)
         x = x[:, rest]
-        v = None if v is None else v[:, rest]
+        v = v if v is None or v.shape[1] == 1 else v[:, rest]
         d = None if d is None else d[:, rest]
     parts = _plain(x, v, d, operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma,
                    mclip=mclip, iters=iters, nlow=nlow, nhigh=nhigh, apply_dq=apply_dq)
@@ -115,9 +118,11 @@ def check_options(operation: str, reject: str) -> None:
 
 def _plain(x, v, d, *, operation, reject, lsigma, hsigma, mclip, iters, nlow, nhigh,
            apply_dq):
-    """Every pixel of x (N, m) float64 (scaled, overwritten), v (N, m) float64 or None
-    (overwritten), d (N, m) or None, with NaN-masked arithmetic: the values not used are
+    """Every pixel of x (N, m) float64 (scaled, overwritten), v (N, m) or (N, 1) float64 or
+    None (overwritten), d (N, m) or None, with NaN-masked arithmetic: the values not used are
     NaN.  Returns (sci, var, dq, nrejected), each (m,)."""
+    if v is not None and v.shape != x.shape:  # one VAR per frame
+        v = np.broadcast_to(v, x.shape).copy()
     usable = usable_values(x, d, apply_dq)
     x[~usable] = np.nan
     n_usable = usable.sum(axis=0)

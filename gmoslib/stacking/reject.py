@@ -48,11 +48,16 @@ def minmax_reject(x: np.ndarray, n_usable: np.ndarray, nlow: int, nhigh: int) ->
     n = x.shape[0]
     nl = np.floor(n_usable * nlow / n + 0.001).astype(np.intp)
     nh = np.floor(n_usable * nhigh / n + 0.001).astype(np.intp)
-    order = np.argsort(np.where(np.isnan(x), np.inf, x), axis=0, kind="stable")
-    position = np.empty_like(order)  # position of each value in its pixel's sorted values
-    np.put_along_axis(position, order, np.broadcast_to(np.arange(n)[:, None], order.shape),
-                      axis=0)
-    x[(position < nl) | (position >= n_usable - nh)] = np.nan
+    lowest = np.where(np.isnan(x), np.inf, x)  # (values not used are never the lowest)
+    for i in range(int(nl.max(initial=0))):
+        k = np.argmin(lowest, axis=0)  # (the first of equal values)
+        cols = np.flatnonzero(nl > i)
+        x[k[cols], cols], lowest[k[cols], cols] = np.nan, np.inf
+    highest = np.where(np.isnan(x), -np.inf, x)
+    for i in range(int(nh.max(initial=0))):
+        k = n - 1 - np.argmax(highest[::-1], axis=0)  # (the last of equal values)
+        cols = np.flatnonzero(nh > i)
+        x[k[cols], cols], highest[k[cols], cols] = np.nan, -np.inf
 
 
 def sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
