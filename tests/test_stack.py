@@ -289,7 +289,7 @@ def test_mclip_false_uses_mean_after_first_pass():
 
 def test_shape_errors():
     sci = np.zeros((3, 2, 2), np.float32)
-    with pytest.raises(ValueError, match=r"var shape \(2, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"var must have shape \(3, 2, 2\), got \(2, 2, 2\)"):
         combine_block(sci, np.zeros((2, 2, 2)), None)
     with pytest.raises(ValueError, match=r"scale must have shape \(3,\)"):
         combine_block(sci, None, None, scale=[1, 2])
@@ -499,3 +499,17 @@ def test_frames_whose_dq_is_one_value(flags):
             np.array(flags, np.uint16)[:, None, None], sci.shape), reject="varclip")):
         for a, b in zip(res, combine_block(sci, var, dq.copy(), reject="varclip"), strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_stack_frames_checks_its_options_before_reading():
+    def read(y0, y1):
+        raise AssertionError("a frame was read")
+
+    with pytest.raises(TypeError, match="rejct"):
+        stack_frames([read], 4, 4, rejct="none")
+    with pytest.raises(ValueError, match="rejection must be one of"):
+        stack_frames([read], 4, 4, reject="clip")
+    with pytest.raises(ValueError, match=r"zero must have shape \(1,\), got \(2,\)"):
+        stack_frames([read], 4, 4, zero=[1.0, 2.0])
+    with pytest.raises(ValueError, match="nothing to stack"):
+        stack_frames([], 4, 4)

@@ -1,18 +1,13 @@
 """The combiner every stacking step uses (reference 5.8).
 
-For each output pixel of N frames:
-
-1. choose: only the inputs of the best available DQ class are used (:mod:`.reject`), never
-   NO_DATA or non-finite values;
-2. reject: minmax, sigma clipping or variance clipping of those values (:mod:`.reject`);
-3. combine: mean, median, lower median or inverse-variance weighted mean, with the VAR that
-   goes with it; the output DQ is the OR of the DQ of the inputs combined
-   (:func:`combine_block`).
-
-:func:`stack_frames` does this in row blocks read on demand, so that peak memory is set by a
-budget, not by the number of frames (:mod:`.blocks`).  The plain path works on float64 values
-in which an unused input is NaN; beside it one fast path (:mod:`.clean`) takes the mean of
-the pixels that a clipped mean leaves whole, tested equal to the plain path.
+For each output pixel of N frames (:func:`combine_block`): 1. choose the inputs of the best
+available DQ class, never NO_DATA or non-finite ones; 2. reject by minmax, sigma clipping or
+variance clipping (:mod:`.reject`); 3. combine by mean, median, lower median or
+inverse-variance weighted mean, with the VAR that goes with it and the OR of the kept DQ.
+:func:`stack_frames` does it in row blocks, so that memory is set by a budget, not by the
+number of frames (:mod:`.blocks`).  The plain path works on float64 values in which an
+unused input is NaN; beside it one fast path (:mod:`.clean`) takes the mean of the pixels
+that a clipped mean leaves whole, tested equal to the plain path.
 """
 
 from .blocks import BYTES_PER_PIXEL, block_rows, stack_frames

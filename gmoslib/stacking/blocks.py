@@ -8,24 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .combine import check_options, combine_block
+from .combine import combine_block
 
-#: At most this many input values per block (8 MB as float64): the working arrays of a
-#: block stay in the CPU cache (measured: a third less CPU time for a master bias than with
-#: blocks as large as the budget allows).
+#: At most this many input values per block (8 MB as float64), so that a block's working
+#: arrays stay in the CPU cache (a third less CPU time for a master bias than larger blocks).
 BLOCK_VALUES = 1 << 20
-#: Bytes per input pixel while stacking one row block: the float32/float32/uint16 block
-#: read from the frames (10) plus the working set of :func:`combine_block` (float64 values
-#: and VARs, the sqrt(VAR) of variance clipping, the argsort positions of minmax rejection,
-#: the fast path's median copy and masks), measured with tracemalloc at <= 55 in the worst
-#: modes (wtmean with varclip, minmax); 80 leaves room for temporaries.  Block height <=
-#: memory_bytes // (N * nx * 80) rows (at least 1), so the peak is ~memory_bytes whatever N
-#: is, plus the (ny, nx) outputs (12 bytes per output pixel); only when a single row of N
-#: frames exceeds the budget does the peak grow with N.
+#: Bytes per input pixel while stacking a block: the float32/float32/uint16 block read (10)
+#: plus the float64 working copies of :func:`combine_block`, measured with tracemalloc at
+#: <= 55 in the worst modes (wtmean with varclip, minmax); 80 leaves room.  Blocks have at
+#: most memory_bytes // (N * nx * 80) rows (at least 1), so the peak is ~memory_bytes
+#: whatever N is, plus the (ny, nx) outputs (12 bytes per output pixel).
 BYTES_PER_PIXEL = 80
-
-_DEFAULTS = dict(operation="mean", reject="sigclip", lsigma=3.0, hsigma=3.0, mclip=True,
-                 max_iters=None, nlow=0, nhigh=0, zero=None, scale=None, apply_dq=True)
 
 
 def block_rows(n_frames: int, nx: int, memory_bytes: int,
@@ -58,22 +51,15 @@ def stack_frames(
     n = len(readers)
     if n == 0:
         raise ValueError("nothing to stack")
-    unknown = set(combine_kwargs) - set(_DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown combine argument(s): {', '.join(sorted(unknown))}")
-    options = {**_DEFAULTS, **combine_kwargs}
-    check_options(options["operation"], options["reject"])
-    for name in ("zero", "scale"):
-        if options[name] is not None and np.shape(options[name]) != (n,):
-            raise ValueError(f"{name} must have shape ({n},), got {np.shape(options[name])}")
+    nothing = np.empty((n, 0, nx), np.float32)
+    combine_block(nothing, nothing, None, **combine_kwargs)  # (the options checked first)
     threads = max(1, int(threads))
     rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
-    outputs = (np.empty((ny, nx), np.float32), np.empty((ny, nx), np.float32),
-               np.empty((ny, nx), np.uint16), np.empty((ny, nx), np.int16))
+    outputs = tuple(np.empty((ny, nx), t) for t in (np.float32, np.float32, np.uint16, np.int16))
 
     def stack_block(y0: int) -> None:
         y1 = min(ny, y0 + rows)
-        combined = combine_block(*read_block(readers, y0, y1, nx), **options)
+        combined = combine_block(*read_block(readers, y0, y1, nx), **combine_kwargs)
         for out, part in zip(outputs, combined, strict=True):
             out[y0:y1] = part
 

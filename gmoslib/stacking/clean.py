@@ -1,13 +1,10 @@
 """The stacker's one fast path: the mean of the pixels that clipping leaves whole.
 
-Most pixels of a sigma- or variance-clipped mean lose nothing: every input is usable (finite,
-of one DQ class, not NO_DATA) and the first clipping pass rejects none, so the result is the
-mean of all N values.  Telling them apart needs each pixel's median, and bottleneck's
-per-pixel selection costs ~400 ns for 10 frames, most of a master bias's time; a selection
-network of elementwise minimum/maximum over whole rows of frames gives the same middle values
-~6x faster (:func:`median_rows`).  Everything else is the plain path's own float64 arithmetic
-(the same bottleneck reductions, the same limit test), so a pixel taken here gets the plain
-path's result; the others go through the plain path (tests compare the two).
+Most pixels of a sigma- or variance-clipped mean lose nothing: all N inputs are usable and
+the first clipping pass rejects none.  Finding them needs each pixel's median: bottleneck's
+costs ~400 ns per pixel of 10 frames, a selection network of elementwise minimum/maximum
+over whole rows ~6x less (:func:`median_rows`).  The rest is the plain path's own float64
+arithmetic, so these pixels get its result (tests compare the two paths).
 """
 
 from __future__ import annotations
@@ -70,14 +67,9 @@ def median_rows(x: np.ndarray) -> np.ndarray:
     """
     n = x.shape[0]
     middle = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
-    if n > NETWORK_MAX:
-        part = np.partition(x, middle, axis=0)
-        rows = [part[p] for p in middle]
-    else:
-        rows = _select_rows(np.array(x), middle)
-    if len(rows) == 1:
-        return rows[0].astype(np.float64)
-    return (rows[0].astype(np.float64) + rows[1]) / 2.0
+    part = np.partition(x, middle, axis=0) if n > NETWORK_MAX else None
+    rows = _select_rows(np.array(x), middle) if part is None else [part[p] for p in middle]
+    return (rows[0].astype(np.float64) + rows[-1]) / 2.0  # (one or two middle rows)
 
 
 def _select_rows(x: np.ndarray, wanted: tuple[int, ...]) -> list[np.ndarray]:

@@ -62,12 +62,11 @@ def combine_block(
     if sci.ndim < 2:
         raise ValueError(f"sci must be (N, ny, nx), got shape {sci.shape}")
     n, shape = sci.shape[0], sci.shape[1:]
-    for name, arr in (("var", var), ("dq", dq)):
-        if arr is not None and np.shape(arr) != sci.shape:
-            raise ValueError(f"{name} shape {np.shape(arr)} differs from sci shape {sci.shape}")
-    for name, arr in (("zero", zero), ("scale", scale)):
-        if arr is not None and np.shape(arr) != (n,):
-            raise ValueError(f"{name} must have shape ({n},), got {np.shape(arr)}")
+    for name, arr, want in (("var", var, sci.shape), ("dq", dq, sci.shape), ("zero", zero, (n,)),
+                            ("scale", scale, (n,))):
+        if arr is not None and np.shape(arr) != want:
+            raise ValueError(f"{name} must have shape {want}, got {np.shape(arr)} (sci has "
+                             f"{sci.shape})")
     if reject == "varclip" and var is None:
         reject = "sigclip"
     iters = MAX_ITERS if max_iters is None else max(1, min(int(max_iters), MAX_ITERS))
@@ -87,8 +86,7 @@ def combine_block(
     if zero is not None:
         x -= np.asarray(zero, np.float64)[:, None]
 
-    out = (np.empty(x.shape[1], np.float32), np.empty(x.shape[1], np.float32),
-           np.empty(x.shape[1], np.uint16), np.empty(x.shape[1], np.int16))
+    out = [np.empty(x.shape[1], t) for t in (np.float32, np.float32, np.uint16, np.int16)]
     rest = slice(None)  # the pixels for the plain path
     if operation == "mean" and reject in ("sigclip", "varclip"):
         # the one fast path: pixels whose first clipping pass rejects nothing

@@ -17,10 +17,7 @@ from .. import dq as dqbits
 CLASS_BITS = ((dqbits.COSMIC_RAY, 1), (dqbits.OVERLAP, 2), (dqbits.BAD_PIXEL, 3),
               (dqbits.UNILLUMINATED, 4), (dqbits.NO_DATA, 5))
 NO_DATA_CLASS = 5
-#: All the bits that decide a class.
-CLASS_MASK = 0
-for _bit, _ in CLASS_BITS:
-    CLASS_MASK |= _bit
+CLASS_MASK = sum(bit for bit, _ in CLASS_BITS)  #: all the bits that decide a class
 
 
 def dq_class(dq: np.ndarray) -> np.ndarray:
