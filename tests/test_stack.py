@@ -39,6 +39,16 @@ def test_minmax_hand_worked():
     np.testing.assert_array_equal(r[0], [2, 2, 2])
 
 
+def test_minmax_ties_earlier_frame_is_lower():
+    # equal values: the first frames are the lowest, the last the highest (their VARs tell)
+    sci = np.full((3, 1, 1), 5.0, np.float32)
+    var = np.array([1, 2, 4], np.float32).reshape(3, 1, 1)
+    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=0, nhigh=1)
+    assert v[0, 0] == pytest.approx((1 + 2) / 4)
+    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=1, nhigh=0)
+    assert v[0, 0] == pytest.approx((2 + 4) / 4)
+
+
 def test_minmax_fraction_with_bad_pixels():
     # N=5, nlow=nhigh=1; one pixel has 2 unusable inputs -> n=3, nl = floor(3/5+.001) = 0
     sci = np.array([[[1.0, 1]], [[2, 2]], [[3, 3]], [[4, 4]], [[50, 50]]], np.float32)
@@ -329,7 +339,7 @@ def _fast_and_plain(monkeypatch, *args, **kw):
     ("sigclip", {"apply_dq": False}),
 ])
 @pytest.mark.parametrize("n", [50, 10, 5, 2])
-@pytest.mark.parametrize("var_kind", ["per_pixel", "per_frame", "none"])
+@pytest.mark.parametrize("var_kind", ["per_pixel", "per_frame", "per_frame_differs", "none"])
 def test_fast_path_equals_plain_path(reject, kw, n, var_kind, monkeypatch):
     # clean pixels take the fast path; outliers, DQ mixes, NaNs and NO_DATA the plain one
     rng = np.random.default_rng(13 + n)
@@ -339,7 +349,10 @@ def test_fast_path_equals_plain_path(reject, kw, n, var_kind, monkeypatch):
     sci[:, 3, :10] = 102.0  # ties
     sci[:2, 4, :10] += 30.0  # two outliers in one pixel: a second pass
     var = {"per_pixel": rng.uniform(12, 20, shape).astype(np.float32),
-           "per_frame": np.broadcast_to(np.float32(16.0), shape), "none": None}[var_kind]
+           "per_frame": np.broadcast_to(np.float32(16.0), shape),
+           "per_frame_differs": np.broadcast_to(
+               np.linspace(20, 12, n, dtype=np.float32)[:, None, None], shape),
+           "none": None}[var_kind]
     dq = np.zeros(shape, np.uint16)
     dq[rng.random(shape) < 0.2 / n] = dqbits.COSMIC_RAY
     dq[:, :3] |= dqbits.BAD_PIXEL
