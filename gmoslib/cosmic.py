@@ -44,7 +44,7 @@ from gmoslib.dq import (
     UNILLUMINATED,
 )
 from gmoslib.science_stack import background_offsets
-from gmoslib.stack import _median_rows
+from gmoslib.stacking import median_rows
 
 __all__ = ["flag_cosmic_rays_by_stacking"]
 
@@ -62,11 +62,11 @@ def _disc(radius: int) -> np.ndarray:
 def nan_median(blk: np.ndarray) -> np.ndarray:
     """Median along axis 0 of (n, ...) float32 values ignoring NaNs (NaN where all are),
     as ``bottleneck.nanmedian``: the pixels without a NaN by a sorting network over whole
-    rows (:func:`gmoslib.stack._median_rows`), the others by bottleneck."""
+    rows (:func:`gmoslib.stacking.median_rows`), the others by bottleneck."""
     n = blk.shape[0]
     flat = blk.reshape(n, -1)
     # (a NaN makes its pixel's network result NaN: those pixels are done again below)
-    out = _median_rows(flat).astype(np.float32)
+    out = median_rows(flat).astype(np.float32)
     rest = np.flatnonzero(np.isnan(flat).any(axis=0))
     if rest.size:
         with np.errstate(invalid="ignore"):

@@ -8,19 +8,38 @@ each amplifier (or for the single mosaic), three HDUs ``SCI`` (float32), ``VAR``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .fitsheader import Header
 
 
+@runtime_checkable
+class LazyPlane(Protocol):
+    """A (ny, nx) plane computed where it is read, row block by row block: ``np.asarray``
+    gives its values, ``rows(y0, y1)`` the plane of rows y0:y1 (still lazy).  An
+    :class:`Extension` may hold one as sci or dq (a prepared bias's overscan-corrected raw
+    integers, :class:`gmoslib.overscan.RowLevelImage`; a DQ constant along rows,
+    :class:`gmoslib.prepare.RowPlane`), and a stacking reader may return one: the stacker
+    only calls ``np.asarray`` on what it reads."""
+
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+    def rows(self, y0: int, y1: int) -> LazyPlane: ...
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray: ...
+
+
 @dataclass
 class Extension:
     """One amplifier (or mosaic) of a frame.
 
-    sci : (ny, nx) float32 -- pixel values, ADU or electrons (``header['BUNIT']``)
+    sci : (ny, nx) float32 -- pixel values, ADU or electrons (``header['BUNIT']``); or a
+        :class:`LazyPlane` of them
     var : (ny, nx) float32 or None -- variance, in the square of sci's unit
-    dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.dq`)
+    dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.dq`); or a LazyPlane
     header : the extension header (geometry and per-amp keywords)
     source : (file path, byte offset) of sci's pixels as stored in an uncompressed file,
         when sci is exactly them (raw integers from ``read_raw(scaled=False)``), so that

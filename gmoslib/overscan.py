@@ -193,10 +193,10 @@ class RowLevelImage:
     integers (any byte order; a view of the file's bytes) minus one level per row (ny,)
     float64, as float32 -- the values of :func:`subtract_rows`.
 
-    A prepared bias is only read once, by the stack, a chunk of rows at a time: computing
-    its float32 pixels there (in the CPU cache) instead of in a float32 copy of the whole
-    frame saves a pass over memory and half the memory.  ``np.asarray`` gives the whole
-    (ny, nx) float32 array.
+    A prepared bias is only read once, by the stack, a block of rows at a time: computing
+    its float32 pixels there instead of in a float32 copy of the whole frame saves half the
+    memory.  A :class:`gmoslib.frame.LazyPlane`: ``np.asarray`` gives the (ny, nx) float32
+    array, ``rows(y0, y1)`` rows y0:y1, still lazy.
     """
 
     __slots__ = ("stored", "level", "source")
@@ -233,17 +233,6 @@ class RowLevelImage:
     def rows(self, y0: int, y1: int) -> RowLevelImage:
         """Rows y0:y1 (a view, still not computed)."""
         return RowLevelImage(self.stored[y0:y1], self.level[y0:y1])
-
-    def fill(self, out: np.ndarray, y0: int, y1: int) -> None:
-        """Write the float32 pixels of rows y0:y1 into ``out`` ((y1 - y0) * nx values)."""
-        _subtract_level(self.stored[y0:y1], self.level[y0:y1, None],
-                        out.reshape(y1 - y0, self.stored.shape[1]))
-
-    def take(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """float32 pixels at (rows, cols)."""
-        out = np.empty(len(rows), np.float32)
-        _subtract_level(self.stored[rows, cols], self.level[rows], out)
-        return out
 
     def __array__(self, dtype=None, copy=None):
         out = subtract_rows(self.stored, self.level)

@@ -17,8 +17,8 @@ from .lookups import HAMAMATSU_DEAD_ROWS
 class RowPlane:
     """A (ny, nx) plane that is constant along each row, kept as its (ny,) row values: the DQ
     of an amplifier whose only flags are whole rows (a bias's dead Hamamatsu rows), which
-    otherwise costs a full uint16 plane per frame.  ``np.asarray`` gives the plane; the
-    stack fills its chunks from the row values (``fill``, ``take``, ``rows``)."""
+    otherwise costs a full uint16 plane per frame.  A :class:`gmoslib.frame.LazyPlane`:
+    ``np.asarray`` gives the plane, ``rows(y0, y1)`` rows y0:y1, still lazy."""
 
     __slots__ = ("values", "nx")
     ndim = 2
@@ -50,13 +50,6 @@ class RowPlane:
 
     def rows(self, y0: int, y1: int) -> RowPlane:
         return RowPlane(self.values[y0:y1], self.nx)
-
-    def fill(self, out: np.ndarray, y0: int, y1: int) -> None:
-        """Write rows y0:y1 into ``out`` ((y1 - y0) * nx values)."""
-        out.reshape(y1 - y0, self.nx)[:] = self.values[y0:y1, None]
-
-    def take(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return self.values[rows]
 
     def __array__(self, dtype=None, copy=None):
         out = np.repeat(self.values[:, None], self.nx, axis=1)

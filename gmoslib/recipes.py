@@ -24,7 +24,7 @@ from . import dq as dqbits
 from . import flat as flatlib
 from . import overscan as oscan
 from . import prepare as prep
-from . import stack as stacklib
+from . import stacking as stacklib
 from .descriptors import Descriptors
 from .fitsheader import Header
 from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
@@ -492,8 +492,7 @@ def _stack_prepared(
             return stacklib.stack_frames(scratch.readers(i), ny, nx, memory_bytes=block_budget,
                                          scale=factors, **combine)
 
-        with stacklib.freed_memory_kept():  # for all the extensions' chunks
-            stacked = list(pool.map(stack_ext, range(len(first.exts))))
+        stacked = list(pool.map(stack_ext, range(len(first.exts))))
         exts = [Extension(sci, var, dq, ext.header.copy())
                 for (sci, var, dq, _), ext in zip(stacked, first.exts, strict=True)]
         del stacked

@@ -229,7 +229,7 @@ def make_fringe_frame(
     (mean with rejection).  Output: per amplifier SCI (electrons, sky ~0), VAR, DQ; PHU of
     the first frame plus PROCFRNG, NCOMBINE, IMCMBnnn, provenance.
     """
-    from . import stack as stacklib
+    from . import stacking as stacklib
 
     paths = list(raw_paths)
     n = len(paths)

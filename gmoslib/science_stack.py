@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gmoslib.stack import stack_frames
+from gmoslib.stacking import stack_frames
 
 __all__ = ["background_offsets", "exposure_scale_factors", "stack_science"]
 
@@ -28,7 +28,7 @@ def background_offsets(scis, dqs=None, *, method: str = "optimal", stride: int =
         weighted least squares c_i - c_j = d_ij with weights n_ij.
     stride : only every ``stride``-th row and column is used (deterministic subsample).
     Returns offsets (N,) float64: ``sci_i - offsets[i]`` has frame 0's background.  This is the
-    ``zero`` argument of :func:`gmoslib.stack.combine_block`.
+    ``zero`` argument of :func:`gmoslib.stacking.combine_block`.
     """
     if method != "optimal":
         raise ValueError(f"background_offsets: method must be 'optimal', got {method!r}")
@@ -125,7 +125,7 @@ def stack_science(
         so every frame matches frame 0's background); None = no offsets.
     scales : (N,) multiplicative factors (e.g. :func:`exposure_scale_factors`); None = 1.
     Combination: mean of the pixels of the best DQ class, sigma clipped (lsigma, hsigma)
-    around the median (mclip) to convergence, via :func:`gmoslib.stack.stack_frames`
+    around the median (mclip) to convergence, via :func:`gmoslib.stacking.stack_frames`
     (``threads`` row blocks at once).
     Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).
     """

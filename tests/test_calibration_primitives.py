@@ -27,7 +27,7 @@ from gmoslib.prepare import (
     subtract_bias,
 )
 from gmoslib.sections import parse_section
-from gmoslib.stack import block_rows, combine_block, stack_frames
+from gmoslib.stacking import block_rows, combine_block, stack_frames
 
 
 # ----------------------------------------------------------------------------- overscan

@@ -1,0 +1,91 @@
+"""Which input values of a pixel are combined: the DQ class choice and the rejections.
+
+Every function works on values ``x`` (N, m) float64 -- N frames, m pixels -- in which a value
+that is not used is NaN, and NaNs out the values it rejects (in place).
+"""
+
+from __future__ import annotations
+
+import bottleneck as bn
+import numpy as np
+
+from .. import dq as dqbits
+
+#: DQ bits in increasing badness (reference 5.8), with their class; good, non-linear and
+#: saturated pixels are class 0.  For each output pixel only the inputs of its best class
+#: are used, and NO_DATA never.
+CLASS_BITS = ((dqbits.COSMIC_RAY, 1), (dqbits.OVERLAP, 2), (dqbits.BAD_PIXEL, 3),
+              (dqbits.UNILLUMINATED, 4), (dqbits.NO_DATA, 5))
+NO_DATA_CLASS = 5
+CLASS_MASK = sum(bit for bit, _ in CLASS_BITS)  #: all the bits that decide a class
+
+
+def dq_class(dq: np.ndarray) -> np.ndarray:
+    """The stacking class (0 best .. 5 NO_DATA) of each DQ value: its worst bit's."""
+    rank = np.zeros(dq.shape, np.uint8)
+    for bit, r in CLASS_BITS:  # increasing badness: the worst bit is written last
+        rank[(dq & bit) != 0] = r
+    return rank
+
+
+def usable_values(x: np.ndarray, dq: np.ndarray | None, apply_dq: bool) -> np.ndarray:
+    """(N, m) bool: the finite values of each pixel's best DQ class, never NO_DATA (every
+    finite value when ``apply_dq`` is False or there is no DQ)."""
+    usable = np.isfinite(x)
+    if apply_dq and dq is not None:
+        rank = dq_class(dq)
+        usable &= (rank == rank.min(axis=0)) & (rank < NO_DATA_CLASS)
+    return usable
+
+
+def minmax_reject(x: np.ndarray, n_usable: np.ndarray, nlow: int, nhigh: int) -> None:
+    """NaN out the nl lowest and nh highest usable values of each pixel, with
+    nl = floor(n * nlow / N + 0.001) and nh = floor(n * nhigh / N + 0.001) for its n usable
+    values out of N frames (ties: the earlier frame counts as lower)."""
+    n = x.shape[0]
+    nl = np.floor(n_usable * nlow / n + 0.001).astype(np.intp)
+    nh = np.floor(n_usable * nhigh / n + 0.001).astype(np.intp)
+    lowest = np.where(np.isnan(x), np.inf, x)  # (values not used are never the lowest)
+    for i in range(int(nl.max(initial=0))):
+        k = np.argmin(lowest, axis=0)  # (the first of equal values)
+        cols = np.flatnonzero(nl > i)
+        x[k[cols], cols], lowest[k[cols], cols] = np.nan, np.inf
+    highest = np.where(np.isnan(x), -np.inf, x)
+    for i in range(int(nh.max(initial=0))):
+        k = n - 1 - np.argmax(highest[::-1], axis=0)  # (the last of equal values)
+        cols = np.flatnonzero(nh > i)
+        x[k[cols], cols], highest[k[cols], cols] = np.nan, -np.inf
+
+
+def sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
+               mclip: bool, max_iters: int) -> None:
+    """Iterative clipping of each pixel's values (sigclip, or varclip with ``sigma``).
+
+    Each pass: centre = median of the surviving values (mean after the first pass unless
+    ``mclip``), spread = their population standard deviation, or each value's own sigma
+    (sqrt VAR, (N, m) or (N, 1)) for variance clipping; values below centre - lsigma * spread
+    or above centre + hsigma * spread are rejected, unless that would reject every value of
+    the pixel.  A pixel that loses nothing in a pass has converged; the passes stop when
+    every pixel has, or after ``max_iters``.
+    """
+    active = None  # the pixels not yet converged (None: all)
+    for it in range(max_iters):
+        values = x if active is None else x[:, active]
+        centre = (bn.nanmedian(values, axis=0) if (mclip or it == 0)
+                  else bn.nanmean(values, axis=0))
+        if sigma is None:
+            spread = bn.nanstd(values, axis=0)
+        else:
+            spread = sigma if active is None or sigma.shape[1] == 1 else sigma[:, active]
+        with np.errstate(invalid="ignore"):
+            out = (values < centre - lsigma * spread) | (values > centre + hsigma * spread)
+        out &= (np.isfinite(values) & ~out).any(axis=0)  # keep at least one value
+        changed = out.any(axis=0)
+        if not changed.any():
+            return
+        values[out] = np.nan
+        if active is None:
+            active = np.flatnonzero(changed)
+        else:
+            x[:, active] = values
+            active = active[changed]
