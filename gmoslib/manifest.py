@@ -169,17 +169,25 @@ def describe_file(path: str) -> dict:
     return row
 
 
-def build_manifest(source, *, threads: int = 1) -> pd.DataFrame:
+def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
     """Manifest of a raw directory (str) or of a list of file paths; ``threads`` files are
-    read at once (hashing and the pixel checks release the GIL)."""
+    read at once (hashing and the pixel checks release the GIL).  previous : an earlier
+    manifest whose rows of unchanged files are reused instead of reading the files again
+    (gmoslib.manifest_reuse)."""
+    from .manifest_reuse import reusable_rows
+
     paths = list_raw_files(source) if isinstance(source, str | os.PathLike) else list(source)
-    if threads > 1 and len(paths) > 1:
+    reused = reusable_rows(previous, paths)
+    todo = [p for p in paths if os.path.abspath(p) not in reused]
+    if threads > 1 and len(todo) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-            rows = list(pool.map(describe_file, paths))
+            described = dict(zip(todo, pool.map(describe_file, todo), strict=True))
     else:
-        rows = [describe_file(p) for p in paths]
+        described = {p: describe_file(p) for p in todo}
+    rows = [reused.get(os.path.abspath(p)) or described[p] for p in paths]
     table = pd.DataFrame(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(
         {c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
     table = table.astype(COLUMNS)

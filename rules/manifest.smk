@@ -9,6 +9,8 @@ checkpoint manifest:
         "benchmarks/manifest/manifest.tsv"
     params:
         raw_dir=RAW_DIR,
+        # the previous manifest, kept for the next run to reuse the rows of unchanged files
+        reuse=MANIFEST_REUSE,
     threads: 2
     resources:
         mem_mb=500,

@@ -10,6 +10,7 @@ snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
 
 from gmoslib.manifest import build_manifest, summarize_unusable, write_manifest  # noqa: E402
+from gmoslib.manifest_reuse import read_reuse_file, write_reuse_file  # noqa: E402
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
@@ -19,12 +20,17 @@ if not os.path.isdir(raw_dir):
                f"(working directory {os.getcwd()}): set raw_dir to the folder of raw GMOS files")
     logging.error(message)
     sys.exit(message)
-table = build_manifest(raw_dir, threads=snakemake.threads)
+# rows of files unchanged since the previous manifest are reused (a top-up reads new files only)
+previous = read_reuse_file(snakemake.params.reuse)
+table = build_manifest(raw_dir, threads=snakemake.threads, previous=previous)
 if table.empty:
     message = f"raw_dir {raw_dir!r} holds no *.fits, *.fits.gz or *.fits.bz2 files"
     logging.error(message)
     sys.exit(message)
 write_manifest(table, snakemake.output.tsv)
+write_reuse_file(table, snakemake.params.reuse)
 for line in summarize_unusable(table):
     logging.warning(line)
-logging.info("manifest: %d files, %d usable", len(table), int(table["usable"].sum()))
+logging.info("manifest: %d files, %d usable (%d rows reused from the previous manifest)",
+             len(table), int(table["usable"].sum()),
+             0 if previous is None else int(table["path"].isin(set(previous["path"])).sum()))
