@@ -179,18 +179,22 @@ def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = 
 
     paths = list_raw_files(source) if isinstance(source, str | os.PathLike) else list(source)
     reused = reusable_rows(previous, paths)
-    todo = [p for p in paths if os.path.abspath(p) not in reused]
+    done = set(reused["path"]) if len(reused) else set()
+    todo = [p for p in paths if os.path.abspath(p) not in done]
     if threads > 1 and len(todo) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-            described = dict(zip(todo, pool.map(describe_file, todo), strict=True))
+            rows = list(pool.map(describe_file, todo))
     else:
-        described = {p: describe_file(p) for p in todo}
-    rows = [reused.get(os.path.abspath(p)) or described[p] for p in paths]
+        rows = [describe_file(p) for p in todo]
     table = pd.DataFrame(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(
         {c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
     table = table.astype(COLUMNS)
+    if len(reused):
+        kept = reused[list(COLUMNS)].astype(COLUMNS)
+        table = pd.concat([kept, table], ignore_index=True) if rows else \
+            kept.reset_index(drop=True)
     for c, t in COLUMNS.items():
         if t == "string":
             table[c] = table[c].fillna("")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -33,40 +34,39 @@ def describer_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def reusable_rows(previous: pd.DataFrame | None, paths: list[str]) -> dict[str, dict]:
-    """{absolute path: previous row} for the files of ``paths`` unchanged since ``previous``
-    (a manifest table) hashed them."""
+def reusable_rows(previous: pd.DataFrame | None, paths: list[str]) -> pd.DataFrame:
+    """The rows of ``previous`` (a manifest table) whose files, among ``paths``, are
+    unchanged since it hashed them (an empty table when there is none)."""
     if previous is None or previous.empty:
-        return {}
+        return previous.iloc[:0] if previous is not None else pd.DataFrame()
     wanted = {os.path.abspath(p) for p in paths}
-    out: dict[str, dict] = {}
-    for rec in previous.to_dict("records"):
-        path = str(rec["path"])
-        if path not in wanted or str(rec["reason"]).startswith("duplicate of"):
-            continue
-        if any(pd.isna(rec[c]) for c in ("sha256", "size_bytes", "mtime_ns", "inode")) or \
-                not str(rec["sha256"]):
-            continue
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if (st.st_size, st.st_mtime_ns, st.st_ino) == (int(rec["size_bytes"]),
-                                                       int(rec["mtime_ns"]),
-                                                       int(rec["inode"])):
-            if not rec["usable"] and str(rec["reason"]).startswith("unreadable"):
-                continue  # may have been a passing read error: read it again
-            out[path] = rec
-    return out
+    keep = []
+    for path, reason, usable, sha, size, mtime, inode in zip(
+            previous["path"], previous["reason"], previous["usable"], previous["sha256"],
+            previous["size_bytes"], previous["mtime_ns"], previous["inode"], strict=True):
+        ok = False
+        if path in wanted and not str(reason).startswith("duplicate of") and \
+                not (not usable and str(reason).startswith("unreadable")) and \
+                not any(pd.isna(v) for v in (sha, size, mtime, inode)) and str(sha):
+            # (an unreadable file may have been a passing read error: it is read again)
+            try:
+                st = os.stat(path)
+                ok = (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime),
+                                                                 int(inode))
+            except OSError:
+                ok = False
+        keep.append(ok)
+    return previous[keep]
 
 
-def write_reuse_file(table: pd.DataFrame, path: str) -> None:
-    """Keep a manifest table for the next top-up, tagged with the code's digest (atomic)."""
+def write_reuse_file(manifest_path: str, path: str) -> None:
+    """Keep a written manifest TSV for the next top-up, tagged with the code's digest
+    (atomic)."""
     from .fitsio import atomic_output
 
-    with atomic_output(path) as tmp, open(tmp, "w") as fh:
+    with open(manifest_path) as src, atomic_output(path) as tmp, open(tmp, "w") as fh:
         fh.write(f"{DIGEST_TAG}{describer_digest()}\n")
-        table.to_csv(fh, sep="\t", index=False, na_rep="")
+        shutil.copyfileobj(src, fh)
 
 
 def read_reuse_file(path: str) -> pd.DataFrame | None:

@@ -28,9 +28,7 @@ if table.empty:
     logging.error(message)
     sys.exit(message)
 write_manifest(table, snakemake.output.tsv)
-write_reuse_file(table, snakemake.params.reuse)
+write_reuse_file(snakemake.output.tsv, snakemake.params.reuse)
 for line in summarize_unusable(table):
     logging.warning(line)
-logging.info("manifest: %d files, %d usable (%d rows reused from the previous manifest)",
-             len(table), int(table["usable"].sum()),
-             0 if previous is None else int(table["path"].isin(set(previous["path"])).sum()))
+logging.info("manifest: %d files, %d usable", len(table), int(table["usable"].sum()))

@@ -10,7 +10,7 @@ import pytest
 
 import gmoslib.manifest as manifest_module
 from gmoslib import manifest_reuse
-from gmoslib.manifest import build_manifest
+from gmoslib.manifest import build_manifest, write_manifest
 from gmoslib.sim import simulate_preset
 
 
@@ -41,7 +41,8 @@ def test_top_up_reads_only_the_new_file(raw_night, tmp_path, counted):
     first = build_manifest(str(raw), threads=2)
     assert len(counted) == 11
     reuse = tmp_path / "manifest.reuse.tsv"
-    manifest_reuse.write_reuse_file(first, str(reuse))
+    write_manifest(first, str(tmp_path / "manifest.tsv"))
+    manifest_reuse.write_reuse_file(str(tmp_path / "manifest.tsv"), str(reuse))
     shutil.copy(raw / "N20170614S0203.fits", raw / "N20170615S0001.fits")
     counted.clear()
     topped = build_manifest(str(raw), threads=2,
@@ -67,7 +68,8 @@ def test_changed_or_duplicate_files_are_read_again(raw_night, tmp_path, counted)
 def test_reuse_file_of_other_code_is_not_used(raw_night, tmp_path, monkeypatch):
     table = build_manifest([str(raw_night / "N20170613S0180.fits")])
     path = str(tmp_path / "reuse.tsv")
-    manifest_reuse.write_reuse_file(table, path)
+    write_manifest(table, str(tmp_path / "manifest.tsv"))
+    manifest_reuse.write_reuse_file(str(tmp_path / "manifest.tsv"), path)
     back = manifest_reuse.read_reuse_file(path)
     pd.testing.assert_frame_equal(back, table)
     monkeypatch.setattr(manifest_reuse, "describer_digest", lambda: "0123456789abcdef")
