@@ -93,6 +93,7 @@ class CandidateIndex:
         self.caltype = caltype
         self.keys, self.window = calib.RULES[caltype]
         self._by_key: dict[tuple, tuple[list[float], list[tuple]]] = {}
+        self._rows: dict = {}  # label -> row (a Series made once: pandas rows are slow)
         if candidates is None or candidates.empty:
             return
         usable = candidates
@@ -144,7 +145,10 @@ class CandidateIndex:
                 if best is None or rank < best[:4]:
                     best = (*rank, item[5])
             if best is not None:
-                return self.candidates.loc[best[4]]
+                label = best[4]
+                if label not in self._rows:
+                    self._rows[label] = self.candidates.loc[label]
+                return self._rows[label]
         # nothing fits: associate() explains why (or, should the index ever disagree with
         # it, gives the answer)
         return calib.associate(target, self.candidates, self.caltype)
@@ -171,11 +175,18 @@ class Plan:
         self.min_dither = min_dither
         self.on_disk = on_disk
         self._found: dict[tuple[str, str], object] = {}
+        self._rows: dict[str, object] = {}
 
     @cached_property
     def usable(self) -> pd.DataFrame:
         """Usable rows indexed by frame (duplicates are never usable: the index is unique)."""
         return self.manifest[self.manifest["usable"]].set_index("frame", drop=False)
+
+    def row(self, frame: str):
+        """The usable manifest row of one frame (a Series, made once); KeyError if none."""
+        if frame not in self._rows:
+            self._rows[frame] = self.usable.loc[frame]
+        return self._rows[frame]
 
     @cached_property
     def checksums(self) -> dict[str, list]:
@@ -245,7 +256,7 @@ class Plan:
         key = (frame, caltype)
         if key not in self._found:
             try:
-                self._found[key] = self._index(caltype).find(self.usable.loc[frame])
+                self._found[key] = self._index(caltype).find(self.row(frame))
             except calib.CalibrationNotFoundError as exc:
                 self._found[key] = exc
         found = self._found[key]

@@ -188,7 +188,7 @@ def calibration_for(frame, caltype):
     p = plan()
     try:
         return calib.associate_path(
-            p.usable.loc[frame], p.candidates(caltype), caltype, config["user_cal"],
+            p.row(frame), p.candidates(caltype), caltype, config["user_cal"],
             find=p.finder(caltype),
         )
     except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
@@ -219,8 +219,7 @@ def science_groups():
 
 
 def science_raw(wildcards):
-    row = usable_rows().loc[wildcards.frame]
-    return existing_raw([row["path"]])[0]
+    return existing_raw([usable_rows().at[wildcards.frame, "path"]])[0]
 
 
 def fringe_groups():
@@ -252,7 +251,7 @@ def science_fringe(wildcards):
 def fringe_for(frame):
     """The processed fringe of one science frame, or nothing when none is wanted.  A frame
     that needs one and cannot have one stops the workflow before any processing."""
-    row = usable_rows().loc[frame]
+    row = plan().row(frame)
     if not calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
         return []
     p = plan()
