@@ -69,6 +69,19 @@ def bounded_windows(times: list[dt.datetime], nights: list, max_span_days: float
     return windows
 
 
+def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]:
+    """Frames (in time order) cut into batches of at most ``size`` frames of one observing
+    night each (nights: each frame's night label).  A new night only ever adds batches."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, not {size}")
+    out: list[list[str]] = []
+    for i, frame in enumerate(frames):
+        if not out or nights[i] != nights[i - 1] or len(out[-1]) >= size:
+            out.append([])
+        out[-1].append(frame)
+    return out
+
+
 def median_time(times: list[dt.datetime]) -> dt.datetime:
     """Median of UT times (the mean of the two middle ones for an even count)."""
     if not times:
@@ -165,7 +178,8 @@ class Plan:
     def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
                  max_gap_days: float, max_span_days: float | None,
                  stack_per_night: bool = False, fringe_policy: str = "auto",
-                 min_dither: float = 5.0, on_disk: pd.DataFrame | None = None):
+                 min_dither: float = 5.0, on_disk: pd.DataFrame | None = None,
+                 frames_per_job: int = 6):
         self.manifest = manifest
         self.paths = dict(paths)
         self.max_gap_days = max_gap_days
@@ -174,6 +188,7 @@ class Plan:
         self.fringe_policy = fringe_policy
         self.min_dither = min_dither
         self.on_disk = on_disk
+        self.frames_per_job = frames_per_job
         self._found: dict[tuple[str, str], object] = {}
         self._rows: dict[str, object] = {}
 
@@ -218,6 +233,26 @@ class Plan:
     @cached_property
     def science_group_of(self) -> dict[str, str]:
         return {f: name for name, frames in self.science_groups.items() for f in frames}
+
+    @cached_property
+    def science_batches(self) -> dict[str, list[str]]:
+        """Science frames reduced in one cluster job: for every stack, its frames of one
+        observing night in batches of at most frames_per_job (name = first frame)."""
+        out = {}
+        for frames in self.science_groups.values():
+            times = [calib._time(self.usable.at[f, "ut_datetime"]) for f in frames]
+            nights = [observing_night(t, self.usable.at[f, "instrument"])
+                      for t, f in zip(times, frames, strict=True)]
+            for batch in night_batches(frames, nights, self.frames_per_job):
+                out[batch[0]] = batch
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def batches_of_stack(self) -> dict[str, list[str]]:
+        """Stack name -> names of the batches of its frames."""
+        first = {f: name for name, frames in self.science_batches.items() for f in frames[:1]}
+        return {stack: [first[f] for f in frames if f in first]
+                for stack, frames in self.science_groups.items()}
 
     @cached_property
     def fringe_wanted(self) -> list[str]:

@@ -27,6 +27,7 @@ BIAS_PATH = "calibrations/processed_bias/{name}_bias.fits"
 FLAT_PATH = "calibrations/processed_flat/{name}_flat.fits"
 FRINGE_PATH = "calibrations/processed_fringe/{name}_fringe.fits"
 STACK_PATH = f"results/{{name}}{config['output_suffix']}.fits"
+BATCH_PATH = "work/batches/{name}.txt"
 GAP_DAYS = config["calibration_group_max_gap_days"]
 SPAN_DAYS = config["calibration_group_max_span_days"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
@@ -103,7 +104,8 @@ def _plan(path, mtime, dirs):
         max_gap_days=GAP_DAYS, max_span_days=SPAN_DAYS,
         stack_per_night=config["stack_per_night"], fringe_policy=config["fringe"],
         min_dither=step_params("makeFringeFrame")["min_dither"],
-        on_disk=_processed_candidates(dirs))
+        on_disk=_processed_candidates(dirs),
+        frames_per_job=config["frames_per_cluster_job"])
 
 
 def plan():
@@ -216,6 +218,15 @@ def all_calibrations(wildcards):
 
 def science_groups():
     return plan().science_groups
+
+
+def science_batches():
+    return plan().science_batches
+
+
+def stack_batches(wildcards):
+    """The batch lists of a stack's frames (they join each night's frames in one group job)."""
+    return [BATCH_PATH.format(name=b) for b in plan().batches_of_stack[wildcards.name]]
 
 
 def science_raw(wildcards):

@@ -229,3 +229,25 @@ def test_earlier_runs_master_on_disk_is_dated_like_its_group():
     merged = merge_candidates(built, pd.DataFrame([disk]), "processed_bias")
     late = m[m["kind"] == "science"].iloc[-1]  # nearer the median than the first frame
     assert associate(late, merged, "processed_bias")["path"] == disk["path"]
+
+
+def test_night_batches_never_mix_nights_and_respect_the_size():
+    frames = [f"f{k}" for k in range(9)]
+    nights = [0, 0, 0, 0, 0, 1, 1, 2, 2]
+    from gmoslib.planning import night_batches
+
+    assert night_batches(frames, nights, 2) == [["f0", "f1"], ["f2", "f3"], ["f4"],
+                                                ["f5", "f6"], ["f7", "f8"]]
+    assert night_batches(frames, nights, 6) == [frames[:5], frames[5:7], frames[7:]]
+    with pytest.raises(ValueError, match="at least 1"):
+        night_batches(frames, nights, 0)
+
+
+def test_plan_batches_a_stack_per_night():
+    m = semester(4, bias_nights=(), flat_nights=(), sci_per_night=5)
+    plan = Plan(m, paths=PATHS, max_gap_days=5.0, max_span_days=3.0, frames_per_job=3)
+    assert [len(b) for b in plan.science_batches.values()] == [3, 2] * 4
+    (stack,) = plan.science_groups
+    assert plan.batches_of_stack[stack] == list(plan.science_batches)
+    for frames in plan.science_batches.values():
+        assert len({f[:9] for f in frames}) == 1  # one night each

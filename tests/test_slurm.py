@@ -54,8 +54,8 @@ def test_calibrations_through_slurm_equal_local(slurm_cluster, tmp_path):
                          "calibrations", "stacks", config={"raw_dir": str(raw)}, timeout=900)
     text = proc.stdout + proc.stderr
     assert "has been submitted with SLURM jobid" in text, text[-3000:]
-    # the profile's job groups: the 3 science frames are one cluster job (manifest, bias,
-    # flat, frames, stack: 5 submissions, not 7)
+    # the job group of the night's frames: the 3 science frames and their batch list are one
+    # cluster job (manifest, bias, flat, frames, stack: 5 submissions, not 8)
     assert "Group job science_frames" in text, text[-3000:]
     assert text.count("submitted with SLURM jobid") <= 5, text[-3000:]
     for rel in ("calibrations/processed_bias/N20170613S0180_bias.fits",

@@ -29,7 +29,7 @@ import pytest
 from astropy.io import fits
 
 from gmoslib.sim import simulate_preset
-from tests.workflow_helpers import jobs_run, run_snakemake
+from tests.workflow_helpers import REPO, jobs_run, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -140,10 +140,11 @@ def test_a_new_night_reruns_only_its_products_and_the_stack(nights):
     text = plan.stdout + plan.stderr
     frames = sorted(re.findall(r"wildcards: frame=(\S+)", text))
     assert frames == sorted(new["science"])
+    # masters, the batch of its frames (one cluster job) and the stack
     assert sorted(re.findall(r"wildcards: name=(\S+)", text)) == sorted(
-        [new["bias"][0], new["flat"][0], names["D0"]["science"][0]])
-    assert sorted(set(planned) - {"all"}) == ["reduce_science_frame", "stack_bias",
-                                              "stack_flat", "stack_science"]
+        [new["bias"][0], new["flat"][0], new["science"][0], names["D0"]["science"][0]])
+    assert sorted(set(planned) - {"all"}) == ["reduce_science_frame", "science_batch",
+                                              "stack_bias", "stack_flat", "stack_science"]
     run_snakemake(work, config={"raw_dir": str(raw)}, timeout=900)
     for frame in new["science"]:
         mosaic = work / "work" / "mosaic" / f"{frame}_mosaic.fits"
@@ -152,3 +153,15 @@ def test_a_new_night_reruns_only_its_products_and_the_stack(nights):
     assert {p: p.stat().st_mtime_ns for p in before} == before
     stack = work / "results" / f"{names['D0']['science'][0]}_stack.fits"
     assert fits.getheader(stack)["NCOMBINE"] == 18
+
+
+def test_slurm_profile_sends_frames_in_batches(nights):
+    """The Slurm profile's job groups (planned only: no cluster needed for a dry run): the
+    science frames go to the cluster one night to a job (at most frames_per_cluster_job),
+    not one job each."""
+    _, raw, work, _ = nights
+    proc = run_snakemake(work, "-n", "--workflow-profile", str(REPO / "profiles" / "slurm"),
+                         "--forcerun", "reduce_science_frame", config={"raw_dir": str(raw)})
+    text = proc.stdout + proc.stderr
+    assert jobs_run(proc).count("reduce_science_frame") == 18
+    assert text.count("Group job science_frames") == 6, text[-3000:]  # one per night
