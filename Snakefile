@@ -10,6 +10,7 @@
 #     calibrations/processed_flat/<first>_flat.fits    master flats (normalised)
 #     calibrations/processed_fringe/<first>_fringe.fits  fringe frames (electrons), when needed
 #     work/mosaic/<frame>_mosaic.fits, _cat.ecsv       calibrated mosaic and source catalogue per frame
+#     work/batches/<first>.txt                         frames reduced in one cluster job (job group)
 #     results/<first><suffix>.fits, <first><suffix>_qa.tsv   aligned stack (electrons), stacking records
 #     results/<first><suffix>_qa_frames.tsv, _qa_stack.tsv  QA tables per frame and per stack
 #     results/aligned/<name><suffix>.fits, <suffix>_qa.tsv  stacks of earlier stacks (config align_and_stack)

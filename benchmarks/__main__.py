@@ -3,7 +3,7 @@ baselines measured in the same run (the machines are shared and noisy: compare t
 one run, not absolute times between runs).
 
     python -m benchmarks [--quick] [--workdir DIR] [--repeat N]
-                         [--cases bias,bias1x1,flat,science,e2e,stack50]
+                         [--cases bias,bias1x1,flat,science,e2e,stack50,semester]
 
 Cases (the data are simulated once into the work directory and reused):
 
@@ -16,7 +16,10 @@ Cases (the data are simulated once into the work directory and reused):
   Snakemake, ``--cores 2``, Snakemake's own start-up included (measured alone too, as
   ``snakemake --version``);
 * ``stack50``  master bias from 50 unbinned biases: its peak RSS against ``bias1x1``'s shows
-  whether memory grows with the number of frames (the stacking budget is ``--memory-mb``).
+  whether memory grows with the number of frames (the stacking budget is ``--memory-mb``);
+* ``semester`` (on demand, not in the default list) thousands of small frames over dozens of
+  nights: manifest first run and top-up, DAG building at growing sizes, whole reduction
+  (benchmarks/semester.py).
 
 Baselines, measured in the same run on the same files: the I/O floor (a fresh interpreter
 that reads and decodes every input file once with astropy, to float32) and, for the bias and
@@ -42,8 +45,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ALL_CASES = ("bias", "bias1x1", "flat", "science", "e2e", "stack50")
-DEFAULT_CASES = ALL_CASES
+ALL_CASES = ("bias", "bias1x1", "flat", "science", "e2e", "stack50", "semester")
+DEFAULT_CASES = ALL_CASES[:-1]  # semester: on demand (minutes, gigabytes)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -348,6 +351,11 @@ def main(argv=None) -> int:
                         help="runs of each timed case (default 3, 1 with --quick); the "
                              "fastest is reported (the machines are shared: the fastest run "
                              "is the least disturbed one)")
+    parser.add_argument("--semester-files", type=int, default=2000,
+                        help="raw files of the semester case (whole nights, at least this many)")
+    parser.add_argument("--semester-reduce-files", type=int, default=0,
+                        help="reduce the first nights holding this many files with --cores 2 "
+                             "(0: no reduction, the planning figures only)")
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
@@ -361,17 +369,27 @@ def main(argv=None) -> int:
     # the "unbinned" cases: 4x4 and a few frames with --quick
     big_bin, n_big, n_many = (4, 3, 6) if args.quick else (1, 10, 50)
     _compile_bytecode()
+    results: dict[str, dict | None] = {}
+    semester_text = ""
+    if "semester" in cases:
+        from . import semester
+
+        results.update(semester.run(
+            work, _run, _child, n_files=args.semester_files,
+            reduce_files=args.semester_reduce_files,
+            sizes=(100, 200) if args.quick else (500, 1000)))
+        semester_text = semester.report(results)
+        cases = [c for c in cases if c != "semester"]
     raw = work / f"raw-{preset}"
-    paths = _simulate(preset, raw)
-    kinds, sums = _kinds(paths)
+    paths = _simulate(preset, raw) if cases else []
+    kinds, sums = _kinds(paths) if cases else ({}, {})
     _CHECKSUMS.update(sums)
-    biases, flats, science = kinds["bias"], kinds["flat"], kinds["science"]
+    biases, flats, science = (kinds.get(k, []) for k in ("bias", "flat", "science"))
     have_ccdproc = _ccdproc_available()
     products = work / "products"
     products.mkdir(exist_ok=True)
     mem = args.memory_mb
     thr = args.threads
-    results: dict[str, dict | None] = {}
 
     def note(name):
         r = results[name]
@@ -450,7 +468,7 @@ def main(argv=None) -> int:
     print(f"gmos-snake benchmarks ({'quick, ' if args.quick else ''}{preset} preset; "
           f"stacking budget {mem} MB, {thr} threads; {os.cpu_count()} CPUs; ratios from this "
           "run only)")
-    print(_report(results, COMPARISONS))
+    print(_report(results, COMPARISONS) + semester_text)
     with open(work / "benchmark.json", "w") as fh:
         json.dump({"preset": preset, "memory_mb": mem, "results": results}, fh, indent=1)
     print(f"results: {work / 'benchmark.json'}")

@@ -49,56 +49,76 @@ def _usable_kind(manifest: pd.DataFrame, kind: str) -> pd.DataFrame:
     return rows[rows["qa_state"] != "Fail"]
 
 
-def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None) -> dict[str, list[str]]:
+def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None,
+           max_span_days: float | None = None, per_night: bool = False
+           ) -> dict[str, list[str]]:
+    """Frames with equal keys, in time order, split where two consecutive frames are more
+    than max_gap_days apart, then into windows spanning at most max_span_days (whole nights
+    kept together, see gmoslib.planning.bounded_windows), or per observing night."""
+    from .planning import bounded_windows, observing_night
+
     groups: dict[str, list[str]] = {}
     if rows.empty:
         return groups
+    gap = None if max_gap_days is None else dt.timedelta(days=float(max_gap_days))
     for _, sub in rows.groupby(list(keys), sort=True, dropna=False):
         sub = sub.assign(_t=[_time(t) for t in sub["ut_datetime"]]).sort_values(
             ["_t", "frame"])
-        current: list[str] = []
-        last = None
-        for frame, t in zip(sub["frame"], sub["_t"], strict=True):
-            if current and max_gap_days is not None and \
-                    (t - last).total_seconds() > max_gap_days * 86400:
-                groups[current[0]] = current
-                current = []
-            current.append(frame)
-            last = t
-        groups[current[0]] = current
+        frames, times = list(sub["frame"]), list(sub["_t"])
+        nights = [observing_night(t, i) for t, i in zip(times, sub["instrument"], strict=True)]
+        runs, start = [], 0
+        for k in range(1, len(frames) + 1):
+            if k == len(frames) or (gap is not None and times[k] - times[k - 1] > gap) or \
+                    (per_night and nights[k] != nights[k - 1]):
+                runs.append(range(start, k))
+                start = k
+        for run in runs:
+            windows = [list(run)] if max_span_days is None else [
+                [run[i] for i in w] for w in bounded_windows(
+                    [times[i] for i in run], [nights[i] for i in run], max_span_days)]
+            for w in windows:
+                groups[frames[w[0]]] = [frames[i] for i in w]
     return dict(sorted(groups.items()))
 
 
-def group_calibrations(manifest: pd.DataFrame, kind: str, *, max_gap_days: float = 5.0
-                       ) -> dict[str, list[str]]:
+def group_calibrations(manifest: pd.DataFrame, kind: str, *, max_gap_days: float = 5.0,
+                       max_span_days: float | None = None) -> dict[str, list[str]]:
     """Raw frames stacked into each master: name (first frame) -> frames in time order.
 
     Frames with identical association keys are chained in time and split where two
-    consecutive frames are more than max_gap_days apart.  Unusable frames and frames whose
-    QA state is Fail (RAWGEMQA=BAD) never enter a master.
+    consecutive frames are more than max_gap_days apart; a chain is then cut into windows
+    that span at most max_span_days (None: no limit), whole observing nights kept together,
+    so that calibrations taken every night never chain into one master over a semester.
+    Unusable frames and frames whose QA state is Fail (RAWGEMQA=BAD) never enter a master.
     """
     if kind not in ("bias", "flat"):
         raise ValueError(f"kind must be 'bias' or 'flat', not {kind!r}")
     keys = BIAS_KEYS if kind == "bias" else FLAT_KEYS
-    return _chain(_usable_kind(manifest, kind), keys, max_gap_days)
+    return _chain(_usable_kind(manifest, kind), keys, max_gap_days, max_span_days)
 
 
-def group_science(manifest: pd.DataFrame) -> dict[str, list[str]]:
-    """Science frames stacked together: same detector, binning, ROI, filter and object."""
-    return _chain(_usable_kind(manifest, "science"), SCIENCE_KEYS, None)
+def group_science(manifest: pd.DataFrame, *, per_night: bool = False
+                  ) -> dict[str, list[str]]:
+    """Science frames stacked together: same detector, binning, ROI, filter and object
+    (and, with per_night, the same observing night, gmoslib.planning.observing_night)."""
+    return _chain(_usable_kind(manifest, "science"), SCIENCE_KEYS, None, per_night=per_night)
 
 
 def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
                            caltype: str, path_template: str) -> pd.DataFrame:
     """Candidates for the masters the workflow builds: the descriptors of each group's
-    first frame (a master inherits its first input's header)."""
+    first frame (a master inherits its first input's header), dated by the median UT time
+    of the group's frames (so that association picks the group nearest in time)."""
+    from .planning import median_time
+
     # unusable rows may repeat a frame name (a duplicate .fits.bz2): never look them up
     table = manifest[manifest["usable"]].set_index("frame", drop=False)
     rows = []
-    for name in groups:
+    for name, frames in groups.items():
         row = table.loc[name].to_dict()
+        when = median_time([_time(table.at[f, "ut_datetime"]) for f in frames])
         row.update(name=name, caltype=caltype, path=path_template.format(name=name),
-                   origin="workflow")
+                   origin="workflow", ut_datetime=when.isoformat())
         rows.append(row)
     columns = list(dict.fromkeys([*CANDIDATE_COLUMNS, *manifest.columns]))
     import pandas as pd
@@ -113,12 +133,20 @@ def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
     A file on disk that is one of the workflow's own masters (a ``calibration_dirs`` entry
     pointing into the working directory, as :func:`gmoslib.api.reduce` does) is kept once, as
     the workflow's product (paths compared after resolving, relative to the current
-    directory), so the workflow keeps it up to date."""
+    directory), so the workflow keeps it up to date.  A file on disk named like one of the
+    workflow's masters (after the same first raw frame: the same master, made by an earlier
+    run) is dated like it (its header carries its first frame's date, the workflow dates a
+    group by its median), so the tie goes to the file on disk and it is not made again."""
     if on_disk is not None and not on_disk.empty:
         on_disk = on_disk[on_disk["caltype"] == caltype]
         if not built.empty:
             own = {os.path.realpath(p) for p in built["path"]}
             on_disk = on_disk[[os.path.realpath(p) not in own for p in on_disk["path"]]]
+            dates = dict(zip(built["name"], built["ut_datetime"], strict=True))
+            same = on_disk["name"].isin(list(dates))
+            if same.any():
+                on_disk = on_disk.copy()
+                on_disk.loc[same, "ut_datetime"] = on_disk.loc[same, "name"].map(dates)
         import pandas as pd
 
         built = pd.concat([built, on_disk], ignore_index=True) if not built.empty \
@@ -180,13 +208,15 @@ def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
 
 
 def associate_path(target, candidates: pd.DataFrame, caltype: str,
-                   user_cal: dict | None = None) -> str:
-    """Path of the calibration for one frame; a user_cal entry overrides association."""
+                   user_cal: dict | None = None, *, find=None) -> str:
+    """Path of the calibration for one frame; a user_cal entry overrides association.
+    find : a function like :func:`associate` (gmoslib.planning.Plan.finder gives the
+    indexed one); default associate."""
     if user_cal and user_cal.get(caltype):
         path = user_cal[caltype]
         check_user_cal(path, target, caltype)
         return path
-    cal = associate(target, candidates, caltype)
+    cal = (find or associate)(target, candidates, caltype)
     if str(cal["amp_read_area"]) != str(target["amp_read_area"]):
         raise CalibrationNotFoundError(
             f"no {caltype} for {target['frame']} that can be applied: the closest, "
@@ -266,10 +296,14 @@ def dither_spread_arcsec(rows: pd.DataFrame) -> float:
 def fringe_group_problem(manifest: pd.DataFrame, frames: list[str], *,
                          min_dither: float = 5.0) -> str:
     """'' when these science frames can make a fringe frame, otherwise why not."""
+    return _fringe_problem(manifest.set_index("frame"), frames, min_dither)
+
+
+def _fringe_problem(by_frame: pd.DataFrame, frames: list[str], min_dither: float) -> str:
     if len(frames) < MIN_FRINGE_FRAMES:
         return (f"it has {len(frames)} frame(s) and a fringe frame needs at least "
                 f"{MIN_FRINGE_FRAMES} dithered frames")
-    rows = manifest.set_index("frame").loc[list(frames)]
+    rows = by_frame.loc[list(frames)]
     spread = dither_spread_arcsec(rows)
     if spread < min_dither:
         return (f"its {len(frames)} frames are dithered by at most {spread:.1f} arcsec and "
@@ -278,12 +312,31 @@ def fringe_group_problem(manifest: pd.DataFrame, frames: list[str], *,
 
 
 def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
-                  wanted: set[str], *, min_dither: float = 5.0) -> dict[str, list[str]]:
+                  wanted: set[str], *, min_dither: float = 5.0,
+                  max_span_days: float | None = None) -> dict[str, list[str]]:
     """Fringe frames the workflow can build: for every science group, its frames that need
-    fringe correction, when they are enough and dithered enough (name = first frame)."""
+    fringe correction, cut into windows spanning at most max_span_days (None: no limit;
+    whole nights kept together), each window kept when its frames are enough and dithered
+    enough (name = first frame)."""
+    from .planning import bounded_windows, observing_night
+
+    by_frame = manifest.set_index("frame", drop=False)
+    if max_span_days is not None:  # (the unique usable rows: the times are looked up)
+        by_frame = manifest[manifest["usable"]].set_index("frame", drop=False)
     out = {}
     for frames in science_groups.values():
         chosen = [f for f in frames if f in wanted]
-        if chosen and not fringe_group_problem(manifest, chosen, min_dither=min_dither):
-            out[chosen[0]] = chosen
+        if not chosen:
+            continue
+        windows = [chosen]
+        if max_span_days is not None:
+            chosen.sort(key=lambda f: (_time(by_frame.at[f, "ut_datetime"]), f))
+            times = [_time(by_frame.at[f, "ut_datetime"]) for f in chosen]
+            nights = [observing_night(t, by_frame.at[f, "instrument"])
+                      for t, f in zip(times, chosen, strict=True)]
+            windows = [[chosen[i] for i in w]
+                       for w in bounded_windows(times, nights, max_span_days)]
+        for w in windows:
+            if not _fringe_problem(by_frame, w, min_dither):
+                out[w[0]] = w
     return dict(sorted(out.items()))

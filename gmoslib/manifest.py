@@ -175,20 +175,32 @@ def describe_file(path: str) -> dict:
     return row
 
 
-def build_manifest(source, *, threads: int = 1) -> pd.DataFrame:
+def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
     """Manifest of a raw directory (str) or of a list of file paths; ``threads`` files are
-    read at once (hashing and the pixel checks release the GIL)."""
+    read at once (hashing and the pixel checks release the GIL).  previous : an earlier
+    manifest whose rows of unchanged files are reused instead of reading the files again
+    (gmoslib.manifest_reuse)."""
+    from .manifest_reuse import reusable_rows
+
     paths = list_raw_files(source) if isinstance(source, str | os.PathLike) else list(source)
-    if threads > 1 and len(paths) > 1:
+    reused = reusable_rows(previous, paths)
+    done = set(reused["path"]) if len(reused) else set()
+    todo = [p for p in paths if os.path.abspath(p) not in done]
+    if threads > 1 and len(todo) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-            rows = list(pool.map(describe_file, paths))
+            rows = list(pool.map(describe_file, todo))
     else:
-        rows = [describe_file(p) for p in paths]
+        rows = [describe_file(p) for p in todo]
     table = pd.DataFrame(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(
         {c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
     table = table.astype(COLUMNS)
+    if len(reused):
+        kept = reused[list(COLUMNS)].astype(COLUMNS)
+        table = pd.concat([kept, table], ignore_index=True) if rows else \
+            kept.reset_index(drop=True)
     for c, t in COLUMNS.items():
         if t == "string":
             table[c] = table[c].fillna("")

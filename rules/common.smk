@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 
-from gmoslib import calib, caldb, rawdir, recipes_table
+from gmoslib import calib, caldb, planning, rawdir, recipes_table
 from gmoslib.errors import DescriptorError, FitsReadError
 from gmoslib.manifest import read_manifest, skipped_summary
 
@@ -23,11 +23,14 @@ RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 # bare workflow still parse).
 
 MANIFEST = "manifest/manifest.tsv"
+MANIFEST_REUSE = "manifest/manifest.reuse.tsv"
 BIAS_PATH = "calibrations/processed_bias/{name}_bias.fits"
 FLAT_PATH = "calibrations/processed_flat/{name}_flat.fits"
 FRINGE_PATH = "calibrations/processed_fringe/{name}_fringe.fits"
 STACK_PATH = f"results/{{name}}{config['output_suffix']}.fits"
+BATCH_PATH = "work/batches/{name}.txt"
 GAP_DAYS = config["calibration_group_max_gap_days"]
+SPAN_DAYS = config["calibration_group_max_span_days"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 
 
@@ -106,26 +109,36 @@ def _processed_candidates(dirs):
     return table
 
 
+@functools.cache
+def _plan(path, mtime, dirs):
+    return planning.Plan(
+        _load_manifest(path, mtime),
+        paths={"processed_bias": BIAS_PATH, "processed_flat": FLAT_PATH,
+               "processed_fringe": FRINGE_PATH},
+        max_gap_days=GAP_DAYS, max_span_days=SPAN_DAYS,
+        stack_per_night=config["stack_per_night"], fringe_policy=config["fringe"],
+        min_dither=step_params("makeFringeFrame")["min_dither"],
+        on_disk=_processed_candidates(dirs),
+        frames_per_job=config["frames_per_cluster_job"])
+
+
+def plan():
+    """Groups and associations of the manifest (gmoslib.planning.Plan), each made once."""
+    path = checkpoints.manifest.get().output.tsv
+    return _plan(path, os.path.getmtime(path), tuple(config["calibration_dirs"]))
+
+
 def bias_groups():
-    return calib.group_calibrations(manifest(), "bias", max_gap_days=GAP_DAYS)
+    return plan().bias_groups
 
 
 def flat_groups():
-    return calib.group_calibrations(manifest(), "flat", max_gap_days=GAP_DAYS)
+    return plan().flat_groups
 
 
 def candidates(caltype):
     """Masters the workflow can build plus processed calibrations found on disk."""
-    if caltype == "processed_bias":
-        built = calib.candidates_from_groups(manifest(), bias_groups(), caltype, BIAS_PATH)
-    elif caltype == "processed_flat":
-        built = calib.candidates_from_groups(manifest(), flat_groups(), caltype, FLAT_PATH)
-    elif caltype == "processed_fringe":
-        built = calib.candidates_from_groups(manifest(), fringe_groups(), caltype, FRINGE_PATH)
-    else:
-        raise ValueError(f"unknown calibration type {caltype!r}")
-    on_disk = _processed_candidates(tuple(config["calibration_dirs"]))
-    return calib.merge_candidates(built, on_disk, caltype)
+    return plan().candidates(caltype)
 
 
 def skipped_note():
@@ -160,8 +173,7 @@ def existing_raw(paths):
 
 def usable_rows():
     """The usable manifest rows indexed by frame (unique: duplicates are never usable)."""
-    table = manifest()
-    return table[table["usable"]].set_index("frame", drop=False)
+    return plan().usable
 
 
 def frames_paths(frames):
@@ -173,19 +185,8 @@ def raw_checksums(paths):
     """{path: [sha256, size_bytes, mtime_ns, inode]} of raw input files from the manifest, which
     hashed every raw file: a job takes them for its provenance instead of hashing its
     inputs again (gmoslib.fitsio.remember_sha256 checks that each file is unchanged)."""
-    import pandas as pd  # (loaded with the manifest already)
-
-    table = manifest().set_index("path")
-    out = {}
-    for p in paths:
-        key = os.path.abspath(p)
-        if key not in table.index:
-            continue
-        cols = ("sha256", "size_bytes", "mtime_ns", "inode")
-        sha, size, mtime, inode = (table.at[key, c] for c in cols)
-        if not any(pd.isna(v) for v in (sha, size, mtime, inode)):
-            out[p] = [str(sha), int(size), int(mtime), int(inode)]
-    return out
+    known = plan().checksums
+    return {p: known[os.path.abspath(p)] for p in paths if os.path.abspath(p) in known}
 
 
 def group_raw_files(groups_fn):
@@ -200,10 +201,11 @@ def group_raw_files(groups_fn):
 
 def calibration_for(frame, caltype):
     """Path of the calibration of type caltype associated with one manifest frame."""
-    table = usable_rows()
+    p = plan()
     try:
         return calib.associate_path(
-            table.loc[frame], candidates(caltype), caltype, config["user_cal"]
+            p.row(frame), p.candidates(caltype), caltype, config["user_cal"],
+            find=p.finder(caltype),
         )
     except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
         kind = calib.KIND_OF[caltype]
@@ -229,31 +231,25 @@ def all_calibrations(wildcards):
 
 
 def science_groups():
-    return calib.group_science(manifest())
+    return plan().science_groups
+
+
+def science_batches():
+    return plan().science_batches
+
+
+def stack_batches(wildcards):
+    """The batch lists of a stack's frames (they join each night's frames in one group job)."""
+    return [BATCH_PATH.format(name=b) for b in plan().batches_of_stack[wildcards.name]]
 
 
 def science_raw(wildcards):
-    row = usable_rows().loc[wildcards.frame]
-    return existing_raw([row["path"]])[0]
-
-
-def _fringe_policy_rows():
-    """Manifest rows of the science frames that the fringe policy wants corrected."""
-    table = usable_rows()
-    return {
-        f: table.loc[f]
-        for frames in science_groups().values()
-        for f in frames
-        if calib.fringe_wanted(config["fringe"], table.at[f, "filter"], table.at[f, "detector"])
-    }
+    return existing_raw([usable_rows().at[wildcards.frame, "path"]])[0]
 
 
 def fringe_groups():
     """Science groups from which the workflow can build a fringe frame (name -> frames)."""
-    wanted = _fringe_policy_rows()
-    return calib.fringe_groups(
-        manifest(), science_groups(), set(wanted),
-        min_dither=step_params("makeFringeFrame")["min_dither"])
+    return plan().fringe_groups
 
 
 def fringe_raw_files(wildcards):
@@ -280,19 +276,21 @@ def science_fringe(wildcards):
 def fringe_for(frame):
     """The processed fringe of one science frame, or nothing when none is wanted.  A frame
     that needs one and cannot have one stops the workflow before any processing."""
-    row = usable_rows().loc[frame]
+    row = plan().row(frame)
     if not calib.fringe_wanted(config["fringe"], row["filter"], row["detector"]):
         return []
+    p = plan()
     try:
         return calib.associate_path(
-            row, candidates("processed_fringe"), "processed_fringe", config["user_cal"]
+            row, p.candidates("processed_fringe"), "processed_fringe", config["user_cal"],
+            find=p.finder("processed_fringe"),
         )
     except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
         if config["user_cal"].get("processed_fringe"):
             raise WorkflowError(
                 f"{exc}\nWhat to do: correct or remove user_cal.processed_fringe."
             ) from None
-        group = next(n for n, frames in science_groups().items() if frame in frames)
+        group = p.science_group_of[frame]
         why = calib.fringe_group_problem(
             manifest(), science_groups()[group],
             min_dither=step_params("makeFringeFrame")["min_dither"])
@@ -308,7 +306,7 @@ def fringe_for(frame):
 def all_fringes(wildcards):
     """The fringe frames the workflow builds that some science frame uses."""
     paths = set()
-    for frame in _fringe_policy_rows():
+    for frame in plan().fringe_wanted:
         path = fringe_for(frame)
         if path and path.startswith("calibrations/processed_fringe/"):
             paths.add(path)

@@ -10,6 +10,8 @@ checkpoint manifest:
     params:
         raw_dir=RAW_DIR,
         listing=lambda wildcards: RAW_LISTING,  # (a function: names may hold braces)
+        # the previous manifest, kept for the next run to reuse the rows of unchanged files
+        reuse=MANIFEST_REUSE,
     threads: 2
     resources:
         mem_mb=500,

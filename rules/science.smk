@@ -47,8 +47,33 @@ rule reduce_science_frame:
         "../scripts/reduce_science_frame.py"
 
 
+# A batch: science frames of one stack and one night (at most config frames_per_cluster_job),
+# listed in a small file.  It joins its frames in one connected part of the job group
+# science_frames, so that a cluster executor runs them as one job (locally groups are ignored).
+rule science_batch:
+    input:
+        lambda wildcards: [f"work/mosaic/{f}_mosaic.fits" for f in science_batches()[wildcards.name]],
+    output:
+        BATCH_PATH,
+    log:
+        "logs/science_batch/{name}.log",
+    params:
+        frames=lambda wildcards: " ".join(science_batches()[wildcards.name]),
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=1,
+    group:
+        "science_frames"
+    conda:
+        "../envs/gmos.yaml"
+    shell:
+        "printf '%s\\n' {params.frames} > {output} 2> {log}"
+
+
 rule stack_science:
     input:
+        batches=stack_batches,
         mosaics=lambda wildcards: [
             f"work/mosaic/{f}_mosaic.fits" for f in science_groups()[wildcards.name]
         ],

@@ -55,13 +55,19 @@ def test_calibrations_through_slurm_equal_local(slurm_cluster, tmp_path):
     cluster = tmp_path / "cluster"
     local.mkdir()
     cluster.mkdir()
-    run_snakemake(local, "calibrations", config={"raw_dir": str(raw)})
+    run_snakemake(local, "calibrations", "stacks", config={"raw_dir": str(raw)})
     proc = run_snakemake(cluster, "--workflow-profile", str(REPO / "profiles" / "slurm"),
-                         "calibrations", config={"raw_dir": str(raw)}, timeout=900)
+                         "calibrations", "stacks", config={"raw_dir": str(raw)}, timeout=900)
     text = proc.stdout + proc.stderr
     assert "has been submitted with SLURM jobid" in text, text[-3000:]
+    # the job group of the night's frames: the 3 science frames and their batch list are one
+    # cluster job (manifest, bias, flat, frames, stack: 5 submissions, not 8)
+    assert "Group job science_frames" in text, text[-3000:]
+    assert text.count("submitted with SLURM jobid") <= 5, text[-3000:]
     for rel in ("calibrations/processed_bias/N20170613S0180_bias.fits",
-                "calibrations/processed_flat/N20170702S0178_flat.fits"):
+                "calibrations/processed_flat/N20170702S0178_flat.fits",
+                "work/mosaic/N20170614S0201_mosaic.fits",
+                "results/N20170614S0201_stack.fits"):
         for a, b in zip(_arrays(local / rel), _arrays(cluster / rel), strict=True):
             for x, y in zip(a, b, strict=True):
                 assert np.array_equal(x, y), rel
