@@ -54,7 +54,8 @@ def test_small_night_console(tmp_path):
     lines = (proc.stdout + proc.stderr).splitlines()
     text = "\n".join(lines)
     assert len(lines) < 60, text
-    assert "8 of 8 steps (100%) done" in text, text
+    # manifest, bias, flat, 3 frames, their cluster batch, stack, all
+    assert "9 of 9 steps (100%) done" in text, text
     for product in ("stack_bias: calibrations/processed_bias/N20170613S0180_bias.fits",
                     "stack_flat: calibrations/processed_flat/N20170702S0178_flat.fits",
                     "reduce_science_frame: work/mosaic/N20170614S0202_mosaic.fits",
