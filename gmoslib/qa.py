@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from astropy.stats import sigma_clipped_stats
+from astropy.stats import mad_std, sigma_clip
 
 from . import dq as dqbits
 
@@ -54,9 +54,9 @@ def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int
     values = s[good]
     if values.size == 0:
         return float("nan"), float("nan")
-    _, med, noise = sigma_clipped_stats(values, sigma=nsigma, maxiters=iterations,
-                                        stdfunc="mad_std")
-    return float(med), float(noise)
+    values = sigma_clip(values, sigma=nsigma, maxiters=iterations, stdfunc="mad_std",
+                        masked=False)
+    return float(np.median(values)), float(mad_std(values))
 
 
 def count_masked(dq: np.ndarray | None) -> int:

@@ -14,7 +14,7 @@ as much, silently.
 from __future__ import annotations
 
 import numpy as np
-from astropy.stats import sigma_clipped_stats
+from astropy.stats import mad_std, sigma_clip
 from scipy import ndimage
 
 from .frame import Extension
@@ -45,8 +45,8 @@ class QEFactorError(ValueError):
 
 def _clipped_median(values: np.ndarray) -> tuple[float, float]:
     """(median, robust sigma = 1.4826 x MAD) of values, iteratively clipped at 3 sigma."""
-    _, med, sigma = sigma_clipped_stats(values, sigma=3.0, maxiters=10, stdfunc="mad_std")
-    return float(med), float(sigma)
+    kept = sigma_clip(values, sigma=3.0, maxiters=10, stdfunc="mad_std", masked=False)
+    return float(np.median(kept)), float(mad_std(kept))
 
 
 def _sample(values: np.ndarray) -> np.ndarray:

@@ -62,13 +62,16 @@ def reduce_science_frame(
     fringe_path: str | None = None,
     fringe: dict | None = None,
     qe_correct: bool | None = None,
-    mosaic_order: int = 3,
+    mosaic_order: int | None = None,
     bpm: Frame | None = None,
 ) -> tuple[Frame, dict]:
     """Overscan, bias, gain (electrons, Poisson VAR), flat, fringe (when a processed fringe
     is given; ``fringe`` = fringeCorrect parameters), QE equalisation (Hamamatsu by default),
-    mosaic.  Returns the single-extension mosaic frame (electrons) and a dict of what was
-    done (fringe scale, QE factors...)."""
+    mosaic (``mosaic_order``: None = mosaicDetectors' schema default).  Returns the
+    single-extension mosaic frame (electrons) and a dict of what was done (fringe scale, QE
+    factors...)."""
+    if mosaic_order is None:
+        mosaic_order = step_values("mosaicDetectors")["order"]
     frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
     info: dict = {}
     if fringe_path:
