@@ -3,8 +3,10 @@
 This table is the single definition behind ``gmos recipes`` and the API's product names; the
 parameters of every step (names, types, defaults, meanings) come from the ``params:`` section
 of ``config/schema.yaml``, which is also what the workflow validates and reads through
-``step_params("stepName")`` in ``rules/*.smk``.  Step names are DRAGONS' primitive names, so
-``-p stackFrames:hsigma=5`` becomes ``params: {stackFrames: {hsigma: 5}}``.
+``step_params("stepName")`` in ``rules/*.smk``; :func:`step_values` fills in the same
+defaults for a recipe called from Python with some or none of them.  Step names are
+DRAGONS' primitive names, so ``-p stackFrames:hsigma=5`` becomes
+``params: {stackFrames: {hsigma: 5}}``.
 
 A test parses ``rules/*.smk`` and checks that every rule reads the parameters of exactly the
 steps this table gives it, and that every step listed here has a schema entry.
