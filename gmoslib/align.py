@@ -15,16 +15,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from astropy.stats import mad_std
+from scipy.spatial import cKDTree
 
 
 def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """For every point of ``xy`` (m, 2), the nearest point of ``ref_xy`` (n, 2) closer than
-    ``radius`` (pixels): (distance, index), with (inf, n) where there is none.
-
-    The reference points are binned in square cells of side ``radius``; each point looks
-    only at the 3 x 3 cells around its own, all points at once (sorted cell keys and
-    ``searchsorted``), so the cost grows with the number of close pairs, not with m x n.
-    """
+    ``radius`` (pixels): (distance, index), with (inf, n) where there is none (a k-d tree of
+    the reference points)."""
     ref = np.asarray(ref_xy, float).reshape(-1, 2)
     pts = np.asarray(xy, float).reshape(-1, 2)
     n, m = len(ref), len(pts)
@@ -32,37 +30,11 @@ def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
     best_i = np.full(m, n, dtype=np.intp)
     if n == 0 or m == 0 or not radius > 0:
         return best_d, best_i
-    cell = float(radius)
-    rcx, rcy = np.floor(ref[:, 0] / cell), np.floor(ref[:, 1] / cell)
-    ox, oy = rcx.min() - 2, rcy.min() - 2  # cell offsets: keys are non-negative
-    width = int(rcy.max() - oy) + 3
-    keys = ((rcx - ox) * width + (rcy - oy)).astype(np.int64)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    pcx, pcy = np.floor(pts[:, 0] / cell) - ox, np.floor(pts[:, 1] / cell) - oy
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            cy = pcy + dy
-            valid = np.isfinite(pcx) & np.isfinite(cy) & (cy >= 0) & (cy < width) & (pcx + dx >= 0)
-            q_keys = np.where(valid, (pcx + dx) * width + cy, -1).astype(np.int64)
-            lo = np.searchsorted(sorted_keys, q_keys, side="left")
-            hi = np.searchsorted(sorted_keys, q_keys, side="right")
-            counts = np.where(valid, hi - lo, 0)
-            total = int(counts.sum())
-            if total == 0:
-                continue
-            q = np.repeat(np.arange(m), counts)
-            within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            r = order[np.repeat(lo, counts) + within]
-            d = np.hypot(pts[q, 0] - ref[r, 0], pts[q, 1] - ref[r, 1])
-            # per point, the closest candidate of this cell, if better than before
-            sel = np.lexsort((d, q))
-            q, r, d = q[sel], r[sel], d[sel]
-            first = np.r_[True, q[1:] != q[:-1]]
-            q, r, d = q[first], r[first], d[first]
-            better = (d < best_d[q]) & (d < radius)
-            best_d[q[better]] = d[better]
-            best_i[q[better]] = r[better]
+    finite = np.isfinite(pts).all(axis=1)
+    d, i = cKDTree(ref).query(pts[finite], k=1, distance_upper_bound=float(radius))
+    close = d < radius
+    best_d[np.flatnonzero(finite)[close]] = d[close]
+    best_i[np.flatnonzero(finite)[close]] = i[close]
     return best_d, best_i
 
 
@@ -154,7 +126,7 @@ def clip_outlier_matches(src: np.ndarray, dst: np.ndarray, rotation: bool, scale
         px, py = apply_affine(transform, src[:, 0], src[:, 1])
         d = np.column_stack([px, py]) - dst
         centre = np.median(d[keep], axis=0)
-        spread = 1.4826 * np.median(np.abs(d[keep] - centre), axis=0)
+        spread = mad_std(d[keep], axis=0)
         spread = np.maximum(spread, 1e-3)  # a floor: perfect positions (tests) need one
         new_keep = np.hypot(*((d - centre) / spread).T) <= nsigma
         if new_keep.sum() < 2 or np.array_equal(new_keep, keep):
@@ -205,7 +177,7 @@ def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float 
 
 def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.0, 0.0),
                        search_radius: float = 30.0, match_radius: float = 3.0,
-                       min_sources: int = 3, allow_rotation: bool = False,
+                       min_sources: int, allow_rotation: bool = False,
                        allow_scale: bool = False) -> dict:
     """Transform of a frame onto the reference, from sources or (fallback) header offsets.
 

@@ -77,8 +77,8 @@ def nan_median(blk: np.ndarray) -> np.ndarray:
 def flag_cosmic_rays_by_stacking(
     frames,
     *,
-    hsigma: float = 7.0,
-    dilation: int = 1,
+    hsigma: float,
+    dilation: int,
     source_tolerance: float = 0.5,
     stride: int = 4,
     threads: int = 1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import sep
+from astropy.stats import sigma_clipped_stats
 
 from . import dq as dqbits
 
@@ -28,8 +29,8 @@ def detect_sources(
     var: np.ndarray | None = None,
     dq: np.ndarray | None = None,
     *,
-    thresh: float = 2.0,
-    minarea: int = 8,
+    thresh: float,
+    minarea: int,
     deblend_cont: float = 0.005,
     back_size: int = 32,
     back_filtersize: int = 8,
@@ -100,10 +101,6 @@ def estimate_seeing(cat: np.ndarray, pixel_scale: float, *, min_snr: float = 25.
     fwhm = cat["fwhm"][good]
     if fwhm.size < 3:
         return None
-    for _ in range(5):
-        m, s = np.mean(fwhm), np.std(fwhm)
-        keep = np.abs(fwhm - m) <= 3 * s if s > 0 else np.ones(fwhm.size, bool)
-        if keep.all():
-            break
-        fwhm = fwhm[keep]
-    return float(np.mean(fwhm) * pixel_scale)
+    mean, _, _ = sigma_clipped_stats(fwhm, sigma=3.0, maxiters=5, cenfunc="mean",
+                                     stdfunc="std")
+    return float(mean * pixel_scale)

@@ -54,7 +54,7 @@ def sky_level(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray]) -> float:
 
 
 def object_mask(sci: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
-                thresh: float = 2.0, minarea: int = 8, dilation: int = 2) -> np.ndarray:
+                thresh: float, minarea: int, dilation: int) -> np.ndarray:
     """Pixels of detected sources, grown by ``dilation`` pixels (bool, same shape as sci).
 
     Detection is done on ``sci`` as given (for GMOS-S, the caller subtracts the median image

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-import bottleneck as bn
 import numpy as np
 from astropy.io import fits
 from scipy import ndimage
@@ -182,6 +181,8 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
     """Robust sky level (sigma-clipped median of the pixels with DQ = 0: never a bad or
     unilluminated one) and the number of pixels, of an array of any shape (sources not
     masked; the QE factors use :func:`gmoslib.qecorrect.sky_level`)."""
+    from astropy.stats import sigma_clipped_stats
+
     # a regular subsample of ~SKY_SAMPLES pixels, taken before masking (no full-size copies)
     step = max(1, sci.size // SKY_SAMPLES)
     while np.ndim(sci) == 2 and step > 1 and math.gcd(step, sci.shape[1]) > 1:
@@ -193,15 +194,7 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
     values = np.asarray(values[good], np.float64)
     if values.size == 0:
         return float("nan"), 0
-    med = bn.median(values)  # bottleneck: the same medians as numpy's, faster
-    previous = None
-    for _ in range(5):
-        std = 1.4826 * bn.median(np.abs(values - med))
-        keep = np.abs(values - med) < 3 * max(std, 1e-9)
-        if previous is not None and np.array_equal(keep, previous):
-            break  # same pixels as the last pass: same median, so every later pass too
-        med = bn.median(values[keep])
-        previous = keep
+    _, med, _ = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
     return float(med), int(values.size)
 
 

@@ -146,61 +146,22 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
     return out, good * 2 <= f * f, f
 
 
-#: zscale settings (IRAF's): samples, contrast, rejection threshold (sigma), passes, the
-#: fewest pixels kept and the largest fraction rejected.
-ZSCALE_SAMPLES, ZSCALE_CONTRAST, ZSCALE_KREJ, ZSCALE_PASSES = 1000, 0.25, 2.5, 5
-ZSCALE_MIN_PIXELS, ZSCALE_MAX_REJECT = 5, 0.5
-
-
 def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
-    """(vmin, vmax) for display by the zscale rule over the unmasked, finite pixels.
+    """(vmin, vmax) for display by IRAF's zscale rule (astropy's ZScaleInterval, default
+    settings) over the unmasked, finite pixels; the sample's range when the rule finds no
+    range, (0, 1) without a usable pixel."""
+    from astropy.visualization import ZScaleInterval
 
-    About ZSCALE_SAMPLES pixels taken at a regular stride are sorted; a straight line is
-    fitted to value against rank with iterative rejection (ZSCALE_KREJ sigma, rejected
-    points grown by 1 % of the sample); the limits are the median -/+ the line's slope /
-    ZSCALE_CONTRAST over the ranks below/above it, clipped to the sample's range.  When too
-    many points are rejected the sample's minimum and maximum are used.
-    """
     values = np.ravel(np.asarray(image))
     good = np.isfinite(values)
     if mask is not None:
         good &= ~np.ravel(np.asarray(mask, bool))
-    idx = np.flatnonzero(good)
-    if idx.size == 0:
+    values = values[good].astype(np.float64)
+    if values.size == 0:
         return 0.0, 1.0
-    idx = idx[:: max(1, idx.size // ZSCALE_SAMPLES)]
-    samples = np.sort(values[idx].astype(np.float64))
-    npix = samples.size
-    lo, hi = float(samples[0]), float(samples[-1])
-    centre = (npix - 1) // 2
-    median = float(samples[centre]) if npix % 2 else 0.5 * float(samples[centre]
-                                                                   + samples[centre + 1])
-    minpix = max(ZSCALE_MIN_PIXELS, int(npix * ZSCALE_MAX_REJECT))
-    slope = 0.0
-    if npix >= minpix and npix > 1:
-        x = np.arange(npix, dtype=np.float64)
-        keep = np.ones(npix, bool)
-        grow = max(1, int(npix * 0.01))
-        ngood = npix
-        for _ in range(ZSCALE_PASSES):
-            if keep.sum() < minpix:
-                break
-            slope, intercept = np.polyfit(x[keep], samples[keep], 1)
-            resid = samples - (slope * x + intercept)
-            limit = ZSCALE_KREJ * resid[keep].std()
-            bad = np.abs(resid) > limit
-            # grow the rejected points by `grow` ranks on each side
-            bad = np.convolve(bad, np.ones(2 * grow + 1), mode="same") > 0
-            keep = ~bad
-            if keep.sum() == ngood:
-                break
-            ngood = int(keep.sum())
-        if ngood >= minpix:
-            slope /= ZSCALE_CONTRAST
-            lo = max(lo, median - centre * slope)
-            hi = min(hi, median + (npix - 1 - centre) * slope)
+    lo, hi = ZScaleInterval().get_limits(values)
     if not hi > lo:
-        lo, hi = float(samples[0]), float(samples[-1])
+        lo, hi = float(values.min()), float(values.max())
         if not hi > lo:
             lo, hi = lo - 0.5, lo + 0.5
     return float(lo), float(hi)

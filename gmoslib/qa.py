@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import bottleneck as bn
 import numpy as np
+from astropy.stats import mad_std, sigma_clip
 
 from . import dq as dqbits
 
@@ -54,17 +54,9 @@ def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int
     values = s[good]
     if values.size == 0:
         return float("nan"), float("nan")
-    for _ in range(iterations):
-        med = bn.median(values)  # the same median as numpy's, faster
-        sigma = 1.4826 * bn.median(np.abs(values - med))
-        if sigma <= 0:
-            break
-        keep = np.abs(values - med) <= nsigma * sigma
-        if keep.all():
-            break
-        values = values[keep]
-    med = float(bn.median(values))
-    return med, float(1.4826 * bn.median(np.abs(values - med)))
+    values = sigma_clip(values, sigma=nsigma, maxiters=iterations, stdfunc="mad_std",
+                        masked=False)
+    return float(np.median(values)), float(mad_std(values))
 
 
 def count_masked(dq: np.ndarray | None) -> int:

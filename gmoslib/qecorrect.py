@@ -14,6 +14,7 @@ as much, silently.
 from __future__ import annotations
 
 import numpy as np
+from astropy.stats import mad_std, sigma_clip
 from scipy import ndimage
 
 from .frame import Extension
@@ -42,19 +43,10 @@ class QEFactorError(ValueError):
     """A QE factor outside the plausible range (message: frame, factors, sky levels)."""
 
 
-def _clipped_median(values: np.ndarray, nsigma: float = 3.0) -> tuple[float, float]:
-    """(median, robust sigma) of values (float64), iteratively clipped at nsigma."""
-    med = float(np.median(values))
-    sigma = 1.4826 * float(np.median(np.abs(values - med)))
-    previous = None
-    for _ in range(10):
-        keep = np.abs(values - med) < nsigma * max(sigma, 1e-9)
-        if previous is not None and np.array_equal(keep, previous):
-            break
-        med = float(np.median(values[keep]))
-        sigma = 1.4826 * float(np.median(np.abs(values[keep] - med)))
-        previous = keep
-    return med, sigma
+def _clipped_median(values: np.ndarray) -> tuple[float, float]:
+    """(median, robust sigma = 1.4826 x MAD) of values, iteratively clipped at 3 sigma."""
+    kept = sigma_clip(values, sigma=3.0, maxiters=10, stdfunc="mad_std", masked=False)
+    return float(np.median(kept)), float(mad_std(kept))
 
 
 def _sample(values: np.ndarray) -> np.ndarray:

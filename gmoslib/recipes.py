@@ -31,6 +31,7 @@ from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
 from .frame import Extension, Frame
 from .names import printable
 from .provenance import add_provenance
+from .recipes_table import step_values
 from .sections import Section, format_section, parse_section
 
 
@@ -70,6 +71,7 @@ def prepare_raw_frame(
     where they are read (for a frame that only goes into a stack), and a DQ whose only
     flags are whole rows is a :class:`~gmoslib.prepare.RowPlane`.
     """
+    overscan = step_values("overscanCorrect", overscan)
     datasecs = desc.data_section()
     biassecs = desc.overscan_section()
     gains = desc.gain()
@@ -109,11 +111,11 @@ def prepare_raw_frame(
                 nbiascontam=nbiascontam,
                 read_noise_adu=rn / gain,
                 gain=gain,
-                function=overscan.get("function", "none"),
-                order=overscan.get("order"),
-                lsigma=overscan.get("lsigma", 3.0),
-                hsigma=overscan.get("hsigma", 3.0),
-                niter=overscan.get("niter", 0),
+                function=overscan["function"],
+                order=overscan["order"],
+                lsigma=overscan["lsigma"],
+                hsigma=overscan["hsigma"],
+                niter=overscan["niter"],
             )
         except ValueError as exc:
             raise RecipeError(f"{frame.filename} extension {i + 1}: {exc}") from exc
@@ -500,13 +502,12 @@ def _stack_prepared(
 
 
 def _combine_kwargs(params: dict) -> dict:
+    """Stacking keywords from a step's resolved parameters (the clipping limits of a step
+    without them, stackFlats, are the stacker's own)."""
     return {
-        "operation": params.get("operation", "mean"),
-        "reject": params.get("reject_method", "none"),
-        "lsigma": params.get("lsigma", 3.0),
-        "hsigma": params.get("hsigma", 3.0),
-        "mclip": params.get("mclip", True),
-        "max_iters": params.get("max_iters"),
+        "operation": params["operation"],
+        "reject": params["reject_method"],
+        **{k: params[k] for k in ("lsigma", "hsigma", "mclip", "max_iters") if k in params},
         "nlow": params.get("nlow") or 0,
         "nhigh": params.get("nhigh") or 0,
     }
@@ -539,7 +540,7 @@ def make_master_bias(
     paths = list(paths)
     if len(paths) < 1:
         raise RecipeError("a master bias needs at least one bias frame")
-    combine = _combine_kwargs(stack)
+    combine = _combine_kwargs(step_values("stackBiases", stack))
     if len(paths) < 3 and combine["reject"] != "none":
         combine["reject"] = "none"  # too few frames to reject anything
 
@@ -621,12 +622,13 @@ def make_master_flat(
     if not paths:
         raise RecipeError("a master flat needs at least one twilight frame")
     bias = read_frame(bias_path)
+    stack = step_values("stackFlats", stack)
     combine = _combine_kwargs(stack)
-    if stack.get("reject_method", "auto") == "auto":
+    if stack["reject_method"] == "auto":
         reject, nlow, nhigh = flatlib.flat_rejection_for_count(len(paths))
         combine["reject"] = reject
-        combine["nlow"] = nlow if stack.get("nlow") is None else stack["nlow"]
-        combine["nhigh"] = nhigh if stack.get("nhigh") is None else stack["nhigh"]
+        combine["nlow"] = nlow if stack["nlow"] is None else stack["nlow"]
+        combine["nhigh"] = nhigh if stack["nhigh"] is None else stack["nhigh"]
     regions: list[tuple[np.ndarray, np.ndarray]] = []
 
     def frame(k):

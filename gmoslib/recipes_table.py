@@ -3,8 +3,10 @@
 This table is the single definition behind ``gmos recipes`` and the API's product names; the
 parameters of every step (names, types, defaults, meanings) come from the ``params:`` section
 of ``config/schema.yaml``, which is also what the workflow validates and reads through
-``step_params("stepName")`` in ``rules/*.smk``.  Step names are DRAGONS' primitive names, so
-``-p stackFrames:hsigma=5`` becomes ``params: {stackFrames: {hsigma: 5}}``.
+``step_params("stepName")`` in ``rules/*.smk``; :func:`step_values` fills in the same
+defaults for a recipe called from Python with some or none of them.  Step names are
+DRAGONS' primitive names, so ``-p stackFrames:hsigma=5`` becomes
+``params: {stackFrames: {hsigma: 5}}``.
 
 A test parses ``rules/*.smk`` and checks that every rule reads the parameters of exactly the
 steps this table gives it, and that every step listed here has a schema entry.
@@ -13,6 +15,7 @@ steps this table gives it, and that every step listed here has a schema entry.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +215,22 @@ def check_params(params, schema: dict) -> dict:
             checked[name] = _coerce(value, known[name])
         out[step] = checked
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _workflow_schema() -> dict:
+    return load_schema()
+
+
+def step_values(step: str, given: dict | None = None, schema: dict | None = None) -> dict:
+    """Every parameter of ``step``: the schema's defaults, overridden by ``given`` (checked
+    and converted by :func:`check_params`).  The one place where gmoslib applies defaults:
+    recipe entry points call it, so a partial dict (or ``{}``) from the Python API or a test
+    gets the same values as the workflow's validated config, and a schema change changes
+    behaviour.  ``schema``: default :func:`load_schema` (read once per process)."""
+    schema = schema or _workflow_schema()
+    checked = check_params({step: dict(given or {})}, schema)[step]
+    return {**defaults(schema)[step], **checked}
 
 
 def defaults(schema: dict) -> dict[str, dict]:

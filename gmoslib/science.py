@@ -37,6 +37,7 @@ from .recipes import (
     subtract_master,
     to_electrons,
 )
+from .recipes_table import step_values
 from .sections import parse_section
 
 
@@ -61,18 +62,21 @@ def reduce_science_frame(
     fringe_path: str | None = None,
     fringe: dict | None = None,
     qe_correct: bool | None = None,
-    mosaic_order: int = 3,
+    mosaic_order: int | None = None,
     bpm: Frame | None = None,
 ) -> tuple[Frame, dict]:
     """Overscan, bias, gain (electrons, Poisson VAR), flat, fringe (when a processed fringe
     is given; ``fringe`` = fringeCorrect parameters), QE equalisation (Hamamatsu by default),
-    mosaic.  Returns the single-extension mosaic frame (electrons) and a dict of what was
-    done (fringe scale, QE factors...)."""
+    mosaic (``mosaic_order``: None = mosaicDetectors' schema default).  Returns the
+    single-extension mosaic frame (electrons) and a dict of what was done (fringe scale, QE
+    factors...)."""
+    if mosaic_order is None:
+        mosaic_order = step_values("mosaicDetectors")["order"]
     frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
     info: dict = {}
     if fringe_path:
         frame, finfo = fringe_correct_frame(frame, read_frame(fringe_path), desc,
-                                            **(fringe or {}))
+                                            **step_values("fringeCorrect", fringe))
         info["fringe"] = finfo
     hamamatsu = desc.detector_name(pretty=True).startswith("Hamamatsu")
     if qe_correct is None:
@@ -112,8 +116,12 @@ def _detsecs(frame: Frame):
     return [parse_section(str(e.header["DETSEC"])) for e in frame.exts]
 
 
-def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors, *,
-                        detect: dict | None = None) -> dict:
+#: Sources kept out of the least-squares fringe fit (fringeCorrect has no detection
+#: parameters): detection threshold (sigma), minimum area (pixels), growth radius (pixels).
+FRINGE_FIT_SOURCES = {"thresh": 2.0, "minarea": 8, "dilation": 2}
+
+
+def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors) -> dict:
     """How much of the fringe frame is in a science frame (both per amplifier, electrons).
 
     Control pairs of the detector set when it has them and at least one pair is usable,
@@ -129,8 +137,7 @@ def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors, *,
             return {"scale": scale, "method": "control pairs", "n_pairs": n_used,
                     "warning": (f"only {n_used} control pairs usable"
                                 if n_used < fringelib.MIN_GOOD_PAIRS else "")}
-    detect = detect or {}
-    objects = [fringelib.object_mask(e.sci, e.var, e.dq, dilation=2, **detect)
+    objects = [fringelib.object_mask(e.sci, e.var, e.dq, **FRINGE_FIT_SOURCES)
                for e in frame.exts]
     scale = fringelib.least_squares_scale(
         [(e.sci, e.dq, m) for e, m in zip(frame.exts, objects, strict=True)],
@@ -139,7 +146,7 @@ def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors, *,
 
 
 def fringe_correct_frame(frame: Frame, fringe: Frame, desc: Descriptors, *,
-                         scale: bool | None = True, scale_factor: float | None = None
+                         scale: bool | None, scale_factor: float | None
                          ) -> tuple[Frame, dict]:
     """Subtract a scaled processed fringe from a flat-fielded frame (reference 5.12).
 
@@ -231,6 +238,7 @@ def make_fringe_frame(
     """
     from . import stacking as stacklib
 
+    params = step_values("makeFringeFrame", params)
     paths = list(raw_paths)
     n = len(paths)
     min_frames = 3
@@ -241,7 +249,7 @@ def make_fringe_frame(
     if len(bias_paths) != n or len(flat_paths) != n:
         raise RecipeError("one master bias and one master flat per science frame are needed")
     pointings = [_pointing(p) for p in paths]
-    min_dither = float(params.get("min_dither", 5.0))
+    min_dither = float(params["min_dither"])
     spread = fringelib.max_dither_arcsec([p[0] for p in pointings], [p[1] for p in pointings])
     if spread < min_dither:
         raise RecipeError(
@@ -249,9 +257,9 @@ def make_fringe_frame(
             f"({', '.join(os.path.basename(p) for p in paths)}) are all within "
             f"{spread:.2f} arcsec of each other (at least {min_dither:g} arcsec is needed to "
             "separate sources from fringes)")
-    detect = {"thresh": params.get("thresh", 2.0), "minarea": params.get("minarea", 8),
-              "dilation": params.get("dilation", 2)}
-    subtract_median = params.get("subtract_median_image")
+    detect = {"thresh": params["thresh"], "minarea": params["minarea"],
+              "dilation": params["dilation"]}
+    subtract_median = params["subtract_median_image"]
     descs, names, sky_levels, obsids = [], [], [], []
     with tempfile.TemporaryDirectory(prefix=".fringe-", dir=scratch_dir) as tmp:
         scratch = None
@@ -297,8 +305,8 @@ def make_fringe_frame(
             ny, nx = ext.sci.shape
             sci, var, dq, _ = stacklib.stack_frames(
                 scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
-                operation="mean", reject=params.get("reject_method", "varclip"),
-                lsigma=params.get("lsigma", 3.0), hsigma=params.get("hsigma", 3.0))
+                operation="mean", reject=params["reject_method"],
+                lsigma=params["lsigma"], hsigma=params["hsigma"])
             dq &= np.uint16(~OBJECT_BIT & 0xFFFF)
             exts.append(Extension(sci, var, dq, ext.header.copy()))
         del scratch
@@ -319,10 +327,11 @@ def make_fringe_frame(
     return Frame(phu, exts, first.filename)
 
 
-def detect_catalogue(mosaic: Extension, **kwargs) -> Table:
-    """Source catalogue of a mosaic (electrons) as an astropy Table."""
+def detect_catalogue(mosaic: Extension, **detect) -> Table:
+    """Source catalogue of a mosaic (electrons) as an astropy Table; ``detect``: parameters
+    of detectSources (missing ones from the schema)."""
     cat, _ = detectlib.detect_sources(mosaic.sci, mosaic.var, mosaic.dq, object_mask=False,
-                                      **kwargs)
+                                      **step_values("detectSources", detect))
     return Table(cat) if not isinstance(cat, Table) else cat
 
 
@@ -362,6 +371,9 @@ def stack_science(
     from . import science_stack as sstack
     from .registration import register_frames
 
+    align = step_values("adjustWCSToReference", align)
+    cosmic = step_values("flagCosmicRaysByStacking", cosmic)
+    stack = step_values("stackFrames", stack)
     n = len(mosaic_paths)
     if n < 1:
         raise RecipeError("no science frames to stack")
@@ -399,10 +411,10 @@ def stack_science(
 
         with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
             list(pool.map(resample, range(n)))
-        if n >= 2 and cosmic.get("enabled", True):
+        if n >= 2 and cosmic["enabled"]:
             new_dq = cosmiclib.flag_cosmic_rays_by_stacking(
                 [(sci_mm[k], var_mm[k], dq_mm[k], None) for k in range(n)],
-                hsigma=cosmic.get("hsigma", 7.0), dilation=cosmic.get("dilation", 1),
+                hsigma=cosmic["hsigma"], dilation=cosmic["dilation"],
                 threads=threads)
             for k in range(n):
                 stacked[k]["n_cosmic"] = int(np.count_nonzero(new_dq[k] & 8)
@@ -429,8 +441,8 @@ def stack_science(
         else:
             sci, var, dq, nrej = sstack.stack_science(
                 [reader(k) for k in range(n)], ny, nx, offsets=offsets, scales=scales,
-                memory_bytes=memory_bytes, lsigma=stack.get("lsigma", 3.0),
-                hsigma=stack.get("hsigma", 3.0), threads=threads)
+                memory_bytes=memory_bytes, lsigma=stack["lsigma"],
+                hsigma=stack["hsigma"], threads=threads)
 
     hdr = sci_heads[0].copy()
     for key in ("NAXIS1", "NAXIS2", "EXTNAME", "EXTVER"):

@@ -113,8 +113,8 @@ def stack_science(
     offsets=None,
     scales=None,
     memory_bytes: int = 256 * 1024 * 1024,
-    lsigma: float = 3.0,
-    hsigma: float = 3.0,
+    lsigma: float,
+    hsigma: float,
     threads: int = 1,
 ):
     """Stack aligned science frames (reference 5.20).

@@ -1,10 +1,15 @@
 """Tests for gmoslib.cosmic: cosmic rays injected into simulated aligned frames."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
-from gmoslib.cosmic import flag_cosmic_rays_by_stacking
+from gmoslib import cosmic
 from gmoslib.dq import BAD_PIXEL, COSMIC_RAY, NO_DATA
+
+# the flagCosmicRaysByStacking parameters of the tests (the primitive has no defaults)
+flag_cosmic_rays_by_stacking = partial(cosmic.flag_cosmic_rays_by_stacking, hsigma=7.0, dilation=1)
 
 SHAPE = (200, 200)
 SKY = 500.0

@@ -35,7 +35,7 @@ def stars():
 def test_detection_completeness_centroids_and_seeing(stars):
     xs, ys, fl = stars
     sci, expected = field(xs, ys, fl)
-    cat, mask = detect_sources(sci, expected)
+    cat, mask = detect_sources(sci, expected, thresh=2.0, minarea=8)
     assert mask.dtype == bool and mask.any()
     d = np.hypot(cat["x"][:, None] - xs[None], cat["y"][:, None] - ys[None])
     nearest = d.min(axis=0)
@@ -55,7 +55,7 @@ def test_masked_pixels_give_no_detection(stars):
     sci, expected = field(xs, ys, fl)
     dq = np.zeros(SHAPE, np.uint16)
     dq[:, :250] = dqbits.NO_DATA
-    cat, _ = detect_sources(sci, expected, dq)
+    cat, _ = detect_sources(sci, expected, dq, thresh=2.0, minarea=8)
     assert len(cat) > 0 and np.all(cat["x"] > 245)
 
 
@@ -97,7 +97,7 @@ def test_too_few_sources_fall_back_to_header_offsets():
 
 
 def test_nearest_within_matches_brute_force():
-    """The cell-binned neighbour search against all pairwise distances."""
+    """The neighbour search (k-d tree) against all pairwise distances."""
     from gmoslib.align import nearest_within
 
     rng = np.random.default_rng(11)

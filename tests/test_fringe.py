@@ -99,8 +99,8 @@ def test_object_mask_grows_sources():
     yy, xx = np.mgrid[0:120, 0:120]
     sci += (200 * np.exp(-0.5 * ((xx - 60) ** 2 + (yy - 60) ** 2) / 2.0**2)).astype(np.float32)
     var = np.ones_like(sci)
-    tight = fl.object_mask(sci, var, None, dilation=0)
-    grown = fl.object_mask(sci, var, None, dilation=2)
+    tight = fl.object_mask(sci, var, None, thresh=2.0, minarea=8, dilation=0)
+    grown = fl.object_mask(sci, var, None, thresh=2.0, minarea=8, dilation=2)
     assert tight[60, 60] and grown[60, 60]
     assert grown.sum() > tight.sum()
     assert not grown[5, 5]

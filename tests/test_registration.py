@@ -209,7 +209,8 @@ def test_a_degenerate_wcs_in_a_stack_is_set_aside_by_name_not_shifted(tmp_path, 
     cats = []
     for p in paths:
         e = read_frame(p).exts[0]
-        cats.append(Table(detect_sources(e.sci, e.var, e.dq, object_mask=False)[0]))
+        cats.append(Table(detect_sources(e.sci, e.var, e.dq, thresh=2.0, minarea=8,
+                                         object_mask=False)[0]))
     kw = dict(align=ALIGN, resample_order=1, cosmic={"enabled": False}, stack={},
               memory_bytes=2**28, scratch_dir=str(tmp_path), provenance={})
     with caplog.at_level(logging.WARNING):

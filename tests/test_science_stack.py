@@ -1,11 +1,17 @@
 """Tests for gmoslib.science_stack; truth from the injected offsets, scales and cosmic rays."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
-from gmoslib.cosmic import flag_cosmic_rays_by_stacking
+from gmoslib import cosmic, science_stack
 from gmoslib.dq import BAD_PIXEL, COSMIC_RAY
-from gmoslib.science_stack import background_offsets, exposure_scale_factors, stack_science
+from gmoslib.science_stack import background_offsets, exposure_scale_factors
+
+# the tests' step parameters (the primitives have no defaults)
+flag_cosmic_rays_by_stacking = partial(cosmic.flag_cosmic_rays_by_stacking, hsigma=7.0, dilation=1)
+stack_science = partial(science_stack.stack_science, lsigma=3.0, hsigma=3.0)
 
 OFFSETS = np.array([0.0, 12.3, -7.1, 30.0, 5.0])
 
