@@ -428,14 +428,15 @@ def report_stale_products(move):
     try:
         names = current_names()
     except Exception as exc:  # noqa: BLE001 -- a note at the end must not hide the run's outcome
-        print(f"gmos-snake: note: old products not checked ({exc})".splitlines()[0])
+        print(f"gmos-snake: note: old products not checked ({exc})".splitlines()[0],
+              file=sys.stderr)
         return
     paths = find_stale(".", names)
     if move and paths:
         move_aside(".", paths)
     line = stale_note(paths, moved=bool(move))
     if line:
-        print(line)
+        print(line, file=sys.stderr)  # (a note: stdout is for products, e.g. gmos reduce)
 
 
 def all_biases(wildcards):
