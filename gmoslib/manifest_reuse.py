@@ -64,8 +64,9 @@ def write_reuse_file(manifest_path: str, path: str) -> None:
     (atomic)."""
     from .fitsio import atomic_output
 
-    with open(manifest_path) as src, atomic_output(path) as tmp, open(tmp, "w") as fh:
-        fh.write(f"{DIGEST_TAG}{describer_digest()}\n")
+    # bytes: raw file names that are not UTF-8 are kept as they are (surrogate escapes)
+    with open(manifest_path, "rb") as src, atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(f"{DIGEST_TAG}{describer_digest()}\n".encode())
         shutil.copyfileobj(src, fh)
 
 
@@ -75,7 +76,7 @@ def read_reuse_file(path: str) -> pd.DataFrame | None:
     from .manifest import read_manifest
 
     try:
-        with open(path) as fh:
+        with open(path, errors="surrogateescape") as fh:
             first = fh.readline()
     except OSError:
         return None
@@ -84,7 +85,7 @@ def read_reuse_file(path: str) -> pd.DataFrame | None:
     try:
         import io
 
-        with open(path) as fh:
+        with open(path, errors="surrogateescape") as fh:
             fh.readline()
             return read_manifest(io.StringIO(fh.read()))
     except (ValueError, OSError, pd.errors.ParserError):

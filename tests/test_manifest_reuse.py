@@ -75,3 +75,22 @@ def test_reuse_file_of_other_code_is_not_used(raw_night, tmp_path, monkeypatch):
     monkeypatch.setattr(manifest_reuse, "describer_digest", lambda: "0123456789abcdef")
     assert manifest_reuse.read_reuse_file(path) is None
     assert manifest_reuse.read_reuse_file(str(tmp_path / "none.tsv")) is None
+
+
+def test_reuse_file_keeps_names_that_are_not_utf8(tmp_path):
+    """A raw file name that is not UTF-8 (kept byte for byte by the manifest) survives the
+    reuse file: written and read back, not a crash of the manifest job."""
+    from gmoslib.manifest import read_manifest
+    from gmoslib.manifest_reuse import read_reuse_file, write_reuse_file
+
+    name = os.fsdecode(b"N20170614S0371_\xff.fits")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / name).write_bytes(b"not FITS")
+    (raw / "N20170614S0372.fits").write_bytes(b"not FITS either")
+    write_manifest(build_manifest(str(raw)), str(tmp_path / "manifest.tsv"))
+    write_reuse_file(str(tmp_path / "manifest.tsv"), str(tmp_path / "reuse.tsv"))
+    back = read_reuse_file(str(tmp_path / "reuse.tsv"))
+    assert back is not None
+    assert sorted(back["path"]) == sorted(read_manifest(str(tmp_path / "manifest.tsv"))["path"])
+    assert any(p.endswith(name) for p in back["path"])
