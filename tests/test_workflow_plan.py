@@ -218,3 +218,39 @@ def test_no_snakemake_private_name_is_used():
         found += [f"{path.relative_to(REPO)}: {m.group(0)}"
                   for m in re.finditer(r"from snakemake[\w.]*\._\w+|import snakemake\._", text)]
     assert not found, found
+
+
+@pytest.mark.slow
+def test_an_installed_gmoslib_finds_its_installed_workflow(tmp_path):
+    """setuptools installs the workflow under <prefix>/share/gmos-snake, and the installed
+    gmoslib (no checkout beside it) finds the Snakefile, the rules and the schema there."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    for rel in tracked:
+        if (rel.startswith(("gmoslib/", "rules/", "scripts/", "config/", "report/", "envs/",
+                            "profiles/")) or rel in ("Snakefile", "pyproject.toml",
+                                                     "README.md")) and (REPO / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / rel, src / rel)
+    root = tmp_path / "root"
+    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "install",
+                    "--root", str(root), "--prefix", "/p", "--single-version-externally-managed",
+                    "--record", str(tmp_path / "record.txt")], cwd=src, check=True,
+                   capture_output=True)
+    site = next(root.glob("p/lib/python*/site-packages"))
+    probe = ("import sys; sys.prefix = sys.base_prefix = sys.argv[1]; "
+             "sys.path.insert(0, sys.argv[2]); "
+             "from gmoslib import workflow_files as w, recipes_table as r; "
+             "print(w.snakefile()); print(r.default_schema_path()); print(w.__file__)")
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(root / "p"), str(site)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    share = root / "p" / "share" / "gmos-snake"
+    assert out.stdout.split() == [str(share / "Snakefile"), str(share / "config/schema.yaml"),
+                                  str(site / "gmoslib" / "workflow_files.py")]
+    assert (share / "rules" / "common.smk").is_file() and (share / "scripts/manifest.py").is_file()
