@@ -93,6 +93,8 @@ def mosaics(frames, template=MOSAIC_PATH):
     return [template.format(frame=f) for f in frames]
 
 
+# Input, parameter and resource functions (w: the job's wildcards); a PlanningError stops the
+# run before any job, with gmoslib's message.
 step_params = stops(functools.partial(workflow_plan.step_params, config))
 check_config_paths = stops(functools.partial(workflow_checks.check_config_paths, config))
 check_writable = stops(workflow_checks.check_writable)
