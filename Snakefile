@@ -76,58 +76,53 @@ report: "report/workflow.rst"
 # A quiet console (profiles/default: quiet [rules, host]): progress, one line per finished
 # product, warnings and errors; Snakemake's scheduler lines go to its log file only.
 if Quietness.RULES in (workflow.output_settings.quiet or ()):
-    quiet_console.install(
-        logging.getLogger("snakemake.logging"),
-        lambda jobid: quiet_console.products_of(workflow.dag, jobid),
-    )
+    quiet_console.install(logging.getLogger("snakemake.logging"))
 
 
 rule all:
     input:
-        all_products,
-        all_qa,
+        target("all"),
     default_target: True
 
 
 rule calibrations:
     input:
-        all_calibrations,
+        target("calibrations"),
 
 
 rule fringes:
     input:
-        all_fringes,
+        target("fringes"),
 
 
 rule biases:
     input:
-        all_biases,
+        target("biases"),
 
 
 rule flats:
     input:
-        all_flats,
+        target("flats"),
 
 
 rule stacks:
     input:
-        all_stacks,
+        target("stacks"),
 
 
 rule qa:
     input:
-        all_qa,
+        target("qa"),
 
 
 onsuccess:
-    print_skipped_summary()
-    report_stale_products(move=config["stale_products"] == "move")
+    end_of_run_notes(success=True)
 
 
 onerror:
-    print_skipped_summary()
+    end_of_run_notes(success=False)
 
 
 rule aligned:
     input:
-        all_aligned,
+        lambda wildcards: aligned_products(config),

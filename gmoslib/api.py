@@ -15,7 +15,8 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
     stack.qa                                              # the stack's QA table (pandas)
 
-:func:`reduce` runs this repository's Snakefile through Snakemake's own Python API (no
+:func:`reduce` runs the gmos-snake Snakefile (of the checkout gmoslib sits in, or the copy
+installed with it: :mod:`gmoslib.workflow_files`) through Snakemake's public Python API (no
 subprocess), in ``workdir``, on exactly the files given: they are exposed to the workflow as
 ``workdir/inputs/``, a folder of symbolic links (raw files are never copied or modified), and
 the processed calibrations already in ``workdir/calibrations/`` are searched as the caldb.
@@ -25,22 +26,26 @@ the config the same way, so switching between them in a folder reruns nothing.  
 a progress bar (tqdm, when installed) and Snakemake's warnings and errors; ``verbose=True``
 shows Snakemake's own output instead.
 
-Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`).
+Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`),
+its public ``snakemake.api`` and ``snakemake.utils`` only.  Snakemake returns nothing from a
+run, so the products of a call are listed by :class:`gmoslib.workflow_plan.WorkflowPlan` from
+the manifest the run made and the same validated config: the inputs of the target rule.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from . import workflow_files
 from .recipes_table import PRODUCTS, ParamsError, check_params, load_schema
 from .select import select_data as _select_data
 
-#: The workflow that :func:`reduce` runs (this gmoslib's repository checkout).
-SNAKEFILE = Path(__file__).resolve().parents[1] / "Snakefile"
 #: Folder (inside the working directory) of links to the files of the latest reduce() call.
 INPUTS = "inputs"
 
@@ -199,9 +204,10 @@ def reduce(
     if product not in PRODUCTS:
         raise ReductionError(f"unknown product {product!r}; products: {', '.join(PRODUCTS)}")
     configure_logging(log.level or logging.INFO)
-    if not SNAKEFILE.is_file():
-        raise ReductionError(f"workflow {SNAKEFILE} not found: gmoslib.api runs the Snakefile "
-                             "of the repository checkout gmoslib is installed from")
+    try:
+        snakefile = workflow_files.snakefile()
+    except FileNotFoundError as exc:
+        raise ReductionError(str(exc)) from None
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     paths = _absolute_files(files)
@@ -223,8 +229,9 @@ def reduce(
     if params:
         # the schema's types, once, for every front-end: 5 and "5" for a number are 5.0
         try:
+            schema = load_schema(str(workflow_files.schema_path()))
             cfg["params"] = check_params({step: dict(values) for step, values in
-                                          params.items()}, load_schema())
+                                          params.items()}, schema)
         except ParamsError as exc:
             raise ReductionError(str(exc)) from None
     if user_cal:
@@ -234,16 +241,16 @@ def reduce(
     target = PRODUCTS[product].target
     log.info("gmoslib.api: %s of %d file(s) in %s (target %s)", product, len(paths), workdir,
              target)
-    outputs, qa_paths = _run_snakemake(workdir, cfg, target, cores or os.cpu_count() or 1,
-                                       verbose=verbose, label=product)
+    _run_snakemake(snakefile, workdir, cfg, target, cores or os.cpu_count() or 1,
+                   verbose=verbose, label=product)
+    outputs, qa_paths = _products(snakefile, workdir, cfg, target)
     log.info("gmoslib.api: %s", ", ".join(outputs) or "(no products)")
     return Reduction(outputs, qa_paths)
 
 
-def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int, *,
-                   verbose: bool = True, label: str = "") -> tuple[list[str], list[str]]:
-    """Run the workflow's ``target`` rule in ``workdir``: (the products, which are the target
-    job's inputs; the QA tables written with them)."""
+def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores: int, *,
+                   verbose: bool = True, label: str = "") -> None:
+    """Run the workflow's ``target`` rule in ``workdir``."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import (
         ConfigSettings,
@@ -268,18 +275,11 @@ def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int, *,
             workflow_api = api.workflow(
                 resource_settings=ResourceSettings(cores=cores),
                 config_settings=ConfigSettings(config=cfg),
-                snakefile=SNAKEFILE,
+                snakefile=snakefile,
                 workdir=workdir,
             )
-            rules = {r.name for r in workflow_api._workflow.rules}
-            if target not in rules:
-                raise ReductionError(f"the workflow {SNAKEFILE} has no target rule {target!r}")
             dag_api = workflow_api.dag(DAGSettings(targets={target}, force_incomplete=True))
             dag_api.execute_workflow(execution_settings=ExecutionSettings(latency_wait=5))
-            products = _target_inputs(workflow_api, target)
-            return products, _qa_tables(workflow_api, products)
-        except ReductionError:
-            raise
         except Exception as exc:
             api.print_exception(exc)
             raise ReductionError(f"the {target} reduction in {workdir} failed: {exc} (job "
@@ -288,19 +288,6 @@ def _run_snakemake(workdir: Path, cfg: dict, target: str, cores: int, *,
             if console is not None:
                 logging.getLogger("snakemake.logging").removeHandler(console)
                 console.close()
-
-
-def _qa_tables(workflow_api, products: list[str]) -> list[str]:
-    """Absolute paths of the QA tables (``*_qa_*.tsv``) written by the jobs that made
-    ``products``, in the order of the products."""
-    wanted = set(products)
-    found = []
-    for job in workflow_api._workflow.dag.jobs:
-        outputs = [os.path.abspath(str(f)) for f in job.output]
-        if wanted & set(outputs):
-            found += [(min(products.index(o) for o in wanted & set(outputs)), o)
-                      for o in outputs if o.endswith(".tsv") and "_qa_" in os.path.basename(o)]
-    return [path for _, path in sorted(found)]
 
 
 class _Console(logging.Handler):
@@ -352,13 +339,45 @@ class _Console(logging.Handler):
         super().close()
 
 
-def _target_inputs(workflow_api, target: str) -> list[str]:
-    """Absolute paths of the inputs of the target job of the DAG Snakemake just ran.
+def validated_config(snakefile: Path, cfg: Mapping) -> dict:
+    """The config a run of ``snakefile`` with ``--config cfg`` works with: the workflow's
+    config.yaml updated with ``cfg``, step parameters typed, the schema's defaults filled in
+    (what the Snakefile does before its rules)."""
+    import yaml
+    from snakemake.utils import update_config, validate
 
-    Snakemake's API returns nothing from a run, so the products are read from its DAG."""
-    dag = workflow_api._workflow.dag
-    jobs = [j for j in dag.targetjobs if j.rule.name == target]
-    if len(jobs) != 1:
-        raise ReductionError(f"cannot find the {target} job in Snakemake's DAG "
-                             f"(found {len(jobs)}); Snakemake's internals may have changed")
-    return [os.path.abspath(str(f)) for f in jobs[0].input]
+    folder = Path(snakefile).parent
+    with open(folder / "config" / "config.yaml") as fh:
+        config = yaml.safe_load(fh) or {}
+    update_config(config, copy.deepcopy(dict(cfg)))
+    schema_path = folder / "config" / "schema.yaml"
+    try:
+        config["params"] = check_params(config.get("params"), load_schema(str(schema_path)))
+    except ParamsError as exc:
+        raise ReductionError(str(exc)) from None
+    validate(config, str(schema_path))
+    return config
+
+
+def _products(snakefile: Path, workdir: Path, cfg: Mapping, target: str
+              ) -> tuple[list[str], list[str]]:
+    """(absolute paths of the products of ``target`` in ``workdir``, which are the target
+    rule's inputs; the QA tables written with them), listed from the run's manifest."""
+    from .caldb import scan_processed
+    from .manifest import read_manifest
+    from .workflow_plan import MANIFEST, PlanningError, WorkflowPlan, aligned_products
+
+    config = validated_config(snakefile, cfg)
+    with contextlib.chdir(workdir):  # (the workflow's paths are relative to its workdir)
+        try:
+            if target == "aligned":  # (made from the config alone: no manifest)
+                products, qa_paths = aligned_products(config), []
+            else:
+                plan = WorkflowPlan(config, read_manifest(MANIFEST),
+                                    scan_processed(list(config["calibration_dirs"])))
+                products = plan.target(target)
+                qa_paths = plan.qa_tables(products)
+        except (PlanningError, OSError) as exc:
+            raise ReductionError(f"the products of {target} in {workdir} cannot be listed: "
+                                 f"{exc}") from exc
+    return ([str(workdir / p) for p in products], [str(workdir / p) for p in qa_paths])

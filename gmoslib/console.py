@@ -9,8 +9,9 @@ naming the product, so that a night shows its progress ("n of m steps done"), on
 finished product, errors and warnings in full (a failed job's block and log, which the quiet
 'rules' setting alone would hide), and nothing else.
 
-No Snakemake import: the filter works on :mod:`logging` records and on a function from job
-id to product paths that the Snakefile supplies.
+No Snakemake import: the filter works on :mod:`logging` records only.  A job's products are
+read from its "job_info" record (the block Snakemake logs when the job starts, whose ``jobid``
+and ``output`` attributes name them), so no Snakemake object is looked into.
 """
 
 from __future__ import annotations
@@ -31,23 +32,35 @@ FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: ([^)]+)\)$")
 STREAM_HANDLER = "DefaultStreamHandler"
 
 
+#: Snakemake's event of a job's start (its rule, jobid, input and output files).
+JOB_INFO = "job_info"
+
 #: Snakemake's job-failure events: shown in full (its quiet 'rules' setting would hide them).
 ERROR_EVENTS = ("job_error", "group_error")
 
 
 class QuietConsole(logging.Filter):
     """Drops :data:`CHATTER` and rewrites "Finished jobid: N (Rule: R)" as "R: PRODUCT"
-    (``products_of_job(N)`` gives the paths; a job without products, a target rule, gets
-    no line of its own).  ``inner``: the handler's own filters (Snakemake's quiet settings),
+    (``products_of_job(N)`` gives the paths, by default the FITS outputs (else the first
+    output) of job N's "job_info" record; a job without products, a target rule, gets no
+    line of its own).  ``inner``: the handler's own filters (Snakemake's quiet settings),
     applied first, except to :data:`ERROR_EVENTS`, which always pass."""
 
-    def __init__(self, products_of_job: Callable[[int], list[str]], inner=()):
+    def __init__(self, products_of_job: Callable[[int], list[str]] | None = None, inner=()):
         super().__init__()
-        self.products_of_job = products_of_job
+        self.outputs: dict[int, list[str]] = {}
+        self.products_of_job = products_of_job or self.products_from_job_info
         self.inner = list(inner)
 
+    def products_from_job_info(self, jobid: int) -> list[str]:
+        files = self.outputs.get(jobid, [])
+        return [f for f in files if f.endswith(".fits")] or files[:1]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "event", None) in ERROR_EVENTS:
+        event = getattr(record, "event", None)
+        if event == JOB_INFO and getattr(record, "jobid", None) is not None:
+            self.outputs[int(record.jobid)] = [str(f) for f in getattr(record, "output", ())]
+        if event in ERROR_EVENTS:
             return True
         if not all(f.filter(record) for f in self.inner):
             return False
@@ -67,17 +80,8 @@ class QuietConsole(logging.Filter):
         return True
 
 
-def products_of(dag, jobid: int) -> list[str]:
-    """The FITS products (else the first output) of job ``jobid`` of a Snakemake DAG (read
-    through its ``jobs``, ``jobid`` and ``output`` attributes); [] when there is none."""
-    for job in dag.jobs if dag is not None else ():
-        if job.jobid == jobid:
-            files = [str(f) for f in job.output]
-            return [f for f in files if f.endswith(".fits")] or files[:1]
-    return []
-
-
-def install(logger: logging.Logger, products_of_job: Callable[[int], list[str]]) -> bool:
+def install(logger: logging.Logger,
+            products_of_job: Callable[[int], list[str]] | None = None) -> bool:
     """Attach a :class:`QuietConsole` to ``logger``'s console handler; False if it has none
     (e.g. a logger plugin writes the console)."""
     for handler in logger.handlers:

@@ -1,5 +1,6 @@
-"""How a workflow job reports a problem with its inputs: one line naming the rule, the file and
-the problem (in the job's log and on stderr, where Snakemake shows it), not a traceback.
+"""The adapter every workflow script runs in (:func:`job`), and how a job reports a problem
+with its inputs: one line naming the rule, the file and the problem (in the job's log and on
+stderr, where Snakemake shows it), not a traceback.
 
 A failing write or read of the system (``OSError``: a full disk, a read-only or vanished
 folder, a quota, an I/O error) ends the same way, with one line naming the product the job
@@ -19,8 +20,14 @@ from .descriptors import DescriptorError
 from .fitsio import FitsReadError
 from .recipes import RecipeError
 
+
+class JobInputError(ValueError):
+    """A problem a job found with its inputs; the message names the file and the problem."""
+
+
 #: Errors whose message already names the file and the problem.
-INPUT_ERRORS = (RecipeError, FitsReadError, DescriptorError, CalibrationNotFoundError)
+INPUT_ERRORS = (RecipeError, FitsReadError, DescriptorError, CalibrationNotFoundError,
+                JobInputError)
 
 
 def os_error_line(rule: str, product: str | None, exc: OSError) -> str:
@@ -61,3 +68,22 @@ def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
         for handler in logging.getLogger().handlers:
             handler.flush()
         sys.exit(message)
+
+
+@contextlib.contextmanager
+def job(snakemake, product: str | None = None) -> Iterator[None]:
+    """The frame of a workflow script: its log to ``snakemake.log[0]``, the SHA-256 of its raw
+    inputs taken from ``params.checksums`` when the rule passes them (the manifest hashed
+    every raw file: the provenance need not hash them again), and the errors of the block
+    reported as :func:`reported_errors` does, under the job's rule name.
+
+    snakemake : the object Snakemake gives a script (``log``, ``params``, ``rule``);
+    product : the file the job makes (named in the line for an OSError)."""
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+    checksums = getattr(snakemake.params, "checksums", None)
+    if checksums:
+        from .fitsio import remember_sha256
+
+        remember_sha256(dict(checksums))
+    with reported_errors(snakemake.rule, product):
+        yield

@@ -107,8 +107,13 @@ class ParamsError(ValueError):
 
 
 def default_schema_path() -> str:
-    """config/schema.yaml of the workflow this gmoslib belongs to (the repository root)."""
-    return str(Path(__file__).resolve().parents[1] / "config" / "schema.yaml")
+    """config/schema.yaml of the workflow this gmoslib belongs to (gmoslib.workflow_files)."""
+    from .workflow_files import schema_path
+
+    try:
+        return str(schema_path())
+    except FileNotFoundError:  # (load_schema names the missing file)
+        return str(Path(__file__).resolve().parents[1] / "config" / "schema.yaml")
 
 
 def load_schema(path: str | None = None) -> dict:

@@ -4,12 +4,12 @@
 
 rule align_and_stack:
     input:
-        aligned_inputs,
+        aligned_files,
     output:
         stack=ALIGNED_PATH,
-        qa=f"results/aligned/{{name}}{config['output_suffix']}_qa.tsv",
+        qa=PATHS["aligned_qa"],
         preview=report(
-            f"qa/stack/aligned/{{name}}{config['output_suffix']}.png",
+            PATHS["aligned_png"],
             caption="../report/aligned.rst",
             category="4. Stacks",
             labels={"stack": f"aligned/{{name}}{config['output_suffix']}", "product": "stack image"},

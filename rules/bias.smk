@@ -1,6 +1,6 @@
 rule stack_bias:
     input:
-        group_raw_files(bias_groups),
+        group_raw_files("bias"),
     output:
         master=BIAS_PATH,
         preview=report(

@@ -1,6 +1,6 @@
 rule stack_flat:
     input:
-        raw=group_raw_files(flat_groups),
+        raw=group_raw_files("flat"),
         bias=flat_bias,
     output:
         master=FLAT_PATH,

@@ -5,8 +5,8 @@ rule reduce_science_frame:
         flat=science_flat,
         fringe=science_fringe,
     output:
-        mosaic="work/mosaic/{frame}_mosaic.fits",
-        catalogue="work/mosaic/{frame}_cat.ecsv",
+        mosaic=MOSAIC_PATH,
+        catalogue=CATALOGUE_PATH,
         raw_preview=report(
             RAW_PNG,
             caption="../report/raw.rst",
@@ -52,13 +52,13 @@ rule reduce_science_frame:
 # science_frames, so that a cluster executor runs them as one job (locally groups are ignored).
 rule science_batch:
     input:
-        lambda wildcards: [f"work/mosaic/{f}_mosaic.fits" for f in science_batches()[wildcards.name]],
+        lambda wildcards: mosaics(batch_frames(wildcards.name)),
     output:
         BATCH_PATH,
     log:
         "logs/science_batch/{name}.log",
     params:
-        frames=lambda wildcards: " ".join(science_batches()[wildcards.name]),
+        frames=lambda wildcards: " ".join(batch_frames(wildcards.name)),
     threads: 1
     resources:
         mem_mb=100,
@@ -74,12 +74,8 @@ rule science_batch:
 rule stack_science:
     input:
         batches=stack_batches,
-        mosaics=lambda wildcards: [
-            f"work/mosaic/{f}_mosaic.fits" for f in science_groups()[wildcards.name]
-        ],
-        catalogues=lambda wildcards: [
-            f"work/mosaic/{f}_cat.ecsv" for f in science_groups()[wildcards.name]
-        ],
+        mosaics=lambda wildcards: mosaics(groups("science")[wildcards.name]),
+        catalogues=lambda wildcards: mosaics(groups("science")[wildcards.name], CATALOGUE_PATH),
     output:
         stack=STACK_PATH,
         qa=QA_RECORDS,

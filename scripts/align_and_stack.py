@@ -5,22 +5,18 @@ import os
 import sys
 
 snakemake = globals()["snakemake"]
-# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
-# conda environment made by --software-deployment-method conda).
-sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
 import pandas as pd  # noqa: E402
 
 from gmoslib.align_and_stack import align_and_stack  # noqa: E402
 from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
-from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
-
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 
 out = snakemake.output.stack
 params = {k: dict(snakemake.params[k]) for k in ("detect", "align", "resample", "stack")}
-with reported_errors("align_and_stack", out):
+with job(snakemake, out):
     stack, records = align_and_stack(
         list(snakemake.input),
         detect=params["detect"],

@@ -6,22 +6,16 @@ import os
 import sys
 
 snakemake = globals()["snakemake"]
-# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
-# conda environment made by --software-deployment-method conda).
-sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
 from gmoslib.caldb import bpm_for  # noqa: E402
-from gmoslib.fitsio import read_frame, remember_sha256, write_frame  # noqa: E402
-from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import make_fringe_frame  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-
-# the manifest hashed the raw inputs already: their SHA-256 for the provenance
-remember_sha256(snakemake.params.checksums)
 out = snakemake.output.fringe
-with reported_errors("make_fringe", out):
+with job(snakemake, out):
     # the user's bpm: file, else a processed BPM found in calibration_dirs
     bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
                        snakemake.input.raws[0])

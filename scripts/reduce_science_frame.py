@@ -5,28 +5,21 @@ import os
 import sys
 
 snakemake = globals()["snakemake"]
-# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
-# conda environment made by --software-deployment-method conda).
-sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
 from gmoslib.caldb import bpm_for  # noqa: E402
 from gmoslib.fitsio import (  # noqa: E402
     atomic_output,
     read_frame,
     read_raw,
-    remember_sha256,
     write_frame,
 )
-from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.qa import frame_qa_record  # noqa: E402
 from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-
-# the manifest hashed the raw inputs already: their SHA-256 for the provenance
-remember_sha256(snakemake.params.checksums)
-with reported_errors("reduce_science_frame", snakemake.output.mosaic):
+with job(snakemake, snakemake.output.mosaic):
     # the user's bpm: file, else a processed BPM found in calibration_dirs
     bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
                        snakemake.input.raw)

@@ -5,21 +5,15 @@ import os
 import sys
 
 snakemake = globals()["snakemake"]
-# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
-# conda environment made by --software-deployment-method conda).
-sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.fitsio import read_frame, remember_sha256, scratch_dir_for, write_frame  # noqa: E402
-from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.recipes import make_master_bias  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-
 out = snakemake.output.master
-# the manifest hashed the raw inputs already: their SHA-256 for the provenance
-remember_sha256(snakemake.params.checksums)
-with reported_errors("stack_bias", out), scratch_dir_for(out) as scratch:
+with job(snakemake, out), scratch_dir_for(out) as scratch:
     bpm = read_frame(snakemake.params.bpm) if snakemake.params.bpm else None
     master = make_master_bias(
         list(snakemake.input),

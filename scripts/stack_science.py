@@ -5,23 +5,19 @@ import os
 import sys
 
 snakemake = globals()["snakemake"]
-# Use the gmoslib that sits beside this workflow (also when it is not pip-installed, e.g. in a
-# conda environment made by --software-deployment-method conda).
-sys.path.insert(0, os.path.dirname(snakemake.scriptdir))
+sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
 import pandas as pd  # noqa: E402
 from astropy.table import Table  # noqa: E402
 
 from gmoslib.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
-from gmoslib.joberrors import reported_errors  # noqa: E402
+from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.qa import FRAME_COLUMNS, STACK_COLUMNS, stack_qa  # noqa: E402
 from gmoslib.science import stack_science  # noqa: E402
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-
 out = snakemake.output.stack
-with reported_errors("stack_science", out), scratch_dir_for(out) as scratch:
+with job(snakemake, out), scratch_dir_for(out) as scratch:
     params = {k: dict(snakemake.params[k]) for k in ("align", "resample", "cosmic", "stack")}
     stack, records = stack_science(
         list(snakemake.input.mosaics),

@@ -33,6 +33,22 @@ def test_filter_drops_scheduler_lines_and_names_products():
     assert quiet.filter(_record("Execute 2 jobs...", level=logging.WARNING))
 
 
+def test_products_are_read_from_the_job_info_records():
+    """Without a function from the Snakefile, a finished job is named by the outputs of its
+    job_info record (no Snakemake object is looked into)."""
+    quiet = QuietConsole()
+    start = _record(" Rule: stack_flat, Jobid: 4", event="job_info", jobid=4,
+                    output=["calibrations/processed_flat/F_flat.fits", "qa/calibrations/F.png"])
+    quiet.filter(start)
+    quiet.filter(_record("x", event="job_info", jobid=5, output=["work/batches/B.txt"]))
+    finished = _record("Finished jobid: 4 (Rule: stack_flat)", event="job_finished")
+    assert quiet.filter(finished)
+    assert finished.getMessage() == "stack_flat: calibrations/processed_flat/F_flat.fits"
+    batch = _record("Finished jobid: 5 (Rule: science_batch)")
+    assert quiet.filter(batch) and batch.getMessage() == "science_batch: work/batches/B.txt"
+    assert not quiet.filter(_record("Finished jobid: 0 (Rule: all)"))
+
+
 def test_failed_jobs_are_shown_whatever_snakemake_quiets():
     class QuietRules(logging.Filter):  # Snakemake's filter with quiet: [rules]
         def filter(self, record):
@@ -54,7 +70,7 @@ def test_small_night_console(tmp_path):
     lines = (proc.stdout + proc.stderr).splitlines()
     text = "\n".join(lines)
     assert len(lines) < 60, text
-    # manifest, bias, flat, 3 frames, their cluster batch, stack, all
+    # manifest, bias, flat, 3 frames, their batch, the stack, all
     assert "9 of 9 steps (100%) done" in text, text
     for product in ("stack_bias: calibrations/processed_bias/N20170613S0180_bias.fits",
                     "stack_flat: calibrations/processed_flat/N20170702S0178_flat.fits",
