@@ -54,6 +54,7 @@ test: test-unit
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint --config raw_dir=.
+	$(BIN)/snakefmt --check Snakefile rules/
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -80,9 +80,9 @@ if Quietness.RULES in (workflow.output_settings.quiet or ()):
 
 
 rule all:
+    default_target: True
     input:
         target("all"),
-    default_target: True
 
 
 rule calibrations:

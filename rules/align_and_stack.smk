@@ -12,12 +12,21 @@ rule align_and_stack:
             PATHS["aligned_png"],
             caption="../report/aligned.rst",
             category="4. Stacks",
-            labels={"stack": f"aligned/{{name}}{config['output_suffix']}", "product": "stack image"},
+            labels={
+                "stack": f"aligned/{{name}}{config['output_suffix']}",
+                "product": "stack image",
+            },
         ),
     log:
         "logs/align_and_stack/{name}.log",
     benchmark:
         "benchmarks/align_and_stack/{name}.tsv"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input),
+        runtime=lambda wildcards, input: stack_runtime_min(input),
     params:
         detect=step_params("detectSources"),
         align=step_params("adjustWCSToReference"),
@@ -27,11 +36,5 @@ rule align_and_stack:
         preview_title=lambda wildcards: f"{wildcards.name}{config['output_suffix']}: "
         "stack of stacks (electrons)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input: stack_mem_mb(input),
-        runtime=lambda wildcards, input: stack_runtime_min(input),
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/align_and_stack.py"

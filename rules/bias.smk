@@ -13,6 +13,12 @@ rule stack_bias:
         "logs/stack_bias/{name}.log",
     benchmark:
         "benchmarks/stack_bias/{name}.tsv"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input),
+        runtime=lambda wildcards, input: stack_runtime_min(input),
     params:
         checksums=lambda wildcards, input: raw_checksums(input),
         overscan=step_params("overscanCorrect"),
@@ -21,11 +27,5 @@ rule stack_bias:
         bpm=config["bpm"],
         preview_title=lambda wildcards: f"{wildcards.name}_bias: master bias (ADU)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input: stack_mem_mb(input),
-        runtime=lambda wildcards, input: stack_runtime_min(input),
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/stack_bias.py"

@@ -38,7 +38,11 @@ RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
 RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 PATHS = suffixed_paths(config["output_suffix"])
 STACK_PATH, ALIGNED_PATH = PATHS["stack"], PATHS["aligned"]
-QA_RECORDS, QA_FRAMES, QA_STACK = PATHS["qa_records"], PATHS["qa_frames"], PATHS["qa_stack"]
+QA_RECORDS, QA_FRAMES, QA_STACK = (
+    PATHS["qa_records"],
+    PATHS["qa_frames"],
+    PATHS["qa_stack"],
+)
 STACK_PNG = PATHS["stack_png"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 PREVIEW_MAX_WIDTH = 640  # a report picture stays under 300 kB
@@ -96,7 +100,9 @@ def mosaics(frames, template=MOSAIC_PATH):
 # Input, parameter and resource functions (w: the job's wildcards); a PlanningError stops the
 # run before any job, with gmoslib's message.
 step_params = stops(functools.partial(workflow_plan.step_params, config))
-check_config_paths = stops(functools.partial(workflow_checks.check_config_paths, config))
+check_config_paths = stops(
+    functools.partial(workflow_checks.check_config_paths, config)
+)
 check_writable = stops(workflow_checks.check_writable)
 group_raw_files = lambda kind: stops(lambda w: plan().group_raw_files(kind, w.name))
 raw_checksums = lambda paths: plan().raw_checksums(paths)
@@ -107,16 +113,24 @@ science_flat = stops(lambda w: plan().calibration_for(w.frame, "processed_flat")
 science_fringe = stops(lambda w: plan().fringe_for(w.frame))
 fringe_raw_files = stops(lambda w: plan().fringe_raw_files(w.name))
 fringe_biases = stops(
-    lambda w: [plan().calibration_for(f, "processed_bias") for f in groups("fringe")[w.name]]
+    lambda w: [
+        plan().calibration_for(f, "processed_bias") for f in groups("fringe")[w.name]
+    ]
 )
 fringe_flats = stops(
-    lambda w: [plan().calibration_for(f, "processed_flat") for f in groups("fringe")[w.name]]
+    lambda w: [
+        plan().calibration_for(f, "processed_flat") for f in groups("fringe")[w.name]
+    ]
 )
-stack_batches = lambda w: [BATCH_PATH.format(name=b) for b in plan().plan.batches_of_stack[w.name]]
+stack_batches = lambda w: [
+    BATCH_PATH.format(name=b) for b in plan().plan.batches_of_stack[w.name]
+]
 batch_frames = lambda name: plan().plan.science_batches[name]
 aligned_files = stops(lambda w: aligned_inputs(config, w.name))
 target = lambda rule: stops(lambda w: plan().target(rule))
-stack_mem_mb = lambda paths: workflow_checks.stack_mem_mb(paths, config["stack_memory_mb"])
+stack_mem_mb = lambda paths: workflow_checks.stack_mem_mb(
+    paths, config["stack_memory_mb"]
+)
 stack_runtime_min = workflow_checks.stack_runtime_min
 frame_mem_mb = workflow_checks.frame_mem_mb
 frame_runtime_min = workflow_checks.frame_runtime_min
@@ -130,4 +144,6 @@ def end_of_run_notes(success):
         move = config["stale_products"] == "move"
         lines.append(workflow_checks.stale_line(lambda: plan().current_names(), move))
     for line in filter(None, lines):
-        print(line, file=sys.stderr)  # (notes: stdout is for products, e.g. gmos reduce)
+        print(
+            line, file=sys.stderr
+        )  # (notes: stdout is for products, e.g. gmos reduce)

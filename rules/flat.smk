@@ -14,6 +14,12 @@ rule stack_flat:
         "logs/stack_flat/{name}.log",
     benchmark:
         "benchmarks/stack_flat/{name}.tsv"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input.raw),
+        runtime=lambda wildcards, input: stack_runtime_min(input.raw),
     params:
         checksums=lambda wildcards, input: raw_checksums(input.raw),
         overscan=step_params("overscanCorrect"),
@@ -23,11 +29,5 @@ rule stack_flat:
         calibration_dirs=config["calibration_dirs"],
         preview_title=lambda wildcards: f"{wildcards.name}_flat: master flat (normalised)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input: stack_mem_mb(input.raw),
-        runtime=lambda wildcards, input: stack_runtime_min(input.raw),
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/stack_flat.py"

@@ -15,6 +15,12 @@ rule make_fringe:
         "logs/make_fringe/{name}.log",
     benchmark:
         "benchmarks/make_fringe/{name}.tsv"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input.raws),
+        runtime=lambda wildcards, input: stack_runtime_min(input.raws),
     params:
         checksums=lambda wildcards, input: raw_checksums(input.raws),
         overscan=step_params("overscanCorrect"),
@@ -24,11 +30,5 @@ rule make_fringe:
         calibration_dirs=config["calibration_dirs"],
         preview_title=lambda wildcards: f"{wildcards.name}_fringe: fringe frame (electrons)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input: stack_mem_mb(input.raws),
-        runtime=lambda wildcards, input: stack_runtime_min(input.raws),
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/make_fringe.py"

@@ -23,6 +23,14 @@ rule reduce_science_frame:
         "logs/reduce_science_frame/{frame}.log",
     benchmark:
         "benchmarks/reduce_science_frame/{frame}.tsv"
+    group:
+        "science_frames"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: frame_mem_mb(input.raw),
+        runtime=lambda wildcards, input: frame_runtime_min(input.raw),
     params:
         checksums=lambda wildcards, input: raw_checksums(input.raw),
         overscan=step_params("overscanCorrect"),
@@ -35,14 +43,6 @@ rule reduce_science_frame:
         raw_title=lambda wildcards: f"{wildcards.frame}: raw frame (ADU, overscan not shown)",
         preview_title=lambda wildcards: f"{wildcards.frame}: calibrated mosaic (electrons)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input: frame_mem_mb(input.raw),
-        runtime=lambda wildcards, input: frame_runtime_min(input.raw),
-    group:
-        "science_frames"
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/reduce_science_frame.py"
 
@@ -57,16 +57,16 @@ rule science_batch:
         BATCH_PATH,
     log:
         "logs/science_batch/{name}.log",
-    params:
-        frames=lambda wildcards: " ".join(batch_frames(wildcards.name)),
-    threads: 1
-    resources:
-        mem_mb=100,
-        runtime=1,
     group:
         "science_frames"
     conda:
         "../envs/gmos.yaml"
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=1,
+    params:
+        frames=lambda wildcards: " ".join(batch_frames(wildcards.name)),
     shell:
         "printf '%s\\n' {params.frames} > {output} 2> {log}"
 
@@ -75,7 +75,9 @@ rule stack_science:
     input:
         batches=stack_batches,
         mosaics=lambda wildcards: mosaics(groups("science")[wildcards.name]),
-        catalogues=lambda wildcards: mosaics(groups("science")[wildcards.name], CATALOGUE_PATH),
+        catalogues=lambda wildcards: mosaics(
+            groups("science")[wildcards.name], CATALOGUE_PATH
+        ),
     output:
         stack=STACK_PATH,
         qa=QA_RECORDS,
@@ -83,24 +85,39 @@ rule stack_science:
             STACK_PNG,
             caption="../report/stack.rst",
             category="4. Stacks",
-            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "stack image"},
+            labels={
+                "stack": f"{{name}}{config['output_suffix']}",
+                "product": "stack image",
+            },
         ),
         qa_frames=report(
             QA_FRAMES,
             caption="../report/qa_frames.rst",
             category="4. Stacks",
-            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA per frame"},
+            labels={
+                "stack": f"{{name}}{config['output_suffix']}",
+                "product": "QA per frame",
+            },
         ),
         qa_stack=report(
             QA_STACK,
             caption="../report/qa_stack.rst",
             category="4. Stacks",
-            labels={"stack": f"{{name}}{config['output_suffix']}", "product": "QA of the stack"},
+            labels={
+                "stack": f"{{name}}{config['output_suffix']}",
+                "product": "QA of the stack",
+            },
         ),
     log:
         "logs/stack_science/{name}.log",
     benchmark:
         "benchmarks/stack_science/{name}.tsv"
+    conda:
+        "../envs/gmos.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: stack_mem_mb(input.mosaics),
+        runtime=lambda wildcards, input: stack_runtime_min(input.mosaics),
     params:
         align=step_params("adjustWCSToReference"),
         resample=step_params("resampleToCommonFrame"),
@@ -112,11 +129,5 @@ rule stack_science:
         preview_title=lambda wildcards: f"{wildcards.name}{config['output_suffix']}: "
         "aligned stack (electrons)",
         max_width=PREVIEW_MAX_WIDTH,
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input: stack_mem_mb(input.mosaics),
-        runtime=lambda wildcards, input: stack_runtime_min(input.mosaics),
-    conda:
-        "../envs/gmos.yaml"
     script:
         "../scripts/stack_science.py"
