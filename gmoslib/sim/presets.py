@@ -51,8 +51,7 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
         d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=19)
         for k in range(count):
             specs.append(FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
-                                   d + dt.timedelta(minutes=2 * k), 0.0,
-                                   datalab=f"{prefix[:1]}CAL-{first + k}"))
+                                   d + dt.timedelta(minutes=2 * k), 0.0))
     day, first, _ = flat_date
     d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=5, minutes=30)
     for k, t in enumerate(flat_exptimes):
