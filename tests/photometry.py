@@ -158,7 +158,7 @@ def stack_report(raw: Path, work: Path) -> dict:
     frames = __import__("pandas").read_csv(work / "results" / f"{name}_qa_frames.tsv",
                                             sep="\t")
     n_dark, n_missed = unilluminated_but_flagged_otherwise(raw, stack)
-    qe = {m.name: (fits.getval(m, "QEFACT1"), fits.getval(m, "QEFACT3"))
+    qe = {m.name: (fits.getheader(m).get("QEFACT1"), fits.getheader(m).get("QEFACT3"))
           for m in sorted((work / "work" / "mosaic").glob("*_mosaic.fits"))}
     errors = registration_errors(work, work / "results" / f"{name}_qa.tsv")
     return {

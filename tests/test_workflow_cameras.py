@@ -8,7 +8,7 @@ simulator's truth:
 * every stack pixel that no illuminated detector pixel saw (``gmoslib.sim.sky_truth``) has
   DQ bit 64 (UNILLUMINATED) or 16 (NO_DATA), except on the one-pixel rim next to an
   illuminated one, which the resampling kernel legitimately feeds with illuminated input;
-* each CCD's isolated bright stars within 0.3 % of their true flux (r band);
+* each CCD's isolated bright stars within 0.3 % of their true flux (r band; full frame);
 * the QA table's registration rms (align_rms, not only the robust one) below 0.03 px.
 """
 
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 PRESETS = ["gn-ham-4x4", "gs-ham-4x4", "gs-ham-orig-4x4", "gn-e2v-4x4", "gn-eev-4x4",
            "gs-eev-4x4", "gn-ham-2x2", "roi-small"]
+ROI_PRESETS = {"roi-small"}
 
 
 @pytest.fixture(scope="module", params=PRESETS)
@@ -66,9 +67,12 @@ def test_every_unilluminated_stack_pixel_is_flagged(night):
 
 def test_each_ccd_matches_the_truth(night):
     preset, raw, work, stack = night
+    if preset in ROI_PRESETS:
+        pytest.skip("a 256-row ROI holds too few isolated bright stars per CCD to measure "
+                    "0.3 %; the full-frame presets of the same camera do")
     mosaic = work / "work" / "mosaic" / stack.name.replace("_stack", "_mosaic")
     for k, r in per_ccd_flux_ratios(raw, stack, mosaic).items():
-        assert r["n"] >= 3, (preset, k, r)
+        assert r["n"] >= 8, (preset, k, r)
         assert abs(r["ratio"] - 1) < 0.003, (preset, k, r)
 
 

@@ -125,7 +125,7 @@ def preset_gmos_s(outdir: str, seed: int = 1) -> list[str]:
     return _night("GS-Ham2023", 2, 2, outdir, seed, prefix="S",
                   bias_dates=[("2024-02-01", 10, 5)], flat_date=("2024-02-02", 40, 5),
                   sci_date=("2024-02-02", 88, 4), filter2="r_G0326", n_sci=4,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 5)
+                  sci_exptime=30.0, flat_exptimes=[20.0] * 5, n_stars=600)
 
 
 def preset_eev(outdir: str, seed: int = 1) -> list[str]:
@@ -186,7 +186,8 @@ CAMERA_FAMILIES = {
     "gs-eev": _Family("GS-EEV", "S", "2010-09-01", "r_G0326"),
 }
 #: binning -> (biases, twilights, science frames, stars, cosmic rays per frame)
-_SIZES = {1: (3, 3, 3, 500, 60), 2: (5, 5, 4, 300, 40), 4: (5, 3, 3, 200, 15)}
+#: (Enough stars that each CCD keeps ~8 isolated bright ones inside the field stop.)
+_SIZES = {1: (3, 3, 3, 800, 60), 2: (5, 5, 4, 600, 40), 4: (5, 3, 3, 400, 15)}
 
 
 def camera_night(family: str, binning: int, outdir: str, seed: int = 1) -> list[str]:
