@@ -72,7 +72,9 @@ def test_each_ccd_matches_the_truth(night):
                     "0.3 %; the full-frame presets of the same camera do")
     mosaic = work / "work" / "mosaic" / stack.name.replace("_stack", "_mosaic")
     for k, r in per_ccd_flux_ratios(raw, stack, mosaic).items():
-        assert r["n"] >= 8, (preset, k, r)
+        # a 4x4 night keeps 5-7 isolated bright stars on the outer CCDs' illuminated half
+        # (isolation, not the number of stars, limits it): enough for an error under 0.2 %
+        assert r["n"] >= 5 and r["error"] < 0.002, (preset, k, r)
         assert abs(r["ratio"] - 1) < 0.003, (preset, k, r)
 
 
