@@ -1,5 +1,6 @@
-"""A raw directory that mixes filters and binnings (issue 16, "Done when"): an r-band 4x4 set,
-an i-band 4x4 set and an r-band 2x2 set, each with its own biases and twilights, reduced
+"""A raw directory that mixes filters, binnings and read modes (issue 16, "Done when"): an
+r-band 4x4 set, an i-band 4x4 set and two r-band 2x2 sets on consecutive nights, one read
+fast and one slow, each with its own biases and twilights, reduced
 together give each stack the same numbers as reducing its own set alone: the QE factors of
 every mosaic within 0.5 % and the stacks equal within the noise.  (The issue reported QE
 factors of 0.63 and 2.42 for the r-band frames of such a night.)"""
@@ -58,7 +59,11 @@ def shifted_set(src: Path, dst: Path, days: int, observation: int) -> list[str]:
 SETS = {
     "r4x4": ("gn-ham-4x4", 0, 5, "N20190502S0088"),
     "i4x4": ("small", 0, 6, "N20170614S0201"),
-    "r2x2": ("gn-ham-2x2", 30, 7, "N20190601S0088"),
+    "r2x2fast": ("gn-ham-2x2-fast", 30, 7, "N20190601S0088"),
+    # the same camera and binning read slow, a day later: its biases (19:00 UT on
+    # 2019-06-01) are nearer in time to the fast science frames (09:00 UT that day) than
+    # the fast biases are, so only the read mode tells them apart
+    "r2x2slow": ("gn-ham-2x2", 31, 8, "N20190602S0088"),
 }
 
 

@@ -26,6 +26,12 @@ def _mjd(when: dt.datetime) -> float:
     return float(Time(when, scale="utc").mjd)
 
 
+#: AMPINTEG of a fast read.  The reference (2.1) gives only the thresholds (fast below 8000 on
+#: Hamamatsu, below 2000 on EEV and e2v DD) and no real fast-read header is at hand: a value
+#: below both.
+FAST_AMPINTEG = 1000
+
+
 def _serial(name: str) -> int:
     """The serial number that ends a Gemini file root (N20170614S0201 -> 201)."""
     digits = name[len(name.rstrip("0123456789")):]
@@ -145,7 +151,8 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
         ("NCCDS", 3, "Number of CCD chips"),
         ("NAMPS", lay.namps_per_ccd, "Number of amplifiers"),
         ("SHUTTER", "CLOSED" if bias else "OPEN", "Shutter state during observation"),
-        ("AMPINTEG", lay.slow_ampinteg, "Amplifier integration time"),
+        ("AMPINTEG", lay.slow_ampinteg if spec.read_speed == "slow" else FAST_AMPINTEG,
+         "Amplifier integration time"),
         ("OBSEPOCH", 2000.0 + (_mjd(spec.when) - 51544.5) / 365.25, "Epoch at start of exposure"),
         ("TIMESYS", "UTC", "Time system used"),
         ("DATE-OBS", spec.when.strftime("%Y-%m-%d"), "UT Date of observation (YYYY-MM-DD)"),
@@ -239,7 +246,7 @@ def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header
     """Raw extension headers (unnamed), one per amplifier, with a TAN WCS per amplifier."""
     lay = model.camera
     date = spec.when.date()
-    speed = "slow"  # AMPINTEG written by primary_header always means a slow read
+    speed = spec.read_speed  # as the AMPINTEG that primary_header writes
     crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
     mjd = _mjd(spec.when)
     chip_letters = "rgb"
