@@ -63,3 +63,17 @@ def test_offsets_move_stars_by_plus_p_over_the_scale():
         where.append(np.array(w.all_world2pix([[285.0, 25.0]], 0)[0]))
     scale = 0.0807 * 4  # GMOS-N Hamamatsu, arcsec per unbinned pixel x binning (reference)
     assert where[1] - where[0] == pytest.approx([10.0 / scale, 5.0 / scale], rel=1e-3)
+
+
+@pytest.mark.parametrize("camera, threshold", [("GN-Ham", 8000), ("GN-EEV", 2000)])
+def test_a_fast_read_is_written_as_one(camera, threshold):
+    """Reference 2.1: AMPINTEG decides the read speed (fast below 8000 on Hamamatsu, below
+    2000 on EEV/e2v DD); the extensions carry that mode's read noise."""
+    model = make_detector_model(camera, 4, 4)
+    slow = FrameSpec("bias", "N20190501S0010", WHEN, 0.0)
+    fast = FrameSpec("bias", "N20190501S0011", WHEN, 0.0, read_speed="fast")
+    assert primary_header(model, slow)["AMPINTEG"] > threshold
+    assert primary_header(model, fast)["AMPINTEG"] < threshold
+    rn_slow = [h["RDNOISE"] for h in extension_headers(model, slow)]
+    rn_fast = [h["RDNOISE"] for h in extension_headers(model, fast)]
+    assert all(f > s for f, s in zip(rn_fast, rn_slow, strict=True))  # a fast read is noisier
