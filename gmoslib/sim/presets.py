@@ -46,7 +46,8 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
            roi: Box | None = None, fringe_e: float | list[float] = 0.0,
            dithers: list[tuple[float, float]] | None = None,
-           cosmic_rays: int = 40, n_stars: int = 300, read_speed: str = "slow") -> list[str]:
+           cosmic_rays: int = 40, n_stars: int = 300, read_speed: str = "slow",
+           noise_seed: int | None = None) -> list[str]:
     specs: list[FrameSpec] = []
     for day, first, count in bias_dates:
         d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=19)
@@ -76,6 +77,7 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
                                fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
                                datalab=f"{program}-5-{k + 1:03d}", read_speed=read_speed))
+    seed = seed if noise_seed is None else noise_seed  # the stars stay those of ``seed``
     return write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
 
 
@@ -194,9 +196,11 @@ _SIZES = {1: (3, 3, 3, 800, 60), 2: (5, 5, 4, 600, 40), 4: (5, 3, 3, 400, 15)}
 
 
 def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
-                 read_speed: str = "slow") -> list[str]:
+                 read_speed: str = "slow", noise_seed: int | None = None) -> list[str]:
     """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning: biases,
-    twilight flats and dithered science frames, all read at ``read_speed``."""
+    twilight flats and dithered science frames, all read at ``read_speed``.  ``noise_seed``
+    (default: ``seed``) draws the noise, detector and cosmic rays; ``seed`` the stars, so two
+    nights with the same ``seed`` and other noise seeds observe the same field."""
     fam = CAMERA_FAMILIES[family]
     n_bias, n_flat, n_sci, n_stars, crs = _SIZES[binning]
     day = dt.date.fromisoformat(fam.day)
@@ -205,7 +209,7 @@ def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
                   bias_dates=[(fam.day, 10, n_bias)], flat_date=(nxt, 40, n_flat),
                   sci_date=(nxt, 88, n_sci), filter2=fam.filter2, n_sci=n_sci,
                   sci_exptime=30.0, flat_exptimes=[20.0] * n_flat, n_stars=n_stars,
-                  cosmic_rays=crs, read_speed=read_speed)
+                  cosmic_rays=crs, read_speed=read_speed, noise_seed=noise_seed)
 
 
 PRESETS: dict[str, Callable[..., list[str]]] = {
