@@ -6,10 +6,11 @@ Three kinds of copies are recognised among the usable rows of a manifest:
 * the same bytes under another name (SHA-256 of the file as stored);
 * the same data label (PHU ``DATALAB``) and the same start of exposure (``ut_datetime``):
   the archive delivered the same exposure twice, e.g. once more after a header fix, so the
-  bytes differ.  DATALAB alone is not enough: a data label is unique for an exposure at
-  Gemini, but files made by other tools (the project's simulator writes one DATALAB for all
-  twilights of a night) may repeat it for different exposures; those are kept, and
-  :func:`datalab_conflicts` reports them.
+  bytes differ.  DATALAB alone is not enough: the reference gives its form,
+  ``<OBSID>-<nnn>`` with a per-frame counter, but does not say that no two exposures ever
+  share one (files made or edited by other tools, or sets merged from several sources, may
+  repeat it for different exposures); those are kept, and :func:`datalab_conflicts` reports
+  them.
 
 Rule: rows are visited in the manifest's order (frame name, then usable before unusable, then
 path: the earliest file name wins) and the first usable row of each exposure is kept; every

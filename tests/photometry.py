@@ -72,6 +72,16 @@ def per_ccd_flux_ratios(raw: Path, image: Path, reference_mosaic: Path, *,
     idx = np.flatnonzero(inside)
     others = np.hypot(x[idx, None] - x[None], y[idx, None] - y[None])
     isolated = np.sort(others, axis=1)[:, 1] > 4 * r
+    # stars whose background annulus is mostly flagged (e.g. near the field stop) are not used
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    for j, k in enumerate(idx):
+        x1, x2 = int(x[k] - 3 * r), int(x[k] + 3 * r) + 2
+        y1, y2 = int(y[k] - 3 * r), int(y[k] + 3 * r) + 2
+        d = np.hypot(xx[y1:y2, x1:x2] - x[k], yy[y1:y2, x1:x2] - y[k])
+        ann = (d >= 2 * r) & (d <= 3 * r)
+        if np.mean(dq[y1:y2, x1:x2][ann] == 0) < 0.5:
+            isolated[j] = False
+    idx, isolated = idx[isolated], isolated[isolated]
     true = np.asarray(stars["flux_e"])[idx] * flat_level(raw)
     flux, err, flag = sep.sum_circle(np.ascontiguousarray(sci), x[idx], y[idx], r,
                                      var=np.ascontiguousarray(var), mask=dq != 0,
@@ -112,6 +122,58 @@ def registration_errors(work: Path, stack_records: Path) -> dict[str, float]:
     return out
 
 
+def high_variance_fraction(stack: Path, factor: float = 10.0) -> float:
+    """Fraction of the DQ-good pixels of a stack whose VAR exceeds ``factor`` x their
+    median VAR."""
+    with fits.open(stack) as h:
+        var = h["VAR"].data.astype(np.float64)
+        good = h["DQ"].data == 0
+    v = var[good]
+    return float(np.mean(v > factor * np.median(v)))
+
+
+def unilluminated_but_flagged_otherwise(raw: Path, stack: Path) -> tuple[int, int]:
+    """(pixels the truth calls unilluminated, those of them with neither DQ bit 64
+    (UNILLUMINATED) nor 16 (NO_DATA)) in a stack: the truth is the simulator's
+    :func:`gmoslib.sim.sky_truth.unilluminated_at` at each pixel centre."""
+    from gmoslib.sim.sky_truth import unilluminated_at
+
+    with fits.open(stack) as h:
+        dq = h["DQ"].data
+        wcs = WCS(h["SCI"].header)
+    yy, xx = np.mgrid[0:dq.shape[0], 0:dq.shape[1]]
+    ra, dec = wcs.pixel_to_world_values(xx, yy)
+    dark = unilluminated_at(str(raw), ra, dec)
+    missed = dark & ((dq & (64 | 16)) == 0)
+    return int(dark.sum()), int(missed.sum())
+
+
+def stack_report(raw: Path, work: Path) -> dict:
+    """The issue-16 figures of a reduced simulated night with one stack: fraction of
+    high-variance good pixels, unilluminated pixels not flagged, per-CCD flux ratios on the
+    stack, the QA table's worst align_rms, the worst registration error against truth, and
+    the QE factors of each mosaic (PHU QEFACT1/QEFACT3)."""
+    (stack,) = sorted((work / "results").glob("*_stack.fits"))
+    name = stack.name.replace("_stack.fits", "")
+    frames = __import__("pandas").read_csv(work / "results" / f"{name}_qa_frames.tsv",
+                                            sep="\t")
+    n_dark, n_missed = unilluminated_but_flagged_otherwise(raw, stack)
+    qe = {m.name: (fits.getheader(m).get("QEFACT1"), fits.getheader(m).get("QEFACT3"))
+          for m in sorted((work / "work" / "mosaic").glob("*_mosaic.fits"))}
+    errors = registration_errors(work, work / "results" / f"{name}_qa.tsv")
+    return {
+        "stack": name,
+        "high_var_fraction": high_variance_fraction(stack),
+        "unilluminated": n_dark,
+        "unilluminated_unflagged": n_missed,
+        "flux": per_ccd_flux_ratios(raw, stack, work / "work" / "mosaic"
+                                    / f"{name}_mosaic.fits"),
+        "align_rms_max": float(frames["align_rms"].max()),
+        "registration_error_max": max(errors.values()) if errors else float("nan"),
+        "qe": qe,
+    }
+
+
 def main(raw: Path, work: Path) -> None:
     mosaics = sorted((work / "work" / "mosaic").glob("*_mosaic.fits"))
     for image in mosaics + sorted((work / "results").glob("*_stack.fits")):
@@ -127,4 +189,7 @@ def main(raw: Path, work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    if len(sys.argv) > 3 and sys.argv[3] == "--report":
+        print(stack_report(Path(sys.argv[1]), Path(sys.argv[2])))
+    else:
+        main(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -65,6 +65,7 @@ class FrameSpec:
     program: str = ""
     obsclass: str = ""
     rawgemqa: str = "USABLE"
+    read_speed: str = "slow"  # 'slow' or 'fast' (low gain setting either way)
 
 
 @dataclass
@@ -249,7 +250,7 @@ def qe_of(model: DetectorModel, ccd_index: int) -> float:
 def render_raw(model: DetectorModel, spec: FrameSpec, stars, seed: int):
     """The raw uint16 arrays of every amplifier and this frame's truth."""
     rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode())])
-    speed = "slow"
+    speed = spec.read_speed
     date = spec.when.date()
     cam = model.camera
     wells = FULL_WELL.get(cam.detector_name(date), {})

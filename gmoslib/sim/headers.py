@@ -26,6 +26,20 @@ def _mjd(when: dt.datetime) -> float:
     return float(Time(when, scale="utc").mjd)
 
 
+#: AMPINTEG of a fast read.  The reference (2.1) gives only the thresholds (fast below 8000 on
+#: Hamamatsu, below 2000 on EEV and e2v DD) and no real fast-read header is at hand: a value
+#: below both.
+FAST_AMPINTEG = 1000
+
+
+def _serial(name: str) -> int:
+    """The serial number that ends a Gemini file root (N20170614S0201 -> 201)."""
+    digits = name[len(name.rstrip("0123456789")):]
+    if not digits:
+        raise ValueError(f"{name}: a simulated frame name must end in its serial number")
+    return int(digits)
+
+
 def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
     """A raw GMOS primary header, keyword order and value forms as in real raw files."""
     lay = model.camera
@@ -38,7 +52,9 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
     roi = model.roi or Box(0, lay.ccd_read_area[0] * 3, 0, lay.ccd_read_area[1])
     program = spec.program or f"{'GN' if north else 'GS'}-CAL{spec.when:%Y%m%d}"
     obsid = spec.obsid or f"{program}-1"
-    datalab = spec.datalab or f"{obsid}-001"
+    # a data label is <OBSID>-<nnn>, nnn counting the frames of the observation (reference,
+    # keyword DATALAB): without one given, the file name's serial number is the counter
+    datalab = spec.datalab or f"{obsid}-{_serial(spec.name):03d}"
     h = fits.Header()
     cards = [
         ("INSTRUME", lay.instrument, "Instrument used to acquire data"),
@@ -135,7 +151,8 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
         ("NCCDS", 3, "Number of CCD chips"),
         ("NAMPS", lay.namps_per_ccd, "Number of amplifiers"),
         ("SHUTTER", "CLOSED" if bias else "OPEN", "Shutter state during observation"),
-        ("AMPINTEG", lay.slow_ampinteg, "Amplifier integration time"),
+        ("AMPINTEG", lay.slow_ampinteg if spec.read_speed == "slow" else FAST_AMPINTEG,
+         "Amplifier integration time"),
         ("OBSEPOCH", 2000.0 + (_mjd(spec.when) - 51544.5) / 365.25, "Epoch at start of exposure"),
         ("TIMESYS", "UTC", "Time system used"),
         ("DATE-OBS", spec.when.strftime("%Y-%m-%d"), "UT Date of observation (YYYY-MM-DD)"),
@@ -202,16 +219,26 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
 
 def mosaic_wcs_params(model: DetectorModel, spec: FrameSpec):
     """CRPIX (mosaic pixels, 1-based), CD matrix (deg/pixel) and CRVAL of the frame's ideal
-    mosaic WCS.  The telescope offsets move the pointing: a star's mosaic position moves by
-    (-POFFSET, -QOFFSET)/pixel scale along (x, y)."""
+    mosaic WCS.
+
+    The telescope offsets move a star's mosaic position by (+POFFSET / x scale, +QOFFSET /
+    y scale) pixels along (x, y): the reference (keyword table, POFFSET) gives
+    ``detector_x_offset() = POFFSET / pixel scale`` and ``detector_y_offset() = QOFFSET /
+    pixel scale`` without a sign flip for the side port (INPORT 5 or 3) the simulator
+    models.
+
+    The CD matrix is a rotation scaled by the pixel scale, det(CD) > 0 as in every real GMOS
+    header (shared/data/real: GN and GS, EEV, e2v and Hamamatsu): CD = scale x R(PA +
+    180 deg), R(t) = [[cos t, -sin t], [sin t, cos t]], so PA = 0 gives CD1_1, CD2_2 < 0
+    as the GMOS-S headers with PA = 0 have."""
     lay = model.camera
     scale = lay.pixel_scale * model.ybin / 3600.0
     x0, y0, nx, ny = mosaic_grid(lay, model.xbin, model.ybin)
     crpix = (nx / 2.0 + 0.5 + spec.poffset / (lay.pixel_scale * model.xbin),
              ny / 2.0 + 0.5 + spec.qoffset / (lay.pixel_scale * model.ybin))
     pa = math.radians(spec.pa)
-    cd = np.array([[-scale * math.cos(pa), scale * math.sin(pa)],
-                   [scale * math.sin(pa), scale * math.cos(pa)]])
+    cd = -scale * np.array([[math.cos(pa), -math.sin(pa)],
+                            [math.sin(pa), math.cos(pa)]])
     return crpix, cd, (spec.ra, spec.dec), (x0, y0, nx, ny)
 
 
@@ -219,7 +246,7 @@ def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header
     """Raw extension headers (unnamed), one per amplifier, with a TAN WCS per amplifier."""
     lay = model.camera
     date = spec.when.date()
-    speed = "slow"  # AMPINTEG written by primary_header always means a slow read
+    speed = spec.read_speed  # as the AMPINTEG that primary_header writes
     crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
     mjd = _mjd(spec.when)
     chip_letters = "rgb"

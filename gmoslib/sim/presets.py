@@ -3,7 +3,8 @@
 Historical presets: tutorial, small, fringe, fringe-small, gmos-s, eev, e2v, roi, roi-small.
 Per camera and binning, r band: ``<family>-<b>x<b>`` for every family of CAMERA_FAMILIES
 (gn-ham, gs-ham (2023 CCDs), gs-ham-orig, gn-e2v, gn-eev, gs-eev) and b = 1, 2, 4; the 4x4
-ones are small and fast (for tests).  Every preset models the field stop (``field.py``).
+ones are small and fast (for tests); ``gn-ham-2x2-fast`` is gn-ham-2x2 read fast (all
+frames).  Every preset models the field stop (``field.py``).
 """
 
 from __future__ import annotations
@@ -45,20 +46,22 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
            roi: Box | None = None, fringe_e: float | list[float] = 0.0,
            dithers: list[tuple[float, float]] | None = None,
-           cosmic_rays: int = 40, n_stars: int = 300) -> list[str]:
+           cosmic_rays: int = 40, n_stars: int = 300, read_speed: str = "slow",
+           noise_seed: int | None = None) -> list[str]:
     specs: list[FrameSpec] = []
     for day, first, count in bias_dates:
         d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=19)
         for k in range(count):
             specs.append(FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
                                    d + dt.timedelta(minutes=2 * k), 0.0,
-                                   datalab=f"{prefix[:1]}CAL-{first + k}"))
+                                   read_speed=read_speed))
     day, first, _ = flat_date
     d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=5, minutes=30)
     for k, t in enumerate(flat_exptimes):
         specs.append(FrameSpec("flat", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
                                d + dt.timedelta(minutes=3 * k), t, filter2=filter2,
-                               object="Twilight", sky_e=30000.0 * (0.85 ** k)))
+                               object="Twilight", sky_e=30000.0 * (0.85 ** k),
+                               read_speed=read_speed))
     day, first, _ = sci_date
     d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=9)
     dithers = dithers or [(0, 0), (10, 5), (-10, 5), (5, -10), (-5, -10), (12, -6)]
@@ -73,7 +76,8 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
                                cosmic_rays=cosmic_rays,
                                fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
-                               datalab=f"{program}-5-{k + 1:03d}"))
+                               datalab=f"{program}-5-{k + 1:03d}", read_speed=read_speed))
+    seed = seed if noise_seed is None else noise_seed  # the stars stay those of ``seed``
     return write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
 
 
@@ -126,7 +130,7 @@ def preset_gmos_s(outdir: str, seed: int = 1) -> list[str]:
     return _night("GS-Ham2023", 2, 2, outdir, seed, prefix="S",
                   bias_dates=[("2024-02-01", 10, 5)], flat_date=("2024-02-02", 40, 5),
                   sci_date=("2024-02-02", 88, 4), filter2="r_G0326", n_sci=4,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 5)
+                  sci_exptime=30.0, flat_exptimes=[20.0] * 5, n_stars=600)
 
 
 def preset_eev(outdir: str, seed: int = 1) -> list[str]:
@@ -187,12 +191,16 @@ CAMERA_FAMILIES = {
     "gs-eev": _Family("GS-EEV", "S", "2010-09-01", "r_G0326"),
 }
 #: binning -> (biases, twilights, science frames, stars, cosmic rays per frame)
-_SIZES = {1: (3, 3, 3, 500, 60), 2: (5, 5, 4, 300, 40), 4: (5, 3, 3, 200, 15)}
+#: (Enough stars that each CCD keeps ~8 isolated bright ones inside the field stop.)
+_SIZES = {1: (3, 3, 3, 800, 60), 2: (5, 5, 4, 600, 40), 4: (5, 3, 3, 400, 15)}
 
 
-def camera_night(family: str, binning: int, outdir: str, seed: int = 1) -> list[str]:
+def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
+                 read_speed: str = "slow", noise_seed: int | None = None) -> list[str]:
     """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning: biases,
-    twilight flats and dithered science frames."""
+    twilight flats and dithered science frames, all read at ``read_speed``.  ``noise_seed``
+    (default: ``seed``) draws the noise, detector and cosmic rays; ``seed`` the stars, so two
+    nights with the same ``seed`` and other noise seeds observe the same field."""
     fam = CAMERA_FAMILIES[family]
     n_bias, n_flat, n_sci, n_stars, crs = _SIZES[binning]
     day = dt.date.fromisoformat(fam.day)
@@ -201,7 +209,7 @@ def camera_night(family: str, binning: int, outdir: str, seed: int = 1) -> list[
                   bias_dates=[(fam.day, 10, n_bias)], flat_date=(nxt, 40, n_flat),
                   sci_date=(nxt, 88, n_sci), filter2=fam.filter2, n_sci=n_sci,
                   sci_exptime=30.0, flat_exptimes=[20.0] * n_flat, n_stars=n_stars,
-                  cosmic_rays=crs)
+                  cosmic_rays=crs, read_speed=read_speed, noise_seed=noise_seed)
 
 
 PRESETS: dict[str, Callable[..., list[str]]] = {
@@ -216,6 +224,7 @@ PRESETS: dict[str, Callable[..., list[str]]] = {
     "roi-small": preset_roi_small,
     **{f"{family}-{b}x{b}": functools.partial(camera_night, family, b)
        for family in CAMERA_FAMILIES for b in (1, 2, 4)},
+    "gn-ham-2x2-fast": functools.partial(camera_night, "gn-ham", 2, read_speed="fast"),
 }
 
 
