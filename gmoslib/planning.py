@@ -177,9 +177,8 @@ class Plan:
 
     def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
                  max_gap_days: float, max_span_days: float | None,
-                 stack_per_night: bool = False, fringe_policy: str = "auto",
-                 min_dither: float = 5.0, on_disk: pd.DataFrame | None = None,
-                 frames_per_job: int = 6):
+                 stack_per_night: bool, fringe_policy: str, min_dither: float,
+                 frames_per_job: int, on_disk: pd.DataFrame | None = None):
         self.manifest = manifest
         self.paths = dict(paths)
         self.max_gap_days = max_gap_days

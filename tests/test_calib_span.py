@@ -25,6 +25,10 @@ PATHS = {"processed_bias": "calibrations/processed_bias/{name}_bias.fits",
          "processed_flat": "calibrations/processed_flat/{name}_flat.fits",
          "processed_fringe": "calibrations/processed_fringe/{name}_fringe.fits"}
 
+# the configuration keys a Plan takes (config/schema.yaml defaults, written here for the tests)
+PLAN_CONFIG = {"stack_per_night": False, "fringe_policy": "auto", "min_dither": 5.0,
+               "frames_per_job": 6}
+
 
 def semester(nights: int, bias_nights=None, flat_nights=None, sci_per_night: int = 3):
     """GN frames: 5 biases at 19:00 UT (09:00 HST), 3 twilights at 05:30 UT, science at
@@ -201,7 +205,7 @@ def test_indexed_association_equals_associate():
 
 def test_plan_associates_each_frame_with_its_window():
     m = semester(9)
-    plan = Plan(m, paths=PATHS, max_gap_days=5.0, max_span_days=3.0)
+    plan = Plan(m, paths=PATHS, max_gap_days=5.0, max_span_days=3.0, **PLAN_CONFIG)
     assert len(plan.bias_groups) == 3 and len(plan.flat_groups) == 3
     assert plan.science_groups == group_science(m)
     for f in plan.science_groups[next(iter(plan.science_groups))]:
@@ -245,7 +249,8 @@ def test_night_batches_never_mix_nights_and_respect_the_size():
 
 def test_plan_batches_a_stack_per_night():
     m = semester(4, bias_nights=(), flat_nights=(), sci_per_night=5)
-    plan = Plan(m, paths=PATHS, max_gap_days=5.0, max_span_days=3.0, frames_per_job=3)
+    plan = Plan(m, paths=PATHS, max_gap_days=5.0, max_span_days=3.0,
+                **{**PLAN_CONFIG, "frames_per_job": 3})
     assert [len(b) for b in plan.science_batches.values()] == [3, 2] * 4
     (stack,) = plan.science_groups
     assert plan.batches_of_stack[stack] == list(plan.science_batches)
