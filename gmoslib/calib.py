@@ -19,7 +19,7 @@ BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
              "read_speed_setting", "gain_setting", "amp_read_area")
 FLAT_KEYS = (*BIAS_KEYS, "filter_name")
 SCIENCE_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
-                "amp_read_area", "filter_name", "object")
+                "read_speed_setting", "gain_setting", "amp_read_area", "filter_name", "object")
 
 #: Association rules of reference 6.2: keys that must match and the strict time window.
 RULES = {

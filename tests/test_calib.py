@@ -74,6 +74,18 @@ def test_tutorial_grouping_and_association():
     assert chosen["path"] == "calibrations/processed_flat/N20170702S0178_flat.fits"
 
 
+def test_science_sets_of_other_read_modes_are_stacked_apart():
+    """The same field and filter read slow and fast: two stacks (reference: the science
+    group_id includes the read mode), each named after its own first frame."""
+    m = tutorial_manifest()
+    fast = [row(f"N20170616S{n:04d}", "science", f"2017-06-16T09:{n - 190:02d}:00",
+                read_speed_setting="fast") for n in range(201, 204)]
+    m = pd.concat([m, pd.DataFrame(fast)], ignore_index=True)
+    groups = group_science(m)
+    assert sorted(groups) == ["N20170614S0201", "N20170616S0201"]
+    assert len(groups["N20170614S0201"]) == 5 and len(groups["N20170616S0201"]) == 3
+
+
 def test_two_bias_groups_closest_in_time_wins():
     m = tutorial_manifest()
     groups = group_calibrations(m, "bias", max_gap_days=1.0)

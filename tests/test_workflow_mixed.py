@@ -103,24 +103,13 @@ def test_qe_factors_as_when_reduced_alone(nights, key):
             assert abs(b / a - 1) < 0.005, (key, m.name, card, a, b)
 
 
-#: Known defect, outside this test's reach: the science grouping (gmoslib.calib.SCIENCE_KEYS:
-#: detector, binning, ROI, filter, object) ignores the read mode and the observation, so the
-#: fast and the slow 2x2 sets go into one stack; the reference's science group_id() is
-#: observation_id + filter + binning + read mode + amp read area.  Strict: the test says so
-#: when the grouping is fixed.
-READ_MODE_GROUPING = pytest.mark.xfail(
-    strict=True, reason="science groups ignore read mode and OBSID (gmoslib/calib.py)")
-
-
-@READ_MODE_GROUPING
 def test_each_set_gets_its_own_stack(nights):
     _, mixed = nights
     assert sorted(p.name for p in (mixed / "results").glob("*_stack.fits")) == sorted(
         f"{s[3]}_stack.fits" for s in SETS.values())
 
 
-@pytest.mark.parametrize("key", [pytest.param(k, marks=READ_MODE_GROUPING)
-                                 if k.startswith("r2x2") else k for k in SETS])
+@pytest.mark.parametrize("key", list(SETS))
 def test_stack_as_when_reduced_alone(nights, key):
     alone, mixed = nights
     stack = f"{SETS[key][3]}_stack.fits"
