@@ -162,16 +162,20 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False):
     hdus: list[tuple[Header, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (a damaged HDU is reported below, by its bytes)
+        # (an uncompressed file's headers are read from the file, its pixels from the map)
         try:
-            hdul = fits.open(data if isinstance(data, mmap.mmap) else io.BytesIO(data),
-                             mode="readonly", memmap=False, do_not_scale_image_data=True,
-                             lazy_load_hdus=True, disable_image_compression=True)
-            for k, hdu in enumerate(hdul):
-                hdus.append((hdu.header, hdul.fileinfo(k)["datLoc"]))
+            with (open(path, "rb") if isinstance(data, mmap.mmap)
+                  else contextlib.nullcontext(io.BytesIO(data))) as fh:
+                hdul = fits.open(fh, mode="readonly", memmap=False, lazy_load_hdus=True,
+                                 do_not_scale_image_data=True, disable_image_compression=True)
+                for k, hdu in enumerate(hdul):
+                    hdus.append((hdu.header, hdul.fileinfo(k)["datLoc"]))
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             if not hdus:
-                why = ("the primary header has no END card" if "END" in str(exc)
-                       else str(exc))
+                end = b"END" + b" " * 77
+                has_end = any(bytes(data[i:i + 80]) == end
+                              for i in range(0, min(n, 1000 * BLOCK), 80))
+                why = str(exc) if has_end else "the primary header has no END card"
                 raise FitsReadError(f"{path}: not a readable FITS file ({why})") from exc
     end = 0
     for k, (header, offset) in enumerate(hdus):
@@ -209,8 +213,8 @@ _BITPIX_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f
 
 def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
     """(data offset in bytes, header, stored array) of every image extension: a read-only
-    view of the file's bytes (big-endian, BZERO/BSCALE not applied).  Table extensions are not images
-    (skipped); an image extension that is not 2-D raises FitsReadError."""
+    view of the file's bytes (big-endian, BZERO/BSCALE not applied).  Table extensions are
+    not images (skipped); an image extension that is not 2-D raises FitsReadError."""
     out = []
     for k, (h, offset) in enumerate(hdus):
         if k == 0 or str(h.get("XTENSION", "")).strip() != "IMAGE":
