@@ -2,13 +2,12 @@
 
 * Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``) are opened read-only; their
   image extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  A compressed
-  file is decompressed once (with bounds: :mod:`gmoslib.rawcompress`) and its bytes kept for
-  the next read of the same unchanged file, so scanning a file (headers, then pixels) does
-  not decompress it twice.
+  file is decompressed once per scan (with bounds: :mod:`gmoslib.rawcompress`).
 * Processed files hold, per amplifier (or per mosaic), ``SCI`` (float32), ``VAR`` (float32)
   and ``DQ`` (uint16) HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``.
 * Every write goes to a temporary file in the target directory which is renamed over the
-  target only once complete, so an interrupted job never leaves a half-written product.
+  target only once complete (:mod:`gmoslib.atomic`), so an interrupted job never leaves a
+  half-written product.
 
 Headers are :class:`astropy.io.fits.Header`, parsed by astropy.  The one fast path of our
 own: the pixels of a 2-D image are a numpy view of the file's bytes at the offset astropy
@@ -18,25 +17,22 @@ pass -- BLANK pixels of scaled integer images become NaN, as astropy reads them.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import glob
 import hashlib
-import io
 import mmap
 import os
 import re
-import shutil
-import tempfile
 import warnings
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from astropy.io import fits
 from astropy.io.fits import Header
+from astropy.io.fits.verify import VerifyWarning
 
 from . import rawcompress
+from .atomic import atomic_output, scratch_dir_for  # noqa: F401 (imported from here too)
 from .errors import FitsReadError
 from .frame import Extension, Frame
 
@@ -121,8 +117,11 @@ def _read_bytes(path: str, st: os.stat_result):
     read of the same unchanged file)."""
     lower = path.lower()
     if not lower.endswith(_COMPRESSED):
-        with open(path, "rb") as fh:
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            with open(path, "rb") as fh:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
     key = _file_key(path, st)
     if key not in _DECOMPRESSED:
         try:
@@ -139,57 +138,53 @@ def _read_bytes(path: str, st: os.stat_result):
 
 def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False):
     """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
-    astropy, pixels not read.  A header without END or data cut short raise FitsReadError
-    naming the file (unless ``check_size`` is False: then the HDUs whose headers are
+    astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
+    5x more per raw file), pixels not read.  A header without END or data cut short raise
+    FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose headers are
     complete are returned).  Bytes after the last HDU that do not start an extension are
     ignored, as astropy does.  With ``hash_bytes`` an uncompressed file's SHA-256 is taken
     while its bytes are at hand (see :func:`file_sha256`)."""
     _check_readable(path)
     st = os.stat(path)
-    try:
-        data = _read_bytes(path, st)
-    except FitsReadError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
+    data = _read_bytes(path, st)
     if hash_bytes and isinstance(data, mmap.mmap):
         key = _file_key(path, st)
         if key not in _SHA256_SEEN:
             _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
     if bytes(data[:9]) != b"SIMPLE  =":
         raise FitsReadError(f"{path}: not a readable FITS file (no SIMPLE card)")
-    n = len(data)
+    n, pos, end_card = len(data), 0, b"END" + b" " * 77
     hdus: list[tuple[Header, int]] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (a damaged HDU is reported below, by its bytes)
-        # (an uncompressed file's headers are read from the file, its pixels from the map)
-        try:
-            with (open(path, "rb") if isinstance(data, mmap.mmap)
-                  else contextlib.nullcontext(io.BytesIO(data))) as fh:
-                hdul = fits.open(fh, mode="readonly", memmap=False, lazy_load_hdus=True,
-                                 do_not_scale_image_data=True, disable_image_compression=True)
-                for k, hdu in enumerate(hdul):
-                    hdus.append((hdu.header, hdul.fileinfo(k)["datLoc"]))
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    # Each header ends with an END card at a multiple of 80 bytes; its data follow from the
+    # next 2880-byte block (astropy's Header.fromstring parses the cards).
+    while pos < n and (not hdus or bytes(data[pos:pos + 8]) == b"XTENSION"):
+        end = data.find(end_card, pos)
+        while end >= 0 and (end - pos) % 80:
+            end = data.find(end_card, end + 1)
+        if end < 0:
             if not hdus:
-                end = b"END" + b" " * 77
-                has_end = any(bytes(data[i:i + 80]) == end
-                              for i in range(0, min(n, 1000 * BLOCK), 80))
-                why = str(exc) if has_end else "the primary header has no END card"
-                raise FitsReadError(f"{path}: not a readable FITS file ({why})") from exc
-    end = 0
-    for k, (header, offset) in enumerate(hdus):
+                raise FitsReadError(f"{path}: not a readable FITS file (the primary header "
+                                    "has no END card)")
+            if not check_size:
+                break
+            raise FitsReadError(f"{path}: truncated: {n} bytes, header {len(hdus)} has no "
+                                "END card (incomplete download?)")
+        offset = pos + -(-(end + 80 - pos) // BLOCK) * BLOCK
         try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", VerifyWarning)
+                header = Header.fromstring(bytes(data[pos:end]).decode("ascii", "replace"))
             size = rawcompress.data_bytes(header)
         except (ValueError, KeyError, TypeError) as exc:
-            raise FitsReadError(f"{path}: not a readable FITS file (HDU {k}: {exc})") from exc
-        if offset + size > n and check_size:
+            raise FitsReadError(f"{path}: not a readable FITS file (header {len(hdus)}: "
+                                f"{exc})") from exc
+        hdus.append((header, offset))
+        if offset + size > n:
+            if not check_size:
+                break
             raise FitsReadError(f"{path}: truncated: {n} bytes, headers declare at least "
                                 f"{offset + -(-size // BLOCK) * BLOCK} (incomplete download?)")
-        end = offset + -(-size // BLOCK) * BLOCK
-    if check_size and bytes(data[end:end + 8]) == b"XTENSION":
-        raise FitsReadError(f"{path}: truncated: {n} bytes, header {len(hdus)} has no END "
-                            "card (incomplete download?)")
+        pos = offset + -(-size // BLOCK) * BLOCK
     return data, hdus
 
 
@@ -225,9 +220,14 @@ def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
         if naxis != 2:
             raise FitsReadError(f"{path}: extension {k} is a {naxis}-D image (NAXIS = "
                                 f"{naxis}): GMOS images are 2-D")
-        ny, nx = int(h["NAXIS2"]), int(h["NAXIS1"])
-        stored = np.frombuffer(data, dtype=_BITPIX_DTYPES[int(h["BITPIX"])], count=ny * nx,
-                               offset=offset).reshape(ny, nx)
+        try:
+            float(h.get("BZERO", 0.0)), float(h.get("BSCALE", 1.0))  # (numbers, checked here)
+            ny, nx = int(h["NAXIS2"]), int(h["NAXIS1"])
+            stored = np.frombuffer(data, dtype=_BITPIX_DTYPES[int(h["BITPIX"])],
+                                   count=ny * nx, offset=offset).reshape(ny, nx)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise FitsReadError(f"{path}: cannot read the pixels of extension {k} "
+                                f"({exc})") from exc
         out.append((offset, h, stored))
     return out
 
@@ -246,18 +246,11 @@ def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
     return out
 
 
-def _pixel_error(path: str, what: str, exc: Exception) -> FitsReadError:
-    return FitsReadError(f"{path}: cannot read {what} ({exc})")
-
-
 def nonfinite_counts(path: str) -> list[int]:
     """Number of NaN/inf pixels in every 2-D image extension (0 for integer data)."""
     data, hdus = _scan(path)
-    try:
-        return [0 if s.dtype.kind != "f" else int(s.size - np.count_nonzero(np.isfinite(s)))
-                for _, _, s in _images(path, data, hdus)]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise _pixel_error(path, "pixel data", exc) from exc
+    return [0 if s.dtype.kind != "f" else int(s.size - np.count_nonzero(np.isfinite(s)))
+            for _, _, s in _images(path, data, hdus)]
 
 
 def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
@@ -268,9 +261,9 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     only every ``stride``-th row and column is looked at (a deterministic sample).
     """
     data, hdus = _scan(path)
+    images = _images(path, data, hdus)
     n_sat = n_all = 0
     try:
-        images = _images(path, data, hdus)
         for (_, h, stored), sec, level in zip(images, sections, levels, strict=True):
             sample = stored[sec.slice][::stride, ::stride]
             # stored values: physical = stored * BSCALE + BZERO
@@ -279,7 +272,7 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
             n_sat += int(np.count_nonzero(sample * scale + zero >= level))
             n_all += sample.size
     except (ValueError, TypeError, KeyError) as exc:
-        raise _pixel_error(path, "pixel data", exc) from exc
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
     return n_sat / n_all if n_all else 0.0
 
 
@@ -294,15 +287,12 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
     while they are in memory.
     """
     data, hdus = _scan(path, hash_bytes=True)
-    try:
-        exts = []
-        for offset, h, stored in _images(path, data, hdus):
-            keep = not scaled and stored.dtype.kind in "iu"
-            source = (path, offset) if keep and isinstance(data, mmap.mmap) else None
-            exts.append(Extension(stored if keep else _scaled_float32(stored, h), None,
-                                  None, h, source))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise _pixel_error(path, "pixel data", exc) from exc
+    exts = []
+    for offset, h, stored in _images(path, data, hdus):
+        keep = not scaled and stored.dtype.kind in "iu"
+        source = (path, offset) if keep and isinstance(data, mmap.mmap) else None
+        exts.append(Extension(stored if keep else _scaled_float32(stored, h), None, None, h,
+                              source))
     if not exts:
         if any(bool(h.get("ZIMAGE", False)) for h, _ in hdus[1:]):
             raise FitsReadError(f"{path}: tile-compressed (fpack) images are not read: "
@@ -316,25 +306,26 @@ def read_frame(path: str) -> Frame:
     SCI and VAR float32, DQ uint16).  As :func:`read_raw`, the bytes of an uncompressed
     file are hashed while they are in memory, for the provenance of what is made from it."""
     data, hdus = _scan(path, hash_bytes=True)
-    try:
-        by_ver: dict[int, dict] = {}
-        for _, h, stored in _images(path, data, hdus):
-            name = str(h.get("EXTNAME", "")).upper()
-            if name in ("SCI", "VAR", "DQ"):
-                by_ver.setdefault(int(h.get("EXTVER", 1)), {})[name] = (h, stored)
-        exts = []
-        for ver in sorted(by_ver):
-            d = by_ver[ver]
-            if "SCI" not in d:
-                raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
-            exts.append(Extension(
-                _scaled_float32(d["SCI"][1], d["SCI"][0]),
-                _scaled_float32(d["VAR"][1], d["VAR"][0]) if "VAR" in d else None,
-                _scaled_uint16(d["DQ"][1], d["DQ"][0], path) if "DQ" in d else None,
-                d["SCI"][0],
-            ))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise _pixel_error(path, "processed file", exc) from exc
+    by_ver: dict[int, dict] = {}
+    for _, h, stored in _images(path, data, hdus):
+        name = str(h.get("EXTNAME", "")).upper()
+        if name in ("SCI", "VAR", "DQ"):
+            try:
+                ver = int(h.get("EXTVER", 1))
+            except (ValueError, TypeError) as exc:
+                raise FitsReadError(f"{path}: {name} EXTVER is not an integer ({exc})") from exc
+            by_ver.setdefault(ver, {})[name] = (h, stored)
+    exts = []
+    for ver in sorted(by_ver):
+        d = by_ver[ver]
+        if "SCI" not in d:
+            raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
+        exts.append(Extension(
+            _scaled_float32(d["SCI"][1], d["SCI"][0]),
+            _scaled_float32(d["VAR"][1], d["VAR"][0]) if "VAR" in d else None,
+            _scaled_uint16(d["DQ"][1], d["DQ"][0], path) if "DQ" in d else None,
+            d["SCI"][0],
+        ))
     if not exts:
         raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
     return Frame(hdus[0][0], exts, path)
@@ -352,51 +343,6 @@ def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
     if values.size and (np.min(values) < 0 or np.max(values) > 65535):
         raise FitsReadError(f"{path}: DQ values outside 0..65535")
     return np.asarray(values).astype(np.uint16)
-
-
-@contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success it is flushed to disk (fsync) and
-    renamed to ``path``, on error it is removed and ``path`` is left untouched."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    prefix = f".{os.path.basename(path)}."
-    # temporary files of an earlier writer of this same path that was killed (SIGKILL leaves
-    # no chance to clean up): only one job writes a given product at a time
-    for stale in glob.glob(os.path.join(glob.escape(directory),
-                                        glob.escape(prefix) + "?" * 8 + ".tmp")):
-        with contextlib.suppress(OSError):
-            os.remove(stale)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); a product gets the usual permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def scratch_dir_for(path: str) -> Iterator[str]:
-    """A private scratch folder beside the product ``path`` (``.NAME.scratch``), removed on
-    exit.  Left-overs of an earlier job writing the same product that was killed before it
-    could clean up are removed first, so an interrupted run leaves nothing behind once rerun."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    scratch = os.path.join(directory, f".{os.path.basename(path)}.scratch")
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    try:
-        yield scratch
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 #: Cards that describe an HDU's data layout or checksum: astropy writes its own.
