@@ -49,6 +49,9 @@ _CHECKSUM_COMMENT = "HDU checksum (FITS checksum convention)"
 _SHA256_SEEN: dict[tuple, str] = {}
 #: The decompressed bytes of the last compressed file read, keyed as _SHA256_SEEN.
 _DECOMPRESSED: dict[tuple, bytes] = {}
+#: The last scan (:func:`_scan`: bytes and HDUs), keyed as _SHA256_SEEN, for the pixel
+#: statistics that follow reading a file's headers (:func:`nonfinite_counts`, ...).
+_LAST_SCAN: dict[tuple, tuple] = {}
 
 
 def _file_key(path: str, st: os.stat_result) -> tuple:
@@ -136,16 +139,20 @@ def _read_bytes(path: str, st: os.stat_result):
     return _DECOMPRESSED[key]
 
 
-def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False):
+def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
+          reuse: bool = False):
     """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
     astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
     5x more per raw file), pixels not read.  A header without END or data cut short raise
     FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose headers are
     complete are returned).  Bytes after the last HDU that do not start an extension are
     ignored, as astropy does.  With ``hash_bytes`` an uncompressed file's SHA-256 is taken
-    while its bytes are at hand (see :func:`file_sha256`)."""
+    while its bytes are at hand (see :func:`file_sha256`); with ``reuse`` the last scan of
+    the same unchanged file is returned (its headers must not be modified)."""
     _check_readable(path)
     st = os.stat(path)
+    if reuse and _file_key(path, st) in _LAST_SCAN:
+        return _LAST_SCAN[_file_key(path, st)]
     data = _read_bytes(path, st)
     if hash_bytes and isinstance(data, mmap.mmap):
         key = _file_key(path, st)
@@ -185,6 +192,8 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False):
             raise FitsReadError(f"{path}: truncated: {n} bytes, headers declare at least "
                                 f"{offset + -(-size // BLOCK) * BLOCK} (incomplete download?)")
         pos = offset + -(-size // BLOCK) * BLOCK
+    _LAST_SCAN.clear()
+    _LAST_SCAN[_file_key(path, st)] = (data, hdus)
     return data, hdus
 
 
@@ -248,7 +257,7 @@ def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
 
 def nonfinite_counts(path: str) -> list[int]:
     """Number of NaN/inf pixels in every 2-D image extension (0 for integer data)."""
-    data, hdus = _scan(path)
+    data, hdus = _scan(path, reuse=True)
     return [0 if s.dtype.kind != "f" else int(s.size - np.count_nonzero(np.isfinite(s)))
             for _, _, s in _images(path, data, hdus)]
 
@@ -260,7 +269,7 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     levels : saturation level of each extension (ADU, raw values with the bias level in);
     only every ``stride``-th row and column is looked at (a deterministic sample).
     """
-    data, hdus = _scan(path)
+    data, hdus = _scan(path, reuse=True)
     images = _images(path, data, hdus)
     n_sat = n_all = 0
     try:

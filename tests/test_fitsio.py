@@ -23,6 +23,7 @@ from gmoslib.fitsio import (
     write_frame,
 )
 from gmoslib.frame import Extension, Frame
+from gmoslib.sections import Section
 
 from ._descriptors_helpers import real_files
 from ._io_helpers import small_raw
@@ -281,9 +282,17 @@ def test_a_compressed_file_is_decompressed_once_per_scan(raw, tmp_path, monkeypa
 
     path = tmp_path / "c.fits.bz2"
     path.write_bytes(bz2.compress(open(raw[0], "rb").read(), 1))
-    calls = []
+    calls, parsed = [], []
     real = rawcompress.read_compressed
     monkeypatch.setattr(rawcompress, "read_compressed", lambda p: calls.append(p) or real(p))
-    read_headers(str(path))
-    assert fitsio.nonfinite_counts(str(path)) == [0] * len(read_raw(str(path)).exts)
+    fromstring = fits.Header.fromstring
+    monkeypatch.setattr(fits.Header, "fromstring",
+                        lambda *a, **k: parsed.append(1) or fromstring(*a, **k))
+    _, exts = read_headers(str(path))
+    n_parsed = len(parsed)
+    assert fitsio.nonfinite_counts(str(path)) == [0] * len(exts)
+    assert fitsio.saturated_fraction(str(path), [Section(0, 2, 0, 2)] * len(exts),
+                                     [1e9] * len(exts)) == 0.0
+    assert len(parsed) == n_parsed == len(exts) + 1  # the headers were parsed once
+    read_raw(str(path))
     assert calls == [str(path)]
