@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from astropy.wcs import WCS, FITSFixedWarning
 
 from .descriptors import pretty_filter_name
-from .fitsheader import to_astropy
 from .fitsio import read_frame, read_headers
 from .frame import Frame
 from .recipes import RecipeError
@@ -64,7 +63,7 @@ def check_stack_input(path: str) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         try:
-            wcs = WCS(to_astropy(header))
+            wcs = WCS(header)
             if not wcs.has_celestial:
                 raise RecipeError(f"{path}: the SCI extension has no celestial WCS to align on")
             scale = float(wcs.celestial.proj_plane_pixel_scales()[1].to_value("arcsec"))

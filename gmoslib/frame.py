@@ -8,11 +8,18 @@ each amplifier (or for the single mosaic), three HDUs ``SCI`` (float32), ``VAR``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from .fitsheader import Header
+if TYPE_CHECKING:
+    from astropy.io.fits import Header
+
+
+def _empty_header() -> Header:
+    from astropy.io import fits
+
+    return fits.Header()
 
 
 @runtime_checkable
@@ -40,7 +47,7 @@ class Extension:
         :class:`LazyPlane` of them
     var : (ny, nx) float32 or None -- variance, in the square of sci's unit
     dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.dq`); or a LazyPlane
-    header : the extension header (geometry and per-amp keywords)
+    header : the extension header (an astropy ``fits.Header``: geometry, per-amp keywords)
     source : (file path, byte offset) of sci's pixels as stored in an uncompressed file,
         when sci is exactly them (raw integers from ``read_raw(scaled=False)``), so that
         rows can be read again from the file instead of being kept; else None
@@ -49,7 +56,7 @@ class Extension:
     sci: np.ndarray
     var: np.ndarray | None
     dq: np.ndarray | None
-    header: Header = field(default_factory=Header)
+    header: Header = field(default_factory=_empty_header)
     source: tuple[str, int] | None = None
 
     @property

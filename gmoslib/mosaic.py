@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from . import dq as dqbits
 from . import geometry, interp
-from .fitsheader import add_date_obs
+from .fitsio import add_date_obs
 from .frame import Extension
 from .sections import parse_section
 

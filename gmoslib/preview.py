@@ -25,7 +25,6 @@ import numpy as np
 
 from . import dq as dqbits
 from . import geometry
-from .fitsheader import Header
 from .frame import Extension, Frame
 from .sections import parse_section
 
@@ -38,7 +37,7 @@ DEFAULT_GAP = 64
 MAX_WIDTH = 640  # PNG pixels: a report picture stays under 300 kB
 
 
-def _binning(header: Header) -> tuple[int, int]:
+def _binning(header) -> tuple[int, int]:
     text = str(header.get("CCDSUM", "1 1")).split()
     if len(text) != 2:
         raise ValueError(f"CCDSUM {header.get('CCDSUM')!r} is not 'XBIN YBIN'")

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .fitsheader import Header
 from .names import printable
+
+if TYPE_CHECKING:
+    from astropy.io.fits import Header
 
 SOFTWARE = "gmos-snake"
 HISTORY_PREFIX = f"{SOFTWARE} "

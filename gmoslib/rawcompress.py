@@ -33,7 +33,34 @@ _END = b"END" + b" " * 77
 _CHUNK = 1 << 20
 
 
-def _data_bytes(structure: dict) -> int:
+#: Keywords that :func:`_structure` reads: enough to locate an HDU's data.
+_STRUCTURE_KEYS = frozenset({"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+                             "PCOUNT", "GCOUNT"})
+
+
+def _structure(raw: bytes) -> dict:
+    """The structural keywords of a header still being decompressed (a plain dict; numbers
+    as int or float), read from its 80-character cards without parsing the rest: the size
+    of the data that follow is known before they are decompressed."""
+    out: dict = {}
+    for i in range(0, len(raw), 80):
+        key = raw[i:i + 8].rstrip().decode("ascii", "replace")
+        structural = key in _STRUCTURE_KEYS or key.startswith("NAXIS")
+        if not structural or raw[i + 8:i + 10] != b"= ":
+            continue
+        text = raw[i + 10:i + 80].decode("ascii", "replace").strip()
+        if text.startswith("'"):
+            out[key] = text[1:].split("'", 1)[0].rstrip()
+            continue
+        text = text.split("/", 1)[0].strip()
+        try:
+            out[key] = int(text)
+        except ValueError:
+            out[key] = float(text.replace("D", "E"))
+    return out
+
+
+def data_bytes(structure) -> int:
     """Bytes of data an HDU's header declares (before padding to 2880)."""
     naxis = int(structure.get("NAXIS", 0))
     if not naxis:
@@ -58,8 +85,6 @@ def read_stream(path: str, stream) -> memoryview:
     """The FITS bytes of an open decompressing stream (gzip/bz2), HDU by HDU, bounded by
     what the headers declare; a read-only view.  Truncated data are returned as they are
     (the caller reports the truncation)."""
-    from .fitsio import _structure
-
     out = bytearray()
     declared = 0
     first = True
@@ -87,7 +112,7 @@ def read_stream(path: str, stream) -> memoryview:
         first = False
         out += header
         try:
-            size = _data_bytes(_structure(bytes(header)))
+            size = data_bytes(_structure(bytes(header)))
         except (ValueError, KeyError, TypeError) as exc:
             out += stream.read(BLOCK)  # (the scan of the bytes reports the header)
             raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
@@ -145,7 +170,7 @@ def read_fpack(path: str) -> bytes:
             with fits.open(path, memmap=False) as hdul:
                 declared = 0
                 for h in hdul:
-                    declared += _data_bytes(dict(h.header))
+                    declared += data_bytes(dict(h.header))
                 if declared > MAX_DECOMPRESSED_BYTES:
                     raise _too_big(path, declared)
                 # (physical values: astropy stores uint16 back as int16 + BZERO 32768)

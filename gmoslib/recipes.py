@@ -26,8 +26,7 @@ from . import overscan as oscan
 from . import prepare as prep
 from . import stacking as stacklib
 from .descriptors import Descriptors
-from .fitsheader import Header
-from .fitsio import _scaled_float32, file_sha256, read_frame, read_raw
+from .fitsio import Header, _scaled_float32, file_sha256, read_frame, read_raw
 from .frame import Extension, Frame
 from .names import printable
 from .provenance import add_provenance

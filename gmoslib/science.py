@@ -22,7 +22,6 @@ from . import fringe as fringelib
 from . import mosaic as mosaiclib
 from . import qecorrect as qelib
 from .descriptors import Descriptors
-from .fitsheader import to_astropy
 from .fitsio import file_sha256, read_frame, read_headers
 from .footprint import crop_to_data
 from .frame import Extension, Frame
@@ -212,7 +211,7 @@ def _pointing(path: str) -> tuple[float, float]:
     _, exts = read_headers(path)
     with warnings.catch_warnings():  # old-style keywords (RADECSYS) are fine here
         warnings.simplefilter("ignore", FITSFixedWarning)
-        ra, dec = WCS(to_astropy(exts[0])).all_pix2world([[0.0, 0.0]], 0)[0]
+        ra, dec = WCS(exts[0]).all_pix2world([[0.0, 0.0]], 0)[0]
     return float(ra), float(dec)
 
 
@@ -337,7 +336,7 @@ def detect_catalogue(mosaic: Extension, **detect) -> Table:
 
 def frame_seeing(mosaic: Extension, catalogue: Table) -> float | None:
     """Seeing FWHM (arcsec) of a mosaic from its catalogue, or None with too few stars."""
-    scale = float(WCS(to_astropy(mosaic.header)).proj_plane_pixel_scales()[1]
+    scale = float(WCS(mosaic.header).proj_plane_pixel_scales()[1]
                   .to_value("arcsec"))
     return detectlib.estimate_seeing(catalogue.as_array(), scale)
 

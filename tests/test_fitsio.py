@@ -1,4 +1,5 @@
-"""fitsio: header reading without pixels, raw/processed reading, atomic writes, row blocks."""
+"""fitsio: header reading without pixels, raw/processed reading as astropy reads them, atomic
+writes, checksums, deterministic products."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import bz2
 import gzip
 import hashlib
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -15,14 +17,13 @@ from gmoslib import fitsio
 from gmoslib.fitsio import (
     FitsReadError,
     file_sha256,
-    open_stack_inputs,
     read_frame,
     read_headers,
     read_raw,
-    read_rows,
     write_frame,
 )
 from gmoslib.frame import Extension, Frame
+from gmoslib.sections import Section
 
 from ._descriptors_helpers import real_files
 from ._io_helpers import small_raw
@@ -129,12 +130,13 @@ def test_atomic_write_failure_leaves_nothing(tmp_path, monkeypatch):
 
     written = []
 
-    def failing(fh, data, rows=1024):
-        fh.write(b"\0" * 100)  # part of the first SCI array, then the disk is full
-        written.append(fh.name)
+    def failing(self, name, **kwargs):
+        with open(name, "wb") as fh:
+            fh.write(b"\0" * 100)  # part of the file, then the disk is full
+        written.append(name)
         raise OSError("disk full")
 
-    monkeypatch.setattr(fitsio, "_write_data", failing)
+    monkeypatch.setattr(fits.HDUList, "writeto", failing)
     with pytest.raises(OSError, match="disk full"):
         write_frame(str(path), frame)
     assert written and os.listdir(tmp_path) == []
@@ -148,30 +150,6 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
             fh.write("new, partial")
         raise RuntimeError("interrupted")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["x.txt"]
-
-
-def test_read_rows_and_stack_inputs(tmp_path):
-    rng = np.random.default_rng(5)
-    frames = [_frame(rng, n_ext=2, shape=(30, 9)) for _ in range(3)]
-    paths = []
-    for k, f in enumerate(frames):
-        paths.append(str(tmp_path / f"f{k}.fits"))
-        write_frame(paths[-1], f)
-    sci, var, dq = read_rows(paths[1], 1, 4, 11)
-    ext = frames[1].exts[1]
-    assert np.array_equal(sci, ext.sci[4:11]) and np.array_equal(var, ext.var[4:11])
-    assert np.array_equal(dq, ext.dq[4:11]) and dq.dtype == np.uint16
-    inputs = open_stack_inputs(paths)
-    for y0 in range(0, 30, 8):
-        block = np.stack([s.read_rows(0, y0, min(y0 + 8, 30))[0] for s in inputs])
-        expect = np.stack([f.exts[0].sci[y0:y0 + 8] for f in frames])
-        assert np.array_equal(block, expect)
-    with pytest.raises(ValueError, match="outside"):
-        inputs[0].read_rows(0, 25, 31)
-    other = str(tmp_path / "other.fits")
-    write_frame(other, _frame(rng, n_ext=2, shape=(31, 9)))
-    with pytest.raises(FitsReadError, match="other.fits"):
-        open_stack_inputs(paths + [other])
 
 
 def test_sha256_streaming(tmp_path):
@@ -204,10 +182,10 @@ def test_tile_compressed_raw_file_is_refused_by_name(tmp_path):
         read_raw(str(path))
 
 
-def test_own_scanner_reads_real_gemini_files_as_astropy_does():
+def test_real_gemini_files_read_as_astropy_reads_them():
     """Gemini's own GMOS files (bz2 BPMs with raw-frame headers; every fifth, for time):
     every header card and every pixel as astropy reads them."""
-    for path in real_files()[::5]:
+    for path in real_files():
         phu, exts = read_headers(str(path))
         raw = read_raw(str(path))
         with fits.open(path) as hdul:
@@ -245,3 +223,76 @@ def test_remembered_checksums_are_used_only_for_unchanged_files(tmp_path, monkey
     assert len(hashed) == 1  # only the changed file
     assert file_sha256(paths[0]) == "a" * 64
     assert file_sha256(paths[1]) == true[1]
+
+
+def test_products_carry_checksums_that_astropy_verifies(tmp_path):
+    frame = _frame(np.random.default_rng(6), n_ext=2)
+    frame.phu["LONGNOTE"] = ("it's " * 30 + "''", "a long string ending in a quote")
+    path = tmp_path / "p.fits"
+    write_frame(str(path), frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # astropy warns on a checksum that does not match
+        with fits.open(path, checksum=True) as hdul:
+            hdul.verify("exception")
+            assert [h.name for h in hdul] == ["PRIMARY"] + ["SCI", "VAR", "DQ"] * 2
+            assert all(h.verify_checksum() == 1 and h.verify_datasum() == 1 for h in hdul)
+            assert hdul[2].header["BUNIT"] == "electron2"
+            assert hdul[2].header["UTYPE"] == "VarianceUncertainty"
+            assert "DATE" not in hdul[0].header
+    assert read_frame(str(path)).phu["LONGNOTE"] == "it's " * 30 + "''"
+    # a changed pixel breaks the data checksum
+    data = bytearray(path.read_bytes())
+    with fits.open(path) as hdul:
+        data[hdul.fileinfo(1)["datLoc"]] ^= 1
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with fits.open(path, checksum=True) as hdul:
+            hdul[1].data  # noqa: B018
+    assert any("Datasum verification failed" in str(w.message) for w in seen)
+
+
+def test_products_are_byte_identical_when_written_again(tmp_path):
+    frame = _frame(np.random.default_rng(7))
+    write_frame(str(tmp_path / "a.fits"), frame)
+    write_frame(str(tmp_path / "b.fits"), frame)
+    assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()
+
+
+def test_scaled_integers_and_blank_read_as_astropy_reads_them(tmp_path):
+    stored = np.array([[-99, 0, 7], [1000, -99, -5]], np.int32)
+    hdu = fits.ImageHDU(stored, do_not_scale_image_data=True)
+    hdu.header["BSCALE"], hdu.header["BZERO"], hdu.header["BLANK"] = 2.0, 10.0, -99
+    path = tmp_path / "blank.fits"
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
+    expect = fits.getdata(path, 1)
+    assert np.isnan(expect[0, 0])  # (astropy: BLANK pixels are NaN)
+    np.testing.assert_array_equal(read_raw(str(path)).exts[0].sci, expect.astype(np.float32))
+
+
+def test_a_3d_image_extension_is_refused_by_name(tmp_path):
+    path = tmp_path / "cube.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((2, 3, 4), np.int16))]).writeto(path)
+    with pytest.raises(FitsReadError, match=r"cube\.fits: extension 1 is a 3-D image"):
+        read_raw(str(path))
+
+
+def test_a_compressed_file_is_decompressed_once_per_scan(raw, tmp_path, monkeypatch):
+    from gmoslib import rawcompress
+
+    path = tmp_path / "c.fits.bz2"
+    path.write_bytes(bz2.compress(open(raw[0], "rb").read(), 1))
+    calls, parsed = [], []
+    real = rawcompress.read_compressed
+    monkeypatch.setattr(rawcompress, "read_compressed", lambda p: calls.append(p) or real(p))
+    fromstring = fits.Header.fromstring
+    monkeypatch.setattr(fits.Header, "fromstring",
+                        lambda *a, **k: parsed.append(1) or fromstring(*a, **k))
+    _, exts = read_headers(str(path))
+    n_parsed = len(parsed)
+    assert fitsio.nonfinite_counts(str(path)) == [0] * len(exts)
+    assert fitsio.saturated_fraction(str(path), [Section(0, 2, 0, 2)] * len(exts),
+                                     [1e9] * len(exts)) == 0.0
+    assert len(parsed) == n_parsed == len(exts) + 1  # the headers were parsed once
+    read_raw(str(path))
+    assert calls == [str(path)]
