@@ -53,6 +53,25 @@ def sky_level(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray]) -> float:
     return level
 
 
+def ccd_sky_levels(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray],
+                   ccd_index: Sequence[int]) -> list[float]:
+    """The sky level (electrons, :func:`sky_level`) of each extension's CCD, one per
+    extension.  A fringe frame's inputs lose their sky CCD by CCD: before QE equalisation the
+    CCDs' skies differ by a few per cent, and a step left in the fringe frame would be taken
+    away with the fringes and bias the QE factors measured on the fringe-corrected frame.
+    A CCD without any good pixel (all unilluminated or bad) gets the whole frame's level:
+    its pixels are flagged and never used."""
+    levels = {}
+    for k in dict.fromkeys(ccd_index):
+        members = [i for i, c in enumerate(ccd_index) if c == k]
+        if any(np.any(dqs[i] == 0) for i in members):
+            levels[k] = sky_level([scis[i] for i in members], [dqs[i] for i in members])
+    if len(levels) < len(set(ccd_index)):
+        whole = sky_level(scis, dqs)
+        levels = {k: levels.get(k, whole) for k in ccd_index}
+    return [levels[k] for k in ccd_index]
+
+
 def object_mask(sci: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
                 thresh: float, minarea: int, dilation: int) -> np.ndarray:
     """Pixels of detected sources, grown by ``dilation`` pixels (bool, same shape as sci).

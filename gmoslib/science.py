@@ -229,7 +229,8 @@ def make_fringe_frame(
     """Processed fringe frame from dithered science frames (reference 5.12).
 
     Each frame is overscan-, bias-, gain- and flat-corrected (its own master bias and flat,
-    in the order of raw_paths), its overall sky level subtracted; its sources are detected
+    in the order of raw_paths), its sky level subtracted CCD by CCD (so that the CCDs' sky
+    steps before QE equalisation stay out of the fringe frame); its sources are detected
     (on the frame minus the median of all frames when ``subtract_median_image``, by default
     for GMOS-S), grown by ``dilation`` pixels and flagged; then the frames are stacked
     (mean with rejection).  Output: per amplifier SCI (electrons, sky ~0), VAR, DQ; PHU of
@@ -274,8 +275,11 @@ def make_fringe_frame(
             else:
                 _check_compatible(first, frame)
             sky = fringelib.sky_level([e.sci for e in frame.exts], [e.dq for e in frame.exts])
+            ccd_skies = fringelib.ccd_sky_levels([e.sci for e in frame.exts],
+                                                 [e.dq for e in frame.exts],
+                                                 ccd_index_of_extensions(frame))
             for i, e in enumerate(frame.exts):
-                sci = e.sci - np.float32(sky)
+                sci = e.sci - np.float32(ccd_skies[i])
                 dq = e.dq
                 if not subtract_median:
                     dq = dq | np.where(fringelib.object_mask(sci, e.var, e.dq, **detect),
@@ -318,7 +322,7 @@ def make_fringe_frame(
     for k, name in enumerate(names, start=1):
         phu[f"IMCMB{k:03d}"] = os.path.basename(name)
         phu[f"FRSKY{k:03d}"] = (round(float(sky_levels[k - 1]), 3),
-                                f"sky level removed from input {k} (e-)")
+                                f"sky of input {k} (e-; removed CCD by CCD)")
     add_provenance(phu, "makeFringeFrame",
                    {"overscanCorrect": overscan, "makeFringeFrame": dict(params),
                     "subtract_median_image": bool(subtract_median)},

@@ -93,6 +93,25 @@ def test_sky_level_ignores_sources_and_flagged_pixels():
     assert fl.sky_level([a, b], [dq, dq_b]) == pytest.approx(250.0, abs=0.3)
 
 
+def test_ccd_sky_levels_give_each_ccd_its_own_sky():
+    """Before QE equalisation the CCDs' skies differ (here 770 / 790 / 802 e): each
+    extension gets its CCD's level, so no sky step is left in a fringe frame; a CCD whose
+    pixels are all unilluminated gets the whole frame's level."""
+    rng = np.random.default_rng(7)
+    skies = [770.0, 770.0, 790.0, 790.0, 802.0, 802.0]
+    scis = [rng.normal(s, 10.0, (60, 40)).astype(np.float32) for s in skies]
+    dqs = [np.zeros((60, 40), np.uint16) for _ in skies]
+    dqs[0][:] = 64  # one amplifier of CCD 1 outside the field stop
+    scis[0][:] = 0.0
+    levels = fl.ccd_sky_levels(scis, dqs, [0, 0, 1, 1, 2, 2])
+    assert levels == pytest.approx(skies, abs=1.0)
+    dqs[1][:] = 64  # the whole of CCD 1
+    levels = fl.ccd_sky_levels(scis, dqs, [0, 0, 1, 1, 2, 2])
+    whole = fl.sky_level(scis, dqs)
+    assert levels[:2] == [whole, whole]
+    assert levels[2:] == pytest.approx(skies[2:], abs=1.0)
+
+
 def test_object_mask_grows_sources():
     rng = np.random.default_rng(1)
     sci = rng.normal(0.0, 1.0, (120, 120)).astype(np.float32)

@@ -19,7 +19,7 @@ from gmoslib.fitsio import read_frame
 from gmoslib.frame import Extension
 from gmoslib.lookups import LAYOUTS
 from gmoslib.mosaic import mosaic_detectors
-from gmoslib.recipes import RecipeError
+from gmoslib.recipes import RecipeError, ccd_index_of_extensions
 from gmoslib.science import make_fringe_frame
 from gmoslib.sim import simulate_preset
 from gmoslib.sim.presets import _night
@@ -59,6 +59,14 @@ def test_fringe_frame_is_built_once_and_recorded(fringe_runs):
         sci = np.concatenate([x.data.ravel() for x in h if x.name == "SCI"])
         dq = np.concatenate([x.data.ravel() for x in h if x.name == "DQ"])
         assert abs(np.median(sci[(dq & 64) == 0])) < 2.0
+        # and on every CCD: a sky step between CCDs (their QE differs) would be subtracted
+        # with the fringes and bias the QE factors measured afterwards
+        frame = read_frame(str(path))
+        for k in range(3):
+            ccd = [e for e, c in zip(frame.exts, ccd_index_of_extensions(frame), strict=True)
+                   if c == k]
+            sky = np.concatenate([e.sci[e.dq == 0] for e in ccd])
+            assert abs(np.median(sky)) < 5.0, k  # (was -20 e on CCD1, +12 on CCD3)
         assert not any(np.any(x.data & 32) for x in h if x.name == "DQ")
     for frame in SCIENCE:
         auto_hdr = fits.getheader(auto / "work" / "mosaic" / f"{frame}_mosaic.fits", 0)
