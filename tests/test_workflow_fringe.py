@@ -213,8 +213,15 @@ def test_star_photometry_unchanged_by_fringe_correction(fringe_runs):
     (fa, ea, ga), (fn, _, gn) = fluxes
     good = isolated & (ga == 0) & (gn == 0) & (fa / ea > 100) & (flux_true < 5e5)
     assert good.sum() >= 10
-    assert abs(np.median(fa[good] / fn[good]) - 1) < 0.002
-    assert abs(np.median(fa[good] / flux_true[good]) - 1) < 0.01
+    # judged against the truth: the stack without correction still holds the fringes, whose
+    # signal in each aperture scatters its fluxes by ~0.9 % (its median against the corrected
+    # one is only known to ~0.2 % over two dozen stars), so it is no reference for 0.2 %
+    ratio_a, ratio_n = fa[good] / flux_true[good], fn[good] / flux_true[good]
+    assert abs(np.median(ratio_a) - 1) < 0.003
+    assert abs(np.median(ratio_a) - np.median(ratio_n)) < 0.005
+    # the correction leaves each star's flux nearer the truth, never scattered further
+    spread = [np.median(np.abs(r - np.median(r))) for r in (ratio_a, ratio_n)]
+    assert spread[0] <= spread[1], spread
 
 
 def test_processed_fringe_from_calibration_dirs_is_not_rebuilt(fringe_runs, tmp_path):
