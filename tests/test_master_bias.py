@@ -93,7 +93,8 @@ def test_master_bias_matches_full_preparation(biases, bias_reference, tmp_path, 
                               memory_bytes=memory_bytes, scratch_dir=str(scratch),
                               threads=threads)
     if fds is not None:
-        assert len(os.listdir("/proc/self/fd")) == fds  # raw files read back are closed
+        # raw files read back are closed (<=: an earlier test's file may be collected meanwhile)
+        assert len(os.listdir("/proc/self/fd")) <= fds
     reference = bias_reference
     assert len(master.exts) == len(reference)
     for ext, (sci, var, dq, _) in zip(master.exts, reference, strict=True):
