@@ -187,7 +187,9 @@ def prepare_raw_frame(
     phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
     phu["TRIMMED"] = "yes"
     if illum_label is not None:
-        phu["ILLUMMSK"] = (illum_label[:68], "Illumination mask (addIllumMaskToDQ)")
+        # the comment only where the card has room for it (astropy would truncate it, warning)
+        comment = "Illumination mask (addIllumMaskToDQ)"
+        phu["ILLUMMSK"] = (illum_label[:68], comment if len(illum_label) <= 28 else "")
     return Frame(phu, exts, frame.filename)
 
 

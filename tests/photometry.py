@@ -155,12 +155,12 @@ def stack_report(raw: Path, work: Path) -> dict:
     the QE factors of each mosaic (PHU QEFACT1/QEFACT3)."""
     (stack,) = sorted((work / "results").glob("*_stack.fits"))
     name = stack.name.replace("_stack.fits", "")
-    frames = __import__("pandas").read_csv(work / "results" / f"{name}_qa_frames.tsv",
+    frames = __import__("pandas").read_csv(work / "results" / f"{name}_stack_qa_frames.tsv",
                                             sep="\t")
     n_dark, n_missed = unilluminated_but_flagged_otherwise(raw, stack)
     qe = {m.name: (fits.getheader(m).get("QEFACT1"), fits.getheader(m).get("QEFACT3"))
           for m in sorted((work / "work" / "mosaic").glob("*_mosaic.fits"))}
-    errors = registration_errors(work, work / "results" / f"{name}_qa.tsv")
+    errors = registration_errors(work, work / "results" / f"{name}_stack_qa.tsv")
     return {
         "stack": name,
         "high_var_fraction": high_variance_fraction(stack),

@@ -84,7 +84,7 @@ def test_each_ccd_matches_the_truth(night):
 def test_every_frame_is_registered_within_0_03_px(night):
     preset, _, work, stack = night
     name = stack.name.replace("_stack.fits", "")
-    frames = pd.read_csv(work / "results" / f"{name}_qa_frames.tsv", sep="\t")
+    frames = pd.read_csv(work / "results" / f"{name}_stack_qa_frames.tsv", sep="\t")
     assert (frames["align_rms"] < 0.03).all(), (preset, frames["align_rms"].tolist())
-    errors = registration_errors(work, work / "results" / f"{name}_qa.tsv")
+    errors = registration_errors(work, work / "results" / f"{name}_stack_qa.tsv")
     assert errors and max(errors.values()) < 0.03, (preset, errors)

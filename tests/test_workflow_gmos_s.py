@@ -36,16 +36,16 @@ def test_each_ccd_matches_the_truth(gmos_s_night):
     # the QE factors the simulated sky needs: CCD2's night/twilight QE ratio over each CCD's
     truth = json.loads((raw / "truth" / "frames.json").read_text())
     ratio = [n / t for n, t in zip(truth["qe_night"], truth["qe_twilight"], strict=True)]
-    frames = pd.read_csv(work / "results" / f"{STACK}_qa_frames.tsv", sep="\t")
+    frames = pd.read_csv(work / "results" / f"{STACK}_stack_qa_frames.tsv", sep="\t")
     for column, k in (("qe_factor1", 0), ("qe_factor3", 2)):
         assert (abs(frames[column] / (ratio[1] / ratio[k]) - 1) < 5e-4).all(), frames[column]
 
 
 def test_every_frame_is_registered_within_0_03_px(gmos_s_night):
     _, work = gmos_s_night
-    records = work / "results" / f"{STACK}_qa.tsv"
+    records = work / "results" / f"{STACK}_stack_qa.tsv"
     errors = registration_errors(work, records)
     assert len(errors) == 3
     assert max(errors.values()) < 0.03, errors
-    frames = pd.read_csv(work / "results" / f"{STACK}_qa_frames.tsv", sep="\t")
+    frames = pd.read_csv(work / "results" / f"{STACK}_stack_qa_frames.tsv", sep="\t")
     assert (frames["align_rms"] < 0.03).all(), frames["align_rms"].tolist()
