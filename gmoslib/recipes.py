@@ -666,7 +666,7 @@ def make_master_flat(
     phu["BIASIM"] = (os.path.basename(bias_path), "Master bias used")
     phu["FLATNORM"] = (norm, "Normalisation level (electrons)")
     for key, comment in (("ILLUMLOW", "Pixels dark in the flat, flagged unilluminated"),
-                         ("ILLUMHI", "Pixels masked unilluminated but bright in the flat"),
+                         ("ILLUMHI", "Masked unilluminated, bright in the flat"),
                          ("FLATBAD", "Bad pixels found in the flat (DQ 1)")):
         phu[key] = (counts[key], comment)
     for k, f in enumerate(scale_factors, start=1):
