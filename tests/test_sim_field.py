@@ -1,7 +1,7 @@
 """The simulator's field stop, vignetting and illumination truth.
 
 The field-stop octagons in gmoslib/sim/field.py were measured on Gemini's real illumination
-masks (every binning of every camera in shared/data/real/dragons_lookups_BPM_current):
+masks (every binning of every camera Gemini ships in DRAGONS geminidr/gmos/lookups/BPM):
 with the illuminated pixels of all masks of a camera as unbinned footprints (DETSEC origin +
 binned index x binning), left/right/bottom/top = their extreme edges, and each corner cut =
 the smallest (x - left) + (y - bottom) (or its mirror) over those footprints.  Here the model

@@ -1,4 +1,4 @@
-"""The simulator's raw headers against the real GMOS headers (shared/data/real, reference):
+"""The simulator's raw headers against Gemini's real GMOS headers and the reference:
 a right-handed CD matrix (det > 0 in every real header), a data label per frame, and the
 documented sense of the telescope offsets."""
 
