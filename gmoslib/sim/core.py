@@ -34,7 +34,7 @@ from . import field as field_stop
 from .cameras import FULL_WELL, Box, Camera, as_box, camera, raw_sections
 from .focal_plane import focal_to_ccd
 from .fringe_pairs import CONTROL_PAIRS
-from .headers import extension_headers, mosaic_wcs_params, primary_header
+from .headers import extension_headers, mosaic_wcs, mosaic_wcs_params, primary_header
 
 __all__ = ["DetectorModel", "FrameSpec", "extension_headers", "make_detector_model",
            "mosaic_wcs_params", "primary_header", "render_raw", "write_raw"]
@@ -201,14 +201,7 @@ def render_signal(model: DetectorModel, spec: FrameSpec, stars: np.ndarray | Non
             base = base + spec.fringe_amplitude_e * model.fringe[i]
         signal.append(np.asarray(base, dtype=np.float32))
     if spec.kind == "science" and stars is not None and len(stars):
-        from astropy.wcs import WCS
-
-        crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
-        w = WCS(naxis=2)
-        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-        w.wcs.crpix = crpix
-        w.wcs.crval = crval
-        w.wcs.cd = cd
+        w, x0, y0 = mosaic_wcs(model, spec)
         mx, my = w.all_world2pix(stars["ra"], stars["dec"], 0)
         sigma = spec.seeing / (lay.pixel_scale * model.ybin) / 2.3548
         half = int(math.ceil(5 * sigma)) + 1

@@ -242,6 +242,20 @@ def mosaic_wcs_params(model: DetectorModel, spec: FrameSpec):
     return crpix, cd, (spec.ra, spec.dec), (x0, y0, nx, ny)
 
 
+def mosaic_wcs(model: DetectorModel, spec: FrameSpec):
+    """(celestial astropy WCS of the frame's ideal mosaic grid, x0, y0): mosaic pixel +
+    (x0, y0) = focal-plane position (:func:`mosaic_wcs_params`)."""
+    from astropy.wcs import WCS
+
+    crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crpix = crpix
+    w.wcs.crval = crval
+    w.wcs.cd = cd
+    return w, x0, y0
+
+
 def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header]:
     """Raw extension headers (unnamed), one per amplifier, with a TAN WCS per amplifier."""
     lay = model.camera

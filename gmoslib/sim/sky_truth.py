@@ -19,7 +19,7 @@ from astropy.wcs import WCS
 from .cameras import box_from_header, camera
 from .field import FIELDS
 from .focal_plane import focal_to_ccd
-from .headers import mosaic_wcs_params
+from .headers import mosaic_wcs
 
 
 def frame_wcs(layout: str, xbin: int, ybin: int, info: dict) -> tuple[WCS, int, int]:
@@ -28,13 +28,7 @@ def frame_wcs(layout: str, xbin: int, ybin: int, info: dict) -> tuple[WCS, int, 
     model = SimpleNamespace(camera=camera(layout), xbin=xbin, ybin=ybin)
     spec = SimpleNamespace(poffset=info["poffset"], qoffset=info["qoffset"], pa=info["pa"],
                            ra=info["ra"], dec=info["dec"])
-    crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
-    w = WCS(naxis=2)
-    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    w.wcs.crpix = crpix
-    w.wcs.crval = crval
-    w.wcs.cd = cd
-    return w, x0, y0
+    return mosaic_wcs(model, spec)
 
 
 def illuminated_in_frame(truth: dict, info: dict, ra, dec) -> np.ndarray:
