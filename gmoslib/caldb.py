@@ -201,3 +201,14 @@ def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
 
     phu, exts = read_headers(raw_path)
     return associate_bpm(dirs, Descriptors(phu, exts, raw_path))
+
+
+def read_bpm(user_bpm: str | None, dirs, raw_path: str):
+    """The static BPM frame for a job's raw frame ``raw_path`` (:func:`bpm_for`), read, or
+    None when there is none."""
+    path = bpm_for(user_bpm, dirs, raw_path)
+    if not path:
+        return None
+    from .fitsio import read_frame
+
+    return read_frame(path)

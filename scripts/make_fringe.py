@@ -8,8 +8,8 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.caldb import bpm_for  # noqa: E402
-from gmoslib.fitsio import read_frame, write_frame  # noqa: E402
+from gmoslib.caldb import read_bpm  # noqa: E402
+from gmoslib.fitsio import write_frame  # noqa: E402
 from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.science import make_fringe_frame  # noqa: E402
@@ -17,9 +17,7 @@ from gmoslib.science import make_fringe_frame  # noqa: E402
 out = snakemake.output.fringe
 with job(snakemake, out):
     # the user's bpm: file, else a processed BPM found in calibration_dirs
-    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
-                       snakemake.input.raws[0])
-    bpm = read_frame(bpm_path) if bpm_path else None
+    bpm = read_bpm(snakemake.params.bpm, snakemake.params.calibration_dirs, snakemake.input.raws[0])
     fringe = make_fringe_frame(
         list(snakemake.input.raws),
         list(snakemake.input.biases),

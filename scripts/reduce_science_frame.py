@@ -7,10 +7,9 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.caldb import bpm_for  # noqa: E402
+from gmoslib.caldb import read_bpm  # noqa: E402
 from gmoslib.fitsio import (  # noqa: E402
     atomic_output,
-    read_frame,
     read_raw,
     write_frame,
 )
@@ -21,9 +20,7 @@ from gmoslib.science import detect_catalogue, frame_seeing, reduce_science_frame
 
 with job(snakemake, snakemake.output.mosaic):
     # the user's bpm: file, else a processed BPM found in calibration_dirs
-    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
-                       snakemake.input.raw)
-    bpm = read_frame(bpm_path) if bpm_path else None
+    bpm = read_bpm(snakemake.params.bpm, snakemake.params.calibration_dirs, snakemake.input.raw)
     mosaic, info = reduce_science_frame(
         snakemake.input.raw,
         snakemake.input.bias,

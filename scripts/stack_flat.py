@@ -7,8 +7,8 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.caldb import bpm_for  # noqa: E402
-from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.caldb import read_bpm  # noqa: E402
+from gmoslib.fitsio import scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.joberrors import job  # noqa: E402
 from gmoslib.preview import preview_frame  # noqa: E402
 from gmoslib.recipes import make_master_flat  # noqa: E402
@@ -16,9 +16,7 @@ from gmoslib.recipes import make_master_flat  # noqa: E402
 out = snakemake.output.master
 with job(snakemake, out), scratch_dir_for(out) as scratch:
     # the user's bpm: file, else a processed BPM found in calibration_dirs
-    bpm_path = bpm_for(snakemake.params.bpm, snakemake.params.calibration_dirs,
-                       snakemake.input.raw[0])
-    bpm = read_frame(bpm_path) if bpm_path else None
+    bpm = read_bpm(snakemake.params.bpm, snakemake.params.calibration_dirs, snakemake.input.raw[0])
     master = make_master_flat(
         list(snakemake.input.raw),
         snakemake.input.bias,
