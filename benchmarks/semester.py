@@ -50,25 +50,24 @@ FIRST_NIGHT = dt.date(2018, 2, 1)
 #: Template simulation, run in a child (this process stays small; see __main__).
 _TEMPLATES = """
 import json, os, datetime as dt
-from gmoslib.lookups import LAYOUTS, ROI_SETTINGS
-from gmoslib.sections import Section
+from gmoslib.sim.cameras import NAMED_ROIS
 from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 from gmoslib.sim.presets import star_field
 outdir = {outdir!r}
 os.makedirs(outdir, exist_ok=True)
-y1, y2, x1, x2 = ROI_SETTINGS["Hamamatsu"]["Central Spectrum"]
+roi = NAMED_ROIS["Hamamatsu"]["Central Spectrum"]
 when = dt.datetime(2018, 1, 1, 6)
 out = {{}}
 for b in (4, 2):
-    model = make_detector_model(LAYOUTS["GN-Ham"], b, b, Section(x1, x2, y1, y2), seed=9)
+    model = make_detector_model("GN-Ham", b, b, roi, seed=9)
     stars = star_field("GN-Ham", b, b, 285.00429583, 24.98093611, 300, 9)
-    specs = [("bias", None, FrameSpec("bias", f"b{{b}}", when, 0.0))]
+    specs = [("bias", None, FrameSpec("bias", f"B{{b}}S0001", when, 0.0))]
     for f, name in {filters!r}.items():
-        specs.append(("flat", f, FrameSpec("flat", f"t{{b}}{{f}}", when, 20.0, filter2=name,
+        specs.append(("flat", f, FrameSpec("flat", f"T{{b}}{{f}}S0001", when, 20.0, filter2=name,
                                            object="Twilight", sky_e=25000.0)))
         for k, (p, q) in enumerate({dithers!r}):
             specs.append(("science", f, FrameSpec(
-                "science", f"s{{b}}{{f}}{{k}}", when, 30.0, filter2=name, object="starfield",
+                "science", f"S{{b}}{{f}}S{{k + 1:04d}}", when, 30.0, filter2=name, object="starfield",
                 sky_e=800.0, poffset=p, qoffset=q, cosmic_rays=5,
                 program="GN-2018A-Q-1", obsid="GN-2018A-Q-1-1", datalab="GN-2018A-Q-1-1-001")))
     for kind, f, spec in specs:
