@@ -19,7 +19,7 @@
 #
 # Targets: all (default), calibrations, biases, flats, fringes, stacks, aligned, qa, manifest.
 # The steps each product goes through, and the rule running each step, are listed in
-# gmoslib/recipes_table.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
+# gmoslib/workflow/recipes.py (`gmos recipes`); step parameters in config/schema.yaml (`gmos params`).
 
 import logging
 import os
@@ -27,9 +27,9 @@ import os
 from snakemake.settings.enums import Quietness
 from snakemake.utils import min_version, validate
 
-from gmoslib import console as quiet_console
-from gmoslib.configcheck import config_problems
-from gmoslib.recipes_table import ParamsError, check_params, load_schema
+from gmoslib.workflow import console as quiet_console
+from gmoslib.config.check import config_problems
+from gmoslib.config.schema import ParamsError, check_params, load_schema
 
 min_version("9.0")
 

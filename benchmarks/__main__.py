@@ -110,7 +110,7 @@ def _simulate_biases(outdir: Path, n: int, xbin: int, ybin: int) -> list[str]:
     """n GN Hamamatsu full-frame biases at the given binning (written once)."""
     code = f"""
 import datetime as dt, json, os
-from gmoslib.lookups import LAYOUTS
+from gmoslib.instrument.lookups import LAYOUTS
 from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 outdir = {str(outdir)!r}
 os.makedirs(outdir, exist_ok=True)
@@ -135,10 +135,10 @@ print(json.dumps(paths))
 def _kinds(paths) -> tuple[dict[str, list[str]], dict[str, list]]:
     """The files by kind, and the manifest's {path: [sha256, size, mtime_ns, inode]} (a
     workflow job takes its raw inputs' checksums from the manifest, see
-    gmoslib.fitsio.remember_sha256; the cases do the same)."""
+    gmoslib.io.fitsio.remember_sha256; the cases do the same)."""
     code = f"""
 import json
-from gmoslib.manifest import build_manifest
+from gmoslib.workflow.manifest import build_manifest
 table = build_manifest({list(paths)!r})
 out = {{}}
 for p, k in zip(table["path"], table["kind"]):
@@ -159,7 +159,7 @@ def _remember(paths) -> str:
     """Code for a case's child: take its raw inputs' checksums from the manifest, as the
     workflow's job does (scripts/stack_bias.py etc.)."""
     known = {p: _CHECKSUMS[p] for p in paths if p in _CHECKSUMS}
-    return f"from gmoslib.fitsio import remember_sha256\nremember_sha256({known!r})\n"
+    return f"from gmoslib.io.fitsio import remember_sha256\nremember_sha256({known!r})\n"
 
 
 def case_snakemake_startup() -> dict:
@@ -203,8 +203,8 @@ def _fresh(out: Path) -> None:
 
 def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
-    code = (_T0 + "from gmoslib.recipes import make_master_bias\n"
-            "from gmoslib.fitsio import write_frame\n" + _START + _remember(paths)
+    code = (_T0 + "from gmoslib.calibration.recipes import make_master_bias\n"
+            "from gmoslib.io.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_bias({paths!r}, overscan={{}}, stack={{'reject_method': "
             f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r}, "
             f"threads={threads})\n"
@@ -214,8 +214,8 @@ def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict
 
 def case_master_flat(paths, bias: Path, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
-    code = (_T0 + "from gmoslib.recipes import make_master_flat\n"
-            "from gmoslib.fitsio import write_frame\n" + _START + _remember(paths)
+    code = (_T0 + "from gmoslib.calibration.recipes import make_master_flat\n"
+            "from gmoslib.io.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_flat({paths!r}, {str(bias)!r}, overscan={{}}, "
             f"stack={{'reject_method': 'auto'}}, memory_bytes={memory_mb}*2**20, "
             f"scratch_dir={str(out.parent)!r}, threads={threads})\n"
@@ -246,8 +246,8 @@ def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int,
     work.mkdir(parents=True)
     code = _T0 + f"""
 import os
-from gmoslib.fitsio import write_frame
-from gmoslib.science import detect_catalogue, reduce_science_frame, stack_science
+from gmoslib.io.fitsio import write_frame
+from gmoslib.science.recipes import detect_catalogue, reduce_science_frame, stack_science
 {_START}{_remember(sci_paths)}mosaics, cats = [], []
 for p in {sci_paths!r}:
     m, _ = reduce_science_frame(p, {str(bias)!r}, {str(flat)!r}, overscan={{}})

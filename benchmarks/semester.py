@@ -67,7 +67,8 @@ for b in (4, 2):
                                            object="Twilight", sky_e=25000.0)))
         for k, (p, q) in enumerate({dithers!r}):
             specs.append(("science", f, FrameSpec(
-                "science", f"S{{b}}{{f}}S{{k + 1:04d}}", when, 30.0, filter2=name, object="starfield",
+                "science", f"S{{b}}{{f}}S{{k + 1:04d}}", when, 30.0, filter2=name,
+                object="starfield",
                 sky_e=800.0, poffset=p, qoffset=q, cosmic_rays=5,
                 program="GN-2018A-Q-1", obsid="GN-2018A-Q-1-1", datalab="GN-2018A-Q-1-1-001")))
     for kind, f, spec in specs:
@@ -281,7 +282,7 @@ def run(work: Path, run_cmd, child, *, n_files: int = 2000, reduce_files: int = 
         r["job_s"] = float(fh.readline().split("\t")[0])
     note("semester_manifest_topup", r)
     note("semester_read_new", child(
-        main._T0 + "from gmoslib.manifest import build_manifest\n" + main._START
+        main._T0 + "from gmoslib.workflow.manifest import build_manifest\n" + main._START
         + f"build_manifest({new!r}, threads=2)\n" + main._STOP))
     for p in new:  # the DAG cases use the semester without the extra night
         os.remove(p)

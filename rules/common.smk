@@ -1,14 +1,16 @@
 # Input functions: wildcards -> paths.  What the workflow makes from what (groups, association,
 # the messages that stop a run, resources, checksums, start-up checks) is gmoslib's, tested
-# without Snakemake: gmoslib.workflow_plan, gmoslib.workflow_checks, gmoslib.planning.
+# without Snakemake: gmoslib.workflow.plan, gmoslib.workflow.checks, gmoslib.workflow.planning.
 
 import functools
 import os
 import sys
 
-from gmoslib import caldb, rawdir, workflow_checks, workflow_plan
-from gmoslib.manifest import read_manifest, skipped_summary
-from gmoslib.workflow_plan import (
+from gmoslib.workflow import caldb, checks as workflow_checks, plan as workflow_plan
+
+from gmoslib.io import rawdir
+from gmoslib.workflow.manifest import read_manifest, skipped_summary
+from gmoslib.workflow.plan import (
     BATCH_PATH,
     BIAS_PATH,
     BIAS_PNG,
@@ -32,7 +34,7 @@ from gmoslib.workflow_plan import (
 RAW_DIR = config["raw_dir"]
 # The raw files the manifest reads are its input, so adding or removing one reruns the
 # manifest and, through it, only what association changes; entries it sets aside unread
-# (dangling links, folders, pipes) are a parameter (gmoslib.rawdir).  A missing raw_dir is
+# (dangling links, folders, pipes) are a parameter (gmoslib.io.rawdir).  A missing raw_dir is
 # reported by the manifest rule (so that --lint and --dry-run of the bare workflow parse).
 RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
 RAW_LISTING = rawdir.listing_signature(RAW_DIR)

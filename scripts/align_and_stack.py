@@ -9,10 +9,10 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside t
 
 import pandas as pd  # noqa: E402
 
-from gmoslib.align_and_stack import align_and_stack  # noqa: E402
-from gmoslib.fitsio import atomic_output, write_frame  # noqa: E402
-from gmoslib.joberrors import job  # noqa: E402
-from gmoslib.preview import preview_frame  # noqa: E402
+from gmoslib.io.fitsio import atomic_output, write_frame  # noqa: E402
+from gmoslib.qa.preview import preview_frame  # noqa: E402
+from gmoslib.science.align_and_stack import align_and_stack  # noqa: E402
+from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.stack
 params = {k: dict(snakemake.params[k]) for k in ("detect", "align", "resample", "stack")}

@@ -1,5 +1,5 @@
 """Snakemake adapter: dithered raw science frames + their master bias/flat -> processed fringe
-(gmoslib.science.make_fringe_frame)."""
+(gmoslib.science.recipes.make_fringe_frame)."""
 
 import logging
 import os
@@ -8,11 +8,11 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.caldb import read_bpm  # noqa: E402
-from gmoslib.fitsio import write_frame  # noqa: E402
-from gmoslib.joberrors import job  # noqa: E402
-from gmoslib.preview import preview_frame  # noqa: E402
-from gmoslib.science import make_fringe_frame  # noqa: E402
+from gmoslib.io.fitsio import write_frame  # noqa: E402
+from gmoslib.qa.preview import preview_frame  # noqa: E402
+from gmoslib.science.recipes import make_fringe_frame  # noqa: E402
+from gmoslib.workflow.caldb import read_bpm  # noqa: E402
+from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.fringe
 with job(snakemake, out):

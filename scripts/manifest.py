@@ -1,4 +1,4 @@
-"""Snakemake adapter: raw directory -> manifest.tsv (gmoslib.manifest)."""
+"""Snakemake adapter: raw directory -> manifest.tsv (gmoslib.workflow.manifest)."""
 
 import logging
 import os
@@ -7,10 +7,10 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.duplicates import datalab_conflicts  # noqa: E402
-from gmoslib.joberrors import JobInputError, job  # noqa: E402
-from gmoslib.manifest import build_manifest, summarize_unusable, write_manifest  # noqa: E402
-from gmoslib.manifest_reuse import read_reuse_file, write_reuse_file  # noqa: E402
+from gmoslib.workflow.duplicates import datalab_conflicts  # noqa: E402
+from gmoslib.workflow.joberrors import JobInputError, job  # noqa: E402
+from gmoslib.workflow.manifest import build_manifest, summarize_unusable, write_manifest  # noqa: E402
+from gmoslib.workflow.manifest_reuse import read_reuse_file, write_reuse_file  # noqa: E402
 
 raw_dir = snakemake.params.raw_dir
 with job(snakemake, snakemake.output.tsv):

@@ -1,4 +1,4 @@
-"""Snakemake adapter: raw biases -> master bias (gmoslib.recipes.make_master_bias)."""
+"""Snakemake adapter: raw biases -> master bias (gmoslib.calibration.recipes.make_master_bias)."""
 
 import logging
 import os
@@ -7,10 +7,10 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
-from gmoslib.joberrors import job  # noqa: E402
-from gmoslib.preview import preview_frame  # noqa: E402
-from gmoslib.recipes import make_master_bias  # noqa: E402
+from gmoslib.calibration.recipes import make_master_bias  # noqa: E402
+from gmoslib.io.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.qa.preview import preview_frame  # noqa: E402
+from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.master
 with job(snakemake, out), scratch_dir_for(out) as scratch:

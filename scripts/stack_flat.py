@@ -1,4 +1,4 @@
-"""Snakemake adapter: raw twilights + master bias -> master flat (gmoslib.recipes)."""
+"""Snakemake adapter: raw twilights + master bias -> master flat (gmoslib.calibration.recipes)."""
 
 import logging
 import os
@@ -7,11 +7,11 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.caldb import read_bpm  # noqa: E402
-from gmoslib.fitsio import scratch_dir_for, write_frame  # noqa: E402
-from gmoslib.joberrors import job  # noqa: E402
-from gmoslib.preview import preview_frame  # noqa: E402
-from gmoslib.recipes import make_master_flat  # noqa: E402
+from gmoslib.calibration.recipes import make_master_flat  # noqa: E402
+from gmoslib.io.fitsio import scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.qa.preview import preview_frame  # noqa: E402
+from gmoslib.workflow.caldb import read_bpm  # noqa: E402
+from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.master
 with job(snakemake, out), scratch_dir_for(out) as scratch:

@@ -10,11 +10,11 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside t
 import pandas as pd  # noqa: E402
 from astropy.table import Table  # noqa: E402
 
-from gmoslib.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
-from gmoslib.joberrors import job  # noqa: E402
-from gmoslib.preview import preview_frame  # noqa: E402
-from gmoslib.qa import FRAME_COLUMNS, STACK_COLUMNS, stack_qa  # noqa: E402
-from gmoslib.science import stack_science  # noqa: E402
+from gmoslib.io.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
+from gmoslib.qa.preview import preview_frame  # noqa: E402
+from gmoslib.qa.tables import FRAME_COLUMNS, STACK_COLUMNS, stack_qa  # noqa: E402
+from gmoslib.science.recipes import stack_science  # noqa: E402
+from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.stack
 with job(snakemake, out), scratch_dir_for(out) as scratch:

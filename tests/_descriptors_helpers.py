@@ -10,8 +10,8 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from gmoslib.lookups import LAYOUTS, raw_amp_sections
-from gmoslib.sections import Section
+from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.sections import Section
 
 DATA = Path(__file__).resolve().parent / "data"
 #: real GMOS headers (Gemini DRAGONS BPM/illumination masks, BSD-3): see data/real/README.md

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from gmoslib.lookups import LAYOUTS, ROI_SETTINGS
-from gmoslib.sections import Section
+from gmoslib.instrument.lookups import LAYOUTS, ROI_SETTINGS
+from gmoslib.instrument.sections import Section
 from gmoslib.sim import FrameSpec, make_detector_model, write_raw
 
 SCIENCE = "N20170614S0201"  # first science frame of the small preset
@@ -132,7 +132,7 @@ def _dry_after_manifest(case_dir: Path, raw: Path, config: dict | None = None,
     """A dry run of the whole workflow once the manifest exists (written here with gmoslib,
     the manifest rule's own code, to save a Snakemake job): the input functions that run
     after the manifest checkpoint meet the problem, as they would in a real run."""
-    from gmoslib.manifest import build_manifest, write_manifest
+    from gmoslib.workflow.manifest import build_manifest, write_manifest
 
     work = _work(case_dir)
     write_manifest(build_manifest(str(raw)), str(work / "manifest" / "manifest.tsv"))

@@ -416,8 +416,8 @@ WORKFLOW_CASES = [
 def _reduced_stack(path: Path, *, filter2: str = "r_G0303", ccdsum: str | None = "2 2",
                    bunit: str = "electron", exptime: float = 30.0, cd: float = 4e-5) -> str:
     """A tiny reduced stack (one SCI/VAR/DQ, electrons, sky WCS), as alignAndStack reads."""
-    from gmoslib.fitsio import write_frame
-    from gmoslib.frame import Extension, Frame
+    from gmoslib.io.fitsio import write_frame
+    from gmoslib.io.frame import Extension, Frame
 
     hdr = {"BUNIT": bunit, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 150.0,
            "CRVAL2": 2.0, "CRPIX1": 16.0, "CRPIX2": 16.0, "CD1_1": -cd, "CD1_2": 0.0,
@@ -433,7 +433,7 @@ def _reduced_stack(path: Path, *, filter2: str = "r_G0303", ccdsum: str | None =
 
 
 def _aas(paths):
-    from gmoslib.align_and_stack import align_and_stack
+    from gmoslib.science.align_and_stack import align_and_stack
 
     def call():
         align_and_stack(paths, detect={}, align={}, resample_order=1, stack={},
@@ -477,7 +477,7 @@ def aas_zero_exptime(base, d):
 
 def disk_full_in_job(base, d):
     """A job writing its product meets a full disk (/dev/full answers ENOSPC)."""
-    from gmoslib.joberrors import reported_errors
+    from gmoslib.workflow.joberrors import reported_errors
 
     def call():
         with reported_errors("stack_bias", "calibrations/processed_bias/N1_bias.fits"), \
@@ -489,8 +489,8 @@ def disk_full_in_job(base, d):
 
 def output_folder_is_a_file_in_job(base, d):
     """The product's folder is a file (made by hand, or a failed copy)."""
-    from gmoslib.fitsio import atomic_output
-    from gmoslib.joberrors import reported_errors
+    from gmoslib.io.fitsio import atomic_output
+    from gmoslib.workflow.joberrors import reported_errors
 
     (d / "mosaic").write_text("")
     target = d / "mosaic" / "N1_mosaic.fits"
@@ -504,7 +504,7 @@ def output_folder_is_a_file_in_job(base, d):
 
 def _archive_entry(**changes):
     """One file-list entry of the archive, with changes: checking it must fail alone."""
-    from gmoslib import archive
+    from gmoslib.io import archive
 
     item = {"name": "N20170614S0201.fits", "filename": "N20170614S0201.fits.bz2",
             "file_md5": "0" * 32, "file_size": 1000, **changes}
@@ -532,7 +532,7 @@ def download_negative_size(base, d):
 
 def download_body_longer_than_announced(base, d):
     """A server that sends a file and then zeros without end (no Content-Length)."""
-    from gmoslib import archive
+    from gmoslib.io import archive
 
     entry = archive.ArchiveFile("N1.fits", "N1.fits", "0" * 32, 4000, None, None, False)
 

@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.flat import ccd2_stat_region
+from gmoslib.calibration.flat import ccd2_stat_region
 
 
 def flat_level(raw: Path) -> float:
@@ -107,7 +107,7 @@ def registration_errors(work: Path, stack_records: Path) -> dict[str, float]:
     the simulator's exact header WCSs imply."""
     import pandas as pd
 
-    from gmoslib.registration import _initial_shift
+    from gmoslib.science.registration import _initial_shift
 
     rec = pd.read_csv(stack_records, sep="\t")
     mosaics = [work / "work" / "mosaic" / f for f in rec["frame"]]

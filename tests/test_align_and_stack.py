@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib.align_and_stack import align_and_stack, check_stack_input
-from gmoslib.fitsio import write_frame
-from gmoslib.frame import Extension, Frame
-from gmoslib.recipes import RecipeError
+from gmoslib.calibration.recipes import RecipeError
+from gmoslib.io.fitsio import write_frame
+from gmoslib.io.frame import Extension, Frame
+from gmoslib.science.align_and_stack import align_and_stack, check_stack_input
 
 SHAPE = (160, 160)
 SKY = 100.0  # electrons

@@ -13,10 +13,10 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.align_and_stack import check_stack_input
-from gmoslib.api import ReductionError, reduce, select_data
-from gmoslib.manifest import read_manifest
-from gmoslib.recipes import RecipeError
+from gmoslib.calibration.recipes import RecipeError
+from gmoslib.science.align_and_stack import check_stack_input
+from gmoslib.workflow.api import ReductionError, reduce, select_data
+from gmoslib.workflow.manifest import read_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def test_second_call_does_nothing_and_prints_each_message_once(api_night, capfd)
     assert again == out["science"]
     assert err.count("Nothing to be done") == 1, err
     assert err.count("Building DAG of jobs") == 1, err
-    assert err.count("gmoslib.api: science of 3 file(s)") == 1, err
+    assert err.count("gmoslib.workflow.api: science of 3 file(s)") == 1, err
 
 
 def test_quiet_call_shows_progress_and_returns_the_qa_tables(api_night, capfd):
@@ -114,7 +114,7 @@ def test_quiet_call_shows_progress_and_returns_the_qa_tables(api_night, capfd):
 
 def test_params_take_the_schema_types_once():
     """5 typed in Python and "5" from the command line are one value (HISTORY writes 5.0)."""
-    from gmoslib.recipes_table import check_params, load_schema
+    from gmoslib.config.schema import check_params, load_schema
 
     schema = load_schema()
     for value in (5, 5.0, "5"):
@@ -226,7 +226,7 @@ def test_console_drives_a_progress_bar_and_prints_errors(monkeypatch, capfd):
 
     from snakemake.logging import LogEvent
 
-    from gmoslib.api import _Console
+    from gmoslib.workflow.api import _Console
 
     bars = []
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from gmoslib import archive
 from gmoslib.cli import main as gmos_main
+from gmoslib.io import archive
 
 DATA = Path(__file__).parent / "data" / "archive"
 PROGRAM = "GN-2017A-Q-99"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from gmoslib.manifest import build_manifest, read_manifest, write_manifest
 from gmoslib.sim import simulate_preset
+from gmoslib.workflow.manifest import build_manifest, read_manifest, write_manifest
 from tests import bad_input_corpus_hostile as hostile
 from tests.bad_input_corpus import GOOD_FRAMES, SCIENCE
 from tests.bad_input_corpus import MANIFEST_CASES as ISSUE8_MANIFEST_CASES
@@ -297,7 +297,7 @@ def test_sigkill_mid_stack_then_rerun_gives_identical_products(messy_raw, clean_
 
 # ------------------------------------------------------------------------- atomic writes
 def test_atomic_output_clears_a_killed_writers_temporaries(tmp_path):
-    from gmoslib.fitsio import atomic_output
+    from gmoslib.io.fitsio import atomic_output
 
     target = tmp_path / "x_stack.fits"
     stale = tmp_path / ".x_stack.fits.k1lled_1.tmp"  # what a SIGKILLed writer leaves
@@ -316,7 +316,7 @@ def test_atomic_output_clears_a_killed_writers_temporaries(tmp_path):
 
 
 def test_scratch_dir_for_clears_left_overs(tmp_path):
-    from gmoslib.fitsio import scratch_dir_for
+    from gmoslib.io.fitsio import scratch_dir_for
 
     target = tmp_path / "N1_bias.fits"
     left = tmp_path / ".N1_bias.fits.scratch" / ".stack-abc"
@@ -328,8 +328,8 @@ def test_scratch_dir_for_clears_left_overs(tmp_path):
 
 
 def test_job_input_errors_end_in_one_line_naming_rule_and_file(tmp_path):
-    from gmoslib.fitsio import read_raw
-    from gmoslib.joberrors import reported_errors
+    from gmoslib.io.fitsio import read_raw
+    from gmoslib.workflow.joberrors import reported_errors
 
     gone = tmp_path / "N20170613S0182.fits"
     with pytest.raises(SystemExit) as exit_info, reported_errors("stack_bias"):

@@ -1,4 +1,4 @@
-"""Bad pixels from the master flat (gmoslib.badpix): a synthetic flat with known defects
+"""Bad pixels from the master flat (gmoslib.calibration.badpix): a synthetic flat with known defects
 (dead, weak and hot columns, a hot pixel, a bad row) on top of things that are NOT defects
 (vignetting, a dust shadow, the field edge); truth is where the defects were put."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmoslib import badpix
-from gmoslib import dq as dqbits
+from gmoslib.calibration import badpix
+from gmoslib.io import dq as dqbits
 
 NY, NX = 300, 160
 
@@ -92,8 +92,8 @@ def _write_bpm(path, xbin, date, instrument="GMOS-N"):
 
 
 def test_processed_bpm_in_calibration_dirs_is_associated(tmp_path):
-    from gmoslib.caldb import associate_bpm, bpm_for
-    from gmoslib.descriptors import Descriptors
+    from gmoslib.instrument.descriptors import Descriptors
+    from gmoslib.workflow.caldb import associate_bpm, bpm_for
     from tests._descriptors_helpers import headers
 
     d = tmp_path / "cals"
@@ -120,7 +120,7 @@ def test_processed_bpm_in_calibration_dirs_is_associated(tmp_path):
 
 
 def test_a_dragons_bpm_in_calibration_dirs_is_not_taken_for_a_bias(tmp_path):
-    from gmoslib.caldb import describe_processed
+    from gmoslib.workflow.caldb import describe_processed
 
     # DRAGONS' BPMs keep the PHU of the bias they were made from (OBSTYPE BIAS) plus BPMASK
     path = tmp_path / "bpm.fits"

@@ -6,8 +6,8 @@ import numpy as np
 from astropy.io import fits
 
 from benchmarks import semester
-from gmoslib.descriptors import Descriptors
-from gmoslib.fitsio import read_headers
+from gmoslib.instrument.descriptors import Descriptors
+from gmoslib.io.fitsio import read_headers
 from gmoslib.sim import simulate_preset
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from gmoslib.calib import (
+from gmoslib.calibration.association import (
     CalibrationNotFoundError,
     associate,
     associate_path,
@@ -17,8 +17,8 @@ from gmoslib.calib import (
     group_science,
     merge_candidates,
 )
-from gmoslib.fitsio import write_frame
-from gmoslib.frame import Extension, Frame
+from gmoslib.io.fitsio import write_frame
+from gmoslib.io.frame import Extension, Frame
 
 AREA = "+".join(f"'BI13-20-4k-1, {a}':[{1 + 512 * i}:{512 * (i + 1)},1:4224]"
                 for i, a in enumerate((4, 3, 2, 1)))

@@ -1,5 +1,5 @@
 """Calibration groups of bounded span over many nights, association to the nearest group, the
-observing night, and the indexed association of gmoslib.planning (hand-built manifests)."""
+observing night, and the indexed association of gmoslib.workflow.planning (hand-built manifests)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 
-from gmoslib.calib import (
+from gmoslib.calibration.association import (
     CalibrationNotFoundError,
     associate,
     candidates_from_groups,
@@ -17,7 +17,8 @@ from gmoslib.calib import (
     group_calibrations,
     group_science,
 )
-from gmoslib.planning import CandidateIndex, Plan, bounded_windows, median_time, observing_night
+from gmoslib.calibration.windows import bounded_windows, median_time, observing_night
+from gmoslib.workflow.planning import CandidateIndex, Plan
 from tests.test_calib import AREA, row
 
 START = dt.datetime(2018, 1, 1)
@@ -228,7 +229,7 @@ def test_earlier_runs_master_on_disk_is_dated_like_its_group():
     disk = {**row(first["name"], "bias", m.iloc[0]["ut_datetime"]), "name": first["name"],
             "caltype": "processed_bias", "path": "/old/cals/" + first["name"] + "_bias.fits",
             "origin": "caldb"}
-    from gmoslib.calib import merge_candidates
+    from gmoslib.calibration.association import merge_candidates
 
     merged = merge_candidates(built, pd.DataFrame([disk]), "processed_bias")
     late = m[m["kind"] == "science"].iloc[-1]  # nearer the median than the first frame
@@ -238,7 +239,7 @@ def test_earlier_runs_master_on_disk_is_dated_like_its_group():
 def test_night_batches_never_mix_nights_and_respect_the_size():
     frames = [f"f{k}" for k in range(9)]
     nights = [0, 0, 0, 0, 0, 1, 1, 2, 2]
-    from gmoslib.planning import night_batches
+    from gmoslib.workflow.planning import night_batches
 
     assert night_batches(frames, nights, 2) == [["f0", "f1"], ["f2", "f3"], ["f4"],
                                                 ["f5", "f6"], ["f7", "f8"]]

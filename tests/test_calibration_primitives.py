@@ -8,16 +8,15 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from gmoslib import dq as dqbits
-from gmoslib.flat import (
+from gmoslib.calibration.flat import (
     ccd2_stat_region,
     flat_normalisation,
     flat_rejection_for_count,
     flat_scale_factors,
     normalize_flat,
 )
-from gmoslib.overscan import overscan_columns, subtract_overscan, trim_to_datasec
-from gmoslib.prepare import (
+from gmoslib.calibration.overscan import overscan_columns, subtract_overscan, trim_to_datasec
+from gmoslib.calibration.prepare import (
     add_poisson_var,
     add_read_noise_var,
     adu_to_electrons,
@@ -26,7 +25,8 @@ from gmoslib.prepare import (
     make_dq,
     subtract_bias,
 )
-from gmoslib.sections import parse_section
+from gmoslib.instrument.sections import parse_section
+from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, combine_block, stack_frames
 
 
@@ -255,9 +255,9 @@ def test_prepared_frame_keeps_the_sky_position_of_every_pixel(tmp_path):
 
     from astropy.wcs import WCS
 
-    from gmoslib.fitsio import read_raw
-    from gmoslib.lookups import LAYOUTS
-    from gmoslib.recipes import load_prepared
+    from gmoslib.calibration.recipes import load_prepared
+    from gmoslib.instrument.lookups import LAYOUTS
+    from gmoslib.io.fitsio import read_raw
     from gmoslib.sim import FrameSpec, make_detector_model, write_raw
 
     model = make_detector_model(LAYOUTS["GN-e2vDD"], 4, 4)

@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 from astropy.nddata import CCDData, StdDevUncertainty, VarianceUncertainty
 
-from gmoslib.fitsio import date_obs_from_mjd
+from gmoslib.io.fitsio import date_obs_from_mjd
 from gmoslib.sim import simulate_preset
 from tests.workflow_helpers import run_snakemake
 

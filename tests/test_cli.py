@@ -39,8 +39,8 @@ def test_showd_and_errors(raw, capsys):
 
 
 def test_caldb_and_provenance(raw, tmp_path, capsys):
-    from gmoslib.fitsio import write_frame
-    from gmoslib.recipes import make_master_bias
+    from gmoslib.calibration.recipes import make_master_bias
+    from gmoslib.io.fitsio import write_frame
 
     bias = make_master_bias(sorted(str(p) for p in raw.glob("N20170613*.fits")),
                             overscan={}, stack={"reject_method": "varclip"},
@@ -145,7 +145,7 @@ def test_reduce_is_the_snakemake_run_and_the_api_reruns_nothing(small_night, tmp
     """The tutorial's lines with `reduce` -> `gmos reduce` give the products of the
     snakemake command line byte for byte; the Python API then finds nothing to do in the
     same folder (one plan, one config, parameters written alike)."""
-    from gmoslib.api import reduce, select_data
+    from gmoslib.workflow.api import reduce, select_data
 
     raw, night = small_night
     monkeypatch.chdir(tmp_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from gmoslib.configcheck import config_problems
+from gmoslib.config.check import config_problems
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml")
                         .read_text())

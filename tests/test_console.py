@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from gmoslib.console import QuietConsole
 from gmoslib.sim import simulate_preset
+from gmoslib.workflow.console import QuietConsole
 from tests.workflow_helpers import REPO, run_snakemake
 
 

@@ -1,12 +1,12 @@
-"""Tests for gmoslib.cosmic: cosmic rays injected into simulated aligned frames."""
+"""Tests for gmoslib.science.cosmic: cosmic rays injected into simulated aligned frames."""
 
 from functools import partial
 
 import numpy as np
 import pytest
 
-from gmoslib import cosmic
-from gmoslib.dq import BAD_PIXEL, COSMIC_RAY, NO_DATA
+from gmoslib.io.dq import BAD_PIXEL, COSMIC_RAY, NO_DATA
+from gmoslib.science import cosmic
 
 # the flagCosmicRaysByStacking parameters of the tests (the primitive has no defaults)
 flag_cosmic_rays_by_stacking = partial(cosmic.flag_cosmic_rays_by_stacking, hsigma=7.0, dilation=1)
@@ -149,7 +149,7 @@ def test_no_data_never_flagged_and_errors():
 def test_nan_median_is_bottlenecks(n):
     import bottleneck as bn
 
-    from gmoslib.cosmic import nan_median
+    from gmoslib.science.cosmic import nan_median
 
     rng = np.random.default_rng(n)
     blk = rng.normal(800, 30, (n, 40, 50)).astype(np.float32)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from gmoslib.descriptors import (
+from gmoslib.instrument.descriptors import (
     DESCRIBED_COLUMNS,
     DescriptorError,
     Descriptors,
@@ -20,7 +20,7 @@ from gmoslib.descriptors import (
     frame_kind,
     pretty_filter_name,
 )
-from gmoslib.sections import Section
+from gmoslib.instrument.sections import Section
 
 from ._descriptors_helpers import BEST_RAW, headers, real_files
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gmoslib import dq as dqbits
-from gmoslib.align import align_to_reference, apply_affine, match_sources
-from gmoslib.detect import detect_sources, estimate_seeing
+from gmoslib.io import dq as dqbits
+from gmoslib.science.align import align_to_reference, apply_affine, match_sources
+from gmoslib.science.detect import detect_sources, estimate_seeing
 
 SHAPE = (500, 500)
 FWHM = 4.0
@@ -98,7 +98,7 @@ def test_too_few_sources_fall_back_to_header_offsets():
 
 def test_nearest_within_matches_brute_force():
     """The neighbour search (k-d tree) against all pairwise distances."""
-    from gmoslib.align import nearest_within
+    from gmoslib.science.align import nearest_within
 
     rng = np.random.default_rng(11)
     for _ in range(10):

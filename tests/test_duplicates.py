@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from gmoslib import calib
-from gmoslib.duplicates import datalab_conflicts, mark_duplicates
-from gmoslib.manifest import build_manifest, skipped_summary
+from gmoslib.calibration import association as calib
+from gmoslib.workflow.duplicates import datalab_conflicts, mark_duplicates
+from gmoslib.workflow.manifest import build_manifest, skipped_summary
 
 from ._io_helpers import small_raw
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib import fitsio
-from gmoslib.fitsio import (
+from gmoslib.instrument.sections import Section
+from gmoslib.io import fitsio
+from gmoslib.io.fitsio import (
     FitsReadError,
     file_sha256,
     read_frame,
@@ -22,8 +23,7 @@ from gmoslib.fitsio import (
     read_raw,
     write_frame,
 )
-from gmoslib.frame import Extension, Frame
-from gmoslib.sections import Section
+from gmoslib.io.frame import Extension, Frame
 
 from ._descriptors_helpers import real_files
 from ._io_helpers import small_raw
@@ -162,7 +162,7 @@ def test_sha256_streaming(tmp_path):
 
 
 def test_atomic_output_gives_products_the_usual_permissions(tmp_path):
-    from gmoslib.fitsio import atomic_output
+    from gmoslib.io.fitsio import atomic_output
 
     old = os.umask(0o022)
     try:
@@ -278,7 +278,7 @@ def test_a_3d_image_extension_is_refused_by_name(tmp_path):
 
 
 def test_a_compressed_file_is_decompressed_once_per_scan(raw, tmp_path, monkeypatch):
-    from gmoslib import rawcompress
+    from gmoslib.io import rawcompress
 
     path = tmp_path / "c.fits.bz2"
     path.write_bytes(bz2.compress(open(raw[0], "rb").read(), 1))

@@ -1,9 +1,9 @@
-"""Tests of gmoslib.flat: truth from algebra and seeded synthetic flats."""
+"""Tests of gmoslib.calibration.flat: truth from algebra and seeded synthetic flats."""
 
 import numpy as np
 import pytest
 
-from gmoslib.flat import (
+from gmoslib.calibration.flat import (
     ccd2_stat_region,
     flat_normalisation,
     flat_rejection_for_count,

@@ -6,9 +6,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from gmoslib import dq as dqbits
-from gmoslib.footprint import crop_to_data
-from gmoslib.frame import Extension
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import Extension
+from gmoslib.science.footprint import crop_to_data
 
 
 def _mosaic(box, shape=(200, 300)):

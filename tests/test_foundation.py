@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib import lookups
-from gmoslib.descriptors import DescriptorError, Descriptors, pretty_filter_name
-from gmoslib.fitsio import FitsReadError, read_headers, read_raw
-from gmoslib.lookups import LAYOUTS, raw_amp_sections
-from gmoslib.manifest import build_manifest, read_manifest, write_manifest
-from gmoslib.select import ExpressionError, parse_expression, select_data
+from gmoslib.instrument import lookups
+from gmoslib.instrument.descriptors import DescriptorError, Descriptors, pretty_filter_name
+from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.tags import tags
+from gmoslib.io.fitsio import FitsReadError, read_headers, read_raw
 from gmoslib.sim import FrameSpec, make_detector_model, simulate_preset, write_raw
-from gmoslib.tags import tags
+from gmoslib.workflow.manifest import build_manifest, read_manifest, write_manifest
+from gmoslib.workflow.select import ExpressionError, parse_expression, select_data
 
 from ._descriptors_helpers import BEST_RAW, REAL
 from ._io_helpers import small_raw
@@ -201,7 +201,7 @@ def test_saturation_unbinned_hamamatsu_uses_full_well():
 
 
 def test_roi_setting_central_stamp():
-    from gmoslib.sections import Section
+    from gmoslib.instrument.sections import Section
 
     y1, y2, x1, x2 = lookups.ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
     phu, exts = _sim_headers(roi=Section(x1, x2, y1, y2))

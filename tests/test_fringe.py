@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmoslib import calib
-from gmoslib import fringe as fl
-from gmoslib.lookups import FRINGE_CONTROL_PAIRS, LAYOUTS
-from gmoslib.sections import Section
+from gmoslib.calibration import association as calib
+from gmoslib.calibration.association import max_dither_arcsec
+from gmoslib.instrument.lookups import FRINGE_CONTROL_PAIRS, LAYOUTS
+from gmoslib.instrument.sections import Section
+from gmoslib.science import fringe as fl
 
 
 def _bumps(shape, points, sigma=3.0):
@@ -126,8 +127,8 @@ def test_object_mask_grows_sources():
 
 
 def test_max_dither():
-    assert fl.max_dither_arcsec([10.0], [20.0]) == 0.0
-    sep = fl.max_dither_arcsec([10.0, 10.0, 10.0], [20.0, 20.0 + 3 / 3600, 20.0 - 4 / 3600])
+    assert max_dither_arcsec([10.0], [20.0]) == 0.0
+    sep = max_dither_arcsec([10.0, 10.0, 10.0], [20.0, 20.0 + 3 / 3600, 20.0 - 4 / 3600])
     assert sep == pytest.approx(7.0, abs=1e-3)
 
 

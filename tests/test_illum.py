@@ -1,4 +1,5 @@
-"""addIllumMaskToDQ (gmoslib.illum) with Gemini's real illumination masks from package data
+"""addIllumMaskToDQ (gmoslib.instrument.illum) with Gemini's real illumination masks from package
+data
 and hand-made raw headers; the flat check; bit 64 through mosaic, resampling, previews and
 the statistics that must ignore it.  Truth: the mask files' own pixels (read with astropy),
 the reference (5.3: the GN Hamamatsu mask covers the two outer amplifiers of CCD1 and CCD3)
@@ -15,17 +16,17 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib import dq as dqbits
-from gmoslib import geometry, illum
-from gmoslib.descriptors import Descriptors
-from gmoslib.flat import flat_normalisation
-from gmoslib.frame import Extension, Frame
-from gmoslib.lookups import LAYOUTS, raw_amp_sections
-from gmoslib.mosaic import background_level, mosaic_detectors
-from gmoslib.preview import MASK_BITS, frame_image
-from gmoslib.recipes import prepare_raw_frame
-from gmoslib.resample import resample_to_frame
-from gmoslib.sections import Section, format_section, parse_section
+from gmoslib.calibration.flat import flat_normalisation
+from gmoslib.calibration.recipes import prepare_raw_frame
+from gmoslib.instrument import geometry, illum
+from gmoslib.instrument.descriptors import Descriptors
+from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.sections import Section, format_section, parse_section
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import Extension, Frame
+from gmoslib.qa.preview import MASK_BITS, frame_image
+from gmoslib.science.mosaic import background_level, mosaic_detectors
+from gmoslib.science.resample import resample_to_frame
 from tests._descriptors_helpers import LAYOUT_PHU, headers
 
 
@@ -112,7 +113,7 @@ def test_camera_without_a_mask_is_an_explicit_logged_outcome(caplog):
     phu, exts = headers("GN-e2vDD", 2, 2, INSTRUME="GMOS-S")  # no GMOS-S e2v mask exists
     desc = Descriptors(phu, exts, "S2099.fits")
     shapes = [d.shape for d in desc.data_section()]
-    with caplog.at_level(logging.WARNING, logger="gmoslib.illum"):
+    with caplog.at_level(logging.WARNING, logger="gmoslib.instrument.illum"):
         masks, label = illum.frame_illumination_masks(desc, shapes, "S2099.fits")
     assert masks is None and label == illum.NO_MASK
     assert "S2099.fits" in caplog.text and "no illumination mask" in caplog.text
@@ -217,8 +218,8 @@ def test_mosaic_keeps_unilluminated_amplifiers_and_preview_masks_them():
 
 
 def test_master_flat_of_a_simulated_night_carries_the_mask_and_its_checks(tmp_path):
-    from gmoslib.fitsio import write_frame
-    from gmoslib.recipes import make_master_bias, make_master_flat
+    from gmoslib.calibration.recipes import make_master_bias, make_master_flat
+    from gmoslib.io.fitsio import write_frame
     from gmoslib.sim import simulate_preset
 
     paths = sorted(simulate_preset("small", str(tmp_path / "raw"), seed=5))

@@ -1,4 +1,4 @@
-"""Two-pass near-identity affine resampling (gmoslib.interp) against analytic values and
+"""Two-pass near-identity affine resampling (gmoslib.science.interp) against analytic values and
 against scipy's direct 2-D evaluation of the same spline."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gmoslib.interp import affine_separable, separable_ok
+from gmoslib.science.interp import affine_separable, separable_ok
 
 
 def _rotation(deg: float) -> np.ndarray:

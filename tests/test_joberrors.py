@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from gmoslib.joberrors import reported_errors
+from gmoslib.workflow.joberrors import reported_errors
 
 
 def test_disk_full_ends_in_one_line_and_the_log_holds_the_traceback(tmp_path):
@@ -41,8 +41,8 @@ def test_job_logs_to_the_rule_log_takes_checksums_and_reports_input_errors(tmp_p
     (so the provenance does not hash the raw files again), one line per input error."""
     from types import SimpleNamespace
 
-    from gmoslib import fitsio
-    from gmoslib.joberrors import JobInputError, job
+    from gmoslib.io import fitsio
+    from gmoslib.workflow.joberrors import JobInputError, job
 
     remembered = []
     monkeypatch.setattr(fitsio, "remember_sha256", remembered.append)

@@ -10,9 +10,9 @@ import re
 import pytest
 from astropy.io import fits
 
-from gmoslib import lookups
-from gmoslib.lookups import LAYOUTS, amp_parameters, raw_amp_sections
-from gmoslib.sections import Section, parse_section
+from gmoslib.instrument import lookups
+from gmoslib.instrument.lookups import LAYOUTS, amp_parameters, raw_amp_sections
+from gmoslib.instrument.sections import Section, parse_section
 
 from ._descriptors_helpers import REFERENCE, real_files
 

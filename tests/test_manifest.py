@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import pytest
 
-from gmoslib.manifest import COLUMNS, build_manifest, read_manifest, write_manifest
+from gmoslib.workflow.manifest import COLUMNS, build_manifest, read_manifest, write_manifest
 
 from ._io_helpers import add_junk, small_raw
 

@@ -8,10 +8,10 @@ import shutil
 import pandas as pd
 import pytest
 
-import gmoslib.manifest as manifest_module
-from gmoslib import manifest_reuse
-from gmoslib.manifest import build_manifest, write_manifest
+import gmoslib.workflow.manifest as manifest_module
 from gmoslib.sim import simulate_preset
+from gmoslib.workflow import manifest_reuse
+from gmoslib.workflow.manifest import build_manifest, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_reuse_file_of_other_code_is_not_used(raw_night, tmp_path, monkeypatch):
 def test_reuse_file_keeps_names_that_are_not_utf8(tmp_path):
     """A raw file name that is not UTF-8 (kept byte for byte by the manifest) survives the
     reuse file: written and read back, not a crash of the manifest job."""
-    from gmoslib.manifest import read_manifest
-    from gmoslib.manifest_reuse import read_reuse_file, write_reuse_file
+    from gmoslib.workflow.manifest import read_manifest
+    from gmoslib.workflow.manifest_reuse import read_reuse_file, write_reuse_file
 
     name = os.fsdecode(b"N20170614S0371_\xff.fits")
     raw = tmp_path / "raw"

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from astropy.stats import sigma_clip
 
-from gmoslib import dq as dqbits
-from gmoslib.frame import LazyPlane
-from gmoslib.overscan import RowLevelImage, subtract_rows
-from gmoslib.recipes import load_prepared, make_master_bias
+from gmoslib.calibration.overscan import RowLevelImage, subtract_rows
+from gmoslib.calibration.recipes import load_prepared, make_master_bias
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import LazyPlane
 
 from ._io_helpers import small_raw
 
@@ -140,7 +140,7 @@ def test_row_level_image():
 
 
 def test_row_plane_and_saturation_test():
-    from gmoslib.prepare import RowPlane, any_saturated, make_dq
+    from gmoslib.calibration.prepare import RowPlane, any_saturated, make_dq
 
     values = np.array([0, 80, 0, 16], np.uint16)
     plane = RowPlane(values, 3)
@@ -163,7 +163,7 @@ def test_master_bias_of_a_detector_without_dead_rows(tmp_path, memory_bytes):
     # e2vDD CCDs have no dead rows: a bias's DQ is all zero (kept as nothing at all)
     import datetime as dt
 
-    from gmoslib.lookups import LAYOUTS
+    from gmoslib.instrument.lookups import LAYOUTS
     from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 
     model = make_detector_model(LAYOUTS["GN-e2vDD"], 4, 4, None, seed=1)
@@ -190,7 +190,7 @@ def test_a_raw_file_cut_short_while_stacked_is_named(biases, tmp_path):
     # rows read back from a raw file (frames over the budget) that no longer has them
     import shutil
 
-    from gmoslib.recipes import RecipeError, _RawRows
+    from gmoslib.calibration.recipes import RecipeError, _RawRows
 
     copy = tmp_path / "b.fits"
     shutil.copy(biases[0], copy)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib import dq as dqbits
-from gmoslib import geometry
-from gmoslib.frame import Extension
-from gmoslib.lookups import LAYOUTS, raw_amp_sections
-from gmoslib.mosaic import mosaic_detectors, qe_correct
-from gmoslib.sections import format_section
+from gmoslib.instrument import geometry
+from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.sections import format_section
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import Extension
+from gmoslib.science.mosaic import mosaic_detectors, qe_correct
 
 GN_HAM = LAYOUTS["GN-Ham"].detid
 
@@ -103,7 +103,7 @@ def test_dq_bits_follow_the_pixel():
     exts[1].dq[500, 60] = dqbits.BAD_PIXEL  # CCD1, amp 3
     m = mosaic_detectors(exts, lay.detid, order=3, xbin=4, ybin=4)
     x0, y0, _, _ = geometry.mosaic_frame(lay.detid, 4, 4)
-    from gmoslib.sections import parse_section
+    from gmoslib.instrument.sections import parse_section
 
     ccd_x = parse_section(exts[1].header["CCDSEC"]).x1 // 4 + 60  # CCD-local binned column
     X, Y = geometry.ccd_to_mosaic(lay.detid, 0, ccd_x, 500, 4, 4)

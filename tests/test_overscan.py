@@ -1,15 +1,15 @@
-"""Tests of gmoslib.overscan with synthetic amplifiers (known bias level and sky)."""
+"""Tests of gmoslib.calibration.overscan with synthetic amplifiers (known bias level and sky)."""
 
 import numpy as np
 import pytest
 
-from gmoslib.overscan import (
+from gmoslib.calibration.overscan import (
     overscan_columns,
     running_median,
     subtract_overscan,
     trim_to_datasec,
 )
-from gmoslib.sections import Section, parse_section
+from gmoslib.instrument.sections import Section, parse_section
 
 
 def _amp(right=True, ny=60, ndata=40, nover=32, seed=0, rn_adu=0.0, slope=0.0):
@@ -104,7 +104,7 @@ def test_trim_returns_copy():
 
 
 def test_row_statistics_of_raw_integers_are_exact():
-    from gmoslib.overscan import _row_stats
+    from gmoslib.calibration.overscan import _row_stats
 
     rng = np.random.default_rng(3)
     strip = rng.integers(0, 65535, (50, 28)).astype(">u2")  # as stored, big-endian

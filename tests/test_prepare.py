@@ -1,10 +1,9 @@
-"""Tests of gmoslib.prepare: truth from algebra."""
+"""Tests of gmoslib.calibration.prepare: truth from algebra."""
 
 import numpy as np
 import pytest
 
-from gmoslib import dq as dqbits
-from gmoslib.prepare import (
+from gmoslib.calibration.prepare import (
     add_poisson_var,
     add_read_noise_var,
     adu_to_electrons,
@@ -13,6 +12,7 @@ from gmoslib.prepare import (
     make_dq,
     subtract_bias,
 )
+from gmoslib.io import dq as dqbits
 
 
 def test_make_dq_bits():

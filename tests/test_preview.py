@@ -7,10 +7,10 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
-from gmoslib import dq as dqbits
-from gmoslib.fitsio import write_frame
-from gmoslib.frame import Extension, Frame
-from gmoslib.preview import (
+from gmoslib.io import dq as dqbits
+from gmoslib.io.fitsio import write_frame
+from gmoslib.io.frame import Extension, Frame
+from gmoslib.qa.preview import (
     MASK_COLOR,
     detector_plane,
     downsample,

@@ -1,7 +1,7 @@
 from astropy.io import fits
 
 from gmoslib import __version__
-from gmoslib.provenance import add_provenance, read_provenance
+from gmoslib.io.provenance import add_provenance, read_provenance
 
 
 def test_provenance_round_trip_with_long_entries():

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from gmoslib import dq as dqbits
-from gmoslib.qa import (
+from gmoslib.io import dq as dqbits
+from gmoslib.qa.tables import (
     FRAME_COLUMNS,
     STACK_COLUMNS,
     count_masked,

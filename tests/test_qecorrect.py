@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib import dq as dqbits
-from gmoslib import qecorrect
-from gmoslib.frame import Extension
-from gmoslib.qa import frame_table
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import Extension
+from gmoslib.qa.tables import frame_table
+from gmoslib.science import qecorrect
 
 SKY = {0: 970.0, 1: 1000.0, 2: 1015.0}  # flat-fielded sky of CCD1/2/3, electrons
 TRUE = (SKY[1] / SKY[0], SKY[1] / SKY[2])

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib.errors import FitsReadError
-from gmoslib.fitsio import read_headers, read_raw
+from gmoslib.io.errors import FitsReadError
+from gmoslib.io.fitsio import read_headers, read_raw
 
 
 def _raw(path, values):
@@ -39,7 +39,7 @@ def test_bomb_after_the_hdus_is_refused_without_holding_it(tmp_path):
 
 
 def test_declared_size_over_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
-    from gmoslib import rawcompress
+    from gmoslib.io import rawcompress
 
     monkeypatch.setattr(rawcompress, "MAX_DECOMPRESSED_BYTES", 10_000)
     path = tmp_path / "N1.fits.gz"

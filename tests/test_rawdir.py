@@ -10,8 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gmoslib import rawdir
-from gmoslib.names import MAX_FRAME_NAME, printable, safe_frame_name
+from gmoslib.io import rawdir
+from gmoslib.io.names import MAX_FRAME_NAME, printable, safe_frame_name
 
 PARENT = os.getpid()
 

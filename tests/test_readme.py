@@ -6,7 +6,7 @@ docs/*.md is run or validated, so a renamed step, parameter, option or target fa
 * ``snakemake``/``$SM`` lines name real targets, and their ``--config`` items (and the YAML
   configs in comments) pass the parameter table and ``config/schema.yaml``;
 * ``-p STEP:PARAM=VALUE`` anywhere in the text names a real step and parameter;
-* Python examples compile, import names that exist and call :func:`gmoslib.api.reduce` with
+* Python examples compile, import names that exist and call :func:`gmoslib.workflow.api.reduce` with
   its real keywords.
 """
 
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from gmoslib.cli import build_parser
-from gmoslib.recipes_table import check_params, load_schema, step_schemas
+from gmoslib.config.schema import check_params, load_schema, step_schemas
 from tests.workflow_helpers import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -90,7 +90,7 @@ def test_gmos_commands_parse(doc, command):
     except SystemExit as exc:
         raise AssertionError(f"{doc}: `{command}` does not parse") from exc
     if args.command == "reduce":  # the -p and --user_cal forms are checked before running
-        from gmoslib import cli_reduce
+        from gmoslib.cli import reduce as cli_reduce
 
         params = cli_reduce.parse_params(args.params)
         check_params(params, SCHEMA)
@@ -198,7 +198,7 @@ def test_step_parameter_overrides_in_the_text_exist():
 
 
 def test_python_examples_import_real_names_and_call_reduce_right():
-    from gmoslib.api import reduce
+    from gmoslib.workflow.api import reduce
 
     keywords = set(inspect.signature(reduce).parameters)
     blocks = _blocks("python")

@@ -11,9 +11,10 @@ import pytest
 import yaml
 from astropy.io import fits
 
-from gmoslib import recipes_table as rt
 from gmoslib.cli import main
-from gmoslib.provenance import read_provenance
+from gmoslib.config import schema
+from gmoslib.io.provenance import read_provenance
+from gmoslib.workflow import recipes as rt
 from tests.workflow_helpers import REPO, run_snakemake
 
 SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
@@ -93,22 +94,22 @@ def test_product_targets_are_rules(product):
 
 
 def test_check_params_names_the_valid_steps_and_parameters():
-    with pytest.raises(rt.ParamsError, match=r"unknown step 'stackBias'.*valid steps: .*"
+    with pytest.raises(schema.ParamsError, match=r"unknown step 'stackBias'.*valid steps: .*"
                                              r"stackBiases.*stackFrames"):
-        rt.check_params({"stackBias": {"lsigma": 5}}, SCHEMA)
+        schema.check_params({"stackBias": {"lsigma": 5}}, SCHEMA)
     valid = ", ".join(STEP_SCHEMAS["stackBiases"]["properties"])
-    with pytest.raises(rt.ParamsError, match=re.escape(f"unknown parameter 'lsgma' of step "
+    with pytest.raises(schema.ParamsError, match=re.escape(f"unknown parameter 'lsgma' of step "
                                                        f"stackBiases in config params; valid "
                                                        f"parameters of stackBiases: {valid}")):
-        rt.check_params({"stackBiases": {"lsgma": 5}}, SCHEMA)
-    with pytest.raises(rt.ParamsError, match="biasCorrect.*has no parameters"):
-        rt.check_params({"biasCorrect": {"x": 1}}, SCHEMA)
-    with pytest.raises(rt.ParamsError, match="must be a mapping"):
-        rt.check_params("stackBiases:lsigma=5", SCHEMA)
+        schema.check_params({"stackBiases": {"lsgma": 5}}, SCHEMA)
+    with pytest.raises(schema.ParamsError, match="biasCorrect.*has no parameters"):
+        schema.check_params({"biasCorrect": {"x": 1}}, SCHEMA)
+    with pytest.raises(schema.ParamsError, match="must be a mapping"):
+        schema.check_params("stackBiases:lsigma=5", SCHEMA)
 
 
 def test_check_params_types_command_line_strings():
-    got = rt.check_params({"stackBiases": {"lsigma": "5", "mclip": "False", "max_iters": "None",
+    got = schema.check_params({"stackBiases": {"lsigma": "5", "mclip": "False", "max_iters": "None",
                                            "operation": "median"},
                            "mosaicDetectors": {"order": "1"},
                            "QECorrect": {"enabled": "true"}}, SCHEMA)
@@ -117,9 +118,9 @@ def test_check_params_types_command_line_strings():
                    "mosaicDetectors": {"order": 1}, "QECorrect": {"enabled": True}}
     assert isinstance(got["mosaicDetectors"]["order"], int)
     # values that are not numbers stay strings, for the schema to reject with its message
-    assert rt.check_params({"stackFrames": {"hsigma": "high"}}, SCHEMA) == {
+    assert schema.check_params({"stackFrames": {"hsigma": "high"}}, SCHEMA) == {
         "stackFrames": {"hsigma": "high"}}
-    assert rt.check_params(None, SCHEMA) == {}
+    assert schema.check_params(None, SCHEMA) == {}
 
 
 def test_gmos_recipes_lists_the_table_in_order(capsys):
@@ -186,7 +187,7 @@ def test_override_changes_the_master_bias(small_night, tmp_path):
     strings): the master bias is the median, whose variance is pi/2 times that of the mean of
     the same frames (clipping at 50 sigma rejects nothing); the API's params= makes the same
     file as the command line."""
-    from gmoslib.api import reduce
+    from gmoslib.workflow.api import reduce
 
     raw, work = small_night
     biases = sorted(raw.glob("N20170613S01*.fits"))

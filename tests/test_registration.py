@@ -11,9 +11,9 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib import align, wcscheck
-from gmoslib.recipes import RecipeError
-from gmoslib.registration import SET_ASIDE, register_frames
+from gmoslib.calibration.recipes import RecipeError
+from gmoslib.science import align, wcscheck
+from gmoslib.science.registration import SET_ASIDE, register_frames
 
 SCALE = 0.0800 * 2  # GS Hamamatsu 2x2, arcsec/pixel (reference 2.4)
 NX, NY = 1500, 1000
@@ -167,8 +167,8 @@ def test_a_night_with_one_wrong_scale_is_noted_not_stopped():
 
 def _mosaic(path, xy, flux, rng, *, crpix, cd, p=0.0, q=0.0):
     """A 200x200 calibrated mosaic (electrons) of stars at xy with a TAN WCS."""
-    from gmoslib.fitsio import write_frame
-    from gmoslib.frame import Extension, Frame
+    from gmoslib.io.fitsio import write_frame
+    from gmoslib.io.frame import Extension, Frame
 
     yy, xx = np.mgrid[:200, :200]
     model = np.full((200, 200), 100.0)
@@ -191,9 +191,9 @@ def test_a_degenerate_wcs_in_a_stack_is_set_aside_by_name_not_shifted(tmp_path, 
     stack is the stack of the other two."""
     from astropy.table import Table
 
-    from gmoslib.detect import detect_sources
-    from gmoslib.fitsio import read_frame
-    from gmoslib.science import stack_science
+    from gmoslib.io.fitsio import read_frame
+    from gmoslib.science.detect import detect_sources
+    from gmoslib.science.recipes import stack_science
 
     rng = np.random.default_rng(8)
     xy = rng.uniform(30, 170, (25, 2))

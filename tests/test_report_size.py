@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from gmoslib.preview import MAX_WIDTH, write_preview
+from gmoslib.qa.preview import MAX_WIDTH, write_preview
 from tests.workflow_helpers import REPO
 
 

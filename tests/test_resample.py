@@ -1,10 +1,10 @@
-"""Tests for gmoslib.resample; truth from algebra (shifted/rotated analytic stars)."""
+"""Tests for gmoslib.science.resample; truth from algebra (shifted/rotated analytic stars)."""
 
 import numpy as np
 import pytest
 
-from gmoslib.dq import BAD_PIXEL, NO_DATA
-from gmoslib.resample import output_frame, resample_to_frame
+from gmoslib.io.dq import BAD_PIXEL, NO_DATA
+from gmoslib.science.resample import output_frame, resample_to_frame
 
 
 def shift_matrix(dx, dy):

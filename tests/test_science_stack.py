@@ -1,13 +1,15 @@
-"""Tests for gmoslib.science_stack; truth from the injected offsets, scales and cosmic rays."""
+"""Tests for gmoslib.science.final_stack; truth from the injected offsets, scales and cosmic
+rays."""
 
 from functools import partial
 
 import numpy as np
 import pytest
 
-from gmoslib import cosmic, science_stack
-from gmoslib.dq import BAD_PIXEL, COSMIC_RAY
-from gmoslib.science_stack import background_offsets, exposure_scale_factors
+from gmoslib.io.dq import BAD_PIXEL, COSMIC_RAY
+from gmoslib.science import cosmic
+from gmoslib.science import final_stack as science_stack
+from gmoslib.science.final_stack import background_offsets, exposure_scale_factors
 
 # the tests' step parameters (the primitives have no defaults)
 flag_cosmic_rays_by_stacking = partial(cosmic.flag_cosmic_rays_by_stacking, hsigma=7.0, dilation=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib.sections import Section, format_section, parse_section
+from gmoslib.instrument.sections import Section, format_section, parse_section
 
 from ._descriptors_helpers import real_files
 

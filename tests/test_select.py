@@ -7,8 +7,8 @@ import os
 import pandas as pd
 import pytest
 
-from gmoslib.manifest import build_manifest
-from gmoslib.select import ExpressionError, parse_expression, select_data
+from gmoslib.workflow.manifest import build_manifest
+from gmoslib.workflow.select import ExpressionError, parse_expression, select_data
 
 from ._io_helpers import small_raw
 

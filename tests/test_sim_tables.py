@@ -1,7 +1,8 @@
 """The simulator's instrument tables against gmoslib's, entry by entry.
 
 The simulator (gmoslib/sim) keeps its own copy of every instrument fact, transcribed from the
-reference independently of gmoslib.lookups / gmoslib.geometry, so that a wrong entry on either
+reference independently of gmoslib.instrument.lookups / gmoslib.instrument.geometry, so that a
+wrong entry on either
 side cannot pass the end-to-end tests unseen.  Each test lists every disagreement by name; a
 disagreement means one side is wrong: settle it against shared/reference/gmos-imaging.md.
 """
@@ -16,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmoslib import geometry, lookups
-from gmoslib.sections import Section
+from gmoslib.instrument import geometry, lookups
+from gmoslib.instrument.sections import Section
 from gmoslib.sim import amp_tables, cameras, focal_plane, fringe_pairs
 from gmoslib.sim.cameras import CAMERAS, NAMED_ROIS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmoslib.fitsio import read_frame
+from gmoslib.io.fitsio import read_frame
 from gmoslib.sim import simulate_preset
 from tests.workflow_helpers import REPO, run_snakemake
 

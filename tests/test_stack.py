@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.stats import sigma_clip
 
-from gmoslib import dq as dqbits
+from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, clean, combine_block, median_rows, stack_frames
 
 
@@ -419,10 +419,10 @@ def test_identical_values_take_the_fast_path(reject):
 
 
 def test_lazy_planes_are_read_as_their_arrays():
-    # readers may hand out planes computed where they are read (gmoslib.frame.LazyPlane):
+    # readers may hand out planes computed where they are read (gmoslib.io.frame.LazyPlane):
     # raw integers minus row levels, DQ constant along rows
-    from gmoslib.overscan import RowLevelImage
-    from gmoslib.prepare import RowPlane
+    from gmoslib.calibration.overscan import RowLevelImage
+    from gmoslib.calibration.prepare import RowPlane
 
     rng = np.random.default_rng(24)
     n, ny, nx = 5, 20, 12

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gmoslib.stale import find_stale, move_aside, stale_note
+from gmoslib.workflow.stale import find_stale, move_aside, stale_note
 
 
 def _touch(root, *rels):

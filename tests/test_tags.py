@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from astropy.io import fits
 
-from gmoslib.tags import tags
+from gmoslib.instrument.tags import tags
 
 from ._descriptors_helpers import BEST_RAW, phu, real_files
 

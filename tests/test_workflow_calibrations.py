@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmoslib.fitsio import read_frame
-from gmoslib.lookups import LAYOUTS
+from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.io.fitsio import read_frame
 from gmoslib.sim import simulate_preset
 from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 from tests.workflow_helpers import jobs_run, run_snakemake

@@ -14,13 +14,13 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib import resample as resamplelib
-from gmoslib.fitsio import read_frame
-from gmoslib.frame import Extension
-from gmoslib.lookups import LAYOUTS
-from gmoslib.mosaic import mosaic_detectors
-from gmoslib.recipes import RecipeError, ccd_index_of_extensions
-from gmoslib.science import make_fringe_frame
+from gmoslib.calibration.recipes import RecipeError, ccd_index_of_extensions
+from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.io.fitsio import read_frame
+from gmoslib.io.frame import Extension
+from gmoslib.science import resample as resamplelib
+from gmoslib.science.mosaic import mosaic_detectors
+from gmoslib.science.recipes import make_fringe_frame
 from gmoslib.sim import simulate_preset
 from gmoslib.sim.presets import _night
 from tests.test_workflow_science import _flat_level
@@ -295,7 +295,7 @@ def test_i_band_hamamatsu_builds_no_fringe_frame_in_auto(tmp_path):
 
 
 def test_python_api_makes_the_same_fringe_frame(fringe_runs, tmp_path):
-    from gmoslib.api import reduce
+    from gmoslib.workflow.api import reduce
 
     raw, auto, _, _ = fringe_runs
     out = reduce(sorted(str(p) for p in raw.glob("*.fits")), "fringe", workdir=str(tmp_path))

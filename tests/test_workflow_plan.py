@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gmoslib import workflow_checks, workflow_files
-from gmoslib.api import validated_config
-from gmoslib.workflow_plan import (
+from gmoslib.config import files as workflow_files
+from gmoslib.workflow import checks as workflow_checks
+from gmoslib.workflow.api import validated_config
+from gmoslib.workflow.plan import (
     PlanningError,
     WorkflowPlan,
     aligned_inputs,
@@ -110,7 +111,7 @@ def test_group_and_config_errors_name_what_is_wrong(tmp_path):
     with pytest.raises(PlanningError, match="0180.fits, .*0538.fits are listed in manifest/"):
         plan.group_raw_files("bias", "N20170613S0180")
     assert existing_raw([str(tmp_path)]) == [str(tmp_path)]
-    with pytest.raises(PlanningError, match="not a step of gmoslib.recipes_table"):
+    with pytest.raises(PlanningError, match="not a step of gmoslib.workflow.recipes"):
         step_params(config(), "stackEverything")
     with pytest.raises(PlanningError, match="groups: deep"):
         aligned_inputs(config(align_and_stack={"deep": ["a.fits", "b.fits"]}), "shallow")
@@ -245,12 +246,12 @@ def test_an_installed_gmoslib_finds_its_installed_workflow(tmp_path):
     site = next(root.glob("p/lib/python*/site-packages"))
     probe = ("import sys; sys.prefix = sys.base_prefix = sys.argv[1]; "
              "sys.path.insert(0, sys.argv[2]); "
-             "from gmoslib import workflow_files as w, recipes_table as r; "
+             "from gmoslib.config import files as w, schema as r; "
              "print(w.snakefile()); print(r.default_schema_path()); print(w.__file__)")
     out = subprocess.run([sys.executable, "-I", "-c", probe, str(root / "p"), str(site)],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     share = root / "p" / "share" / "gmos-snake"
     assert out.stdout.split() == [str(share / "Snakefile"), str(share / "config/schema.yaml"),
-                                  str(site / "gmoslib" / "workflow_files.py")]
+                                  str(site / "gmoslib" / "config" / "files.py")]
     assert (share / "rules" / "common.smk").is_file() and (share / "scripts/manifest.py").is_file()

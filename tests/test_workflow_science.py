@@ -12,8 +12,8 @@ from astropy.nddata import CCDData
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.flat import ccd2_stat_region
-from gmoslib.provenance import read_provenance
+from gmoslib.calibration.flat import ccd2_stat_region
+from gmoslib.io.provenance import read_provenance
 from tests.workflow_helpers import run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -125,8 +125,8 @@ def test_noise_gaps_and_cosmic_rays(reduced):
 
 def test_cosmic_rays_absent_from_stack(reduced):
     """Every injected cosmic ray above 10 sigma leaves no trace in the stack."""
-    from gmoslib import geometry
-    from gmoslib.lookups import LAYOUTS, raw_amp_sections
+    from gmoslib.instrument import geometry
+    from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
 
     raw, work = reduced
     truth = json.loads((raw / "truth" / "frames.json").read_text())
@@ -186,8 +186,8 @@ def test_previews_qa_tables_and_report(reduced):
     import pandas as pd
     from PIL import Image
 
-    from gmoslib.preview import MASK_COLOR
-    from gmoslib.qa import FRAME_COLUMNS, STACK_COLUMNS
+    from gmoslib.qa.preview import MASK_COLOR
+    from gmoslib.qa.tables import FRAME_COLUMNS, STACK_COLUMNS
 
     raw, work = reduced
     truth = json.loads((raw / "truth" / "frames.json").read_text())
@@ -253,8 +253,8 @@ def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch,
     """The QA table is made by the job that makes the stack: when sources cannot be detected
     on the stack, the two numbers that need them are left empty and the reason is printed;
     every other number is still measured."""
-    import gmoslib.science
-    from gmoslib.qa import stack_qa
+    import gmoslib.science.recipes
+    from gmoslib.qa.tables import stack_qa
 
     _, work = reduced
     frames = sorted(p.name[:-len("_mosaic.fits")] for p in (work / "work" / "mosaic").glob(
@@ -268,7 +268,7 @@ def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch,
     def overflow(*args, **kwargs):
         raise Exception("internal pixel buffer full: 300000 active object pixels")
 
-    monkeypatch.setattr(gmoslib.science, "detect_catalogue", overflow)
+    monkeypatch.setattr(gmoslib.science.recipes, "detect_catalogue", overflow)
     rows2, total = stack_qa(mosaics, catalogues, stack, records)
     assert "internal pixel buffer full" in capsys.readouterr().err
     assert np.isnan(total["n_sources"]) and np.isnan(total["seeing_fwhm"])

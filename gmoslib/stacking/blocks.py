@@ -43,7 +43,7 @@ def stack_frames(
 
     readers : one callable per frame, ``read(y0, y1) -> (sci, var or None, dq or None)``,
     each plane (y1 - y0, nx) and anything ``np.asarray`` takes (an array, a broadcast
-    constant, a :class:`gmoslib.frame.LazyPlane`); safe to call from several threads.
+    constant, a :class:`gmoslib.io.frame.LazyPlane`); safe to call from several threads.
     Peak memory ~ memory_bytes plus the (ny, nx) outputs.  threads : blocks combined at once
     (numpy releases the GIL in the array work), each with memory_bytes / threads.
     Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).

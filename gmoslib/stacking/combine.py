@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import bottleneck as bn
 import numpy as np
 
-from .. import dq as dqbits
+from gmoslib.io import dq as dqbits
+
 from . import clean
 from .reject import minmax_reject, sigma_clip, usable_values
 

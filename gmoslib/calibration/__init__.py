@@ -1,0 +1,3 @@
+"""Calibrations: overscan, raw-frame preparation, bad pixels, master bias and
+flat, and the association of calibrations to frames.
+"""

@@ -1,0 +1,355 @@
+"""Calibration grouping and association over the manifest (reference section 6).
+
+Pure functions over pandas tables: which raw frames make each master calibration, and which
+master (built by the workflow, found on disk, or named by the user) serves each frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING
+
+from gmoslib.calibration.windows import bounded_windows, median_time, observing_night
+from gmoslib.instrument.lookups import needs_fringe
+
+if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only the errors
+    import pandas as pd
+
+BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
+             "read_speed_setting", "gain_setting", "amp_read_area")
+FLAT_KEYS = (*BIAS_KEYS, "filter_name")
+SCIENCE_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
+                "read_speed_setting", "gain_setting", "amp_read_area", "filter_name", "object")
+
+#: Association rules of reference 6.2: keys that must match and the strict time window.
+RULES = {
+    "processed_bias": (("instrument", "detector_x_bin", "detector_y_bin",
+                        "read_speed_setting", "gain_setting"), 90.0),
+    "processed_flat": (("instrument", "detector_x_bin", "detector_y_bin", "filter_name",
+                        "read_speed_setting", "gain_setting"), 180.0),
+    "processed_fringe": (("instrument", "detector_x_bin", "detector_y_bin", "filter_name"),
+                         365.0),
+}
+KIND_OF = {"processed_bias": "bias", "processed_flat": "flat", "processed_fringe": "fringe"}
+
+#: Columns of a candidates table (besides the manifest descriptor columns).
+CANDIDATE_COLUMNS = ("name", "caltype", "path", "origin")
+
+
+class CalibrationNotFoundError(LookupError):
+    """No calibration satisfies the association rules; the message says why."""
+
+
+def _time(value) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _usable_kind(manifest: pd.DataFrame, kind: str) -> pd.DataFrame:
+    rows = manifest[(manifest["usable"]) & (manifest["kind"] == kind)]
+    return rows[rows["qa_state"] != "Fail"]
+
+
+def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None,
+           max_span_days: float | None = None, per_night: bool = False
+           ) -> dict[str, list[str]]:
+    """Frames with equal keys, in time order, split where two consecutive frames are more
+    than max_gap_days apart, then into windows spanning at most max_span_days (whole nights
+    kept together, see gmoslib.calibration.windows.bounded_windows), or per observing night."""
+
+    groups: dict[str, list[str]] = {}
+    if rows.empty:
+        return groups
+    gap = None if max_gap_days is None else dt.timedelta(days=float(max_gap_days))
+    for _, sub in rows.groupby(list(keys), sort=True, dropna=False):
+        sub = sub.assign(_t=[_time(t) for t in sub["ut_datetime"]]).sort_values(
+            ["_t", "frame"])
+        frames, times = list(sub["frame"]), list(sub["_t"])
+        nights = [observing_night(t, i) for t, i in zip(times, sub["instrument"], strict=True)]
+        runs, start = [], 0
+        for k in range(1, len(frames) + 1):
+            if k == len(frames) or (gap is not None and times[k] - times[k - 1] > gap) or \
+                    (per_night and nights[k] != nights[k - 1]):
+                runs.append(range(start, k))
+                start = k
+        for run in runs:
+            windows = [list(run)] if max_span_days is None else [
+                [run[i] for i in w] for w in bounded_windows(
+                    [times[i] for i in run], [nights[i] for i in run], max_span_days)]
+            for w in windows:
+                groups[frames[w[0]]] = [frames[i] for i in w]
+    return dict(sorted(groups.items()))
+
+
+def group_calibrations(manifest: pd.DataFrame, kind: str, *, max_gap_days: float = 5.0,
+                       max_span_days: float | None = None) -> dict[str, list[str]]:
+    """Raw frames stacked into each master: name (first frame) -> frames in time order.
+
+    Frames with identical association keys are chained in time and split where two
+    consecutive frames are more than max_gap_days apart; a chain is then cut into windows
+    that span at most max_span_days (None: no limit), whole observing nights kept together,
+    so that calibrations taken every night never chain into one master over a semester.
+    Unusable frames and frames whose QA state is Fail (RAWGEMQA=BAD) never enter a master.
+    """
+    if kind not in ("bias", "flat"):
+        raise ValueError(f"kind must be 'bias' or 'flat', not {kind!r}")
+    keys = BIAS_KEYS if kind == "bias" else FLAT_KEYS
+    return _chain(_usable_kind(manifest, kind), keys, max_gap_days, max_span_days)
+
+
+def group_science(manifest: pd.DataFrame, *, per_night: bool = False
+                  ) -> dict[str, list[str]]:
+    """Science frames stacked together: same detector, binning, ROI, filter and object
+    (and, with per_night, the same observing night, gmoslib.calibration.windows.observing_night)."""
+    return _chain(_usable_kind(manifest, "science"), SCIENCE_KEYS, None, per_night=per_night)
+
+
+def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
+                           caltype: str, path_template: str) -> pd.DataFrame:
+    """Candidates for the masters the workflow builds: the descriptors of each group's
+    first frame (a master inherits its first input's header), dated by the median UT time
+    of the group's frames (so that association picks the group nearest in time)."""
+
+    # unusable rows may repeat a frame name (a duplicate .fits.bz2): never look them up
+    table = manifest[manifest["usable"]].set_index("frame", drop=False)
+    rows = []
+    for name, frames in groups.items():
+        row = table.loc[name].to_dict()
+        when = median_time([_time(table.at[f, "ut_datetime"]) for f in frames])
+        row.update(name=name, caltype=caltype, path=path_template.format(name=name),
+                   origin="workflow", ut_datetime=when.isoformat())
+        rows.append(row)
+    columns = list(dict.fromkeys([*CANDIDATE_COLUMNS, *manifest.columns]))
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
+
+
+def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
+                     ) -> pd.DataFrame:
+    """Workflow masters plus processed calibrations of this type found on disk.
+
+    A file on disk that is one of the workflow's own masters (a ``calibration_dirs`` entry
+    pointing into the working directory, as :func:`gmoslib.workflow.api.reduce` does) is kept once,
+    as
+    the workflow's product (paths compared after resolving, relative to the current
+    directory), so the workflow keeps it up to date.  A file on disk named like one of the
+    workflow's masters (after the same first raw frame: the same master, made by an earlier
+    run) is dated like it (its header carries its first frame's date, the workflow dates a
+    group by its median), so the tie goes to the file on disk and it is not made again."""
+    if on_disk is not None and not on_disk.empty:
+        on_disk = on_disk[on_disk["caltype"] == caltype]
+        if not built.empty:
+            own = {os.path.realpath(p) for p in built["path"]}
+            on_disk = on_disk[[os.path.realpath(p) not in own for p in on_disk["path"]]]
+            dates = dict(zip(built["name"], built["ut_datetime"], strict=True))
+            same = on_disk["name"].isin(list(dates))
+            if same.any():
+                on_disk = on_disk.copy()
+                on_disk.loc[same, "ut_datetime"] = on_disk.loc[same, "name"].map(dates)
+        import pandas as pd
+
+        built = pd.concat([built, on_disk], ignore_index=True) if not built.empty \
+            else on_disk.reset_index(drop=True)
+    return built.reset_index(drop=True)
+
+
+def _roi_ok(target, cand) -> bool:
+    """Equal amp_read_area for full frame / central spectrum, else containment."""
+    t, c = str(target["amp_read_area"]), str(cand["amp_read_area"])
+    if str(target.get("roi", "")) in ("Full Frame", "Central Spectrum"):
+        return t == c
+    return set(t.split("+")) <= set(c.split("+"))
+
+
+def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
+    """The best calibration of ``caltype`` for one frame (a manifest row or dict).
+
+    Exact keys and ROI rule, strict time window, never a QA-failed calibration; the closest
+    in time wins; ties go to processed files already on disk, then to the name.
+    """
+    if caltype not in RULES:
+        raise ValueError(f"unknown calibration type {caltype!r}")
+    keys, window = RULES[caltype]
+    frame = target["frame"]
+    when = _time(target["ut_datetime"])
+    if candidates is None or candidates.empty:
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {frame}: there is no {KIND_OF[caltype]} calibration at all "
+            f"(no raw {KIND_OF[caltype]} frames in raw_dir and none in calibration_dirs)")
+    cands = candidates[candidates["qa_state"] != "Fail"] if "qa_state" in candidates else \
+        candidates
+    reasons = []
+    ok = []
+    for _, cand in cands.iterrows():
+        bad = [k for k in keys if str(cand[k]) != str(target[k])]
+        if bad:
+            reasons.append((None, cand["name"], ", ".join(f"{k} {cand[k]} != {target[k]}"
+                                                           for k in bad)))
+            continue
+        if not _roi_ok(target, cand):
+            reasons.append((None, cand["name"], "different amplifiers / ROI"))
+            continue
+        days = abs((_time(cand["ut_datetime"]) - when).total_seconds()) / 86400.0
+        if days >= window:
+            reasons.append((days, cand["name"], f"{days:.1f} days apart"))
+            continue
+        ok.append((days, 0 if cand["origin"] != "workflow" else 1, str(cand["name"]), cand))
+    if not ok:
+        wanted = ", ".join(f"{k}={target[k]}" for k in keys)
+        timed = sorted(r for r in reasons if r[0] is not None)
+        nearest = (f" (nearest in time with matching keys: {timed[0][1]}, {timed[0][2]})"
+                   if timed else "")
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {frame}: none with {wanted} within {window:g} days of "
+            f"{when.date().isoformat()}{nearest}")
+    ok.sort(key=lambda r: r[:3])
+    return ok[0][3]
+
+
+def associate_path(target, candidates: pd.DataFrame, caltype: str,
+                   user_cal: dict | None = None, *, find=None) -> str:
+    """Path of the calibration for one frame; a user_cal entry overrides association.
+    find : a function like :func:`associate` (gmoslib.workflow.planning.Plan.finder gives the
+    indexed one); default associate."""
+    if user_cal and user_cal.get(caltype):
+        path = user_cal[caltype]
+        check_user_cal(path, target, caltype)
+        return path
+    cal = (find or associate)(target, candidates, caltype)
+    if str(cal["amp_read_area"]) != str(target["amp_read_area"]):
+        raise CalibrationNotFoundError(
+            f"no {caltype} for {target['frame']} that can be applied: the closest, "
+            f"{cal['name']}, was read over a larger area than the frame's ROI "
+            f"({target['roi']}) and cutting calibrations to a sub-ROI is not supported; "
+            "add calibrations taken with the same ROI")
+    return str(cal["path"])
+
+
+def check_user_cal(path: str, target, caltype: str) -> None:
+    """A user-supplied calibration must exist and fit the frame (binning, filter)."""
+    from gmoslib.instrument.descriptors import Descriptors
+    from gmoslib.io.fitsio import read_headers
+
+    if not os.path.exists(path):
+        raise CalibrationNotFoundError(
+            f"user_cal {caltype}: {path} does not exist (config key user_cal.{caltype})")
+    phu, exts = read_headers(path)
+    d = Descriptors(phu, exts, path)
+    wanted = KIND_OF[caltype].upper()
+    tags = d.tags()
+    if "PROCESSED" not in tags or wanted not in tags:
+        raise CalibrationNotFoundError(
+            f"user_cal {caltype}: {path} is not a processed {KIND_OF[caltype]} (its tags: "
+            f"{','.join(sorted(tags))}); name a master {KIND_OF[caltype]} made by gmos-snake")
+    problems = []
+    if (d.detector_x_bin(), d.detector_y_bin()) != (int(target["detector_x_bin"]),
+                                                    int(target["detector_y_bin"])):
+        problems.append(f"binning {d.binning()} but {target['frame']} is {target['binning']}")
+    if caltype in ("processed_flat", "processed_fringe") and \
+            d.filter_name() != str(target["filter_name"]):
+        problems.append(f"filter {d.filter_name()} but {target['frame']} has "
+                        f"{target['filter_name']}")
+    if all("AMPNAME" in h and "DETSEC" in h for h in exts) and \
+            "+".join(d.amp_read_area()) != str(target["amp_read_area"]):
+        problems.append(f"its amplifiers / ROI differ from those of {target['frame']}")
+    if problems:
+        raise CalibrationNotFoundError(f"user_cal {caltype} {path} does not fit: "
+                                       + "; ".join(problems))
+
+
+def fringe_wanted(policy: str, filter_pretty: str, detector_pretty: str) -> bool:
+    """Fringe policy: 'always', 'never', or 'auto' (the tutorial's tables)."""
+    if policy == "always":
+        return True
+    if policy == "never":
+        return False
+    if policy == "auto":
+        return needs_fringe(filter_pretty, detector_pretty)
+    raise ValueError(f"fringe policy must be auto, always or never, not {policy!r}")
+
+
+#: A fringe frame needs at least this many dithered science frames (reference 5.12).
+MIN_FRINGE_FRAMES = 3
+
+
+def max_dither_arcsec(ra_deg, dec_deg) -> float:
+    """Largest angular separation (arcsec) between any two pointings."""
+    import numpy as np
+
+    ra = np.radians(np.asarray(ra_deg, float))
+    dec = np.radians(np.asarray(dec_deg, float))
+    if ra.size < 2:
+        return 0.0
+    # haversine over all pairs
+    dra = ra[:, None] - ra[None, :]
+    ddec = dec[:, None] - dec[None, :]
+    a = np.sin(ddec / 2) ** 2 + np.cos(dec[:, None]) * np.cos(dec[None, :]) * np.sin(dra / 2) ** 2
+    return float(np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))).max() * 3600.0)
+
+
+def dither_spread_arcsec(rows: pd.DataFrame) -> float:
+    """Largest distance (arcsec) between two frames' pointings: from the telescope p/q
+    offsets, or from RA/Dec when the offsets are unknown."""
+    import numpy as np
+
+    p = rows["poffset"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    q = rows["qoffset"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if len(rows) < 2:
+        return 0.0
+    if np.isfinite(p).all() and np.isfinite(q).all():
+        return float(np.hypot(p[:, None] - p[None, :], q[:, None] - q[None, :]).max())
+
+    ra = rows["ra"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    dec = rows["dec"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if not (np.isfinite(ra).all() and np.isfinite(dec).all()):
+        return 0.0
+    return max_dither_arcsec(ra, dec)
+
+
+def fringe_group_problem(manifest: pd.DataFrame, frames: list[str], *,
+                         min_dither: float = 5.0) -> str:
+    """'' when these science frames can make a fringe frame, otherwise why not."""
+    return _fringe_problem(manifest.set_index("frame"), frames, min_dither)
+
+
+def _fringe_problem(by_frame: pd.DataFrame, frames: list[str], min_dither: float) -> str:
+    if len(frames) < MIN_FRINGE_FRAMES:
+        return (f"it has {len(frames)} frame(s) and a fringe frame needs at least "
+                f"{MIN_FRINGE_FRAMES} dithered frames")
+    rows = by_frame.loc[list(frames)]
+    spread = dither_spread_arcsec(rows)
+    if spread < min_dither:
+        return (f"its {len(frames)} frames are dithered by at most {spread:.1f} arcsec and "
+                f"at least {min_dither:g} arcsec is needed to separate sources from fringes")
+    return ""
+
+
+def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
+                  wanted: set[str], *, min_dither: float = 5.0,
+                  max_span_days: float | None = None) -> dict[str, list[str]]:
+    """Fringe frames the workflow can build: for every science group, its frames that need
+    fringe correction, cut into windows spanning at most max_span_days (None: no limit;
+    whole nights kept together), each window kept when its frames are enough and dithered
+    enough (name = first frame)."""
+
+    by_frame = manifest.set_index("frame", drop=False)
+    if max_span_days is not None:  # (the unique usable rows: the times are looked up)
+        by_frame = manifest[manifest["usable"]].set_index("frame", drop=False)
+    out = {}
+    for frames in science_groups.values():
+        chosen = [f for f in frames if f in wanted]
+        if not chosen:
+            continue
+        windows = [chosen]
+        if max_span_days is not None:
+            chosen.sort(key=lambda f: (_time(by_frame.at[f, "ut_datetime"]), f))
+            times = [_time(by_frame.at[f, "ut_datetime"]) for f in chosen]
+            nights = [observing_night(t, by_frame.at[f, "instrument"])
+                      for t, f in zip(times, chosen, strict=True)]
+            windows = [[chosen[i] for i in w]
+                       for w in bounded_windows(times, nights, max_span_days)]
+        for w in windows:
+            if not _fringe_problem(by_frame, w, min_dither):
+                out[w[0]] = w
+    return dict(sorted(out.items()))

@@ -1,0 +1,122 @@
+"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1).
+
+A pixel is bad when its flat response departs strongly from the local smooth response
+around it: dead, weak or hot pixels and columns (and rows).  The local response is judged
+on each side separately: the median of the ``WINDOW // 2`` pixels to its left and of those
+to its right (and, for rows, below and above).  A defect departs from both sides; a pixel
+on a smooth slope (vignetting, a dust shadow wider than a few pixels, the edge of the
+field) lies between them, so none of those is called a defect.  The departure must also be
+significant against the flat's own variance.  Pixels next to an unilluminated or no-data
+region (no valid pixel on one side) are not judged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import bottleneck as bn
+import numpy as np
+
+from gmoslib.instrument.illum import LOW_RESPONSE
+from gmoslib.io import dq as dqbits
+
+log = logging.getLogger(__name__)
+
+#: Width (binned pixels) of the neighbourhood: WINDOW // 2 pixels on each side.
+WINDOW = 11
+#: Relative departure from both sides above which a pixel is bad (10 %).
+THRESHOLD = 0.1
+#: ... and the departure must exceed this many standard deviations of the flat's VAR.
+NSIGMA = 5.0
+#: Pixels flagged with these bits are left out of the neighbourhood and not judged.
+SKIP_BITS = dqbits.UNILLUMINATED | dqbits.NO_DATA
+
+
+def side_medians(values: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the ``half`` pixels before and of the ``half`` pixels after every pixel
+    along ``axis`` of a (ny, nx) array (mirrored at the array's edges; NaN pixels ignored,
+    NaN where a side has none).  Returns (before, after), float32, same shape."""
+    a = np.asarray(values, np.float32)
+    n = a.shape[axis]
+    h = max(1, min(int(half), n - 1))
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (h, h)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), h, axis=axis, min_count=1)
+    # m[j] = median of padded[j-h+1 .. j]; pixel i sits at padded index i + h
+    before = np.take(m, np.arange(h - 1, h - 1 + n), axis=axis)
+    after = np.take(m, np.arange(2 * h, 2 * h + n), axis=axis)
+    return before.astype(np.float32, copy=False), after.astype(np.float32, copy=False)
+
+
+def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
+                    window: int = WINDOW, threshold: float = THRESHOLD,
+                    nsigma: float = NSIGMA, min_level: float = LOW_RESPONSE) -> np.ndarray:
+    """Bad pixels of one amplifier of a master flat (bool (ny, nx), True = bad).
+
+    response : (ny, nx) flat response relative to its normalisation level (dimensionless);
+    var : (ny, nx) its variance (same unit squared) or None (no significance test);
+    dq : (ny, nx) uint16 or None.  Pixels flagged unilluminated or no-data, and pixels
+    whose neighbourhood is below ``min_level`` (outside the field: the illumination
+    check's business), are never bad here.
+    """
+    r = np.asarray(response, np.float32)
+    skip = ~np.isfinite(r)
+    if dq is not None:
+        skip |= (np.asarray(dq) & SKIP_BITS) != 0
+    masked = np.where(skip, np.float32(np.nan), r)
+    sigma = None if var is None else np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
+    bad = np.zeros(r.shape, bool)
+    with np.errstate(invalid="ignore"):
+        for axis in (1, 0):  # along rows (finds columns), along columns (finds rows)
+            before, after = side_medians(masked, max(1, window // 2), axis)
+            lo, hi = np.minimum(before, after), np.maximum(before, after)  # NaN: unjudged
+            low = r < lo * (1 - threshold)
+            high = r > hi * (1 + threshold)
+            test = (low | high) & (lo > min_level)  # NaN sides compare False
+            if sigma is not None:
+                test &= np.where(low, lo - r, r - hi) > nsigma * sigma
+            bad |= test
+    bad &= ~skip
+    return bad
+
+
+def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
+                   dqs: list[np.ndarray | None], names: list[str], level: float,
+                   flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
+    """The data checks of a stacked (not yet normalised) master flat, amplifier by
+    amplifier (one amplifier's temporary arrays at a time), in order: the illumination
+    check (:func:`gmoslib.instrument.illum.check_flat_illumination`: dark regions -> UNILLUMINATED),
+    then the bad pixels (:func:`flat_bad_pixels` -> BAD_PIXEL); both logged per amplifier
+    (``names``: AMPNAME).
+
+    scis, variances : per amplifier (ny, nx) electrons and electrons^2; dqs : uint16 or
+    None; level : the normalisation level (electrons).  Returns (new DQs uint16; counts
+    ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
+    ``FLATBAD`` (pixels made bad that were not))."""
+    from gmoslib.instrument.illum import check_flat_illumination, log_flat_check
+
+    inv = np.float32(1.0 / level)
+    out = []
+    counts = {"ILLUMLOW": 0, "ILLUMHI": 0, "FLATBAD": 0}
+    for sci, var, d, name in zip(scis, variances, dqs, names, strict=True):
+        response = np.multiply(sci, inv, dtype=np.float32)
+        d = np.zeros(response.shape, np.uint16) if d is None else np.asarray(d, np.uint16)
+        d, n_dark, n_lit = check_flat_illumination(response, d)
+        log_flat_check(name, n_dark, n_lit, response.size, flat_name)
+        rel_var = None if var is None else np.multiply(var, inv * inv, dtype=np.float32)
+        bad = flat_bad_pixels(response, rel_var, d)
+        del response, rel_var
+        new = bad & ((d & dqbits.BAD_PIXEL) == 0)
+        d[bad] |= np.uint16(dqbits.BAD_PIXEL)
+        out.append(d)
+        n = int(new.sum())
+        counts["ILLUMLOW"] += n_dark
+        counts["ILLUMHI"] += n_lit
+        counts["FLATBAD"] += n
+        if n:
+            cols = np.flatnonzero(new.sum(axis=0) > new.shape[0] // 2)
+            log.info("bad pixels from the flat: %s amplifier %s: %d pixels%s", flat_name
+                     or "<flat>", name, n,
+                     f" (columns {', '.join(str(c + 1) for c in cols[:10])}"
+                     f"{' ...' if cols.size > 10 else ''} mostly bad)" if cols.size else "")
+    return out, counts

@@ -1,0 +1,211 @@
+"""Per-frame preparation primitives: DQ, VAR, gain, bias and flat correction.
+
+All take and return numpy arrays, never modify their inputs, and state units: ADU before
+:func:`adu_to_electrons`, electrons after.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gmoslib.instrument.lookups import HAMAMATSU_DEAD_ROWS
+from gmoslib.io import dq as dqbits
+
+
+class RowPlane:
+    """A (ny, nx) plane that is constant along each row, kept as its (ny,) row values: the DQ
+    of an amplifier whose only flags are whole rows (a bias's dead Hamamatsu rows), which
+    otherwise costs a full uint16 plane per frame.  A :class:`gmoslib.io.frame.LazyPlane`:
+    ``np.asarray`` gives the plane, ``rows(y0, y1)`` rows y0:y1, still lazy."""
+
+    __slots__ = ("values", "nx")
+    ndim = 2
+
+    def __init__(self, values: np.ndarray, nx: int):
+        self.values = np.asarray(values)
+        if self.values.ndim != 1:
+            raise ValueError(f"row values must be 1-D, got shape {self.values.shape}")
+        self.nx = int(nx)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.values.shape[0], self.nx)
+
+    @property
+    def size(self) -> int:
+        return self.values.shape[0] * self.nx
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes
+
+    def max(self):
+        return self.values.max()
+
+    def rows(self, y0: int, y1: int) -> RowPlane:
+        return RowPlane(self.values[y0:y1], self.nx)
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.repeat(self.values[:, None], self.nx, axis=1)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, key):
+        return np.asarray(self)[key]
+
+
+def any_saturated(raw_data: np.ndarray, saturation_adu: float) -> bool:
+    """Whether any raw value (ADU, bias level in) is at or above the saturation level, as
+    :func:`make_dq` judges it (integers: the smallest integer at or above the level)."""
+    raw_data = np.asarray(raw_data)
+    if not raw_data.size:
+        return False
+    if raw_data.dtype.kind in "iu":
+        level = math.ceil(saturation_adu)
+        return level <= np.iinfo(raw_data.dtype).max and int(raw_data.max()) >= level
+    return bool((raw_data >= saturation_adu).any())
+
+
+def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | None = None,
+            unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None,
+            finite: bool = False) -> np.ndarray:
+    """DQ plane (uint16) of one amplifier.
+
+    raw_data : (ny, nx) raw counts (ADU, bias level still in) -- saturation is judged on them.
+    saturation_adu : pixels >= this get SATURATED (4).
+    bpm : (ny, nx), non-zero = static bad pixel -> BAD_PIXEL (1).
+    unilluminated / no_data : (ny, nx) bool or None -> UNILLUMINATED (64) / NO_DATA (16).
+    Non-finite values get BAD_PIXEL (not looked for when ``finite``: integer raw data).
+    """
+    raw_data = np.asarray(raw_data)
+    if raw_data.dtype.kind in "iu":
+        # integers: compare with the smallest integer at or above the level (exact); most
+        # amplifiers have no saturated pixel at all, which their maximum tells (a reduction
+        # is cheaper than a full boolean plane)
+        limits = np.iinfo(raw_data.dtype)
+        level = math.ceil(saturation_adu)
+        if not any_saturated(raw_data, saturation_adu):
+            saturated = None
+        else:
+            saturated = raw_data >= raw_data.dtype.type(max(level, limits.min))
+    else:
+        saturated = raw_data >= saturation_adu
+    # one pass each, no masked assignment over the whole plane
+    dq = (np.zeros(raw_data.shape, np.uint16) if saturated is None
+          else np.multiply(saturated, np.uint16(dqbits.SATURATED), dtype=np.uint16))
+    for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
+                      (no_data, dqbits.NO_DATA)):
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != dq.shape:
+                raise ValueError(f"DQ bit {bit} mask shape {mask.shape} differs from data "
+                                 f"shape {dq.shape}")
+            dq[mask != 0] |= bit
+    if not finite and not np.isfinite(np.add.reduce(raw_data, axis=None, dtype=np.float64)):
+        dq[~np.isfinite(raw_data)] |= dqbits.BAD_PIXEL  # only when some value is not finite
+    return dq
+
+
+def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
+    """Rows (bool, length ny) of an amplifier that fall in the bottom 48 unbinned rows of a
+    Hamamatsu CCD, which hold no data.  A binned row counts as dead if any of its unbinned rows
+    is.  Callers flag these rows UNILLUMINATED (64), as the DRAGONS illumination masks do
+    (reference 5.3), so they survive into the flat and are excluded from stacks.
+    ny : binned rows of the amplifier; ybin : y binning; ccd_y_start : 0-based unbinned CCD
+    row of the amplifier's first row (CCDSEC y1 - 1; > 0 for a sub-ROI)."""
+    ccd_rows = ccd_y_start + np.arange(ny) * ybin
+    # a binned row is dead if any of its unbinned rows is dead
+    return ccd_rows < HAMAMATSU_DEAD_ROWS
+
+
+def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_noise_e: float,
+                       gain: float, unit: str = "adu") -> np.ndarray:
+    """VAR + read noise^2: (RN/gain)^2 in ADU^2, or RN^2 in electrons^2 (float32)."""
+    term = (read_noise_e / gain) ** 2 if unit == "adu" else read_noise_e**2
+    if var is None:
+        return np.full(shape, term, np.float32)
+    return np.add(var, np.float32(term), dtype=np.float32)
+
+
+def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):
+    """(sci * gain, var * gain^2) as float32."""
+    g = np.float32(gain)
+    return (np.multiply(sci, g, dtype=np.float32),
+            None if var is None else np.multiply(var, g * g, dtype=np.float32))
+
+
+def add_poisson_var(var: np.ndarray | None, sci_e: np.ndarray) -> np.ndarray:
+    """VAR + max(sci, 0): Poisson variance of a bias-free image in electrons."""
+    out = np.maximum(sci_e, np.float32(0), dtype=np.float32)
+    if var is not None:
+        out += var
+    return out
+
+
+def _check_shape(a: np.ndarray, b: np.ndarray, what: str):
+    if a.shape != b.shape:
+        raise ValueError(f"{what} shape {b.shape} differs from the data shape {a.shape}")
+
+
+def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
+    """sci - bias; VAR added; DQ OR-ed.
+
+    sci, var, dq : (ny, nx) float32, float32 or None, uint16 or None -- trimmed science, ADU.
+    bias_sci, bias_var, bias_dq : the same shape and unit (bias_var/bias_dq may be None).
+    Raises ValueError naming both shapes when they differ.  Returns new arrays.
+    """
+    _check_shape(sci, bias_sci, "bias")
+    out_sci = np.subtract(sci, bias_sci, dtype=np.float32)
+    out_var = None
+    if var is not None:
+        out_var = (np.add(var, bias_var, dtype=np.float32) if bias_var is not None
+                   else np.array(var, np.float32))
+    out_dq = None
+    if dq is not None:
+        out_dq = (dq | bias_dq).astype(np.uint16) if bias_dq is not None else dq.copy()
+    return out_sci, out_var, out_dq
+
+
+def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
+    """sci / flat with variance propagation, DQ OR-ed.
+
+    sci, var, dq : (ny, nx) float32 (electrons), float32 or None, uint16 or None.
+    flat_sci, flat_var, flat_dq : normalised flat (dimensionless), same shape.
+
+    Flat pixels that are <= 0 or not finite are divided by 1 and flagged BAD_PIXEL, unless
+    the flat's DQ already marks them UNILLUMINATED (that flag is OR-ed in instead).
+    VAR = var / f^2 + sci^2 var_f / f^4.
+    """
+    _check_shape(sci, flat_sci, "flat")
+    # float32 throughout (relative rounding ~1e-7, far below any noise), few passes
+    f = np.asarray(flat_sci, np.float32)
+    with np.errstate(invalid="ignore"):
+        bad = ~(f > 0) | ~np.isfinite(f)  # NaN fails f > 0
+    if bad.any():
+        f = np.where(bad, np.float32(1), f)
+    inv = np.divide(np.float32(1), f, dtype=np.float32)
+    out_sci = np.multiply(sci, inv, dtype=np.float32)
+    out_var = None
+    if var is not None:
+        inv2 = inv * inv
+        out_var = np.multiply(var, inv2, dtype=np.float32)
+        if flat_var is not None:
+            # s^2 var_f / f^4 = (s / f)^2 var_f / f^2
+            fv = np.asarray(flat_var, np.float32)
+            if bad.any():
+                fv = np.where(bad, np.float32(0), fv)
+            out_var += out_sci * out_sci * fv * inv2
+    out_dq = np.zeros(sci.shape, np.uint16) if dq is None else np.array(dq, np.uint16)
+    if flat_dq is not None:
+        out_dq |= np.asarray(flat_dq, np.uint16)
+        # a flat pixel the flat itself calls unilluminated keeps that flag only
+        bad_unflagged = bad & ((np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0)
+    else:
+        bad_unflagged = bad
+    out_dq[bad_unflagged] |= dqbits.BAD_PIXEL
+    return out_sci, out_var, out_dq

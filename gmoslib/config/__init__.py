@@ -1,0 +1,2 @@
+"""The workflow's configuration: its schema (every default) and where its files are.
+"""

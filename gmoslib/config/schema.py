@@ -1,0 +1,154 @@
+"""The step parameters of the workflow's config schema (``config/schema.yaml``, ``params:``):
+the one place where their defaults, types and meanings live.
+
+The workflow validates its config against the schema and reads a step's parameters through
+``step_params("stepName")`` in ``rules/*.smk``; :func:`step_values` fills in the same defaults
+for a recipe called from Python with some or none of them.  Step names are DRAGONS' primitive
+names, so ``-p stackFrames:hsigma=5`` becomes ``params: {stackFrames: {hsigma: 5}}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A ``params:`` entry names an unknown step or parameter, or has the wrong shape."""
+
+
+def default_schema_path() -> str:
+    """config/schema.yaml of the workflow this gmoslib belongs to (gmoslib.config.files)."""
+    from gmoslib.config.files import schema_path
+
+    try:
+        return str(schema_path())
+    except FileNotFoundError:  # (load_schema names the missing file)
+        return str(Path(__file__).resolve().parents[2] / "config" / "schema.yaml")
+
+
+def load_schema(path: str | None = None) -> dict:
+    """The workflow's JSON schema (a dict) from ``path`` (default: :func:`default_schema_path`)."""
+    path = path or default_schema_path()
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"workflow schema {path} not found: gmoslib reads the step parameters from the "
+            "config/schema.yaml of its repository checkout")
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def step_schemas(schema: dict) -> dict[str, dict]:
+    """step name -> its JSON schema (``properties`` = its parameters), in schema order."""
+    return dict(schema["properties"]["params"]["properties"])
+
+
+def step_parameters(schema: dict, step: str) -> dict[str, dict]:
+    """parameter name -> its JSON schema (type, default, description...) for one step."""
+    steps = step_schemas(schema)
+    if step not in steps:
+        raise ParamsError(f"unknown step {step!r}; valid steps: {', '.join(steps)}")
+    return dict(steps[step].get("properties", {}))
+
+
+def _types(prop: dict) -> list[str]:
+    t = prop.get("type", [])
+    return [t] if isinstance(t, str) else list(t)
+
+
+def _coerce(value, prop: dict):
+    """A string from ``--config`` (Snakemake passes nested values as strings) turned into the
+    type the schema asks for, and an integer given for a number parameter into a float (so a
+    config file, ``--config`` and the Python API record the same value); anything else is
+    returned unchanged for the schema to judge."""
+    types = _types(prop)
+    if (isinstance(value, int) and not isinstance(value, bool) and "number" in types
+            and "integer" not in types):
+        return float(value)  # 5 and 5.0 are one value: one form in HISTORY, whatever the source
+    if not isinstance(value, str) or "string" in types:
+        return value
+    text = value.strip()
+    if "null" in types and text in ("None", "null", "~", ""):
+        return None
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "integer" in types:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return value
+
+
+def check_params(params, schema: dict) -> dict:
+    """Check a ``params:`` config section against the schema's steps and parameters.
+
+    Unknown steps or parameters raise :class:`ParamsError` naming the key and listing the
+    valid ones (the schema validator only says that a key "was unexpected").  String values
+    given on the command line (``--config 'params={stackBiases: {lsigma: 5}}'`` arrives as
+    ``'5'``) are converted to the parameter's type.  Returns a new dict; types, ranges and
+    enums are left to the schema validation that follows.
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ParamsError(
+            f"config params must be a mapping of step -> parameter -> value, got {params!r}; "
+            "e.g. --config 'params={stackBiases: {lsigma: 5}}'")
+    steps = step_schemas(schema)
+    out = {}
+    for step, values in params.items():
+        if step not in steps:
+            raise ParamsError(
+                f"unknown step {step!r} in config params; valid steps: {', '.join(steps)}")
+        known = steps[step].get("properties", {})
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ParamsError(
+                f"config params.{step} must be a mapping of parameter -> value, got {values!r}")
+        checked = {}
+        for name, value in values.items():
+            if name not in known:
+                valid = ", ".join(known) if known else "(this step has no parameters)"
+                raise ParamsError(
+                    f"unknown parameter {name!r} of step {step} in config params; valid "
+                    f"parameters of {step}: {valid}")
+            checked[name] = _coerce(value, known[name])
+        out[step] = checked
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _workflow_schema() -> dict:
+    return load_schema()
+
+
+def step_values(step: str, given: dict | None = None, schema: dict | None = None) -> dict:
+    """Every parameter of ``step``: the schema's defaults, overridden by ``given`` (checked
+    and converted by :func:`check_params`).  The one place where gmoslib applies defaults:
+    recipe entry points call it, so a partial dict (or ``{}``) from the Python API or a test
+    gets the same values as the workflow's validated config, and a schema change changes
+    behaviour.  ``schema``: default :func:`load_schema` (read once per process)."""
+    schema = schema or _workflow_schema()
+    checked = check_params({step: dict(given or {})}, schema)[step]
+    return {**defaults(schema)[step], **checked}
+
+
+def defaults(schema: dict) -> dict[str, dict]:
+    """step -> parameter -> default value, from the schema."""
+    return {step: {name: copy.deepcopy(prop.get("default"))
+                   for name, prop in s.get("properties", {}).items()}
+            for step, s in step_schemas(schema).items()}
+
+
+# ------------------------------------------------------------------------- text listings

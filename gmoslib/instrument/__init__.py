@@ -1,0 +1,3 @@
+"""GMOS itself: lookup tables, sections, geometry, tags, descriptors,
+illumination masks and header validation.
+"""

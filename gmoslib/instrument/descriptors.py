@@ -1,0 +1,538 @@
+"""Descriptors: named, typed values computed from GMOS headers (reference sections 1-4).
+
+``Descriptors(phu, exts, filename)`` wraps the primary header and the image-extension
+headers of one file (raw or processed by gmos-snake).  Method names follow DRAGONS so that
+selection expressions read the same.  A missing or malformed required keyword raises
+:class:`DescriptorError` naming the file and the keyword.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import TYPE_CHECKING
+
+from gmoslib.instrument import lookups
+from gmoslib.instrument.sections import Section, parse_section
+from gmoslib.instrument.tags import tags as _tags
+from gmoslib.io.errors import DescriptorError
+
+if TYPE_CHECKING:
+    from astropy.io import fits
+
+
+_FILTER_ID = re.compile(r"_G.*$")  # reference 4: everything from the first "_G"
+
+
+def pretty_filter_name(filter1: str, filter2: str) -> str:
+    """DRAGONS' pretty filter name: component ids removed, open/Clear/ND wheels dropped,
+    'open' if nothing remains, 'blank'/'dark' appended for blocking filters."""
+    names = []
+    extra = []
+    for raw in (filter1, filter2):
+        name = _FILTER_ID.sub("", raw.strip())
+        if "Block" in raw or "Dark" in raw:
+            extra.append("blank")
+        if "DK" in raw:
+            extra.append("dark")
+        lower = name.lower()
+        if not name or "open" in lower or "clear" in lower or lower.startswith("nd"):
+            continue
+        names.append(name)
+    names = names[:2]
+    if not names:
+        names = ["open"]
+    if "blank" in extra:
+        names = ["blank"] if names == ["open"] else [*names, "blank"]
+    elif "dark" in extra:
+        names = ["dark"] if names == ["open"] else [*names, "dark"]
+    return "&".join(names[:2])
+
+
+class Descriptors:
+    """Descriptor values of one GMOS file."""
+
+    def __init__(self, phu: fits.Header, exts: list[fits.Header], filename: str = ""):
+        self.phu = phu
+        self.exts = list(exts)
+        self.filename = filename
+
+    # ------------------------------------------------------------------ keyword access
+    def _err(self, key: str, problem: str, ext: int | None = None) -> DescriptorError:
+        where = f"extension {ext + 1} " if ext is not None else "primary header "
+        name = self.filename or "<headers>"
+        return DescriptorError(f"{name}: {where}keyword {key}: {problem}")
+
+    def _phu(self, key: str, *, required: bool = True, default=None):
+        if key in self.phu and self.phu[key] is not None and str(self.phu[key]).strip() != "":
+            value = self.phu[key]
+            return value.strip() if isinstance(value, str) else value
+        if required:
+            raise self._err(key, "missing")
+        return default
+
+    def _ext(self, key: str, *, required: bool = True) -> list:
+        if not self.exts:
+            raise DescriptorError(f"{self.filename or '<headers>'}: no image extensions")
+        out = []
+        for i, h in enumerate(self.exts):
+            if key not in h or h[key] is None:
+                if required:
+                    raise self._err(key, "missing", i)
+                out.append(None)
+            else:
+                value = h[key]
+                out.append(value.strip() if isinstance(value, str) else value)
+        return out
+
+    def _sections(self, key: str) -> list[Section]:
+        out = []
+        for i, text in enumerate(self._ext(key)):
+            try:
+                out.append(parse_section(str(text)))
+            except ValueError as exc:
+                raise self._err(key, str(exc), i) from exc
+        return out
+
+    # ------------------------------------------------------------------ identity
+    def instrument(self) -> str:
+        return str(self._phu("INSTRUME"))
+
+    def telescope(self) -> str:
+        return str(self._phu("OBSERVAT", required=False) or self._phu("TELESCOP", default=""))
+
+    def observation_type(self) -> str:
+        return str(self._phu("OBSTYPE"))
+
+    def observation_class(self) -> str:
+        return str(self._phu("OBSCLASS", required=False, default=""))
+
+    def object(self) -> str:
+        return str(self._phu("OBJECT", required=False, default=""))
+
+    def data_label(self) -> str:
+        return str(self._phu("DATALAB", required=False, default=""))
+
+    def observation_id(self) -> str:
+        return str(self._phu("OBSID", required=False, default=""))
+
+    def program_id(self) -> str:
+        return str(self._phu("GEMPRGID", required=False, default=""))
+
+    def tags(self) -> frozenset[str]:
+        return _tags(self.phu, self.exts)
+
+    # ------------------------------------------------------------------ optics
+    def filter_name(self, pretty: bool = False) -> str:
+        f1 = str(self._phu("FILTER1"))
+        f2 = str(self._phu("FILTER2"))
+        if pretty:
+            return pretty_filter_name(f1, f2)
+        return f"{f1}&{f2}"
+
+    def disperser(self) -> str:
+        return str(self._phu("GRATING", required=False, default=""))
+
+    def focal_plane_mask(self) -> str:
+        mask = str(self._phu("MASKNAME", required=False, default="None"))
+        return "Imaging" if mask == "None" else mask
+
+    def exposure_time(self) -> float | None:
+        value = self._phu("EXPTIME")
+        try:
+            t = float(value)
+        except (TypeError, ValueError) as exc:
+            raise self._err("EXPTIME", f"not a number ({value!r})") from exc
+        return None if t < 0 or t > 10000 else t
+
+    # ------------------------------------------------------------------ time
+    def _time_of_day(self, key: str) -> dt.timedelta | None:
+        """A PHU 'hh:mm:ss.s' keyword as a time since midnight (None if absent)."""
+        text = self._phu(key, required=False)
+        if text is None:
+            return None
+        try:
+            hh, mm, ss = str(text).split(":")
+            seconds = int(hh) * 3600 + int(mm) * 60 + float(ss)
+        except ValueError as exc:
+            raise self._err(key, f"malformed time ({text!r}), expected hh:mm:ss.s") from exc
+        if not 0 <= seconds < 86400 + 1:  # allow a leap second
+            raise self._err(key, f"time out of range ({text!r})")
+        return dt.timedelta(microseconds=round(seconds * 1e6))
+
+    def _mjd_datetime(self) -> dt.datetime | None:
+        for i, h in [(None, self.phu), *enumerate(self.exts)]:
+            if "MJD-OBS" in h and h["MJD-OBS"] is not None:
+                try:
+                    mjd = float(h["MJD-OBS"])
+                except (TypeError, ValueError) as exc:
+                    raise self._err("MJD-OBS", f"not a number ({h['MJD-OBS']!r})", i) from exc
+                if mjd > 0:
+                    from astropy.time import Time
+
+                    return Time(mjd, format="mjd", scale="utc").to_datetime()
+        return None
+
+    def ut_datetime(self) -> dt.datetime:
+        """UT start of the observation (naive datetime, UTC), reference section 4.
+
+        Date from DATE-OBS (used as is when it already holds 'YYYY-MM-DDThh:mm:ss'), else
+        UTDATE; time of day from UT, then TIME-OBS, STARTUT, UTSTART; MJD-OBS (primary
+        header, then the extensions) when no date or no time keyword exists.
+
+        Deliberately NOT done: DRAGONS copies the file-write keyword DATE into DATE-OBS for
+        every GMOS-N Hamamatsu file (a commissioning-era fix in standardizeInstrumentHeaders).
+        Once DATE holds a full timestamp that makes ut_datetime() -- and hence calibration
+        association by date -- follow the time the file was written rather than the time it
+        was observed, so we always use DATE-OBS + UT.  For the same reason DATE is not used
+        as a fallback date.
+        """
+        key = "DATE-OBS" if self._phu("DATE-OBS", required=False) is not None else "UTDATE"
+        date_text = self._phu(key, required=False)
+        if date_text is not None:
+            date_text = str(date_text)
+            if "T" in date_text:
+                try:
+                    return dt.datetime.fromisoformat(date_text.rstrip("Z"))
+                except ValueError as exc:
+                    raise self._err(key, f"malformed ({date_text!r}), expected "
+                                    "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss") from exc
+            try:
+                date = dt.date.fromisoformat(date_text)
+            except ValueError as exc:
+                raise self._err(key, f"malformed date ({date_text!r}), expected "
+                                "YYYY-MM-DD") from exc
+            midnight = dt.datetime.combine(date, dt.time())
+            for tkey in ("UT", "TIME-OBS", "STARTUT", "UTSTART"):
+                since = self._time_of_day(tkey)
+                if since is not None:
+                    return midnight + since
+            mjd = self._mjd_datetime()
+            if mjd is not None and mjd.date() == date:
+                return mjd
+            return midnight
+        mjd = self._mjd_datetime()
+        if mjd is not None:
+            return mjd
+        raise self._err("DATE-OBS", "missing (and no UTDATE or MJD-OBS)")
+
+    def ut_date(self) -> dt.date:
+        return self.ut_datetime().date()
+
+    # ------------------------------------------------------------------ detector
+    def detector_name(self, pretty: bool = False) -> str:
+        if pretty:
+            dettype = str(self._phu("DETTYPE"))
+            if dettype not in lookups.DETTYPE_PRETTY:
+                raise self._err("DETTYPE", f"unknown GMOS detector type {dettype!r}")
+            return lookups.DETTYPE_PRETTY[dettype]
+        return str(self._phu("DETID"))
+
+    def _binning(self) -> tuple[int, int]:
+        values = set()
+        for i, text in enumerate(self._ext("CCDSUM")):
+            try:
+                x, y = (int(v) for v in str(text).split())
+            except ValueError as exc:
+                raise self._err("CCDSUM", f"malformed ({text!r}), expected 'x y'", i) from exc
+            values.add((x, y))
+        if len(values) != 1:
+            raise DescriptorError(f"{self.filename or '<headers>'}: keyword CCDSUM: "
+                                  f"extensions disagree ({sorted(values)})")
+        return values.pop()
+
+    def detector_x_bin(self) -> int:
+        return self._binning()[0]
+
+    def detector_y_bin(self) -> int:
+        return self._binning()[1]
+
+    def binning(self) -> str:
+        x, y = self._binning()
+        return f"{x}x{y}"
+
+    def array_name(self) -> list[str]:
+        return [str(v) for v in self._ext("AMPNAME")]
+
+    def data_section(self) -> list[Section]:
+        return self._sections("DATASEC")
+
+    def overscan_section(self) -> list[Section]:
+        return self._sections("BIASSEC")
+
+    def detector_section(self) -> list[Section]:
+        return self._sections("DETSEC")
+
+    def array_section(self) -> list[Section]:
+        return self._sections("CCDSEC")
+
+    def amp_read_area(self) -> list[str]:
+        return [f"'{a}':{d}" for a, d in zip(self.array_name(), self._ext("DETSEC"), strict=True)]
+
+    def read_speed_setting(self) -> str:
+        value = self._phu("AMPINTEG")
+        try:
+            integ = float(value)
+        except (TypeError, ValueError) as exc:
+            raise self._err("AMPINTEG", f"not a number ({value!r})") from exc
+        limit = 8000 if self.detector_name(pretty=True).startswith("Hamamatsu") else 2000
+        return "slow" if integ > limit else "fast"
+
+    def gain_setting(self) -> str:
+        """'low' or 'high': GAINSET on prepared data, else the controller GAIN (< 3 = low);
+        one answer when all but at most one extension agree."""
+        settings = []
+        for i, h in enumerate(self.exts):
+            if "GAINSET" in h:
+                settings.append(str(h["GAINSET"]).strip())
+                continue
+            key = "GAINORIG" if "GAINORIG" in h else "GAIN"
+            if key not in h:
+                raise self._err("GAIN", "missing", i)
+            try:
+                settings.append("low" if float(h[key]) < 3.0 else "high")
+            except (TypeError, ValueError) as exc:
+                raise self._err(key, f"not a number ({h[key]!r})", i) from exc
+        for s in ("low", "high"):
+            if settings.count(s) >= len(settings) - 1:
+                return s
+        raise self._err("GAIN", "extensions disagree on the gain setting")
+
+    def read_mode(self) -> str:
+        return {("low", "slow"): "Normal", ("high", "fast"): "Bright",
+                ("low", "fast"): "Acquisition", ("high", "slow"): "Engineering"}[
+            (self.gain_setting(), self.read_speed_setting())]
+
+    def _lut(self, which: int) -> list[float]:
+        speed, gain = self.read_speed_setting(), self.gain_setting()
+        date = self.ut_date()
+        out = []
+        for i, amp in enumerate(self.array_name()):
+            try:
+                out.append(lookups.amp_parameters(amp, speed, gain, date,
+                                                  for_read_noise=(which == 1))[which])
+            except KeyError as exc:
+                raise self._err("AMPNAME", str(exc.args[0]), i) from exc
+        return out
+
+    def gain(self) -> list[float]:
+        """Gain per extension (e-/ADU): the lookup table on raw data (the raw GAIN keyword is
+        not trusted), the GAIN keyword once prepared."""
+        if "PREPARED" in self.tags():
+            return [float(v) for v in self._ext("GAIN")]
+        return self._lut(0)
+
+    def read_noise(self) -> list[float]:
+        """Read noise per extension (electrons), lookup table on raw data."""
+        if "PREPARED" in self.tags():
+            return [float(v) for v in self._ext("RDNOISE")]
+        return self._lut(1)
+
+    def bias_level(self) -> list[float]:
+        """Nominal bias level per extension (ADU) from the lookup table (an estimate)."""
+        return self._lut(2)
+
+    def nbiascontam(self) -> int:
+        return lookups.NBIASCONTAM[self.detector_name(pretty=True)]
+
+    def saturation_level(self) -> list[float]:
+        """Saturation (= non-linear) level per extension in ADU (reference 2.3).
+
+        P = 65535 - b, where b is the bias level already removed from the data (the
+        extension's OVERSCAN keyword; 0 on raw data).  EEV, or binning product x*y > 2: P
+        (so raw 2x2 and 4x4 data saturate at 65535 ADU).  Otherwise (1x1, 1x2, 2x1 on e2vDD /
+        Hamamatsu) min((well + b*g)/g, P) with well = full well (gmosThresholds[DETECTOR]
+        [AMPNAME], electrons) * x*y and g the lookup gain; P if the amplifier has no entry.
+        """
+        pretty = self.detector_name(pretty=True)
+        x, y = self._binning()
+        gains = self.gain()
+        detector = str(self._phu("DETECTOR", required=False, default=""))
+        wells = lookups.FULL_WELL.get(detector, {})
+        out = []
+        for i, (amp, g) in enumerate(zip(self.array_name(), gains, strict=True)):
+            bias = 0.0
+            if "OVERSCAN" in self.exts[i]:
+                try:
+                    bias = float(self.exts[i]["OVERSCAN"])
+                except (TypeError, ValueError) as exc:
+                    raise self._err("OVERSCAN", f"not a number ({self.exts[i]['OVERSCAN']!r})",
+                                    i) from exc
+            adc = 65535.0 - bias
+            if pretty == "EEV" or x * y > 2 or amp not in wells:
+                out.append(adc)
+                continue
+            well = wells[amp] * x * y
+            out.append(min((well + bias * g) / g, adc))
+        return out
+
+    def non_linear_level(self) -> list[float]:
+        """Same as saturation_level() for GMOS (no separate non-linearity threshold)."""
+        return self.saturation_level()
+
+    def pixel_scale(self) -> float:
+        """Arcsec per binned pixel (lookup value times the y binning)."""
+        key = (self.instrument(), self.detector_name(pretty=True))
+        if key not in lookups.PIXEL_SCALE:
+            raise self._err("INSTRUME", f"no pixel scale for {key}")
+        return lookups.PIXEL_SCALE[key] * self.detector_y_bin()
+
+    def detector_rois_requested(self) -> list[tuple[int, int, int, int]]:
+        """Requested ROIs as 0-based unbinned (y1, y2, x1, x2), from DETNROI and
+        DETRO<n>X / DETRO<n>XS / DETRO<n>Y / DETRO<n>YS (start 1-based unbinned, size binned).
+        Empty when there are no DETRO keywords."""
+        try:
+            nroi = int(self.phu.get("DETNROI", 1))
+        except (TypeError, ValueError) as exc:
+            raise self._err("DETNROI", f"not an integer ({self.phu['DETNROI']!r})") from exc
+        rois = []
+        for n in range(1, nroi + 1):
+            keys = [f"DETRO{n}X", f"DETRO{n}XS", f"DETRO{n}Y", f"DETRO{n}YS"]
+            if not all(k in self.phu for k in keys):
+                break
+            try:
+                x0, nx, y0, ny = (int(self.phu[k]) for k in keys)
+            except (TypeError, ValueError) as exc:
+                raise self._err(keys[0], "ROI keywords are not integers") from exc
+            xb, yb = self._binning()
+            rois.append((y0 - 1, y0 - 1 + ny * yb, x0 - 1, x0 - 1 + nx * xb))
+        return rois
+
+    def detector_roi_setting(self) -> str:
+        """Name of the first requested ROI ('Full Frame', 'CCD2', 'Central Spectrum',
+        'Central Stamp'), 'Custom' when it matches none, 'Undefined' without DETRO keywords
+        (reference 2.4)."""
+        rois = self.detector_rois_requested()
+        if not rois:
+            return "Undefined"
+        return lookups.roi_name(rois[0])
+
+    # ------------------------------------------------------------------ pointing
+    def _float(self, key: str, default: float = math.nan) -> float:
+        try:
+            return float(self._phu(key, required=False, default=default))
+        except (TypeError, ValueError):
+            return default
+
+    def telescope_x_offset(self) -> float:
+        return self._float("POFFSET")
+
+    def telescope_y_offset(self) -> float:
+        return self._float("QOFFSET")
+
+    def position_angle(self) -> float:
+        return self._float("PA")
+
+    def ra(self) -> float:
+        return self._float("RA")
+
+    def dec(self) -> float:
+        return self._float("DEC")
+
+    def detector_x_offset(self) -> float:
+        """POFFSET in binned pixels, sign flipped for GMOS-N on the bottom port (INPORT 1)."""
+        offset = self.telescope_x_offset() / self.pixel_scale() * self.detector_y_bin() \
+            / self.detector_x_bin()
+        if self.instrument() == "GMOS-N" and int(self._float("INPORT", 0)) == 1:
+            offset = -offset
+        return offset
+
+    def detector_y_offset(self) -> float:
+        """QOFFSET in binned pixels, sign flipped for GMOS-S on the bottom port (INPORT 1)."""
+        offset = self.telescope_y_offset() / self.pixel_scale()
+        if self.instrument() == "GMOS-S" and int(self._float("INPORT", 0)) == 1:
+            offset = -offset
+        return offset
+
+    def qa_state(self) -> str:
+        pireq = str(self._phu("RAWPIREQ", required=False, default="")).upper()
+        gemqa = str(self._phu("RAWGEMQA", required=False, default="")).upper()
+        if gemqa == "BAD":
+            return "Fail"
+        if gemqa == "CHECK" or pireq == "CHECK":
+            return "CHECK"
+        if pireq == "YES" and gemqa == "USABLE":
+            return "Pass"
+        if pireq == "NO" and gemqa == "USABLE":
+            return "Usable"
+        return "Undefined"
+
+    def group_id(self) -> str:
+        """Frames that may be combined share a group id (reference 4)."""
+        parts = [self.binning().replace("x", "_"), self.read_mode(),
+                 "+".join(self.amp_read_area())]
+        tags = self.tags()
+        if "BIAS" in tags:
+            return "_".join(parts)
+        if "FLAT" in tags:
+            return "_".join([self.filter_name(pretty=True), *parts])
+        return "_".join([self.observation_id(), self.filter_name(pretty=True), *parts])
+
+
+#: Manifest columns computed by :func:`describe`, in order.
+DESCRIBED_COLUMNS = (
+    "tags", "kind", "instrument", "observation_type", "observation_class", "object",
+    "data_label", "observation_id", "program_id", "filter_name", "filter", "exposure_time",
+    "ut_datetime", "ut_date", "detector_name", "detector", "detector_x_bin", "detector_y_bin",
+    "binning", "read_speed_setting", "gain_setting", "read_mode", "roi", "amp_read_area",
+    "array_name", "n_ext", "qa_state", "poffset", "qoffset", "pa", "ra", "dec", "group_id",
+)
+
+
+def frame_kind(tags: frozenset[str], observation_type: str) -> str:
+    """'bias', 'flat' (twilight imaging flat), 'science', 'fringe' (processed) or 'other'."""
+    if "FRINGE" in tags and "PROCESSED" in tags:
+        return "fringe"
+    if "RAW" not in tags or "BPM" in tags:
+        return "other"
+    if "BIAS" in tags:
+        return "bias"
+    if {"TWILIGHT", "FLAT", "IMAGE"} <= tags:
+        return "flat"
+    if ("IMAGE" in tags and not tags & {"CAL", "ACQUISITION", "THRUSLIT", "SPECT"}
+            and observation_type == "OBJECT"):
+        return "science"
+    return "other"
+
+
+def describe(phu: fits.Header, exts: list[fits.Header], filename: str = "") -> dict:
+    """The descriptor columns of one file's manifest row (see DESCRIBED_COLUMNS)."""
+    d = Descriptors(phu, exts, filename)
+    tags = d.tags()
+    obstype = d.observation_type()
+    return {
+        "tags": ",".join(sorted(tags)),
+        "kind": frame_kind(tags, obstype),
+        "instrument": d.instrument(),
+        "observation_type": obstype,
+        "observation_class": d.observation_class(),
+        "object": d.object(),
+        "data_label": d.data_label(),
+        "observation_id": d.observation_id(),
+        "program_id": d.program_id(),
+        "filter_name": d.filter_name(),
+        "filter": d.filter_name(pretty=True),
+        "exposure_time": d.exposure_time(),
+        "ut_datetime": d.ut_datetime().isoformat(timespec="microseconds"),
+        "ut_date": d.ut_date().isoformat(),
+        "detector_name": d.detector_name(),
+        "detector": d.detector_name(pretty=True),
+        "detector_x_bin": d.detector_x_bin(),
+        "detector_y_bin": d.detector_y_bin(),
+        "binning": d.binning(),
+        "read_speed_setting": d.read_speed_setting(),
+        "gain_setting": d.gain_setting(),
+        "read_mode": d.read_mode(),
+        "roi": d.detector_roi_setting(),
+        "amp_read_area": "+".join(d.amp_read_area()),
+        "array_name": "+".join(d.array_name()),
+        "n_ext": len(exts),
+        "qa_state": d.qa_state(),
+        "poffset": d.telescope_x_offset(),
+        "qoffset": d.telescope_y_offset(),
+        "pa": d.position_angle(),
+        "ra": d.ra(),
+        "dec": d.dec(),
+        "group_id": d.group_id(),
+    }

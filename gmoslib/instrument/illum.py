@@ -1,0 +1,287 @@
+"""addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) wherever the detector lies outside the
+illuminated field, from Gemini's illumination masks (reference 5.3), and the check of a
+master flat against them.
+
+The masks (``gmoslib/data/illum``, see the README there) are one extension per amplifier,
+0 inside and 64 outside the field, each with its unbinned DETSEC.  A mask file is laid on
+the detector plane by DETSEC; every amplifier of a frame is then cut out of that plane by
+its own DETSEC, so amplifier order, read mode (3/6/12 amplifiers) and regions of interest
+do not matter.  A frame whose binning has a mask file of its own uses it; any other
+binning (4x4 on e2v or EEV, a ROI that does not start on the file's binned grid) is binned
+from the 1x1 mask: a binned pixel is unilluminated when any of its unbinned pixels is
+(the rule that agrees best with Gemini's own 2x2 masks, 0.3-0.4 % of pixels differ).  A
+camera without any mask is an explicit outcome (:data:`NO_MASK`), logged and written in
+the PHU keyword ``ILLUMMSK``, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import io
+import logging
+import os
+from dataclasses import dataclass
+
+import bottleneck as bn
+import numpy as np
+
+from gmoslib.instrument.sections import Section, format_section, parse_section
+from gmoslib.io import dq as dqbits
+
+log = logging.getLogger(__name__)
+
+MASK_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "illum")
+
+#: Detector family in the mask file names, by pretty detector name (reference 1.1).
+FAMILY = {"Hamamatsu-N": "HAM", "Hamamatsu-S": "HAM", "EEV": "EEV", "e2vDD": "e2v"}
+
+#: Mask files by (INSTRUME, family) and binning (x, y).  GMOS-S Hamamatsu 4x4: v2 replaces
+#: v1 (both Gemini's; they differ by ~2000 pixels at the field edge).
+MASK_FILES: dict[tuple[str, str], dict[tuple[int, int], str]] = {
+    ("GMOS-N", "HAM"): {(1, 1): "gmos-n_illum_HAM_11_12amp_v1.fits.bz2",
+                        (2, 2): "gmos-n_illum_HAM_22_12amp_v1.fits.bz2",
+                        (4, 4): "gmos-n_illum_HAM_44_12amp_v1.fits.bz2"},
+    ("GMOS-S", "HAM"): {(1, 1): "gmos-s_illum_HAM_11_12amp_v1.fits.bz2",
+                        (2, 2): "gmos-s_illum_HAM_22_12amp_v1.fits.bz2",
+                        (4, 4): "gmos-s_illum_HAM_44_12amp_v2.fits.bz2"},
+    ("GMOS-N", "e2v"): {(1, 1): "gmos-n_illum_e2v_11_6amp_v1.fits.bz2",
+                        (2, 2): "gmos-n_illum_e2v_22_6amp_v1.fits.bz2"},
+    ("GMOS-N", "EEV"): {(1, 1): "gmos-n_illum_EEV_11_3amp_v1.fits.bz2",
+                        (2, 2): "gmos-n_illum_EEV_22_3amp_v1.fits.bz2"},
+    ("GMOS-S", "EEV"): {(1, 1): "gmos-s_illum_EEV_11_3amp_v1.fits.bz2",
+                        (2, 2): "gmos-s_illum_EEV_22_3amp_v1.fits.bz2"},
+}
+
+#: ILLUMMSK value of a frame whose camera has no illumination mask.
+NO_MASK = "none"
+
+
+class IllumMaskError(ValueError):
+    """A frame cannot be matched with its illumination mask (the message says why)."""
+
+
+@dataclass(frozen=True)
+class MaskPlane:
+    """One mask file laid on the detector: ``unilluminated`` (ny, nx) bool in the file's
+    binned detector pixels, ``covered`` the DETSECs (unbinned) its extensions cover."""
+
+    name: str
+    xbin: int
+    ybin: int
+    unilluminated: np.ndarray
+    covered: tuple[Section, ...]
+
+
+@functools.lru_cache(maxsize=4)
+def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
+    """Read a mask file and place its extensions on the detector plane by DETSEC."""
+    from astropy.io import fits
+
+    path = os.path.join(directory, name)
+    exts = []
+    # decompressed once here: astropy reading the .bz2 itself seeks in the compressed
+    # stream and is several times slower
+    with open(path, "rb") as fh:
+        content = fh.read()
+    if name.endswith(".bz2"):
+        content = bz2.decompress(content)
+    with fits.open(io.BytesIO(content)) as hdul:
+        for hdu in hdul[1:]:
+            if hdu.data is None:
+                continue
+            h = hdu.header
+            try:
+                det = parse_section(h["DETSEC"])
+                bx, by = (int(v) for v in str(h["CCDSUM"]).split())
+            except (KeyError, ValueError) as exc:
+                raise IllumMaskError(f"{path} extension {h.get('EXTVER')}: {exc}") from exc
+            exts.append((det, bx, by, np.asarray(hdu.data) != 0))
+    if not exts:
+        raise IllumMaskError(f"{path}: no mask extension")
+    bins = {(bx, by) for _, bx, by, _ in exts}
+    if len(bins) != 1:
+        raise IllumMaskError(f"{path}: extensions have different binnings {sorted(bins)}")
+    bx, by = bins.pop()
+    nx = max(d.x2 for d, *_ in exts) // bx
+    ny = max(d.y2 for d, *_ in exts) // by
+    plane = np.zeros((ny, nx), bool)
+    for det, _, _, data in exts:
+        x0, y0 = det.x1 // bx, det.y1 // by
+        if data.shape != (det.ny // by, det.nx // bx):
+            raise IllumMaskError(f"{path}: an extension of shape {data.shape} does not fill "
+                                 f"its DETSEC {det} at binning {bx}x{by}")
+        plane[y0:y0 + data.shape[0], x0:x0 + data.shape[1]] = data
+    plane.setflags(write=False)
+    return MaskPlane(name, bx, by, plane, tuple(d for d, *_ in exts))
+
+
+def mask_files(instrument: str, detector_pretty: str) -> dict[tuple[int, int], str]:
+    """Mask files of a camera by binning ({} when Gemini has none for it)."""
+    return MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
+
+
+def _covered(plane: MaskPlane, det: Section) -> bool:
+    """Whether the mask's extensions cover the unbinned section det (rows and columns)."""
+    xs = sorted((c.x1, c.x2) for c in plane.covered if c.y1 <= det.y1 and c.y2 >= det.y2)
+    x = det.x1
+    for a, b in xs:
+        if a <= x < b:
+            x = b
+    return x >= det.x2
+
+
+def amp_mask(plane: MaskPlane, det: Section, xbin: int, ybin: int,
+             shape: tuple[int, int]) -> np.ndarray | None:
+    """Unilluminated (bool, ``shape`` = binned (ny, nx)) of the amplifier whose unbinned
+    DETSEC is det, cut from a mask plane; binned from a finer plane (any unbinned pixel
+    unilluminated -> the binned pixel is).  None when the plane cannot give it (not on
+    its grid, or a coarser binning)."""
+    ny, nx = shape
+    if xbin % plane.xbin or ybin % plane.ybin:
+        return None
+    if det.x1 % plane.xbin or det.y1 % plane.ybin:
+        return None
+    fx, fy = xbin // plane.xbin, ybin // plane.ybin
+    x0, y0 = det.x1 // plane.xbin, det.y1 // plane.ybin
+    cut = plane.unilluminated[y0:y0 + ny * fy, x0:x0 + nx * fx]
+    if cut.shape != (ny * fy, nx * fx):
+        return None
+    if fx == fy == 1:
+        return cut.copy()
+    return cut.reshape(ny, fy, nx, fx).any(axis=(1, 3))
+
+
+def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: int,
+                       detsecs: list[Section], shapes: list[tuple[int, int]],
+                       filename: str = "", directory: str = MASK_DIR
+                       ) -> tuple[list[np.ndarray] | None, str]:
+    """Unilluminated pixels of every amplifier of a frame.
+
+    instrument : INSTRUME (``GMOS-N`` / ``GMOS-S``); detector_pretty : ``Hamamatsu-N``,
+    ``Hamamatsu-S``, ``EEV`` or ``e2vDD``; xbin, ybin : binning; detsecs : unbinned DETSEC
+    of each amplifier; shapes : binned (ny, nx) of each amplifier's trimmed data.
+    Returns (one bool (ny, nx) array per amplifier, True = unilluminated; the mask used,
+    e.g. ``gmos-n_illum_HAM_22_12amp_v1.fits.bz2`` or ``... (1x1 binned to 4x4)``), or
+    (None, :data:`NO_MASK`) when the camera has no mask.  Raises :class:`IllumMaskError`
+    (naming ``filename``) when a mask exists but does not cover an amplifier.
+    """
+    files = mask_files(instrument, detector_pretty)
+    if not files:
+        return None, NO_MASK
+    tried = []
+    for binning in ((xbin, ybin), (1, 1)):
+        if binning not in files or binning in tried:
+            continue
+        tried.append(binning)
+        plane = load_mask_plane(files[binning], directory)
+        masks = []
+        for det, shape in zip(detsecs, shapes, strict=True):
+            m = amp_mask(plane, det, xbin, ybin, shape) if _covered(plane, det) else None
+            if m is None:
+                break
+            masks.append(m)
+        else:
+            label = files[binning]
+            if binning != (xbin, ybin):
+                label += f" (1x1 binned to {xbin}x{ybin})"
+            return masks, label
+    used = ", ".join(files[b] for b in tried) or f"none at binning 1x1 or {xbin}x{ybin}"
+    raise IllumMaskError(
+        f"{filename or '<frame>'}: the illumination masks of {instrument} {detector_pretty} "
+        f"({used}) do not cover its amplifiers (DETSEC "
+        f"{', '.join(format_section(d) for d in detsecs)}, binning {xbin}x{ybin})")
+
+
+def frame_illumination_masks(desc, shapes: list[tuple[int, int]], filename: str = ""
+                             ) -> tuple[list[np.ndarray] | None, str]:
+    """:func:`illumination_masks` of a raw frame from its descriptors (a
+    :class:`~gmoslib.instrument.descriptors.Descriptors`); logs the outcome."""
+    masks, label = illumination_masks(
+        desc.instrument(), desc.detector_name(pretty=True), desc.detector_x_bin(),
+        desc.detector_y_bin(), desc.detector_section(), shapes, filename)
+    name = os.path.basename(filename) or "<frame>"
+    if masks is None:
+        log.warning("addIllumMaskToDQ: %s: no illumination mask exists for %s %s; DQ bit 64 "
+                    "comes only from the data (dead rows, the master flat check)", name,
+                    desc.instrument(), desc.detector_name(pretty=True))
+    else:
+        n = sum(m.size for m in masks)
+        frac = sum(int(m.sum()) for m in masks) / n if n else 0.0
+        log.info("addIllumMaskToDQ: %s: %s flags %.1f %% of the pixels unilluminated", name,
+                 label, 100 * frac)
+    return masks, label
+
+
+# --------------------------------------------------------------------------- flat check
+#: A region whose smoothed flat response is below this fraction of the normalisation level
+#: while the mask calls it illuminated is flagged unilluminated (dividing by it would
+#: amplify the science noise more than 1 / LOW_RESPONSE times).
+LOW_RESPONSE = 0.3
+#: A region the mask calls unilluminated whose smoothed response is above this fraction
+#: of the normalisation level is reported (the mask may not fit the data).
+BRIGHT_RESPONSE = 0.7
+#: Smoothing window (binned pixels, each axis) of the response before it is compared: a
+#: region, not a dead column or a hot pixel (those are :mod:`gmoslib.calibration.badpix`'s).
+REGION_WINDOW = 15
+#: Fraction of an amplifier's pixels above which a disagreement is a warning, not a note.
+WARN_FRACTION = 0.01
+
+
+def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Centred running median of a (ny, nx) array along one axis (1: along rows, 0: along
+    columns), ``window`` pixels (made odd, at most the axis length), mirrored at the edges
+    (an edge column counts once); NaN pixels are ignored (float32, same shape)."""
+    a = np.asarray(values, np.float32)
+    n = a.shape[axis]
+    w = min(max(1, int(window)) | 1, n if n % 2 else n - 1)
+    if w <= 1:
+        return a.copy()
+    h = w // 2
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (h, h)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)
+    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis).astype(np.float32, copy=False)
+
+
+def smoothed_response(response: np.ndarray, window: int = REGION_WINDOW) -> np.ndarray:
+    """Running median (along rows, then along columns) of a (ny, nx) response, ``window``
+    pixels wide in each direction (float32, same shape); NaN pixels are ignored."""
+    return running_median(running_median(response, window, 1), window, 0)
+
+
+def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
+                            low: float = LOW_RESPONSE, bright: float = BRIGHT_RESPONSE,
+                            window: int = REGION_WINDOW) -> tuple[np.ndarray, int, int]:
+    """Compare one amplifier of a master flat with its illumination flags.
+
+    response : (ny, nx) flat response relative to the normalisation level (stacked flat /
+    level, dimensionless, before SCI is set to 1 in flagged pixels); dq : (ny, nx) uint16.
+    Returns (new DQ with UNILLUMINATED added where the smoothed response is below ``low``
+    although the pixel was not flagged unilluminated; the number of pixels so added; the
+    number of pixels flagged unilluminated, with data, whose smoothed response is above
+    ``bright``).
+    """
+    dq = np.asarray(dq, np.uint16)
+    smooth = smoothed_response(response, window)
+    unillum = (dq & dqbits.UNILLUMINATED) != 0
+    no_data = (dq & dqbits.NO_DATA) != 0
+    with np.errstate(invalid="ignore"):
+        dark = (smooth < low) & ~unillum & ~no_data
+        lit = (smooth > bright) & unillum & ~no_data
+    out = dq.copy()
+    out[dark] |= np.uint16(dqbits.UNILLUMINATED)
+    return out, int(dark.sum()), int(lit.sum())
+
+
+def log_flat_check(name: str, n_dark: int, n_lit: int, npix: int, flat_name: str = "") -> None:
+    """Log the outcome of :func:`check_flat_illumination` for one amplifier (AMPNAME
+    ``name``, ``npix`` pixels): a warning above :data:`WARN_FRACTION`, else a note."""
+    for n, what in ((n_dark, f"below {LOW_RESPONSE:g} of the flat level where the mask says "
+                     "illuminated: flagged unilluminated (64)"),
+                    (n_lit, f"above {BRIGHT_RESPONSE:g} of the flat level where the mask "
+                     "says unilluminated")):
+        if n:
+            level = logging.WARNING if n > WARN_FRACTION * npix else logging.INFO
+            log.log(level, "illumination check: %s amplifier %s: %d pixels (%.2f %%) %s",
+                    flat_name or "<flat>", name, n, 100 * n / max(npix, 1), what)

@@ -1,0 +1,423 @@
+"""FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
+
+* Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``) are opened read-only; their
+  image extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  A compressed
+  file is decompressed once per scan (with bounds: :mod:`gmoslib.io.rawcompress`).
+* Processed files hold, per amplifier (or per mosaic), ``SCI`` (float32), ``VAR`` (float32)
+  and ``DQ`` (uint16) HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``.
+* Every write goes to a temporary file in the target directory which is renamed over the
+  target only once complete (:mod:`gmoslib.io.atomic`), so an interrupted job never leaves a
+  half-written product.
+
+Headers are :class:`astropy.io.fits.Header`, parsed by astropy.  The one fast path of our
+own: the pixels of a 2-D image are a numpy view of the file's bytes at the offset astropy
+reports (no copy for an uncompressed file, which is memory-mapped), scaled to float32 in one
+pass -- BLANK pixels of scaled integer images become NaN, as astropy reads them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import mmap
+import os
+import re
+import warnings
+import zlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from astropy.io import fits
+from astropy.io.fits import Header
+from astropy.io.fits.verify import VerifyWarning
+
+from gmoslib.io import rawcompress
+from gmoslib.io.atomic import atomic_output, scratch_dir_for  # noqa: F401 (imported from here too)
+from gmoslib.io.errors import FitsReadError
+from gmoslib.io.frame import Extension, Frame
+
+BLOCK = 2880
+#: Name endings of compressed files (decompressed with bounds: gmoslib.io.rawcompress).
+_COMPRESSED = (".gz", ".bz2", ".fz")
+#: Comment of the CHECKSUM/DATASUM cards: a fixed text (astropy's default holds the time of
+#: writing, which would make two runs' products differ).
+_CHECKSUM_COMMENT = "HDU checksum (FITS checksum convention)"
+
+
+#: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
+#: mtime_ns, inode): a raw file read by :func:`read_raw` is not read again for provenance.
+_SHA256_SEEN: dict[tuple, str] = {}
+#: The decompressed bytes of the last compressed file read, keyed as _SHA256_SEEN.
+_DECOMPRESSED: dict[tuple, bytes] = {}
+#: The last scan (:func:`_scan`: bytes and HDUs), keyed as _SHA256_SEEN, for the pixel
+#: statistics that follow reading a file's headers (:func:`nonfinite_counts`, ...).
+_LAST_SCAN: dict[tuple, tuple] = {}
+
+
+def _file_key(path: str, st: os.stat_result) -> tuple:
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes (streamed; remembered from an earlier read of the same,
+    unchanged file in this process)."""
+    key = _file_key(path, os.stat(path))
+    if key in _SHA256_SEEN:
+        return _SHA256_SEEN[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
+    """Take the SHA-256 of files from an earlier reading of them -- the manifest's
+    ``{path: (sha256, size_bytes, mtime_ns, inode)}`` -- for every file that is still as it
+    was then (same size, modification time and inode: a file replaced by a copy with the
+    same time, as ``cp -p`` or ``rsync -a`` make, has a new inode), so that reading it does
+    not hash it again.  Returns the paths that changed or are missing (they are hashed when
+    read, as usual)."""
+    stale = []
+    for path, (digest, size, mtime_ns, inode) in known.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            stale.append(path)
+            continue
+        if (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime_ns),
+                                                         int(inode)) and digest:
+            _SHA256_SEEN[_file_key(path, st)] = str(digest)
+        else:
+            stale.append(path)
+    return stale
+
+
+def date_obs_from_mjd(mjd: float) -> str:
+    """ISO 8601 date and time (UTC, to the millisecond) of a Modified Julian Date (days)."""
+    moment = datetime.datetime(1858, 11, 17) + datetime.timedelta(days=float(mjd))
+    return moment.isoformat(timespec="milliseconds")
+
+
+def add_date_obs(header: Header) -> None:
+    """Give a header that has ``MJD-OBS`` but no ``DATE-OBS`` the ``DATE-OBS`` card
+    astropy's WCS reads (else its 'datfix' sets it and warns)."""
+    if "DATE-OBS" not in header and header.get("MJD-OBS") is not None:
+        header["DATE-OBS"] = (date_obs_from_mjd(header["MJD-OBS"]),
+                              "UTC start of the exposure (from MJD-OBS)")
+
+
+def _check_readable(path: str) -> None:
+    if not os.path.exists(path):
+        raise FitsReadError(f"{path}: file does not exist")
+    if os.path.getsize(path) == 0:
+        raise FitsReadError(f"{path}: empty file (0 bytes)")
+
+
+def _read_bytes(path: str, st: os.stat_result):
+    """The file's (decompressed) bytes: a read-only memory map of an uncompressed file (no
+    copy; pages come from the page cache), else the decompressed bytes (kept for the next
+    read of the same unchanged file)."""
+    lower = path.lower()
+    if not lower.endswith(_COMPRESSED):
+        try:
+            with open(path, "rb") as fh:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
+    key = _file_key(path, st)
+    if key not in _DECOMPRESSED:
+        try:
+            data = (rawcompress.read_fpack(path) if lower.endswith(".fz")
+                    else bytes(rawcompress.read_compressed(path)))
+        except FitsReadError:
+            raise
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            raise FitsReadError(f"{path}: corrupt compressed file ({exc})") from exc
+        _DECOMPRESSED.clear()  # (one file at a time: a scan reads each file's bytes twice)
+        _DECOMPRESSED[key] = data
+    return _DECOMPRESSED[key]
+
+
+def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
+          reuse: bool = False):
+    """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
+    astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
+    5x more per raw file), pixels not read.  A header without END or data cut short raise
+    FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose headers are
+    complete are returned).  Bytes after the last HDU that do not start an extension are
+    ignored, as astropy does.  With ``hash_bytes`` an uncompressed file's SHA-256 is taken
+    while its bytes are at hand (see :func:`file_sha256`); with ``reuse`` the last scan of
+    the same unchanged file is returned (its headers must not be modified)."""
+    _check_readable(path)
+    st = os.stat(path)
+    if reuse and _file_key(path, st) in _LAST_SCAN:
+        return _LAST_SCAN[_file_key(path, st)]
+    data = _read_bytes(path, st)
+    if hash_bytes and isinstance(data, mmap.mmap):
+        key = _file_key(path, st)
+        if key not in _SHA256_SEEN:
+            _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
+    if bytes(data[:9]) != b"SIMPLE  =":
+        raise FitsReadError(f"{path}: not a readable FITS file (no SIMPLE card)")
+    n, pos, end_card = len(data), 0, b"END" + b" " * 77
+    hdus: list[tuple[Header, int]] = []
+    # Each header ends with an END card at a multiple of 80 bytes; its data follow from the
+    # next 2880-byte block (astropy's Header.fromstring parses the cards).
+    while pos < n and (not hdus or bytes(data[pos:pos + 8]) == b"XTENSION"):
+        end = data.find(end_card, pos)
+        while end >= 0 and (end - pos) % 80:
+            end = data.find(end_card, end + 1)
+        if end < 0:
+            if not hdus:
+                raise FitsReadError(f"{path}: not a readable FITS file (the primary header "
+                                    "has no END card)")
+            if not check_size:
+                break
+            raise FitsReadError(f"{path}: truncated: {n} bytes, header {len(hdus)} has no "
+                                "END card (incomplete download?)")
+        offset = pos + -(-(end + 80 - pos) // BLOCK) * BLOCK
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", VerifyWarning)
+                header = Header.fromstring(bytes(data[pos:end]).decode("ascii", "replace"))
+            size = rawcompress.data_bytes(header)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FitsReadError(f"{path}: not a readable FITS file (header {len(hdus)}: "
+                                f"{exc})") from exc
+        hdus.append((header, offset))
+        if offset + size > n:
+            if not check_size:
+                break
+            raise FitsReadError(f"{path}: truncated: {n} bytes, headers declare at least "
+                                f"{offset + -(-size // BLOCK) * BLOCK} (incomplete download?)")
+        pos = offset + -(-size // BLOCK) * BLOCK
+    _LAST_SCAN.clear()
+    _LAST_SCAN[_file_key(path, st)] = (data, hdus)
+    return data, hdus
+
+
+def read_headers(path: str, *, check_size: bool = True) -> tuple[Header, list[Header]]:
+    """Primary header and the image-extension headers, without reading pixel data.
+
+    With ``check_size`` the file length is compared with what the headers declare, so a
+    truncated file is reported here rather than when its pixels are first used.  Of a
+    processed file, only the SCI headers (one per amplifier: VAR and DQ carry no geometry).
+    """
+    _, hdus = _scan(path, check_size=check_size)
+    exts = [h for k, (h, _) in enumerate(hdus)
+            if k and str(h.get("XTENSION", "")).strip() == "IMAGE"]
+    if any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in exts):
+        exts = [h for h in exts if str(h.get("EXTNAME", "")).upper() == "SCI"]
+    return hdus[0][0], exts
+
+
+_BITPIX_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
+    """(data offset in bytes, header, stored array) of every image extension: a read-only
+    view of the file's bytes (big-endian, BZERO/BSCALE not applied).  Table extensions are
+    not images (skipped); an image extension that is not 2-D raises FitsReadError."""
+    out = []
+    for k, (h, offset) in enumerate(hdus):
+        if k == 0 or str(h.get("XTENSION", "")).strip() != "IMAGE":
+            continue
+        naxis = int(h.get("NAXIS", 0))
+        if naxis == 0:
+            continue
+        if naxis != 2:
+            raise FitsReadError(f"{path}: extension {k} is a {naxis}-D image (NAXIS = "
+                                f"{naxis}): GMOS images are 2-D")
+        try:
+            float(h.get("BZERO", 0.0)), float(h.get("BSCALE", 1.0))  # (numbers, checked here)
+            ny, nx = int(h["NAXIS2"]), int(h["NAXIS1"])
+            stored = np.frombuffer(data, dtype=_BITPIX_DTYPES[int(h["BITPIX"])],
+                                   count=ny * nx, offset=offset).reshape(ny, nx)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise FitsReadError(f"{path}: cannot read the pixels of extension {k} "
+                                f"({exc})") from exc
+        out.append((offset, h, stored))
+    return out
+
+
+def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
+    """Physical values (stored * BSCALE + BZERO) of an image as float32 (one pass); stored
+    integers equal to BLANK become NaN, as astropy reads them."""
+    bzero = float(header.get("BZERO", 0.0))
+    bscale = float(header.get("BSCALE", 1.0))
+    if bscale == 1.0:
+        out = np.add(stored, np.float32(bzero), dtype=np.float32)
+    else:
+        out = (stored * bscale + bzero).astype(np.float32)
+    if stored.dtype.kind in "iu" and header.get("BLANK") is not None:
+        out[stored == int(header["BLANK"])] = np.nan
+    return out
+
+
+def nonfinite_counts(path: str) -> list[int]:
+    """Number of NaN/inf pixels in every 2-D image extension (0 for integer data)."""
+    data, hdus = _scan(path, reuse=True)
+    return [0 if s.dtype.kind != "f" else int(s.size - np.count_nonzero(np.isfinite(s)))
+            for _, _, s in _images(path, data, hdus)]
+
+
+def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
+    """Fraction of raw pixels at or above the saturation level, over every image extension.
+
+    sections : the data section (:class:`~gmoslib.instrument.sections.Section`) of each image
+    extension;
+    levels : saturation level of each extension (ADU, raw values with the bias level in);
+    only every ``stride``-th row and column is looked at (a deterministic sample).
+    """
+    data, hdus = _scan(path, reuse=True)
+    images = _images(path, data, hdus)
+    n_sat = n_all = 0
+    try:
+        for (_, h, stored), sec, level in zip(images, sections, levels, strict=True):
+            sample = stored[sec.slice][::stride, ::stride]
+            # stored values: physical = stored * BSCALE + BZERO
+            zero = float(h.get("BZERO", 0.0))
+            scale = float(h.get("BSCALE", 1.0))
+            n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+            n_all += sample.size
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
+    return n_sat / n_all if n_all else 0.0
+
+
+def read_raw(path: str, *, scaled: bool = True) -> Frame:
+    """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
+
+    With ``scaled=False`` sci is the stored integer array as it is in the file (for GMOS,
+    big-endian int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO),
+    read-only, so that a caller can scale only the pixels it uses, in the same pass as its
+    own arithmetic; stored floating-point pixels are returned scaled either way.  The file
+    is read once: an uncompressed file's bytes are hashed for provenance (file_sha256)
+    while they are in memory.
+    """
+    data, hdus = _scan(path, hash_bytes=True)
+    exts = []
+    for offset, h, stored in _images(path, data, hdus):
+        keep = not scaled and stored.dtype.kind in "iu"
+        source = (path, offset) if keep and isinstance(data, mmap.mmap) else None
+        exts.append(Extension(stored if keep else _scaled_float32(stored, h), None, None, h,
+                              source))
+    if not exts:
+        if any(bool(h.get("ZIMAGE", False)) for h, _ in hdus[1:]):
+            raise FitsReadError(f"{path}: tile-compressed (fpack) images are not read: "
+                                "name the file .fits.fz, or uncompress it first (funpack)")
+        raise FitsReadError(f"{path}: no image extensions")
+    return Frame(hdus[0][0], exts, path)
+
+
+def read_frame(path: str) -> Frame:
+    """Read a processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order:
+    SCI and VAR float32, DQ uint16).  As :func:`read_raw`, the bytes of an uncompressed
+    file are hashed while they are in memory, for the provenance of what is made from it."""
+    data, hdus = _scan(path, hash_bytes=True)
+    by_ver: dict[int, dict] = {}
+    for _, h, stored in _images(path, data, hdus):
+        name = str(h.get("EXTNAME", "")).upper()
+        if name in ("SCI", "VAR", "DQ"):
+            try:
+                ver = int(h.get("EXTVER", 1))
+            except (ValueError, TypeError) as exc:
+                raise FitsReadError(f"{path}: {name} EXTVER is not an integer ({exc})") from exc
+            by_ver.setdefault(ver, {})[name] = (h, stored)
+    exts = []
+    for ver in sorted(by_ver):
+        d = by_ver[ver]
+        if "SCI" not in d:
+            raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
+        exts.append(Extension(
+            _scaled_float32(d["SCI"][1], d["SCI"][0]),
+            _scaled_float32(d["VAR"][1], d["VAR"][0]) if "VAR" in d else None,
+            _scaled_uint16(d["DQ"][1], d["DQ"][0], path) if "DQ" in d else None,
+            d["SCI"][0],
+        ))
+    if not exts:
+        raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
+    return Frame(hdus[0][0], exts, path)
+
+
+def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
+    """A DQ plane as native uint16: stored unsigned (BZERO 32768) or as small integers."""
+    bzero = float(header.get("BZERO", 0.0))
+    bscale = float(header.get("BSCALE", 1.0))
+    if stored.dtype.kind in "iu" and stored.itemsize == 2 and bscale == 1.0 and bzero == 32768:
+        out = stored.view(">u2").astype(np.uint16)  # stored = value - 32768: flip the top bit
+        out ^= np.uint16(0x8000)
+        return out
+    values = stored * bscale + bzero if (bscale, bzero) != (1.0, 0.0) else stored
+    if values.size and (np.min(values) < 0 or np.max(values) > 65535):
+        raise FitsReadError(f"{path}: DQ values outside 0..65535")
+    return np.asarray(values).astype(np.uint16)
+
+
+#: Cards that describe an HDU's data layout or checksum: astropy writes its own.
+_STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+               "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK", "EXTNAME",
+               "EXTVER", "NEXTEND", "CHECKSUM", "DATASUM")
+
+
+def _clean(header) -> Header:
+    """A copy of a header without the cards that describe an HDU's data layout."""
+    h = Header(header).copy() if not isinstance(header, Header) else header.copy()
+    for key in _STRUCTURAL:
+        h.remove(key, ignore_missing=True, remove_all=True)
+    return h
+
+
+def _variance_unit(unit, ext: int) -> str | None:
+    """BUNIT of a VAR HDU: the square of the SCI unit as astropy.units writes it
+    ('electron' -> 'electron2', 'adu' -> 'adu2'); None for a unitless SCI."""
+    if not unit:
+        return None
+    if not re.fullmatch(r"[A-Za-z]+", str(unit)):
+        raise ValueError(f"extension {ext}: SCI BUNIT {unit!r} is not a single unit name "
+                         "(adu, electron): cannot write the VAR unit")
+    return f"{unit}2"
+
+
+def _full(plane, dtype, shape) -> np.ndarray:
+    """A plane (or a constant broadcast to ``shape``) as an array of ``dtype``."""
+    out = np.asarray(plane).astype(dtype, copy=False)
+    return out if out.shape == shape else np.array(np.broadcast_to(out, shape))
+
+
+def frame_hdus(frame: Frame) -> fits.HDUList:
+    """The HDUs of a processed file: the PHU, then SCI, VAR and DQ per extension with
+    EXTVER = 1..N (SCI and VAR float32, DQ uint16: astropy stores it with BZERO 32768),
+    each with CHECKSUM/DATASUM."""
+    hdus = [fits.PrimaryHDU(header=_clean(frame.phu))]
+    for i, ext in enumerate(frame.exts, start=1):
+        hdr = _clean(ext.header)
+        add_date_obs(hdr)
+        sci = np.asarray(ext.sci, np.float32)
+        if sci.ndim != 2:
+            raise ValueError(f"extension {i}: SCI must be 2-D, got shape {sci.shape}")
+        hdus.append(fits.ImageHDU(sci, hdr, name="SCI", ver=i))
+        if ext.var is not None:
+            var = fits.ImageHDU(_full(ext.var, np.float32, sci.shape), name="VAR", ver=i)
+            unit = _variance_unit(hdr.get("BUNIT"), i)
+            if unit:
+                var.header["BUNIT"] = unit
+            # astropy's CCDData.read(..., hdu_uncertainty="VAR") reads the type here
+            var.header["UTYPE"] = ("VarianceUncertainty", "astropy.nddata uncertainty class")
+            hdus.append(var)
+        if ext.dq is not None:
+            hdus.append(fits.ImageHDU(_full(ext.dq, np.uint16, sci.shape), name="DQ", ver=i))
+    out = fits.HDUList(hdus)
+    for hdu in out:
+        hdu.add_checksum(when=_CHECKSUM_COMMENT)
+    return out
+
+
+def write_frame(path: str, frame: Frame) -> None:
+    """Write a processed frame atomically (temp file + fsync + rename), with CHECKSUM and
+    DATASUM in every HDU.  The HDUs are made (and their cards checked) before the file is
+    opened; a value that cannot be written raises and leaves no file behind."""
+    hdul = frame_hdus(frame)
+    with atomic_output(path) as tmp:
+        hdul.writeto(tmp, overwrite=True, output_verify="exception")

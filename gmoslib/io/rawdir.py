@@ -1,0 +1,110 @@
+"""The entries of a raw directory, each with the one outcome the manifest gives it.
+
+Every entry of the raw directory whose name looks like a FITS file (``*.fits``,
+``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``, and the variants ``.fit``, ``.fts``, other
+compressions, in any case) gets one manifest row: read, or set aside with a reason found here
+without opening the file for reading when it is not a regular file (a dangling link, a folder,
+a named pipe, a device: reading those blocks or never ends).  The workflow's manifest rule takes
+as input exactly the entries that :func:`entry_problem` passes, so nothing the manifest sets
+aside can fail Snakemake later (a missing input, an unreadable file it cannot checksum).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+#: Name endings read as raw files (lower case); the frame name is the name without them.
+READ_SUFFIXES = (".fits.bz2", ".fits.gz", ".fits.fz", ".fits")
+#: Names that look like FITS files: listed in the manifest, read or set aside.
+_FITS_LIKE = re.compile(r"\.(fits?|fts)(\.[a-z0-9]{1,4})?(\.part)?$", re.IGNORECASE)
+
+
+def is_fits_like(name: str) -> bool:
+    """Whether a directory entry's name says FITS (and so gets a manifest row)."""
+    return bool(_FITS_LIKE.search(name))
+
+
+def list_entries(raw_dir: str) -> list[str]:
+    """Absolute paths of the FITS-like entries directly in raw_dir (hidden ones included,
+    whatever their type), sorted by name."""
+    return [os.path.abspath(os.path.join(raw_dir, n)) for n in sorted(os.listdir(raw_dir))
+            if is_fits_like(n)]
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def entry_problem(path: str) -> str:
+    """'' when path is a regular file that can be opened for reading, else why it is set
+    aside (one line, naming no path: the manifest row has it).  Follows symbolic links; the
+    file is opened but not read."""
+    name = os.path.basename(path)
+    lower = name.lower()
+    if lower.endswith(".part"):
+        return ("an unfinished download (.part, left by gmos download): run gmos download "
+                "again to complete it")
+    if not lower.endswith(READ_SUFFIXES):
+        return ("unsupported file name: gmos-snake reads *.fits, *.fits.gz, *.fits.bz2 and "
+                "*.fits.fz (rename the file, or uncompress it, to use it)")
+    if "{" in name or "}" in name:
+        return ("file name has braces, which Snakemake reads as wildcards (they cannot be "
+                "escaped in input files): rename the file, e.g. braces to '_', to use it")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        from gmoslib.io.names import printable
+
+        return f"file name is not valid UTF-8 ({printable(name)}): rename the file to use it"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "unreadable: the file vanished while the folder was read"
+        return f"unreadable: dangling symbolic link (its target {target} does not exist)"
+    except OSError as exc:  # a link loop, a name too long, ...
+        return f"unreadable: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"unreadable: {_kind(st.st_mode)}, not a file"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno in (13, 1):  # EACCES, EPERM
+            return ("unreadable: no read permission (mode "
+                    f"{stat.filemode(st.st_mode)}): make it readable (chmod a+r) to use it")
+        return f"unreadable: {exc.strerror or exc}"
+    os.close(fd)
+    return ""
+
+
+def workflow_inputs(raw_dir: str) -> list[str]:
+    """The entries the manifest reads (regular, readable files): the manifest rule's input.
+    [] when raw_dir is not a folder (the manifest rule reports it)."""
+    if not os.path.isdir(raw_dir):
+        return []
+    return [p for p in list_entries(raw_dir) if not entry_problem(p)]
+
+
+def listing_signature(raw_dir: str) -> str:
+    """Names and outcomes of every FITS-like entry (a manifest rule parameter: adding or
+    removing any entry, even one that is set aside, remakes the manifest)."""
+    if not os.path.isdir(raw_dir):
+        return ""
+    from gmoslib.io.names import printable
+
+    return "\n".join(f"{printable(os.path.basename(p))}\t{entry_problem(p)[:40]}"
+                     for p in list_entries(raw_dir))

@@ -1,0 +1,2 @@
+"""Quality assessment: QA tables and PNG previews of products.
+"""

@@ -1,0 +1,3 @@
+"""Science frames: QE correction, mosaic, detection, WCS checks, alignment,
+resampling, cosmic rays, fringe frames and corrections, the final stack.
+"""

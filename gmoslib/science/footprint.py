@@ -1,0 +1,58 @@
+"""Crop a mosaic to the footprint of its data (sub-ROI reads).
+
+A GMOS read of a small region of interest (e.g. Central Stamp) fills a few hundred pixels of a
+mosaic sized for the whole detector: the rest is NO_DATA.  :func:`crop_to_data` cuts the
+mosaic to the bounding box of its data pixels when that saves most of it, and moves the WCS
+reference pixel with it, so the products of a 95 KB ROI frame stay small.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmoslib.io import dq as dqbits
+from gmoslib.io.frame import Extension
+
+#: Crop only when the data's bounding box covers less than this fraction of the mosaic
+#: (full-frame mosaics, whose only NO_DATA pixels are the chip gaps and edges, are kept
+#: as they are).
+CROP_BELOW_FRACTION = 0.5
+
+
+def data_box(dq: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y1, y2, x1, x2), half-open, of the pixels without the NO_DATA bit; None if none."""
+    has = (dq & dqbits.NO_DATA) == 0
+    rows = np.flatnonzero(has.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(has.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def crop_to_data(mosaic: Extension, *, below: float = CROP_BELOW_FRACTION) -> Extension:
+    """The mosaic cut to its data's bounding box when that box is under ``below`` of the
+    mosaic's area, else the mosaic unchanged.  sci (electrons), var, dq arrays of shape
+    (ny, nx) are cut alike; CRPIX1/2 move by the cut's origin; the header records it in
+    CROPX1/CROPY1 (0-based pixel of the uncropped mosaic at the new pixel 0)."""
+    if mosaic.dq is None:
+        return mosaic
+    box = data_box(mosaic.dq)
+    ny, nx = mosaic.sci.shape
+    if box is None:
+        return mosaic
+    y1, y2, x1, x2 = box
+    if (y2 - y1) * (x2 - x1) >= below * nx * ny:
+        return mosaic
+    cut = (slice(y1, y2), slice(x1, x2))
+    header = mosaic.header.copy()
+    if "CRPIX1" in header and "CRPIX2" in header:
+        header["CRPIX1"] = float(header["CRPIX1"]) - x1
+        header["CRPIX2"] = float(header["CRPIX2"]) - y1
+    header["DATASEC"] = f"[1:{x2 - x1},1:{y2 - y1}]"
+    header["CROPX1"] = (x1, "Mosaic cropped to its data: x origin (0-based)")
+    header["CROPY1"] = (y1, "Mosaic cropped to its data: y origin (0-based)")
+
+    def part(a):
+        return None if a is None else np.ascontiguousarray(a[cut])
+
+    return Extension(part(mosaic.sci), part(mosaic.var), part(mosaic.dq), header)

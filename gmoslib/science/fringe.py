@@ -1,0 +1,185 @@
+"""Fringe primitives (reference 5.12): object masks for fringe frames, the fringe scale
+factor (control pairs or least squares) and the subtraction.
+
+All arrays are per amplifier extension after overscan trimming, flat-fielded, in electrons;
+sci/var/dq are (ny, nx) float32/float32/uint16.  Detector-section positions are 0-based
+unbinned pixels; an extension's DETSEC (0-based :class:`~gmoslib.instrument.sections.Section`) says
+which detector pixels it holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from gmoslib.instrument.sections import Section
+from gmoslib.io import dq as dqbits
+from gmoslib.science.detect import detect_sources
+from gmoslib.science.mosaic import background_level
+
+#: DQ bits that keep a pixel out of the scale-factor statistics.
+SCALE_MASK_BITS = (dqbits.BAD_PIXEL | dqbits.SATURATED | dqbits.COSMIC_RAY | dqbits.NO_DATA
+                   | dqbits.UNILLUMINATED)
+#: Half-size (unbinned pixels) of the boxes around control points (a 21-pixel box).
+CONTROL_BOX_HALF = 10
+#: Fewer usable control pairs than this gives a warning in the result.
+MIN_GOOD_PAIRS = 6
+
+
+def sky_level(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray]) -> float:
+    """One robust sky level (electrons) of a whole frame: the sigma-clipped median
+    (:func:`gmoslib.science.mosaic.background_level`) of the good pixels of all its extensions."""
+    values = np.concatenate([np.asarray(s[(d == 0) & np.isfinite(s)], np.float32)
+                             for s, d in zip(scis, dqs, strict=True)])
+    level, n = background_level(values, None)
+    if n == 0:
+        raise ValueError("no good pixels to measure the sky level")
+    return level
+
+
+def ccd_sky_levels(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray],
+                   ccd_index: Sequence[int]) -> list[float]:
+    """The sky level (electrons, :func:`sky_level`) of each extension's CCD, one per
+    extension.  A fringe frame's inputs lose their sky CCD by CCD: before QE equalisation the
+    CCDs' skies differ by a few per cent, and a step left in the fringe frame would be taken
+    away with the fringes and bias the QE factors measured on the fringe-corrected frame.
+    A CCD without any good pixel (all unilluminated or bad) gets the whole frame's level:
+    its pixels are flagged and never used."""
+    levels = {}
+    for k in dict.fromkeys(ccd_index):
+        members = [i for i, c in enumerate(ccd_index) if c == k]
+        if any(np.any(dqs[i] == 0) for i in members):
+            levels[k] = sky_level([scis[i] for i in members], [dqs[i] for i in members])
+    if len(levels) < len(set(ccd_index)):
+        whole = sky_level(scis, dqs)
+        levels = {k: levels.get(k, whole) for k in ccd_index}
+    return [levels[k] for k in ccd_index]
+
+
+def object_mask(sci: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
+                thresh: float, minarea: int, dilation: int) -> np.ndarray:
+    """Pixels of detected sources, grown by ``dilation`` pixels (bool, same shape as sci).
+
+    Detection is done on ``sci`` as given (for GMOS-S, the caller subtracts the median image
+    first so that fringes are not detected as sources)."""
+    _, mask = detect_sources(sci, var, dq, thresh=thresh, minarea=minarea,
+                             min_area_clean=minarea, min_b=0.0)
+    if dilation > 0 and mask.any():
+        structure = ndimage.generate_binary_structure(2, 1)
+        mask = ndimage.binary_dilation(mask, structure=structure, iterations=dilation)
+    return mask
+
+
+def _box_median(sci: np.ndarray, dq: np.ndarray, x: float, y: float, half: int
+                ) -> float | None:
+    """Median of the good pixels in a (2 half + 1)^2 box centred on binned pixel (x, y), or
+    None when the box leaves the array or has too few good pixels."""
+    ix, iy = int(round(x)), int(round(y))
+    ny, nx = sci.shape
+    if ix - half < 0 or iy - half < 0 or ix + half >= nx or iy + half >= ny:
+        return None
+    box = sci[iy - half:iy + half + 1, ix - half:ix + half + 1]
+    good = (dq[iy - half:iy + half + 1, ix - half:ix + half + 1] & SCALE_MASK_BITS) == 0
+    good &= np.isfinite(box)
+    if good.sum() < max(3, box.size // 2):
+        return None
+    return float(np.median(box[good]))
+
+
+def _locate(detsecs: Sequence[Section], x: float, y: float) -> int | None:
+    """Index of the extension whose detector section holds unbinned detector pixel (x, y)."""
+    for i, d in enumerate(detsecs):
+        if d.x1 <= x < d.x2 and d.y1 <= y < d.y2:
+            return i
+    return None
+
+
+def control_pair_scale(
+    sci_exts: Sequence[tuple[np.ndarray, np.ndarray]],
+    fringe_exts: Sequence[tuple[np.ndarray, np.ndarray]],
+    detsecs: Sequence[Section],
+    xbin: int,
+    ybin: int,
+    pairs,
+    *,
+    box_half: int = CONTROL_BOX_HALF,
+) -> tuple[float | None, int, list[float]]:
+    """Fringe scale factor from control pairs (Snodgrass & Carry 2013).
+
+    sci_exts / fringe_exts : per extension (sci, dq) of the science frame and the fringe frame
+    (same shapes); detsecs : their unbinned 0-based detector sections; pairs : ((x, y) peak,
+    (x, y) trough) in unbinned detector pixels.  For every pair whose boxes (``box_half``
+    unbinned pixels around each point) lie inside one extension with enough good pixels in
+    both images, ratio = (S_peak - S_trough) / (F_peak - F_trough).  Returns (median of the
+    ratios or None when no pair is usable, number of pairs used, the ratios).
+    """
+    half = max(1, math.ceil(box_half / max(xbin, ybin)))
+    ratios = []
+    for peak, trough in pairs:
+        values = []
+        for x, y in (peak, trough):
+            i = _locate(detsecs, x, y)
+            if i is None:
+                break
+            d = detsecs[i]
+            bx, by = (x - d.x1) / xbin, (y - d.y1) / ybin
+            s = _box_median(*sci_exts[i], bx, by, half)
+            f = _box_median(*fringe_exts[i], bx, by, half)
+            if s is None or f is None:
+                break
+            values.append((s, f))
+        if len(values) != 2:
+            continue
+        (sp, fp), (st, ft) = values
+        if fp - ft == 0 or not math.isfinite(fp - ft):
+            continue
+        ratios.append((sp - st) / (fp - ft))
+    if not ratios:
+        return None, 0, []
+    return float(np.median(ratios)), len(ratios), [float(r) for r in ratios]
+
+
+def least_squares_scale(
+    sci_exts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    fringe_exts: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> float:
+    """Fringe scale factor x minimising sum (S - c_i - x F)^2 over the pixels good in both
+    frames and outside the science objects, with one sky constant c_i per extension (so
+    amplifier-to-amplifier sky steps, e.g. before QE correction, do not leak into x).
+
+    sci_exts : per extension (sci, dq, object mask or None); fringe_exts : (sci, dq).
+    x = sum_i sum (S - <S>_i)(F - <F>_i) / sum_i sum (F - <F>_i)^2 (with a single extension
+    this is the reference's (n sum SF - sum S sum F) / (n sum F^2 - (sum F)^2)).
+    """
+    numerator = denominator = 0.0
+    for (s, sdq, objects), (f, fdq) in zip(sci_exts, fringe_exts, strict=True):
+        good = ((sdq | fdq) & SCALE_MASK_BITS) == 0
+        good &= np.isfinite(s) & np.isfinite(f)
+        if objects is not None:
+            good &= ~objects
+        if good.sum() < 2:
+            continue
+        sv = np.asarray(s[good], np.float64)
+        fv = np.asarray(f[good], np.float64)
+        fv = fv - fv.mean()
+        numerator += float(np.dot(sv - sv.mean(), fv))
+        denominator += float(np.dot(fv, fv))
+    if denominator <= 0:
+        raise ValueError("the fringe frame has no structure where the science frame is good: "
+                         "cannot fit a fringe scale factor")
+    return float(numerator / denominator)
+
+
+def subtract_fringe(sci: np.ndarray, var: np.ndarray, dq: np.ndarray, f_sci: np.ndarray,
+                    f_var: np.ndarray, f_dq: np.ndarray, scale: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """science - scale * fringe (electrons); VAR + scale^2 VAR_fringe; DQ OR-ed with the
+    fringe frame's DQ (pixels the fringe frame could not measure stay flagged)."""
+    s = np.float32(scale)
+    out = (sci - s * f_sci).astype(np.float32)
+    out_var = (var + s * s * f_var).astype(np.float32)
+    out_dq = (dq | f_dq).astype(np.uint16)
+    return out, out_var, out_dq

@@ -1,0 +1,204 @@
+"""Mosaic of the amplifiers into one image, and QE equalisation of the CCDs (5.13, 5.14).
+
+Amplifiers are first placed inside their CCD by CCDSEC; each CCD is then mapped into the
+mosaic with :mod:`gmoslib.instrument.geometry`.  CCD2 lands on an integer offset and is copied;
+CCD1 and
+CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a degree) are
+resampled with a spline of the chosen order (two 1-D passes, :mod:`gmoslib.science.interp`).  VAR
+is interpolated linearly (the reference's intent for VAR: non-negative weights, never below
+the local variance next to a bright source; clipped at 0), DQ bit plane by bit plane with
+linear weights: a bit is set where its interpolated plane exceeds 0.001.  Pixels that
+no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0 and DQ NO_DATA.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from astropy.io import fits
+from scipy import ndimage
+
+from gmoslib.instrument import geometry
+from gmoslib.instrument.sections import parse_section
+from gmoslib.io import dq as dqbits
+from gmoslib.io.fitsio import add_date_obs
+from gmoslib.io.frame import Extension
+from gmoslib.science import interp
+
+DQ_THRESHOLD = 0.001
+_DROP = ("AMPNAME", "BIASSEC", "OVERSEC", "TRIMSEC", "FRMNAME", "FRAMEID", "CCDSIZE",
+         "DATATYP", "OVERSCAN", "OVERRMS", "OVERRDNS", "CCDSEC")
+
+
+def _ccd_of(header: fits.Header, detid: str) -> int:
+    """CCD index 0/1/2 from DETSEC (unbinned detector x) and the CCD width."""
+    width = geometry.geometry(detid).default_shape[0]
+    return parse_section(header["DETSEC"]).x1 // width
+
+
+def tile_ccds(exts: list[Extension], detid: str, xbin: int, ybin: int):
+    """Per CCD: full-size (ny, nx) sci, var, dq arrays of the CCD read area (binned), with the
+    uncovered parts flagged NO_DATA."""
+    g = geometry.geometry(detid)
+    nx, ny = g.default_shape[0] // xbin, g.default_shape[1] // ybin
+    ccds = {}
+    for e in exts:
+        k = _ccd_of(e.header, detid)
+        if k not in ccds:
+            ccds[k] = (np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32),
+                       np.full((ny, nx), dqbits.NO_DATA, np.uint16))
+        sci, var, dq = ccds[k]
+        c = parse_section(e.header["CCDSEC"])
+        x0, y0 = c.x1 // xbin, c.y1 // ybin
+        h, w = e.sci.shape
+        sci[y0:y0 + h, x0:x0 + w] = e.sci
+        var[y0:y0 + h, x0:x0 + w] = e.var if e.var is not None else 0.0
+        dq[y0:y0 + h, x0:x0 + w] = e.dq if e.dq is not None else 0
+    return ccds
+
+
+def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
+    """Resample one CCD's (sci, var, dq) onto its bounding box in the mosaic."""
+    sci, var, dq = arrays
+    ny_c, nx_c = sci.shape
+    cx = np.array([0, nx_c - 1, 0, nx_c - 1], float)
+    cy = np.array([0, 0, ny_c - 1, ny_c - 1], float)
+    X, Y = geometry.ccd_to_mosaic(detid, k, cx, cy, xbin, ybin)
+    bx0 = max(int(np.floor(X.min() - x0)) - 1, 0)
+    by0 = max(int(np.floor(Y.min() - y0)) - 1, 0)
+    bx1 = min(int(np.ceil(X.max() - x0)) + 2, out_shape[1])
+    by1 = min(int(np.ceil(Y.max() - y0)) + 2, out_shape[0])
+    # the mosaic -> CCD map is affine: scipy computes the coordinates on the fly (no
+    # coordinate arrays); (row, col) of the box -> (v, u) = matrix @ (row, col) + offset
+    h, w = by1 - by0, bx1 - bx0
+    u00, v00 = geometry.mosaic_to_ccd(detid, k, bx0 + x0, by0 + y0, xbin, ybin)
+    u01, v01 = geometry.mosaic_to_ccd(detid, k, bx0 + x0 + 1.0, by0 + y0, xbin, ybin)
+    u10, v10 = geometry.mosaic_to_ccd(detid, k, bx0 + x0, by0 + y0 + 1.0, xbin, ybin)
+    matrix = np.array([[v10 - v00, v01 - v00], [u10 - u00, u01 - u00]], dtype=np.float64)
+    offset = np.array([v00, u00], dtype=np.float64)
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    u = u00 + matrix[1, 0] * rows + matrix[1, 1] * cols
+    v = v00 + matrix[0, 0] * rows + matrix[0, 1] * cols
+    inside = (u >= -0.5) & (u <= nx_c - 0.5) & (v >= -0.5) & (v <= ny_c - 0.5)
+    del u, v
+    box = (slice(by0, by1), slice(bx0, bx1))
+    kw = dict(matrix=matrix, offset=offset, output_shape=(h, w), mode="nearest")
+
+    def resample(arr, k):
+        # two 1-D passes for GMOS's near-identity maps (same spline, ~4x faster)
+        if interp.separable_ok(matrix, k):
+            return interp.affine_separable(arr, matrix, offset, (h, w), k)
+        return ndimage.affine_transform(arr, order=k, prefilter=k > 1, output=np.float32,
+                                        **kw)
+
+    out_sci = resample(sci, order)
+    out_var = resample(var, min(order, 1))  # VAR: linear (see the module docstring)
+    np.maximum(out_var, 0, out=out_var)
+    out_dq = np.zeros(out_sci.shape, np.uint16)
+    present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0
+    for bit in range(16):
+        value = 1 << bit
+        if not present & value:
+            continue
+        plane = ((dq & value) != 0).astype(np.float32)
+        out_dq[resample(plane, min(order, 1)) > DQ_THRESHOLD] |= value
+    out_dq[~inside] = dqbits.NO_DATA
+    out_sci[~inside] = 0.0
+    out_var[~inside] = 0.0
+    return box, inside, out_sci, out_var, out_dq
+
+
+def mosaic_detectors(exts: list[Extension], detid: str, *, order: int = 3, xbin: int,
+                     ybin: int) -> Extension:
+    """One mosaic Extension (sci, var float32; dq uint16) from trimmed amplifiers.
+
+    The WCS of the mosaic is the header WCS of the reference amplifier (the first amplifier
+    of CCD2, which lands on an integer offset) shifted to mosaic pixels.
+    """
+    x0, y0, nx, ny = geometry.mosaic_frame(detid, xbin, ybin)
+    out_sci = np.zeros((ny, nx), np.float32)
+    out_var = np.zeros((ny, nx), np.float32)
+    out_dq = np.full((ny, nx), dqbits.NO_DATA, np.uint16)
+    ccds = tile_ccds(exts, detid, xbin, ybin)
+    for k in sorted(ccds):
+        if k == 1:  # CCD2: integer offset, copied
+            ox, oy = geometry.ccd_to_mosaic(detid, 1, 0.0, 0.0, xbin, ybin)
+            ix, iy = int(round(float(ox))) - x0, int(round(float(oy))) - y0
+            sci, var, dq = ccds[1]
+            h, w = sci.shape
+            out_sci[iy:iy + h, ix:ix + w] = sci
+            out_var[iy:iy + h, ix:ix + w] = var
+            out_dq[iy:iy + h, ix:ix + w] = dq
+            continue
+        box, inside, s, v, d = _resample_ccd(detid, k, ccds[k], (ny, nx), x0, y0, xbin,
+                                             ybin, order)
+        out_sci[box][inside] = s[inside]
+        out_var[box][inside] = v[inside]
+        out_dq[box][inside] = d[inside]
+    out_sci[(out_dq & dqbits.NO_DATA) != 0] = 0.0
+    header = _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny)
+    return Extension(out_sci, out_var, out_dq, header)
+
+
+def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
+    ref = None
+    for e in exts:
+        if _ccd_of(e.header, detid) == 1:
+            ref = e
+            break
+    ref = ref or exts[len(exts) // 2]
+    h = ref.header.copy()
+    add_date_obs(h)  # where astropy's WCS looks for it
+    k = _ccd_of(h, detid)
+    c = parse_section(h["CCDSEC"])
+    # reference amplifier pixel (0,0) -> mosaic pixel
+    X, Y = geometry.ccd_to_mosaic(detid, k, c.x1 / xbin, c.y1 / ybin, xbin, ybin)
+    dx, dy = float(X) - x0, float(Y) - y0
+    if "CRPIX1" in h:
+        h["CRPIX1"] = float(h["CRPIX1"]) + dx
+        h["CRPIX2"] = float(h["CRPIX2"]) + dy
+    if "RADECSYS" in h:
+        h["RADESYS"] = h["RADECSYS"]
+        del h["RADECSYS"]
+    for key in _DROP:
+        h.remove(key, ignore_missing=True)
+    h["CCDNAME"] = detid
+    h["DATASEC"] = f"[1:{nx},1:{ny}]"
+    dets = [parse_section(e.header["DETSEC"]) for e in exts]
+    h["DETSEC"] = (f"[{min(d.x1 for d in dets) + 1}:{max(d.x2 for d in dets)},"
+                   f"{min(d.y1 for d in dets) + 1}:{max(d.y2 for d in dets)}]")
+    noises = [float(e.header["RDNOISE"]) for e in exts if "RDNOISE" in e.header]
+    if noises:
+        h["RDNOISE"] = (float(np.mean(noises)), "Mean read noise of the amplifiers (e-)")
+    return h
+
+
+#: Pixels sampled per array for a sky level: its median is then known to ~0.006 sigma.
+SKY_SAMPLES = 50_000
+
+
+def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
+    """Robust sky level (sigma-clipped median of the pixels with DQ = 0: never a bad or
+    unilluminated one) and the number of pixels, of an array of any shape (sources not
+    masked; the QE factors use :func:`gmoslib.science.qecorrect.sky_level`)."""
+    from astropy.stats import sigma_clipped_stats
+
+    # a regular subsample of ~SKY_SAMPLES pixels, taken before masking (no full-size copies)
+    step = max(1, sci.size // SKY_SAMPLES)
+    while np.ndim(sci) == 2 and step > 1 and math.gcd(step, sci.shape[1]) > 1:
+        step += 1  # coprime with the row length: the samples visit every column
+    values = np.ravel(sci)[::step]
+    good = np.isfinite(values)
+    if dq is not None:
+        good &= np.ravel(dq)[::step] == 0
+    values = np.asarray(values[good], np.float64)
+    if values.size == 0:
+        return float("nan"), 0
+    _, med, _ = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
+    return float(med), int(values.size)
+
+
+# QECorrect lives in gmoslib.science.qecorrect (sky of illuminated, good, source-free pixels)
+from gmoslib.science.qecorrect import qe_correct, qe_factors  # noqa: E402,F401

@@ -1,0 +1,372 @@
+"""Resample frames onto a common pixel grid (reference section 5.17, resampleToCommonFrame).
+
+Coordinates: 0-based pixels, pixel centres at integers, x = column, y = row.  A *transform* is
+a 3x3 affine matrix ``T`` that maps a frame pixel ``(x, y, 1)`` to the reference pixel frame;
+the reference frame itself uses the identity.  An output grid is described by its shape
+``(ny, nx)`` and an integer ``offset = (x0, y0)``: output pixel ``(X, Y)`` is reference pixel
+``(X + x0, Y + y0)``.
+
+A pixel is *covered* by a frame when its centre maps inside the frame's pixel-centre box
+``[0, nx-1] x [0, ny-1]`` (1e-6 px tolerance); uncovered pixels get SCI 0, VAR 0, DQ NO_DATA.
+
+Flux, variance and DQ (``conserve=True``):
+
+* SCI is interpolated (order 0 nearest, 1 bilinear, 3 cubic spline via
+  :func:`scipy.ndimage.affine_transform`) and multiplied by ``J = |det|`` of the Jacobian of the
+  output -> input map (the area of an output pixel in input pixels; 1 for pure shifts).
+* VAR is multiplied by ``J**2``.  Interpolation correlates the noise of neighbouring output
+  pixels.  For order 0 the input variance is copied.  For order 1 the exact per-pixel
+  variance of the interpolated value, ``sum(w_i**2 var_i)``, is computed.  Order 3 uses an
+  approximation: VAR is interpolated *linearly*, ``sum(w_i var_i)`` with bilinear weights (as
+  the reference intends for VAR: non-negative weights, so the variance next to a bright
+  source or a flagged pixel never undershoots, as a spline's negative lobes can make it).
+  This equals the local input variance and therefore over-estimates the variance of a
+  single interpolated pixel (by up to 1.75x for white noise at half-pixel shifts in x and y).
+  It is conservative, and it leaves the noise level of sums over many pixels unchanged.
+* DQ is resampled one bit plane at a time.  Order 3 follows the reference: the 0/1 plane is
+  spline-interpolated and the bit is set where ``|value| > dq_threshold`` (0.001).  For a pure
+  translation a faster single-pixel form is used, with all bits in one pass: the bit is set
+  when any one input pixel with that bit has ``|spline weight| > dq_threshold``.  It is
+  identical for isolated flagged pixels.  Where several flagged pixels each have a weight
+  below the threshold, the two forms differ on ~1 % of pixels at the fringe of dense masks.
+  Orders 0 and 1 use the same single-pixel rule with their own weights.  So an output pixel
+  whose kernel touches a bad or NO_DATA input carries that flag, and edges and chip gaps do not
+  leak into good pixels.
+* Pure integer shifts (identity linear part, integer translation) are copied exactly, with no
+  interpolation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from gmoslib.io.dq import DQ_DTYPE, NO_DATA
+
+__all__ = ["output_frame", "resample_to_frame"]
+
+_EPS = 1e-6
+_ROWS_PER_BLOCK = 256
+_K = 10  # half-width of the sampled cubic-spline kernel (eta(10) ~ 2e-6)
+
+
+def _check_transform(transform, name="transform") -> np.ndarray:
+    t = np.asarray(transform, dtype=np.float64)
+    if t.shape != (3, 3):
+        raise ValueError(f"{name}: expected a 3x3 affine matrix, got shape {t.shape}")
+    if not np.allclose(t[2], [0.0, 0.0, 1.0]):
+        raise ValueError(f"{name}: last row must be [0, 0, 1] for an affine matrix, got {t[2]}")
+    if abs(np.linalg.det(t[:2, :2])) < 1e-12:
+        raise ValueError(f"{name}: singular linear part {t[:2, :2].tolist()}")
+    return t
+
+
+def _footprint(shape, t) -> tuple[float, float, float, float]:
+    ny, nx = shape
+    corners = np.array([[0, 0, 1], [nx - 1, 0, 1], [0, ny - 1, 1], [nx - 1, ny - 1, 1]], float)
+    mapped = corners @ t.T
+    return mapped[:, 0].min(), mapped[:, 0].max(), mapped[:, 1].min(), mapped[:, 1].max()
+
+
+def output_frame(shapes, transforms, *, footprint: str = "union", reference: int = 0):
+    """Output grid holding the frames mapped into the reference pixel frame.
+
+    shapes : sequence of (ny, nx) frame shapes.
+    transforms : sequence of 3x3 affine matrices (frame pixel -> reference pixel, 0-based).
+    footprint : 'union' (default; bounding box of every frame's pixel-centre footprint) or
+        'reference' (the footprint of frame ``reference`` only).
+    Returns ``(nx, ny, offset)`` with ``offset = (x0, y0)`` integers: output pixel (X, Y) is
+    reference pixel (X + x0, Y + y0).  Box edges within 1e-6 px of an integer are rounded.
+    """
+    shapes = [tuple(int(v) for v in s) for s in shapes]
+    if len(shapes) == 0 or len(shapes) != len(transforms):
+        raise ValueError(
+            f"output_frame: need one transform per shape, got {len(shapes)} shapes and "
+            f"{len(transforms)} transforms"
+        )
+    if footprint not in ("union", "reference"):
+        raise ValueError(
+            f"output_frame: footprint must be 'union' or 'reference', got {footprint!r}"
+        )
+    mats = [_check_transform(t, f"transforms[{i}]") for i, t in enumerate(transforms)]
+    idx = range(len(shapes)) if footprint == "union" else [reference]
+    boxes = np.array([_footprint(shapes[i], mats[i]) for i in idx])
+    x0 = int(np.floor(boxes[:, 0].min() + _EPS))
+    x1 = int(np.ceil(boxes[:, 1].max() - _EPS))
+    y0 = int(np.floor(boxes[:, 2].min() + _EPS))
+    y1 = int(np.ceil(boxes[:, 3].max() - _EPS))
+    return x1 - x0 + 1, y1 - y0 + 1, (x0, y0)
+
+
+def _coords(m, x_out, y_rows):
+    """Input (x, y) float64 for output columns x_out and output rows y_rows (2-D arrays)."""
+    yy = y_rows[:, None].astype(np.float64)
+    xx = x_out[None, :].astype(np.float64)
+    return m[0, 0] * xx + m[0, 1] * yy + m[0, 2], m[1, 0] * xx + m[1, 1] * yy + m[1, 2]
+
+
+def _covered(x, y, nx, ny):
+    return (x >= -_EPS) & (x <= nx - 1 + _EPS) & (y >= -_EPS) & (y <= ny - 1 + _EPS)
+
+
+def _integer_shift(sci, var, dq, dx, dy, out_shape):
+    ny_o, nx_o = out_shape
+    ny, nx = sci.shape
+    o_sci = np.zeros(out_shape, np.float32)
+    o_var = np.zeros(out_shape, np.float32)
+    o_dq = np.full(out_shape, NO_DATA, DQ_DTYPE)
+    # output X reads input X + dx
+    xs, xe = max(0, -dx), min(nx_o, nx - dx)
+    ys, ye = max(0, -dy), min(ny_o, ny - dy)
+    if xs < xe and ys < ye:
+        src = (slice(ys + dy, ye + dy), slice(xs + dx, xe + dx))
+        dst = (slice(ys, ye), slice(xs, xe))
+        o_sci[dst] = sci[src]
+        o_var[dst] = var[src]
+        o_dq[dst] = dq[src]
+    return o_sci, o_var, o_dq
+
+
+def _linear_block(sci, var, dq, x, y, order, dq_threshold):
+    """Order 0/1 interpolation at input positions (x, y) (all covered or masked later)."""
+    ny, nx = sci.shape
+    if order == 0:
+        ix = np.clip(np.floor(x + 0.5).astype(np.intp), 0, nx - 1)
+        iy = np.clip(np.floor(y + 0.5).astype(np.intp), 0, ny - 1)
+        return sci[iy, ix], var[iy, ix], dq[iy, ix]
+    ix = np.clip(np.floor(x).astype(np.intp), 0, max(nx - 2, 0))
+    iy = np.clip(np.floor(y).astype(np.intp), 0, max(ny - 2, 0))
+    fx = np.clip(x - ix, 0.0, 1.0) if nx > 1 else np.zeros_like(x)
+    fy = np.clip(y - iy, 0.0, 1.0) if ny > 1 else np.zeros_like(y)
+    ix1 = np.minimum(ix + 1, nx - 1)
+    iy1 = np.minimum(iy + 1, ny - 1)
+    o_sci = np.zeros(x.shape, np.float64)
+    o_var = np.zeros(x.shape, np.float64)
+    o_dq = np.zeros(x.shape, DQ_DTYPE)
+    for jy, wy in ((iy, 1.0 - fy), (iy1, fy)):
+        for jx, wx in ((ix, 1.0 - fx), (ix1, fx)):
+            w = wy * wx
+            o_sci += w * sci[jy, jx]
+            o_var += w * w * var[jy, jx]
+            o_dq |= np.where(w > dq_threshold, dq[jy, jx], 0).astype(DQ_DTYPE)
+    return o_sci, o_var, o_dq
+
+
+def _cardinal_cubic_weights(frac: float) -> np.ndarray:
+    """Weights eta(frac - k), k = -K..K, of the interpolating cubic spline (sampled exactly)."""
+    delta = np.zeros(2 * _K + 1)
+    delta[_K] = 1.0
+    pos = _K + frac - np.arange(-_K, _K + 1)
+    return ndimage.map_coordinates(delta, [pos], order=3, mode="nearest")
+
+
+def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
+    """DQ for a pure translation with cubic splines, all bits at once.
+
+    Output (Y, X) samples input (Y + ty, X + tx).  A bit is set when an input pixel carrying it
+    has |cubic-spline weight| > threshold (weights of the 2-D kernel are eta(fy-ky) eta(fx-kx)).
+    This is the single-pixel form of the reference rule (|interpolated bit plane| > threshold).
+
+    Done separably: for a kernel row ky the columns kx with |wy wx| > threshold form a set
+    that grows with |wy|, so the rows are visited by increasing |wy| while one array
+    accumulates the OR of the column shifts of the current set; each row then ORs its row
+    shift of that array into the output (about 2 x 21 passes instead of one per kernel
+    element).
+    """
+    iy, ix = int(np.floor(ty)), int(np.floor(tx))
+    wy = _cardinal_cubic_weights(ty - iy)
+    wx = _cardinal_cubic_weights(tx - ix)
+    ny_o, nx_o = out_shape
+    ny, nx = dq.shape
+    padded = np.pad(dq, _K, mode="edge")
+    out = np.zeros(out_shape, DQ_DTYPE)
+    cols = np.zeros((ny + 2 * _K, nx_o), DQ_DTYPE)  # OR of the column shifts added so far
+    added: set[int] = set()
+    for ky in sorted(range(-_K, _K + 1), key=lambda k: abs(wy[k + _K])):
+        wanted = [kx for kx in range(-_K, _K + 1)
+                  if abs(wy[ky + _K] * wx[kx + _K]) > threshold]
+        if not wanted:
+            continue
+        for kx in wanted:
+            if kx in added:
+                continue
+            added.add(kx)
+            sx = ix + kx + _K  # cols[:, X] |= padded[:, X + sx]
+            x0, x1 = max(0, -sx), min(nx_o, nx + 2 * _K - sx)
+            if x0 < x1:
+                cols[:, x0:x1] |= padded[:, x0 + sx : x1 + sx]
+        sy = iy + ky + _K  # out[Y] |= cols[Y + sy]
+        y0, y1 = max(0, -sy), min(ny_o, ny + 2 * _K - sy)
+        if y0 < y1:
+            out[y0:y1] |= cols[y0 + sy : y1 + sy]
+    return out
+
+
+_PAD = 12  # edge padding before the spline prefilter, as scipy does for mode="nearest"
+
+
+def _bspline3_weights(frac: float) -> np.ndarray:
+    """Cubic B-spline weights of the taps floor-1 .. floor+2 at fractional position frac."""
+    f = float(frac)
+    return np.array([(1 - f) ** 3, 3 * f**3 - 6 * f**2 + 4, -3 * f**3 + 3 * f**2 + 3 * f + 1,
+                     f**3]) / 6.0
+
+
+def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.ndarray:
+    """Cubic-spline interpolation of arr at (Y + ty, X + tx) for every output pixel (Y, X),
+    separably: the interpolation scipy's affine_transform(order=3, mode="nearest") does
+    for a pure translation (edge padding, mirror-bounded prefilter, 4x4 B-spline taps), as
+    two 1-D passes of 4 taps instead of 16 taps per pixel.  Pixels whose taps fall outside
+    the padded input are 0 (they are outside the frame and masked by the caller).
+    Returns float32 out_shape."""
+    # float32 coefficients: half the memory traffic; rounding ~1e-7 of the values
+    coef = np.pad(np.asarray(arr, np.float32), _PAD, mode="edge")
+    for axis in (0, 1):
+        ndimage.spline_filter1d(coef, 3, axis=axis, output=coef, mode="mirror")
+    out = coef
+    for axis, t, n_out in ((0, ty, out_shape[0]), (1, tx, out_shape[1])):
+        i = int(np.floor(t))
+        corr = ndimage.correlate1d(out, _bspline3_weights(t - i), axis=axis, mode="nearest",
+                                   output=np.float32)
+        # corr[p] = sum_k w_k coef[p + k - 2]; output Y needs coef[Y + i + PAD - 1 + k]
+        start = i + _PAD + 1
+        lo, hi = max(0, -start), min(n_out, corr.shape[axis] - start)
+        shape = list(corr.shape)
+        shape[axis] = n_out
+        res = np.zeros(shape, np.float32)
+        if lo < hi:
+            src = [slice(None)] * 2
+            dst = [slice(None)] * 2
+            src[axis] = slice(start + lo, start + hi)
+            dst[axis] = slice(lo, hi)
+            res[tuple(dst)] = corr[tuple(src)]
+        out = res
+    return out
+
+
+def _translate_linear(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.ndarray:
+    """Linear interpolation of arr at (Y + ty, X + tx) for every output pixel (Y, X): weights
+    (1 - f, f) on the two neighbours along each axis, edge values beyond the input (as
+    scipy's mode="nearest").  Returns float32 out_shape."""
+    out = np.asarray(arr, np.float32)
+    for axis, t, n_out in ((0, ty, out_shape[0]), (1, tx, out_shape[1])):
+        i = int(np.floor(t))
+        f = np.float32(t - i)
+        n_in = out.shape[axis]
+        idx = np.arange(n_out) + i
+        lo = np.take(out, np.clip(idx, 0, n_in - 1), axis=axis)
+        if f == 0:
+            out = lo
+            continue
+        hi = np.take(out, np.clip(idx + 1, 0, n_in - 1), axis=axis)
+        lo *= np.float32(1) - f
+        hi *= f
+        lo += hi
+        out = lo
+    return out
+
+
+def resample_to_frame(
+    sci,
+    var,
+    dq,
+    transform,
+    out_shape,
+    out_offset,
+    *,
+    order: int = 3,
+    conserve: bool = True,
+    dq_threshold: float = 0.001,
+):
+    """Resample one frame onto the output grid (see the module docstring for the rules).
+
+    sci, var : (ny, nx) float arrays in electrons / electrons**2 (or ADU / ADU**2); var may be
+        None (treated as zeros).
+    dq : (ny, nx) uint16 or None (treated as 0).
+    transform : 3x3 affine matrix mapping this frame's pixels to reference pixels.
+    out_shape : (ny_out, nx_out) of the output grid; out_offset : (x0, y0) from
+        :func:`output_frame`.
+    order : 0 (nearest), 1 (bilinear) or 3 (cubic spline).
+    conserve : multiply SCI by the Jacobian determinant J of the output -> input map (VAR by
+        J**2) so that total flux is conserved.
+    Returns (sci, var, dq) of shape out_shape: float32, float32, uint16.
+    """
+    sci = np.asarray(sci)
+    if sci.ndim != 2:
+        raise ValueError(f"resample_to_frame: sci must be 2-D (ny, nx), got shape {sci.shape}")
+    var = np.zeros(sci.shape, np.float32) if var is None else np.asarray(var)
+    dq = np.zeros(sci.shape, DQ_DTYPE) if dq is None else np.asarray(dq).astype(DQ_DTYPE)
+    for name, arr in (("var", var), ("dq", dq)):
+        if arr.shape != sci.shape:
+            raise ValueError(
+                f"resample_to_frame: {name} shape {arr.shape} differs from sci shape {sci.shape}"
+            )
+    if order not in (0, 1, 3):
+        raise ValueError(f"resample_to_frame: order must be 0, 1 or 3, got {order}")
+    t = _check_transform(transform)
+    ny_o, nx_o = (int(v) for v in out_shape)
+    x0, y0 = (int(v) for v in out_offset)
+    shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+    m = np.linalg.inv(t) @ shift  # output pixel -> input pixel
+    jac = abs(np.linalg.det(m[:2, :2])) if conserve else 1.0
+
+    lin_identity = np.allclose(m[:2, :2], np.eye(2), rtol=0, atol=1e-12)
+    trans = m[:2, 2]
+    if lin_identity and np.allclose(trans, np.round(trans), rtol=0, atol=1e-9):
+        dx, dy = (int(v) for v in np.round(trans))
+        return _integer_shift(
+            sci.astype(np.float32), var.astype(np.float32), dq, dx, dy, (ny_o, nx_o)
+        )
+
+    ny, nx = sci.shape
+    o_sci = np.zeros((ny_o, nx_o), np.float32)
+    o_var = np.zeros((ny_o, nx_o), np.float32)
+    o_dq = np.zeros((ny_o, nx_o), DQ_DTYPE)
+    x_out = np.arange(nx_o)
+    cover = np.zeros((ny_o, nx_o), bool)
+    for r0 in range(0, ny_o, _ROWS_PER_BLOCK):
+        rows = np.arange(r0, min(ny_o, r0 + _ROWS_PER_BLOCK))
+        x, y = _coords(m, x_out, rows)
+        cov = _covered(x, y, nx, ny)
+        cover[rows[0] : rows[-1] + 1] = cov
+        if order <= 1:
+            s, v, d = _linear_block(sci, var, dq, x, y, order, dq_threshold)
+            o_sci[rows[0] : rows[-1] + 1] = s
+            o_var[rows[0] : rows[-1] + 1] = v
+            o_dq[rows[0] : rows[-1] + 1] = d
+
+    if order == 3:
+        # scipy works in (row, col) order: input (y, x) = A @ (Y, X) + b
+        a = np.array([[m[1, 1], m[1, 0]], [m[0, 1], m[0, 0]]])
+        if a[0, 1] == 0.0 and a[1, 0] == 0.0:
+            a = np.diag(a)  # diagonal matrix: scipy's faster zoom/shift code path
+        b = np.array([m[1, 2], m[0, 2]])
+        kw = dict(matrix=a, offset=b, output_shape=(ny_o, nx_o), order=3, mode="nearest")
+        if a.ndim == 1 and np.allclose(a, 1.0, rtol=0, atol=1e-12):
+            # pure translation: the same spline interpolation, separably
+            o_sci[:] = _translate_cubic(sci, b[0], b[1], (ny_o, nx_o))
+            o_var[:] = _translate_linear(var, b[0], b[1], (ny_o, nx_o))
+        else:
+            ndimage.affine_transform(sci.astype(np.float32), output=o_sci, **kw)
+            ndimage.affine_transform(var.astype(np.float32), output=o_var,
+                                     **{**kw, "order": 1})
+        np.maximum(o_var, 0.0, out=o_var)
+        if np.allclose(a, 1.0, rtol=0, atol=1e-12) and a.ndim == 1:
+            o_dq[:] = _translated_dq_cubic(dq, b[0], b[1], (ny_o, nx_o), dq_threshold)
+            present = 0  # done: all bits in one pass
+        else:
+            present = np.bitwise_or.reduce(dq.ravel()) if dq.size else 0
+        for bit in (1 << k for k in range(16)):
+            if not present & bit:
+                continue
+            plane = ((dq & bit) != 0).astype(np.float32)
+            res = ndimage.affine_transform(plane, output=np.float32, **kw)
+            o_dq[np.abs(res) > dq_threshold] |= bit
+
+    if jac != 1.0:
+        o_sci *= np.float32(jac)
+        o_var *= np.float32(jac * jac)
+    o_sci[~cover] = 0.0
+    o_var[~cover] = 0.0
+    o_dq[~cover] = NO_DATA
+    return o_sci, o_var, o_dq

@@ -1,0 +1,84 @@
+"""Raw files that hold the same exposure: each exposure is used once.
+
+Three kinds of copies are recognised among the usable rows of a manifest:
+
+* the same frame name (``N20170614S0201.fits`` and ``N20170614S0201.fits.bz2``);
+* the same bytes under another name (SHA-256 of the file as stored);
+* the same data label (PHU ``DATALAB``) and the same start of exposure (``ut_datetime``):
+  the archive delivered the same exposure twice, e.g. once more after a header fix, so the
+  bytes differ.  DATALAB alone is not enough: the reference gives its form,
+  ``<OBSID>-<nnn>`` with a per-frame counter, but does not say that no two exposures ever
+  share one (files made or edited by other tools, or sets merged from several sources, may
+  repeat it for different exposures); those are kept, and :func:`datalab_conflicts` reports
+  them.
+
+Rule: rows are visited in the manifest's order (frame name, then usable before unusable, then
+path: the earliest file name wins) and the first usable row of each exposure is kept; every
+later copy becomes ``usable=False`` with the reason ``"duplicate of NAME (why)"``, NAME
+being the file name of the row kept.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+
+def _key_text(value) -> str:
+    return "" if value is None or value is pd.NA else str(value).strip()
+
+
+def mark_duplicates(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a manifest (sorted as :func:`gmoslib.workflow.manifest.build_manifest` sorts it)
+    where every usable row that repeats an earlier usable row's frame name, SHA-256, or
+    (DATALAB, start time) is made unusable with the reason ``duplicate of NAME (...)``."""
+    out = table.copy()
+    by_frame: dict[str, str] = {}
+    by_sha: dict[str, str] = {}
+    by_label: dict[tuple[str, str], str] = {}
+    for i in out.index:
+        if not bool(out.at[i, "usable"]):
+            continue
+        name = os.path.basename(str(out.at[i, "path"]))
+        frame = _key_text(out.at[i, "frame"])
+        sha = _key_text(out.at[i, "sha256"])
+        label = (_key_text(out.at[i, "data_label"]), _key_text(out.at[i, "ut_datetime"]))
+        reason = ""
+        if frame in by_frame:
+            reason = f"duplicate of {by_frame[frame]}"
+        elif sha and sha in by_sha:
+            reason = f"duplicate of {by_sha[sha]} (same content, SHA-256 {sha[:12]}...)"
+        elif all(label) and label in by_label:
+            reason = (f"duplicate of {by_label[label]} (same DATALAB {label[0]} and start "
+                      f"time {label[1]}, other bytes)")
+        if reason:
+            out.at[i, "usable"] = False
+            out.at[i, "reason"] = reason
+            continue
+        by_frame[frame] = name
+        if sha:
+            by_sha[sha] = name
+        if all(label):
+            by_label[label] = name
+    return out
+
+
+def datalab_conflicts(table: pd.DataFrame) -> list[str]:
+    """One line per DATALAB that several usable rows share with different start times
+    (kept, as different exposures; a data label should be unique, so it is worth a
+    warning)."""
+    usable = table[table["usable"] & (table["data_label"].fillna("").str.strip() != "")]
+    lines = []
+    for label, rows in usable.groupby("data_label", sort=True):
+        if len(rows) > 1:
+            names = ", ".join(os.path.basename(str(p)) for p in rows["path"])
+            lines.append(f"DATALAB {label} is shared by {len(rows)} files with different "
+                         f"start times ({names}): all are used as different exposures")
+    return lines
+
+
+def duplicate_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows made unusable as duplicates."""
+    reason = table["reason"].fillna("").astype(str)
+    return table[~table["usable"].astype(bool) & reason.str.startswith("duplicate of ")]

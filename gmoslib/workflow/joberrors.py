@@ -1,0 +1,89 @@
+"""The adapter every workflow script runs in (:func:`job`), and how a job reports a problem
+with its inputs: one line naming the rule, the file and the problem (in the job's log and on
+stderr, where Snakemake shows it), not a traceback.
+
+A failing write or read of the system (``OSError``: a full disk, a read-only or vanished
+folder, a quota, an I/O error) ends the same way, with one line naming the product the job
+was making, the path and the cause; the job log keeps the traceback for whoever debugs it."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from gmoslib.calibration.association import CalibrationNotFoundError
+from gmoslib.calibration.recipes import RecipeError
+from gmoslib.instrument.descriptors import DescriptorError
+from gmoslib.io.fitsio import FitsReadError
+
+
+class JobInputError(ValueError):
+    """A problem a job found with its inputs; the message names the file and the problem."""
+
+
+#: Errors whose message already names the file and the problem.
+INPUT_ERRORS = (RecipeError, FitsReadError, DescriptorError, CalibrationNotFoundError,
+                JobInputError)
+
+
+def os_error_line(rule: str, product: str | None, exc: OSError) -> str:
+    """'rule RULE: PRODUCT not made: cause (ENAME): PATH' for a system error (PATH: the file
+    the error names, else the product's folder, where the job was writing)."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
+    if exc.filename is not None:
+        path = str(exc.filename)
+        if exc.filename2 is not None:
+            path = f"{path} -> {exc.filename2}"
+    elif product:
+        path = f"while writing in {os.path.abspath(os.path.dirname(product) or '.')}"
+    else:
+        path = "(no path given)"
+    hint = ("; free some space (or raise the quota) and run again"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "")
+    made = f"{product} not made: " if product else ""
+    return f"rule {rule}: {made}{cause}{f' ({name})' if name else ''}: {path}{hint}"
+
+
+@contextlib.contextmanager
+def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
+    """Turn an input error or an OSError raised inside the block into
+    ``sys.exit('rule RULE: message')`` (exit status 1), logging the same line (for an
+    OSError, with its traceback); other exceptions propagate unchanged.
+
+    product : the file the job makes (named in the line for an OSError)."""
+    try:
+        yield
+    except INPUT_ERRORS as exc:
+        message = f"rule {rule}: {exc}"
+        logging.error(message)
+        sys.exit(message)
+    except OSError as exc:
+        message = os_error_line(rule, product, exc)
+        logging.error(message, exc_info=True)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.exit(message)
+
+
+@contextlib.contextmanager
+def job(snakemake, product: str | None = None) -> Iterator[None]:
+    """The frame of a workflow script: its log to ``snakemake.log[0]``, the SHA-256 of its raw
+    inputs taken from ``params.checksums`` when the rule passes them (the manifest hashed
+    every raw file: the provenance need not hash them again), and the errors of the block
+    reported as :func:`reported_errors` does, under the job's rule name.
+
+    snakemake : the object Snakemake gives a script (``log``, ``params``, ``rule``);
+    product : the file the job makes (named in the line for an OSError)."""
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
+    checksums = getattr(snakemake.params, "checksums", None)
+    if checksums:
+        from gmoslib.io.fitsio import remember_sha256
+
+        remember_sha256(dict(checksums))
+    with reported_errors(snakemake.rule, product):
+        yield

@@ -1,0 +1,94 @@
+"""Topping up a manifest: rows of files unchanged since the previous manifest are reused, so
+that adding a night to a raw directory of thousands of files hashes and reads only the new
+files.
+
+A row is reused when its file has the same path, size, modification time (ns) and inode as
+when it was hashed, the row holds a checksum, and the previous manifest was made by the same
+gmoslib code (:func:`describer_digest`); a row marked as a duplicate is always made again
+(the duplicate it named may be gone).  The workflow keeps the previous manifest beside the
+new one (``manifest/manifest.reuse.tsv``): Snakemake removes a job's declared output before
+the job runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+#: First line of a reuse file: this tag and the digest of the code that made its rows.
+DIGEST_TAG = "# gmos-snake manifest rows made by gmoslib "
+
+
+def describer_digest() -> str:
+    """SHA-256 (16 hex digits) of gmoslib's Python sources: rows made by other code (whose
+    descriptors or checks may differ) are never reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        if "sim" in path.relative_to(root).parts:
+            continue
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def reusable_rows(previous: pd.DataFrame | None, paths: list[str]) -> pd.DataFrame:
+    """The rows of ``previous`` (a manifest table) whose files, among ``paths``, are
+    unchanged since it hashed them (an empty table when there is none)."""
+    if previous is None or previous.empty:
+        return previous.iloc[:0] if previous is not None else pd.DataFrame()
+    wanted = {os.path.abspath(p) for p in paths}
+    keep = []
+    for path, reason, usable, sha, size, mtime, inode in zip(
+            previous["path"], previous["reason"], previous["usable"], previous["sha256"],
+            previous["size_bytes"], previous["mtime_ns"], previous["inode"], strict=True):
+        ok = False
+        if path in wanted and not str(reason).startswith("duplicate of") and \
+                not (not usable and str(reason).startswith("unreadable")) and \
+                not any(pd.isna(v) for v in (sha, size, mtime, inode)) and str(sha):
+            # (an unreadable file may have been a passing read error: it is read again)
+            try:
+                st = os.stat(path)
+                ok = (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime),
+                                                                 int(inode))
+            except OSError:
+                ok = False
+        keep.append(ok)
+    return previous[keep]
+
+
+def write_reuse_file(manifest_path: str, path: str) -> None:
+    """Keep a written manifest TSV for the next top-up, tagged with the code's digest
+    (atomic)."""
+    from gmoslib.io.fitsio import atomic_output
+
+    # bytes: raw file names that are not UTF-8 are kept as they are (surrogate escapes)
+    with open(manifest_path, "rb") as src, atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(f"{DIGEST_TAG}{describer_digest()}\n".encode())
+        shutil.copyfileobj(src, fh)
+
+
+def read_reuse_file(path: str) -> pd.DataFrame | None:
+    """The table kept by :func:`write_reuse_file`, or None when there is none, it cannot be
+    read, or other code made it."""
+    from gmoslib.workflow.manifest import read_manifest
+
+    try:
+        with open(path, errors="surrogateescape") as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    if first.strip() != f"{DIGEST_TAG}{describer_digest()}":
+        return None
+    try:
+        import io
+
+        with open(path, errors="surrogateescape") as fh:
+            fh.readline()
+            return read_manifest(io.StringIO(fh.read()))
+    except (ValueError, OSError, pd.errors.ParserError):
+        return None

@@ -1,0 +1,248 @@
+"""Planning many nights at once: a plan that associates every frame once, in time linear in
+the number of frames (observing nights and calibration windows: gmoslib.calibration.windows).
+
+A semester of raw data (thousands of frames over dozens of nights) is planned by Snakemake's
+input functions, which ask for the groups and the calibrations of every frame again and again.
+:class:`Plan` computes each answer once per manifest; :class:`CandidateIndex` finds the
+calibration of one frame by bisection over the candidates with the frame's association keys
+instead of a scan of every candidate (which made planning quadratic in the number of nights).
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from gmoslib.calibration import association as calib
+from gmoslib.calibration.windows import observing_night
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]:
+    """Frames (in time order) cut into batches of at most ``size`` frames of one observing
+    night each (nights: each frame's night label).  A new night only ever adds batches."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, not {size}")
+    out: list[list[str]] = []
+    for i, frame in enumerate(frames):
+        if not out or nights[i] != nights[i - 1] or len(out[-1]) >= size:
+            out.append([])
+        out[-1].append(frame)
+    return out
+
+
+class CandidateIndex:
+    """The candidates of one calibration type, indexed by their association keys and sorted
+    by time: :meth:`find` gives what :func:`gmoslib.calibration.association.associate` gives, in
+    O(log n) for a
+    frame whose nearest candidates fit (the error, when there is none, comes from
+    ``associate`` itself, with its reasons)."""
+
+    def __init__(self, candidates: pd.DataFrame, caltype: str):
+        if caltype not in calib.RULES:
+            raise ValueError(f"unknown calibration type {caltype!r}")
+        self.candidates = candidates
+        self.caltype = caltype
+        self.keys, self.window = calib.RULES[caltype]
+        self._by_key: dict[tuple, tuple[list[float], list[tuple]]] = {}
+        self._rows: dict = {}  # label -> row (a Series made once: pandas rows are slow)
+        if candidates is None or candidates.empty:
+            return
+        usable = candidates
+        if "qa_state" in candidates:
+            usable = candidates[candidates["qa_state"] != "Fail"]
+        entries: dict[tuple, list[tuple]] = {}
+        columns = [*self.keys, "ut_datetime", "origin", "name", "amp_read_area"]
+        for order, (label, values) in enumerate(zip(
+                usable.index, zip(*(usable[c] for c in columns), strict=True), strict=True)):
+            key = tuple(str(v) for v in values[:len(self.keys)])
+            when, origin, name, area = values[len(self.keys):]
+            t = calib._time(when).timestamp()
+            entries.setdefault(key, []).append(
+                (t, 0 if origin != "workflow" else 1, str(name), str(area), order, label))
+        for key, items in entries.items():
+            items.sort()
+            self._by_key[key] = ([it[0] for it in items], items)
+
+    def find(self, target) -> pd.Series:
+        """The best candidate for one frame (a manifest row or dict); raises
+        CalibrationNotFoundError as :func:`gmoslib.calibration.association.associate` does."""
+        key = tuple(str(target[k]) for k in self.keys)
+        found = self._by_key.get(key)
+        if found is not None:
+            times, items = found
+            when = calib._time(target["ut_datetime"])
+            t0 = when.timestamp()
+            best = None
+            right = bisect.bisect_left(times, t0)
+            left = right - 1
+            # walk outwards from the frame's time until no closer candidate can follow
+            while left >= 0 or right < len(items):
+                dl = (t0 - times[left]) if left >= 0 else float("inf")
+                dr = (times[right] - t0) if right < len(items) else float("inf")
+                if dl <= dr:
+                    item, left = items[left], left - 1
+                else:
+                    item, right = items[right], right + 1
+                # days computed as associate() does, so that ties are the same ties
+                days = abs(item[0] - t0) / 86400.0
+                if best is not None and days > best[0]:
+                    break
+                if days >= self.window:
+                    break
+                if not calib._roi_ok(target, {"amp_read_area": item[3]}):
+                    continue
+                # full ties go to the earlier candidate, as associate()'s stable sort does
+                rank = (days, item[1], item[2], item[4])
+                if best is None or rank < best[:4]:
+                    best = (*rank, item[5])
+            if best is not None:
+                label = best[4]
+                if label not in self._rows:
+                    self._rows[label] = self.candidates.loc[label]
+                return self._rows[label]
+        # nothing fits: associate() explains why (or, should the index ever disagree with
+        # it, gives the answer)
+        return calib.associate(target, self.candidates, self.caltype)
+
+
+class Plan:
+    """What the workflow derives from one manifest, each part computed once.
+
+    manifest : the manifest table (gmoslib.workflow.manifest.read_manifest); paths : calibration
+    type
+    -> path template of the masters the workflow builds ("...{name}..."); on_disk :
+    processed calibrations found on disk (gmoslib.workflow.caldb.scan_processed) or None; the other
+    arguments are the configuration keys of the same names."""
+
+    def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
+                 max_gap_days: float, max_span_days: float | None,
+                 stack_per_night: bool, fringe_policy: str, min_dither: float,
+                 frames_per_job: int, on_disk: pd.DataFrame | None = None):
+        self.manifest = manifest
+        self.paths = dict(paths)
+        self.max_gap_days = max_gap_days
+        self.max_span_days = max_span_days
+        self.stack_per_night = stack_per_night
+        self.fringe_policy = fringe_policy
+        self.min_dither = min_dither
+        self.on_disk = on_disk
+        self.frames_per_job = frames_per_job
+        self._found: dict[tuple[str, str], object] = {}
+        self._rows: dict[str, object] = {}
+
+    @cached_property
+    def usable(self) -> pd.DataFrame:
+        """Usable rows indexed by frame (duplicates are never usable: the index is unique)."""
+        return self.manifest[self.manifest["usable"]].set_index("frame", drop=False)
+
+    def row(self, frame: str):
+        """The usable manifest row of one frame (a Series, made once); KeyError if none."""
+        if frame not in self._rows:
+            self._rows[frame] = self.usable.loc[frame]
+        return self._rows[frame]
+
+    @cached_property
+    def checksums(self) -> dict[str, list]:
+        """{absolute path: [sha256, size_bytes, mtime_ns, inode]} of every hashed file."""
+        import pandas as pd
+
+        out = {}
+        m = self.manifest
+        for p, sha, size, mtime, inode in zip(m["path"], m["sha256"], m["size_bytes"],
+                                              m["mtime_ns"], m["inode"], strict=True):
+            if not any(pd.isna(v) for v in (sha, size, mtime, inode)):
+                out[str(p)] = [str(sha), int(size), int(mtime), int(inode)]
+        return out
+
+    @cached_property
+    def bias_groups(self) -> dict[str, list[str]]:
+        return calib.group_calibrations(self.manifest, "bias", max_gap_days=self.max_gap_days,
+                                        max_span_days=self.max_span_days)
+
+    @cached_property
+    def flat_groups(self) -> dict[str, list[str]]:
+        return calib.group_calibrations(self.manifest, "flat", max_gap_days=self.max_gap_days,
+                                        max_span_days=self.max_span_days)
+
+    @cached_property
+    def science_groups(self) -> dict[str, list[str]]:
+        return calib.group_science(self.manifest, per_night=self.stack_per_night)
+
+    @cached_property
+    def science_group_of(self) -> dict[str, str]:
+        return {f: name for name, frames in self.science_groups.items() for f in frames}
+
+    @cached_property
+    def science_batches(self) -> dict[str, list[str]]:
+        """Science frames reduced in one cluster job: for every stack, its frames of one
+        observing night in batches of at most frames_per_job (name = first frame)."""
+        out = {}
+        for frames in self.science_groups.values():
+            times = [calib._time(self.usable.at[f, "ut_datetime"]) for f in frames]
+            nights = [observing_night(t, self.usable.at[f, "instrument"])
+                      for t, f in zip(times, frames, strict=True)]
+            for batch in night_batches(frames, nights, self.frames_per_job):
+                out[batch[0]] = batch
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def batches_of_stack(self) -> dict[str, list[str]]:
+        """Stack name -> names of the batches of its frames."""
+        first = {f: name for name, frames in self.science_batches.items() for f in frames[:1]}
+        return {stack: [first[f] for f in frames if f in first]
+                for stack, frames in self.science_groups.items()}
+
+    @cached_property
+    def fringe_wanted(self) -> list[str]:
+        """Science frames (in group order) that the fringe policy wants corrected."""
+        table = self.usable
+        return [f for frames in self.science_groups.values() for f in frames
+                if calib.fringe_wanted(self.fringe_policy, table.at[f, "filter"],
+                                       table.at[f, "detector"])]
+
+    @cached_property
+    def fringe_groups(self) -> dict[str, list[str]]:
+        return calib.fringe_groups(self.manifest, self.science_groups, set(self.fringe_wanted),
+                                   min_dither=self.min_dither,
+                                   max_span_days=self.max_span_days)
+
+    def groups(self, caltype: str) -> dict[str, list[str]]:
+        attribute = {"processed_bias": "bias_groups", "processed_flat": "flat_groups",
+                     "processed_fringe": "fringe_groups"}[caltype]
+        return getattr(self, attribute)
+
+    def candidates(self, caltype: str) -> pd.DataFrame:
+        return self._index(caltype).candidates
+
+    def _index(self, caltype: str) -> CandidateIndex:
+        cache = self.__dict__.setdefault("_indexes", {})
+        if caltype not in cache:
+            built = calib.candidates_from_groups(self.manifest, self.groups(caltype), caltype,
+                                                 self.paths[caltype])
+            merged = calib.merge_candidates(built, self.on_disk, caltype)
+            cache[caltype] = CandidateIndex(merged, caltype)
+        return cache[caltype]
+
+    def calibration(self, frame: str, caltype: str):
+        """The candidate (a Series) that serves one usable frame; raises
+        CalibrationNotFoundError (remembered: asked again, it is raised again)."""
+        key = (frame, caltype)
+        if key not in self._found:
+            try:
+                self._found[key] = self._index(caltype).find(self.row(frame))
+            except calib.CalibrationNotFoundError as exc:
+                self._found[key] = exc
+        found = self._found[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def finder(self, caltype: str):
+        """An ``associate``-like function for
+        :func:`gmoslib.calibration.association.associate_path`."""
+        def find(target, candidates, ct):
+            return self.calibration(str(target["frame"]), ct)
+        return find
