@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from benchmarks import semester
@@ -42,3 +45,19 @@ def test_copies_have_the_new_cards_and_the_same_pixels(tmp_path):
         for ha, hb in zip(a[1:], b[1:], strict=True):
             assert np.array_equal(ha.data, hb.data)
             assert hb.header["GAIN"] == 5.0
+
+
+@pytest.mark.slow
+def test_the_semester_raw_directory_is_made_and_every_file_is_usable(tmp_path):
+    """The benchmark's own data path end to end (templates simulated in a child, whole nights
+    written by editing cards): every file of the first nights is a usable raw frame."""
+    from benchmarks.__main__ import _child
+    from gmoslib.workflow.manifest import build_manifest
+
+    raw, nights, _ = semester.make_semester(tmp_path, 60, _child)
+    files = [p for night in nights for p in night]
+    assert len(files) >= 60 and sorted(os.listdir(raw)) == sorted(map(os.path.basename, files))
+    table = build_manifest(files)
+    assert table["usable"].all(), table.loc[~table["usable"], ["frame", "reason"]]
+    assert len(files) == sum(len(semester.night_plan(i)) for i in range(len(nights)))
+    assert set(table["observation_type"]) >= {"BIAS", "OBJECT"}
