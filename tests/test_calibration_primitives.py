@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from gmoslib.calibration.ccds import ccd2_stat_region
 from gmoslib.calibration.flat import (
-    ccd2_stat_region,
     flat_normalisation,
     flat_rejection_for_count,
     flat_scale_factors,
@@ -255,7 +255,7 @@ def test_prepared_frame_keeps_the_sky_position_of_every_pixel(tmp_path):
 
     from astropy.wcs import WCS
 
-    from gmoslib.calibration.recipes import load_prepared
+    from gmoslib.calibration.raw_frame import load_prepared
     from gmoslib.instrument.lookups import LAYOUTS
     from gmoslib.io.fitsio import read_raw
     from gmoslib.sim import FrameSpec, make_detector_model, write_raw
