@@ -27,6 +27,22 @@ from gmoslib.io.names import printable
 from gmoslib.io.provenance import add_provenance
 
 
+class ScratchRows:
+    """A (ny, nx) array written to a plain scratch file and read back a few rows at a time
+    (``np.fromfile`` at an offset), with the row levels of a :class:`RowLevelImage`."""
+
+    __slots__ = ("path", "dtype", "nx", "level")
+
+    def __init__(self, path: str, array: np.ndarray, level: np.ndarray | None = None):
+        np.ascontiguousarray(array).tofile(path)
+        self.path, self.dtype, self.nx, self.level = path, array.dtype, array.shape[1], level
+
+    def rows(self, y0: int, y1: int):
+        rows = np.fromfile(self.path, dtype=self.dtype, count=(y1 - y0) * self.nx,
+                           offset=y0 * self.nx * self.dtype.itemsize).reshape(y1 - y0, self.nx)
+        return rows if self.level is None else RowLevelImage(rows, self.level[y0:y1])
+
+
 class FrameStore:
     """Prepared frames held for row-block stacking.
 
@@ -76,25 +92,21 @@ class FrameStore:
             self.items.append(parts)
             return
         stored = []
-        for i, (sci, var, dq) in enumerate(parts):
+        for i, planes in enumerate(parts):
             entry = []
-            for name, arr in (("sci", sci), ("var", var), ("dq", dq)):
-                level = None
+            for name, arr in zip(("sci", "var", "dq"), planes, strict=True):
+                path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
                 if isinstance(arr, RowLevelImage) and arr.source is not None:
                     # raw integers still in their (uncompressed) file: read back from there
-                    entry.append(RawRows(arr, self._fd(arr.source[0])))
-                    continue
-                if isinstance(arr, RowLevelImage):
+                    arr = RawRows(arr, self._fd(arr.source[0]))
+                elif isinstance(arr, RowLevelImage):
                     # the raw integers (half the bytes of float32) and the row levels
-                    arr, level = arr.stored, arr.level
-                elif name == "dq" and isinstance(arr, np.ndarray) and int(arr.max()) < 256:
-                    arr = arr.astype(np.uint8)  # half the bytes to write and read back
-                if isinstance(arr, np.ndarray) and arr.ndim == 2:
-                    path = os.path.join(self.directory, f"{name}{i}_{k}.bin")
-                    np.ascontiguousarray(arr).tofile(path)
-                    entry.append((path, arr.dtype, level))
-                else:
-                    entry.append(arr)
+                    arr = ScratchRows(path, arr.stored, arr.level)
+                elif isinstance(arr, np.ndarray) and arr.ndim == 2:
+                    if name == "dq" and int(arr.max()) < 256:
+                        arr = arr.astype(np.uint8)  # half the bytes to write and read back
+                    arr = ScratchRows(path, arr)
+                entry.append(arr)
             stored.append(tuple(entry))
         self.items.append(stored)
 
@@ -109,19 +121,11 @@ class FrameStore:
         self.files.clear()
 
     def _rows(self, item, i: int, y0: int, y1: int, dtype):
-        nx = self.shapes[i][1]
-        if item is None:
-            return np.broadcast_to(dtype(0), (y1 - y0, nx))
-        if isinstance(item, np.ndarray) and item.ndim == 2:
+        if item is None or isinstance(item, np.generic):  # a constant
+            return np.broadcast_to(dtype(0 if item is None else item), (y1 - y0, self.shapes[i][1]))
+        if isinstance(item, np.ndarray):
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
-        if isinstance(item, (RawRows, RowLevelImage, RowPlane)):
-            return item.rows(y0, y1)
-        if isinstance(item, tuple):  # a scratch file
-            path, dt, level = item
-            rows = np.fromfile(path, dtype=dt, count=(y1 - y0) * nx,
-                               offset=y0 * nx * dt.itemsize).reshape(y1 - y0, nx)
-            return rows if level is None else RowLevelImage(rows, level[y0:y1])
-        return np.broadcast_to(dtype(item), (y1 - y0, nx))  # a constant
+        return item.rows(y0, y1)  # lazy planes, raw and scratch files
 
     def readers(self, i: int) -> list[Callable]:
         def reader(k):
