@@ -203,7 +203,7 @@ def _fresh(out: Path) -> None:
 
 def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
-    code = (_T0 + "from gmoslib.calibration.recipes import make_master_bias\n"
+    code = (_T0 + "from gmoslib.calibration.bias import make_master_bias\n"
             "from gmoslib.io.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_bias({paths!r}, overscan={{}}, stack={{'reject_method': "
             f"'varclip'}}, memory_bytes={memory_mb}*2**20, scratch_dir={str(out.parent)!r}, "
@@ -214,7 +214,7 @@ def case_master_bias(paths, out: Path, memory_mb: int, threads: int = 2) -> dict
 
 def case_master_flat(paths, bias: Path, out: Path, memory_mb: int, threads: int = 2) -> dict:
     _fresh(out)
-    code = (_T0 + "from gmoslib.calibration.recipes import make_master_flat\n"
+    code = (_T0 + "from gmoslib.calibration.flat import make_master_flat\n"
             "from gmoslib.io.fitsio import write_frame\n" + _START + _remember(paths)
             + f"m = make_master_flat({paths!r}, {str(bias)!r}, overscan={{}}, "
             f"stack={{'reject_method': 'auto'}}, memory_bytes={memory_mb}*2**20, "

@@ -1,4 +1,4 @@
-"""Snakemake adapter: raw biases -> master bias (gmoslib.calibration.recipes.make_master_bias)."""
+"""Snakemake adapter: raw biases -> master bias (gmoslib.calibration.bias)."""
 
 import logging
 import os
@@ -7,7 +7,7 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.calibration.recipes import make_master_bias  # noqa: E402
+from gmoslib.calibration.bias import make_master_bias  # noqa: E402
 from gmoslib.io.fitsio import read_frame, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
 from gmoslib.workflow.joberrors import job  # noqa: E402

@@ -1,4 +1,4 @@
-"""Snakemake adapter: raw twilights + master bias -> master flat (gmoslib.calibration.recipes)."""
+"""Snakemake adapter: raw twilights + master bias -> master flat (gmoslib.calibration.flat)."""
 
 import logging
 import os
@@ -7,7 +7,7 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
-from gmoslib.calibration.recipes import make_master_flat  # noqa: E402
+from gmoslib.calibration.flat import make_master_flat  # noqa: E402
 from gmoslib.io.fitsio import scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
 from gmoslib.workflow.caldb import read_bpm  # noqa: E402

@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.calibration.flat import ccd2_stat_region
+from gmoslib.calibration.ccds import ccd2_stat_region
 
 
 def flat_level(raw: Path) -> float:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib.calibration.recipes import RecipeError
+from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import write_frame
 from gmoslib.io.frame import Extension, Frame
 from gmoslib.science.align_and_stack import align_and_stack, check_stack_input

@@ -13,7 +13,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.calibration.recipes import RecipeError
+from gmoslib.io.errors import RecipeError
 from gmoslib.science.align_and_stack import check_stack_input
 from gmoslib.workflow.api import ReductionError, reduce, select_data
 from gmoslib.workflow.manifest import read_manifest

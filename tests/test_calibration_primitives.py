@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from gmoslib.calibration.ccds import ccd2_stat_region
 from gmoslib.calibration.flat import (
-    ccd2_stat_region,
     flat_normalisation,
     flat_rejection_for_count,
     flat_scale_factors,
@@ -18,7 +18,6 @@ from gmoslib.calibration.flat import (
 from gmoslib.calibration.overscan import overscan_columns, subtract_overscan, trim_to_datasec
 from gmoslib.calibration.prepare import (
     add_poisson_var,
-    add_read_noise_var,
     adu_to_electrons,
     flat_correct,
     hamamatsu_dead_rows,
@@ -94,8 +93,7 @@ def test_dq_var_gain_poisson():
     bpm = np.array([[False, False], [False, True]])
     dq = make_dq(raw, 65535, bpm=bpm)
     assert dq.tolist() == [[0, 4], [4, 1]]
-    var = add_read_noise_var(None, (2, 2), 4.0, 2.0, unit="adu")
-    assert np.allclose(var, 4.0)
+    var = np.full((2, 2), (4.0 / 2.0) ** 2, np.float32)  # (read noise / gain)^2, ADU^2
     sci_e, var_e = adu_to_electrons(raw, var, 2.0)
     assert sci_e[0, 0] == 200 and var_e[0, 0] == 16
     v = add_poisson_var(var_e, np.array([[10.0, -5.0], [0.0, 3.0]], np.float32))
@@ -255,7 +253,7 @@ def test_prepared_frame_keeps_the_sky_position_of_every_pixel(tmp_path):
 
     from astropy.wcs import WCS
 
-    from gmoslib.calibration.recipes import load_prepared
+    from gmoslib.calibration.raw_frame import load_prepared
     from gmoslib.instrument.lookups import LAYOUTS
     from gmoslib.io.fitsio import read_raw
     from gmoslib.sim import FrameSpec, make_detector_model, write_raw

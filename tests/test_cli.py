@@ -39,7 +39,7 @@ def test_showd_and_errors(raw, capsys):
 
 
 def test_caldb_and_provenance(raw, tmp_path, capsys):
-    from gmoslib.calibration.recipes import make_master_bias
+    from gmoslib.calibration.bias import make_master_bias
     from gmoslib.io.fitsio import write_frame
 
     bias = make_master_bias(sorted(str(p) for p in raw.glob("N20170613*.fits")),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from gmoslib.calibration.ccds import ccd2_stat_region
 from gmoslib.calibration.flat import (
-    ccd2_stat_region,
     flat_normalisation,
     flat_rejection_for_count,
     flat_scale_factors,

@@ -17,7 +17,7 @@ import pytest
 from astropy.io import fits
 
 from gmoslib.calibration.flat import flat_normalisation
-from gmoslib.calibration.recipes import prepare_raw_frame
+from gmoslib.calibration.raw_frame import prepare_raw_frame
 from gmoslib.instrument import geometry, illum
 from gmoslib.instrument.descriptors import Descriptors
 from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
@@ -218,7 +218,8 @@ def test_mosaic_keeps_unilluminated_amplifiers_and_preview_masks_them():
 
 
 def test_master_flat_of_a_simulated_night_carries_the_mask_and_its_checks(tmp_path):
-    from gmoslib.calibration.recipes import make_master_bias, make_master_flat
+    from gmoslib.calibration.bias import make_master_bias
+    from gmoslib.calibration.flat import make_master_flat
     from gmoslib.io.fitsio import write_frame
     from gmoslib.sim import simulate_preset
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from astropy.stats import sigma_clip
 
+from gmoslib.calibration.bias import make_master_bias
 from gmoslib.calibration.overscan import RowLevelImage, subtract_rows
-from gmoslib.calibration.recipes import load_prepared, make_master_bias
+from gmoslib.calibration.raw_frame import load_prepared
 from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import LazyPlane
 
@@ -190,7 +191,8 @@ def test_a_raw_file_cut_short_while_stacked_is_named(biases, tmp_path):
     # rows read back from a raw file (frames over the budget) that no longer has them
     import shutil
 
-    from gmoslib.calibration.recipes import RecipeError, _RawRows
+    from gmoslib.calibration.raw_frame import RawRows
+    from gmoslib.io.errors import RecipeError
 
     copy = tmp_path / "b.fits"
     shutil.copy(biases[0], copy)
@@ -199,7 +201,7 @@ def test_a_raw_file_cut_short_while_stacked_is_named(biases, tmp_path):
     assert image.source is not None and image.source[0] == str(copy)
     fd = os.open(copy, os.O_RDONLY)
     try:
-        rows = _RawRows(image, fd)
+        rows = RawRows(image, fd)
         np.testing.assert_array_equal(np.asarray(rows.rows(2, 5)), np.asarray(image)[2:5])
         os.truncate(copy, image.source[1])  # (a copy: the raw input itself is never touched)
         with pytest.raises(RecipeError, match=r"b\.fits: the raw file changed"):

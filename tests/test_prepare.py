@@ -5,7 +5,6 @@ import pytest
 
 from gmoslib.calibration.prepare import (
     add_poisson_var,
-    add_read_noise_var,
     adu_to_electrons,
     flat_correct,
     hamamatsu_dead_rows,
@@ -39,13 +38,6 @@ def test_hamamatsu_dead_rows(ny, ybin, start, ndead):
     assert m.shape == (ny,) and m.dtype == bool
     assert m.sum() == ndead
     assert not m[ndead:].any()
-
-
-def test_read_noise_var():
-    v = add_read_noise_var(None, (2, 3), 4.0, 2.0, unit="adu")
-    assert v.dtype == np.float32 and np.allclose(v, 4.0)
-    v2 = add_read_noise_var(v, (2, 3), 4.0, 2.0, unit="electron")
-    assert np.allclose(v2, 20.0) and np.allclose(v, 4.0)
 
 
 def test_adu_to_electrons_and_poisson():

@@ -11,7 +11,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.calibration.recipes import RecipeError
+from gmoslib.io.errors import RecipeError
 from gmoslib.science import align, wcscheck
 from gmoslib.science.registration import SET_ASIDE, register_frames
 

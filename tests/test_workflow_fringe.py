@@ -14,8 +14,9 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.calibration.recipes import RecipeError, ccd_index_of_extensions
+from gmoslib.calibration.ccds import ccd_index_of_extensions
 from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame
 from gmoslib.io.frame import Extension
 from gmoslib.science import resample as resamplelib

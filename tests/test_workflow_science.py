@@ -12,7 +12,7 @@ from astropy.nddata import CCDData
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from gmoslib.calibration.flat import ccd2_stat_region
+from gmoslib.calibration.ccds import ccd2_stat_region
 from gmoslib.io.provenance import read_provenance
 from tests.workflow_helpers import run_snakemake
 

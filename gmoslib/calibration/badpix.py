@@ -17,7 +17,7 @@ import logging
 import bottleneck as bn
 import numpy as np
 
-from gmoslib.instrument.illum import LOW_RESPONSE
+from gmoslib.instrument.illum import LOW_RESPONSE, check_flat_illumination, log_flat_check
 from gmoslib.io import dq as dqbits
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,6 @@ def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
     None; level : the normalisation level (electrons).  Returns (new DQs uint16; counts
     ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
     ``FLATBAD`` (pixels made bad that were not))."""
-    from gmoslib.instrument.illum import check_flat_illumination, log_flat_check
-
     inv = np.float32(1.0 / level)
     out = []
     counts = {"ILLUMLOW": 0, "ILLUMHI": 0, "FLATBAD": 0}

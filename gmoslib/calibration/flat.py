@@ -1,10 +1,23 @@
-"""Twilight-flat primitives (reference 5.8, 5.9): scaling, rejection choice, normalisation."""
+"""The master twilight flat (the tutorial's makeProcessedFlat, reference 5.8, 5.9): scaling,
+rejection choice, normalisation, and the recipe that chains them.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
+
+from gmoslib.calibration.badpix import flat_dq_checks
+from gmoslib.calibration.ccds import ccd2_statistics_region
+from gmoslib.calibration.correct import subtract_master, to_electrons
+from gmoslib.calibration.raw_frame import load_prepared
+from gmoslib.calibration.stack_prepared import combine_kwargs, stack_header, stack_prepared
+from gmoslib.config.schema import step_values
+from gmoslib.io.errors import RecipeError
+from gmoslib.io.fitsio import read_frame
+from gmoslib.io.frame import Frame
 
 #: DRAGONS uses int(max/0.1) histogram bins, sized for ADU-scale data near 1.  For
 #: electron-scale flats (~20000 e-) that is ~200000 bins of a few counts each, so the fullest
@@ -12,17 +25,6 @@ import numpy as np
 #: still far below the pixel scatter).  The mode only centres the +-3 sigma window whose
 #: median is the result, so the cap does not move the answer beyond noise.
 MAX_HISTOGRAM_BINS = 20000
-
-
-def ccd2_stat_region(shape: tuple[int, int], *, min_border: int = 20,
-                     fraction: float = 0.05) -> tuple[slice, slice]:
-    """Slices of a (ny, nx) CCD image without a border of max(5% of the size, 20 px)."""
-    ny, nx = shape
-    by = max(int(fraction * ny), min_border)
-    bx = max(int(fraction * nx), min_border)
-    if 2 * by >= ny or 2 * bx >= nx:
-        by, bx = min(by, ny // 4), min(bx, nx // 4)
-    return slice(by, ny - by), slice(bx, nx - bx)
 
 
 def flat_scale_factors(regions: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -57,10 +59,11 @@ def flat_normalisation(sci: np.ndarray, dq: np.ndarray) -> float:
     """Normalisation level of a stacked flat (reference 5.9).
 
     sci, dq : (ny, nx) float32 electrons and uint16 of the statistics region (CCD2 minus its
-    border, :func:`ccd2_stat_region`).  Keeps DQ == 0, finite, > 0 pixels; histogram with
-    int(max/0.1) bins over (min, max), capped at MAX_HISTOGRAM_BINS; mode = left edge of the
-    fullest bin; sigma = std of the kept pixels; returns the median of the kept pixels within
-    mode +- 3 sigma (electrons).  Raises ValueError when no pixel is good.
+    border, :func:`gmoslib.calibration.ccds.ccd2_stat_region`).  Keeps DQ == 0, finite, > 0
+    pixels; histogram with int(max/0.1) bins over (min, max), capped at MAX_HISTOGRAM_BINS;
+    mode = left edge of the fullest bin; sigma = std of the kept pixels; returns the median of
+    the kept pixels within mode +- 3 sigma (electrons).  Raises ValueError when no pixel is
+    good.
     """
     good = (dq == 0) & np.isfinite(sci) & (sci > 0)
     values = np.asarray(sci[good], np.float64)
@@ -94,3 +97,70 @@ def normalize_flat(scis, vars_, dqs, factor: float):
                        else (np.asarray(v, np.float64) / factor**2).astype(np.float32))
         out_dq.append(None if d is None else np.array(d, np.uint16))
     return out_sci, out_var, out_dq
+
+
+def make_master_flat(
+    paths: Sequence[str],
+    bias_path: str,
+    *,
+    overscan: dict,
+    stack: dict,
+    memory_bytes: int,
+    scratch_dir: str,
+    bpm: Frame | None = None,
+    threads: int = 1,
+) -> Frame:
+    """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
+    Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
+    chosen from the number of flats unless given), check it against the illumination mask
+    and find its bad pixels (:func:`~gmoslib.calibration.badpix.flat_dq_checks`), normalise
+    by the mode-clipped median of the central CCD; SCI = 1 where DQ is set.
+    """
+    paths = list(paths)
+    if not paths:
+        raise RecipeError("a master flat needs at least one twilight frame")
+    bias = read_frame(bias_path)
+    stack = step_values("stackFlats", stack)
+    combine = combine_kwargs(stack)
+    if stack["reject_method"] == "auto":
+        reject, nlow, nhigh = flat_rejection_for_count(len(paths))
+        combine["reject"] = reject
+        combine["nlow"] = nlow if stack["nlow"] is None else stack["nlow"]
+        combine["nhigh"] = nhigh if stack["nhigh"] is None else stack["nhigh"]
+    regions: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def frame(k):
+        f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
+        return to_electrons(subtract_master(f, bias, "master bias"))
+
+    def factors():
+        return np.asarray(flat_scale_factors(regions), dtype=np.float64)
+
+    out = stack_prepared(frame, len(paths), combine=combine, memory_bytes=memory_bytes,
+                         scratch_dir=scratch_dir, threads=threads, scale=factors,
+                         on_frame=lambda k, f: regions.append(ccd2_statistics_region(f)))
+    norm = float(flat_normalisation(*ccd2_statistics_region(out)))
+    if not np.isfinite(norm) or norm <= 0:
+        raise RecipeError(f"flat from {paths[0]}: normalisation level {norm} is not positive")
+    # the flat checks itself: illumination against the mask, then bad pixels (DQ 64, 1)
+    scis, variances = [e.sci for e in out.exts], [e.var for e in out.exts]
+    dqs, counts = flat_dq_checks(
+        scis, variances, [e.dq for e in out.exts],
+        [str(e.header.get("AMPNAME", k + 1)) for k, e in enumerate(out.exts)], norm,
+        os.path.basename(paths[0]))
+    for e, *planes in zip(out.exts, *normalize_flat(scis, variances, dqs, norm), strict=True):
+        e.sci, e.var, e.dq = planes
+        e.header["BUNIT"] = ""
+    phu = out.phu
+    phu["BIASIM"] = (os.path.basename(bias_path), "Master bias used")
+    phu["FLATNORM"] = (norm, "Normalisation level (electrons)")
+    for key, comment in (("ILLUMLOW", "Pixels dark in the flat, flagged unilluminated"),
+                         ("ILLUMHI", "Masked unilluminated, bright in the flat"),
+                         ("FLATBAD", "Bad pixels found in the flat (DQ 1)")):
+        phu[key] = (counts[key], comment)
+    for k, f in enumerate(factors(), start=1):
+        phu[f"RELINT{k:02d}"] = (float(f), f"Scale factor of input {k}")
+    phu["PROCFLAT"] = ("gmos-snake", "Processed flat")
+    stack_header(phu, paths, "makeProcessedFlat",
+                 {"overscanCorrect": overscan, "stackFlats": combine}, [*paths, bias_path])
+    return out

@@ -72,34 +72,24 @@ def any_saturated(raw_data: np.ndarray, saturation_adu: float) -> bool:
 
 
 def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | None = None,
-            unilluminated: np.ndarray | None = None, no_data: np.ndarray | None = None,
-            finite: bool = False) -> np.ndarray:
+            unilluminated: np.ndarray | None = None, finite: bool = False) -> np.ndarray:
     """DQ plane (uint16) of one amplifier.
 
     raw_data : (ny, nx) raw counts (ADU, bias level still in) -- saturation is judged on them.
     saturation_adu : pixels >= this get SATURATED (4).
     bpm : (ny, nx), non-zero = static bad pixel -> BAD_PIXEL (1).
-    unilluminated / no_data : (ny, nx) bool or None -> UNILLUMINATED (64) / NO_DATA (16).
+    unilluminated : (ny, nx) bool or None -> UNILLUMINATED (64).
     Non-finite values get BAD_PIXEL (not looked for when ``finite``: integer raw data).
     """
     raw_data = np.asarray(raw_data)
-    if raw_data.dtype.kind in "iu":
-        # integers: compare with the smallest integer at or above the level (exact); most
-        # amplifiers have no saturated pixel at all, which their maximum tells (a reduction
-        # is cheaper than a full boolean plane)
-        limits = np.iinfo(raw_data.dtype)
-        level = math.ceil(saturation_adu)
-        if not any_saturated(raw_data, saturation_adu):
-            saturated = None
-        else:
-            saturated = raw_data >= raw_data.dtype.type(max(level, limits.min))
+    # most amplifiers have no saturated pixel, which their maximum tells (cheaper than a
+    # full boolean plane); integers compare with the smallest integer at or above the level
+    if any_saturated(raw_data, saturation_adu):
+        level = math.ceil(saturation_adu) if raw_data.dtype.kind in "iu" else saturation_adu
+        dq = np.multiply(raw_data >= level, np.uint16(dqbits.SATURATED), dtype=np.uint16)
     else:
-        saturated = raw_data >= saturation_adu
-    # one pass each, no masked assignment over the whole plane
-    dq = (np.zeros(raw_data.shape, np.uint16) if saturated is None
-          else np.multiply(saturated, np.uint16(dqbits.SATURATED), dtype=np.uint16))
-    for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED),
-                      (no_data, dqbits.NO_DATA)):
+        dq = np.zeros(raw_data.shape, np.uint16)
+    for mask, bit in ((bpm, dqbits.BAD_PIXEL), (unilluminated, dqbits.UNILLUMINATED)):
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != dq.shape:
@@ -119,17 +109,7 @@ def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
     ny : binned rows of the amplifier; ybin : y binning; ccd_y_start : 0-based unbinned CCD
     row of the amplifier's first row (CCDSEC y1 - 1; > 0 for a sub-ROI)."""
     ccd_rows = ccd_y_start + np.arange(ny) * ybin
-    # a binned row is dead if any of its unbinned rows is dead
     return ccd_rows < HAMAMATSU_DEAD_ROWS
-
-
-def add_read_noise_var(var: np.ndarray | None, shape: tuple[int, int], read_noise_e: float,
-                       gain: float, unit: str = "adu") -> np.ndarray:
-    """VAR + read noise^2: (RN/gain)^2 in ADU^2, or RN^2 in electrons^2 (float32)."""
-    term = (read_noise_e / gain) ** 2 if unit == "adu" else read_noise_e**2
-    if var is None:
-        return np.full(shape, term, np.float32)
-    return np.add(var, np.float32(term), dtype=np.float32)
 
 
 def adu_to_electrons(sci: np.ndarray, var: np.ndarray | None, gain: float):

@@ -5,6 +5,7 @@ raw calibrations of many nights make one master, and the time a master is dated 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 #: Hours added to UT to get the local standard time at each site: Maunakea (Hawaii, UT-10,
 #: no daylight saving) for GMOS-N, Cerro Pachon (Chile standard time, UT-4) for GMOS-S.
@@ -31,27 +32,16 @@ def bounded_windows(times: list[dt.datetime], nights: list, max_span_days: float
     limit; a night is cut only when it alone spans more than the limit."""
     limit = dt.timedelta(days=float(max_span_days))
     windows: list[list[int]] = []
-    current: list[int] = []
-    i, n = 0, len(times)
-    while i < n:
-        j = i
-        while j < n and nights[j] == nights[i]:
-            j += 1
-        block = list(range(i, j))  # one night
-        if current and times[j - 1] - times[current[0]] <= limit:
-            current += block
-        else:
-            if current:
-                windows.append(current)
-            current = []
-            for k in block:  # a new window; a night longer than the limit is cut by time
-                if current and times[k] - times[current[0]] > limit:
-                    windows.append(current)
-                    current = []
-                current.append(k)
-        i = j
-    if current:
-        windows.append(current)
+    for _, night in itertools.groupby(range(len(times)), key=lambda k: nights[k]):
+        night = list(night)
+        if windows and times[night[-1]] - times[windows[-1][0]] <= limit:
+            windows[-1] += night
+            continue
+        windows.append([])
+        for k in night:  # a new window; a night longer than the limit is cut by time
+            if windows[-1] and times[k] - times[windows[-1][0]] > limit:
+                windows.append([])
+            windows[-1].append(k)
     return windows
 
 
@@ -60,7 +50,5 @@ def median_time(times: list[dt.datetime]) -> dt.datetime:
     if not times:
         raise ValueError("median_time of no times")
     s = sorted(times)
-    mid = len(s) // 2
-    if len(s) % 2:
-        return s[mid]
-    return s[mid - 1] + (s[mid] - s[mid - 1]) / 2
+    low, high = s[(len(s) - 1) // 2], s[len(s) // 2]
+    return low + (high - low) / 2

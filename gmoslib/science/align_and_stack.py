@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from astropy.wcs import WCS, FITSFixedWarning
 
-from gmoslib.calibration.recipes import RecipeError
 from gmoslib.instrument.descriptors import pretty_filter_name
+from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame, read_headers
 from gmoslib.io.frame import Frame
 from gmoslib.science.recipes import detect_catalogue, stack_science

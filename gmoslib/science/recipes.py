@@ -17,20 +17,16 @@ from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 
 from gmoslib.calibration.association import max_dither_arcsec
-from gmoslib.calibration.recipes import (
-    RecipeError,
-    _check_compatible,
-    ccd_index_of_extensions,
-    flat_correct_frame,
-    load_prepared,
-    subtract_master,
-    to_electrons,
-)
+from gmoslib.calibration.ccds import ccd_index_of_extensions
+from gmoslib.calibration.correct import check_compatible as _check_compatible
+from gmoslib.calibration.correct import flat_correct_frame, subtract_master, to_electrons
+from gmoslib.calibration.raw_frame import load_prepared
 from gmoslib.config.schema import step_values
 from gmoslib.instrument.descriptors import Descriptors
 from gmoslib.instrument.lookups import FRINGE_CONTROL_PAIRS
 from gmoslib.instrument.sections import parse_section
 from gmoslib.io import dq as dqbits
+from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import file_sha256, read_frame, read_headers
 from gmoslib.io.frame import Extension, Frame
 from gmoslib.io.provenance import add_provenance

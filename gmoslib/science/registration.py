@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from gmoslib.calibration.recipes import RecipeError
+from gmoslib.io.errors import RecipeError
 from gmoslib.science import align as alignlib
 from gmoslib.science import wcscheck
 

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterator
 
 from gmoslib.calibration.association import CalibrationNotFoundError
-from gmoslib.calibration.recipes import RecipeError
 from gmoslib.instrument.descriptors import DescriptorError
+from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import FitsReadError
 
 
