@@ -22,14 +22,13 @@ import hashlib
 import mmap
 import os
 import re
-import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from astropy.io import fits
 from astropy.io.fits import Header
-from astropy.io.fits.verify import VerifyWarning
+from astropy.io.fits.verify import VerifyError
 
 from gmoslib.io import rawcompress
 from gmoslib.io.atomic import atomic_output, scratch_dir_for  # noqa: F401 (imported from here too)
@@ -178,11 +177,9 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
                                 "END card (incomplete download?)")
         offset = pos + -(-(end + 80 - pos) // BLOCK) * BLOCK
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", VerifyWarning)
-                header = Header.fromstring(bytes(data[pos:end]).decode("ascii", "replace"))
+            header = rawcompress.parse_header(data[pos:end])
             size = rawcompress.data_bytes(header)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, VerifyError) as exc:
             raise FitsReadError(f"{path}: not a readable FITS file (header {len(hdus)}: "
                                 f"{exc})") from exc
         hdus.append((header, offset))

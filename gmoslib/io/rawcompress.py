@@ -1,23 +1,22 @@
 """Compressed raw files, decompressed with bounds: gzip and bzip2 streams, fpack tiles.
 
-A compressed file is decompressed as a stream, one HDU at a time: the headers say how many
-bytes of data follow (BITPIX x NAXIS1 x ... , PCOUNT, GCOUNT), so no more than the headers
-declare is ever held in memory.  A file whose headers declare more than
-:data:`MAX_DECOMPRESSED_BYTES`, or whose stream goes on past its last HDU by more than the
-HDUs' own size plus :data:`MAX_TRAILING_BYTES`, is refused
-(:class:`~gmoslib.io.errors.FitsReadError`): a 1.6 KB ``.bz2`` can expand to gigabytes.  The
-trailing bytes are read (and dropped) to the end so that the gzip CRC is checked, up to as many
-bytes as the HDUs hold (a damaged stream can decode to garbage of about its true length; a bomb
-goes far beyond).
+A gzip/bzip2 stream is decompressed one HDU at a time, no further than its headers declare
+(BITPIX x NAXISn, PCOUNT, GCOUNT).  A file declaring more than :data:`MAX_DECOMPRESSED_BYTES`,
+or going on past its last HDU by more than the HDUs' size plus :data:`MAX_TRAILING_BYTES`, is
+refused (:class:`~gmoslib.io.errors.FitsReadError`): a 1.6 KB ``.bz2`` can expand to gigabytes.
+Trailing bytes are read (and dropped) to the end, so that a damaged stream fails its CRC check.
 
-``.fits.fz`` files (fpack: images stored as tile-compressed binary tables, the Gemini
-archive's format) are read with astropy and turned back into plain image HDUs, after the same
-size check on the image headers (ZNAXISn, ZBITPIX).
+``.fits.fz`` files (fpack: tile-compressed images, the Gemini archive's format) are read with
+astropy after the same size check, and turned back into plain image HDUs.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
+
+from astropy.io.fits import Header
+from astropy.io.fits.verify import VerifyError, VerifyWarning
 
 from gmoslib.io.errors import FitsReadError
 
@@ -33,31 +32,12 @@ _END = b"END" + b" " * 77
 _CHUNK = 1 << 20
 
 
-#: Keywords that :func:`_structure` reads: enough to locate an HDU's data.
-_STRUCTURE_KEYS = frozenset({"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
-                             "PCOUNT", "GCOUNT"})
-
-
-def _structure(raw: bytes) -> dict:
-    """The structural keywords of a header still being decompressed (a plain dict; numbers
-    as int or float), read from its 80-character cards without parsing the rest: the size
-    of the data that follow is known before they are decompressed."""
-    out: dict = {}
-    for i in range(0, len(raw), 80):
-        key = raw[i:i + 8].rstrip().decode("ascii", "replace")
-        structural = key in _STRUCTURE_KEYS or key.startswith("NAXIS")
-        if not structural or raw[i + 8:i + 10] != b"= ":
-            continue
-        text = raw[i + 10:i + 80].decode("ascii", "replace").strip()
-        if text.startswith("'"):
-            out[key] = text[1:].split("'", 1)[0].rstrip()
-            continue
-        text = text.split("/", 1)[0].strip()
-        try:
-            out[key] = int(text)
-        except ValueError:
-            out[key] = float(text.replace("D", "E"))
-    return out
+def parse_header(raw: bytes) -> Header:
+    """A header's 80-character cards (up to END) parsed by astropy, whose complaints about
+    non-standard cards (VerifyWarning) are dropped: they are read as astropy reads them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        return Header.fromstring(bytes(raw).decode("ascii", "replace"))
 
 
 def data_bytes(structure) -> int:
@@ -112,8 +92,8 @@ def read_stream(path: str, stream) -> memoryview:
         first = False
         out += header
         try:
-            size = data_bytes(_structure(bytes(header)))
-        except (ValueError, KeyError, TypeError) as exc:
+            size = data_bytes(parse_header(header))
+        except (ValueError, KeyError, TypeError, VerifyError) as exc:
             out += stream.read(BLOCK)  # (the scan of the bytes reports the header)
             raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
         padded = -(-size // BLOCK) * BLOCK
@@ -168,9 +148,7 @@ def read_fpack(path: str) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with fits.open(path, memmap=False) as hdul:
-                declared = 0
-                for h in hdul:
-                    declared += data_bytes(dict(h.header))
+                declared = sum(data_bytes(h.header) for h in hdul)
                 if declared > MAX_DECOMPRESSED_BYTES:
                     raise _too_big(path, declared)
                 # (physical values: astropy stores uint16 back as int16 + BZERO 32768)

@@ -33,18 +33,10 @@ def list_entries(raw_dir: str) -> list[str]:
             if is_fits_like(n)]
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+#: What a directory entry that is not a regular file is, by its file type (stat.S_IFMT).
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe (FIFO)",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
 
 
 def entry_problem(path: str) -> str:
@@ -79,7 +71,8 @@ def entry_problem(path: str) -> str:
     except OSError as exc:  # a link loop, a name too long, ...
         return f"unreadable: {exc.strerror or exc}"
     if not stat.S_ISREG(st.st_mode):
-        return f"unreadable: {_kind(st.st_mode)}, not a file"
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        return f"unreadable: {kind}, not a file"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:

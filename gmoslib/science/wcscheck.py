@@ -111,12 +111,6 @@ def scale_problem(sci: fits.Header, expected: float | None, what: str = "nominal
     return ""
 
 
-def wcs_problem(phu: fits.Header, sci: fits.Header) -> str:
-    """'' when the frame's own WCS passes the checks (structure, pixel scale against the
-    nominal scale for its binning), else the reason."""
-    return structural_problem(sci) or scale_problem(sci, nominal_pixel_scale(phu, sci))
-
-
 def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
                  ) -> tuple[list[str], str]:
     """(per frame '' or the reason its WCS cannot be trusted, a note on the reference
