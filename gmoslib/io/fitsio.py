@@ -71,12 +71,10 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 
 def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
-    """Take the SHA-256 of files from an earlier reading of them -- the manifest's
-    ``{path: (sha256, size_bytes, mtime_ns, inode)}`` -- for every file that is still as it
-    was then (same size, modification time and inode: a file replaced by a copy with the
-    same time, as ``cp -p`` or ``rsync -a`` make, has a new inode), so that reading it does
-    not hash it again.  Returns the paths that changed or are missing (they are hashed when
-    read, as usual)."""
+    """Remember the SHA-256 of files from an earlier reading, the manifest's ``{path: (sha256,
+    size_bytes, mtime_ns, inode)}``, for every file still as it was (a copy made by ``cp -p``
+    or ``rsync -a`` keeps the time but has a new inode), so that reading it does not hash it
+    again.  Returns the paths that changed or are missing (hashed when read, as usual)."""
     stale = []
     for path, (digest, size, mtime_ns, inode) in known.items():
         try:
@@ -104,13 +102,6 @@ def add_date_obs(header: Header) -> None:
     if "DATE-OBS" not in header and header.get("MJD-OBS") is not None:
         header["DATE-OBS"] = (date_obs_from_mjd(header["MJD-OBS"]),
                               "UTC start of the exposure (from MJD-OBS)")
-
-
-def _check_readable(path: str) -> None:
-    if not os.path.exists(path):
-        raise FitsReadError(f"{path}: file does not exist")
-    if os.path.getsize(path) == 0:
-        raise FitsReadError(f"{path}: empty file (0 bytes)")
 
 
 def _read_bytes(path: str, st: os.stat_result):
@@ -141,15 +132,18 @@ def _read_bytes(path: str, st: os.stat_result):
 def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
           reuse: bool = False):
     """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
-    astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
+    astropy (:func:`~gmoslib.io.rawcompress.parse_header`: fits.open's own bookkeeping costs
     5x more per raw file), pixels not read.  A header without END or data cut short raise
-    FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose headers are
-    complete are returned).  Bytes after the last HDU that do not start an extension are
-    ignored, as astropy does.  With ``hash_bytes`` an uncompressed file's SHA-256 is taken
-    while its bytes are at hand (see :func:`file_sha256`); with ``reuse`` the last scan of
-    the same unchanged file is returned (its headers must not be modified)."""
-    _check_readable(path)
+    FitsReadError (with ``check_size`` False the HDUs whose headers are complete are
+    returned); bytes after the last HDU that do not start an extension are ignored, as
+    astropy does.  ``hash_bytes``: take an uncompressed file's SHA-256 while its bytes are at
+    hand (:func:`file_sha256`); ``reuse``: the last scan of the same unchanged file (its
+    headers must not be modified)."""
+    if not os.path.exists(path):
+        raise FitsReadError(f"{path}: file does not exist")
     st = os.stat(path)
+    if st.st_size == 0:
+        raise FitsReadError(f"{path}: empty file (0 bytes)")
     if reuse and _file_key(path, st) in _LAST_SCAN:
         return _LAST_SCAN[_file_key(path, st)]
     data = _read_bytes(path, st)
@@ -360,7 +354,7 @@ _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAX
 
 def _clean(header) -> Header:
     """A copy of a header without the cards that describe an HDU's data layout."""
-    h = Header(header).copy() if not isinstance(header, Header) else header.copy()
+    h = Header(header, copy=True)
     for key in _STRUCTURAL:
         h.remove(key, ignore_missing=True, remove_all=True)
     return h

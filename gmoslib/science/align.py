@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from astropy.stats import mad_std
+from scipy.ndimage import uniform_filter
 from scipy.spatial import cKDTree
 
 
@@ -33,8 +34,8 @@ def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
     finite = np.isfinite(pts).all(axis=1)
     d, i = cKDTree(ref).query(pts[finite], k=1, distance_upper_bound=float(radius))
     close = d < radius
-    best_d[np.flatnonzero(finite)[close]] = d[close]
-    best_i[np.flatnonzero(finite)[close]] = i[close]
+    best_d[finite] = np.where(close, d, np.inf)
+    best_i[finite] = np.where(close, i, n)
     return best_d, best_i
 
 
@@ -65,14 +66,10 @@ def vote_shift(ref_xy: np.ndarray, xy: np.ndarray, initial: tuple[float, float],
     h, xe, ye = np.histogram2d(dx[inside], dy[inside], bins=nb,
                                range=[[-search_radius, search_radius]] * 2)
     # smooth over neighbouring bins so a shift on a bin edge still wins
-    from scipy.ndimage import uniform_filter
-
     hs = uniform_filter(h, size=3, mode="constant") * 9
     i, j = np.unravel_index(np.argmax(hs), hs.shape)
     cx, cy = (xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2
-    near = inside.copy()
-    near[inside] = (np.abs(dx[inside] - cx) <= 1.5 * bin_size) & \
-        (np.abs(dy[inside] - cy) <= 1.5 * bin_size)
+    near = inside & (np.abs(dx - cx) <= 1.5 * bin_size) & (np.abs(dy - cy) <= 1.5 * bin_size)
     if not near.any():
         return initial[0], initial[1], 0
     return (float(np.median(dx[near]) + initial[0]), float(np.median(dy[near]) + initial[1]),
