@@ -13,10 +13,6 @@ astropy after the same size check, and turned back into plain image HDUs.
 from __future__ import annotations
 
 import io
-import warnings
-
-from astropy.io.fits import Header
-from astropy.io.fits.verify import VerifyError, VerifyWarning
 
 from gmoslib.io.errors import FitsReadError
 
@@ -32,12 +28,26 @@ _END = b"END" + b" " * 77
 _CHUNK = 1 << 20
 
 
-def parse_header(raw: bytes) -> Header:
-    """A header's 80-character cards (up to END) parsed by astropy, whose complaints about
-    non-standard cards (VerifyWarning) are dropped: they are read as astropy reads them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VerifyWarning)
-        return Header.fromstring(bytes(raw).decode("ascii", "replace"))
+def _structure(raw: bytes) -> dict:
+    """The structural keywords of a header still being decompressed (XTENSION, BITPIX,
+    NAXISn, PCOUNT, GCOUNT; numbers as int or float), read from its cards without parsing
+    the rest: the size of the data that follow is known before they are decompressed."""
+    out: dict = {}
+    for i in range(0, len(raw), 80):
+        key = raw[i:i + 8].rstrip().decode("ascii", "replace")
+        structural = key in ("XTENSION", "BITPIX", "PCOUNT", "GCOUNT") or key.startswith("NAXIS")
+        if not structural or raw[i + 8:i + 10] != b"= ":
+            continue
+        text = raw[i + 10:i + 80].decode("ascii", "replace").strip()
+        if text.startswith("'"):
+            out[key] = text[1:].split("'", 1)[0].rstrip()
+            continue
+        text = text.split("/", 1)[0].strip()
+        try:
+            out[key] = int(text)
+        except ValueError:
+            out[key] = float(text.replace("D", "E"))
+    return out
 
 
 def data_bytes(structure) -> int:
@@ -92,8 +102,8 @@ def read_stream(path: str, stream) -> memoryview:
         first = False
         out += header
         try:
-            size = data_bytes(parse_header(header))
-        except (ValueError, KeyError, TypeError, VerifyError) as exc:
+            size = data_bytes(_structure(bytes(header)))
+        except (ValueError, KeyError, TypeError) as exc:
             out += stream.read(BLOCK)  # (the scan of the bytes reports the header)
             raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
         padded = -(-size // BLOCK) * BLOCK
