@@ -1,18 +1,14 @@
 """FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
 
-* Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``) are opened read-only; their
-  image extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  A compressed
-  file is decompressed once per scan (with bounds: :mod:`gmoslib.io.rawcompress`).
-* Processed files hold, per amplifier (or per mosaic), ``SCI`` (float32), ``VAR`` (float32)
-  and ``DQ`` (uint16) HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``.
-* Every write goes to a temporary file in the target directory which is renamed over the
-  target only once complete (:mod:`gmoslib.io.atomic`), so an interrupted job never leaves a
-  half-written product.
+Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``; a compressed one decompressed
+once per scan, with bounds: :mod:`gmoslib.io.rawcompress`) are read-only; their image
+extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  Processed files hold
+per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16) HDUs sharing one
+``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically (:mod:`gmoslib.io.atomic`).
 
-Headers are :class:`astropy.io.fits.Header`, parsed by astropy.  The one fast path of our
-own: the pixels of a 2-D image are a numpy view of the file's bytes at the offset astropy
-reports (no copy for an uncompressed file, which is memory-mapped), scaled to float32 in one
-pass -- BLANK pixels of scaled integer images become NaN, as astropy reads them.
+Headers are parsed by astropy.  The one fast path of our own: a 2-D image's pixels are a
+numpy view of the file's bytes at its data offset (no copy for an uncompressed file, which is
+memory-mapped), scaled to float32 in one pass (BLANK pixels become NaN, as astropy reads them).
 """
 
 from __future__ import annotations
@@ -270,10 +266,8 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     try:
         for (_, h, stored), sec, level in zip(images, sections, levels, strict=True):
             sample = stored[sec.slice][::stride, ::stride]
-            # stored values: physical = stored * BSCALE + BZERO
-            zero = float(h.get("BZERO", 0.0))
-            scale = float(h.get("BSCALE", 1.0))
-            n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+            physical = sample * float(h.get("BSCALE", 1.0)) + float(h.get("BZERO", 0.0))
+            n_sat += int(np.count_nonzero(physical >= level))
             n_all += sample.size
     except (ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc

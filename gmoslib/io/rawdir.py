@@ -1,12 +1,10 @@
 """The entries of a raw directory, each with the one outcome the manifest gives it.
 
-Every entry of the raw directory whose name looks like a FITS file (``*.fits``,
-``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``, and the variants ``.fit``, ``.fts``, other
-compressions, in any case) gets one manifest row: read, or set aside with a reason found here
-without opening the file for reading when it is not a regular file (a dangling link, a folder,
-a named pipe, a device: reading those blocks or never ends).  The workflow's manifest rule takes
-as input exactly the entries that :func:`entry_problem` passes, so nothing the manifest sets
-aside can fail Snakemake later (a missing input, an unreadable file it cannot checksum).
+Every entry named like a FITS file (``*.fits``, ``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``,
+variants ``.fit``, ``.fts``, other compressions, in any case) gets one manifest row: read, or
+set aside with a reason found without reading it when it is not a regular file (reading a
+named pipe or a device blocks or never ends).  The manifest rule's input is exactly the
+entries :func:`entry_problem` passes, so nothing set aside can fail Snakemake later.
 """
 
 from __future__ import annotations

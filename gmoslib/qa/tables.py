@@ -35,12 +35,10 @@ STACK_COLUMNS = ("stack", "n_frames", "exptime", "background", "noise", "seeing_
 def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int = 2,
                    nsigma: float = 3.0, iterations: int = 5,
                    max_samples: int = 250_000) -> tuple[float, float]:
-    """(background, noise) of an image: the median and the robust standard deviation
-    (1.4826 x MAD) of the pixels with no :data:`MASKED_BITS` set, iteratively clipped at
-    ``nsigma`` (so stars and cosmic rays drop out).  Same unit as ``sci``; every
-    ``stride``-th row and column is used, or a larger stride so that at most about
-    ``max_samples`` pixels are (the noise is then known to ~0.2 %).  NaN, NaN when no pixel
-    is usable."""
+    """(background, noise) of an image, in sci's unit: median and robust standard deviation
+    (1.4826 x MAD) of the pixels without :data:`MASKED_BITS`, clipped at ``nsigma`` (stars
+    and cosmic rays drop out), on every ``stride``-th row and column or a larger stride
+    keeping about ``max_samples`` pixels (noise known to ~0.2 %).  NaN, NaN without a pixel."""
     sci = np.asarray(sci)
     stride = max(int(stride), int(np.ceil(np.sqrt(sci.size / max_samples))))
     s = sci[::stride, ::stride].astype(np.float64)
@@ -106,11 +104,10 @@ def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[d
 
 def stack_row(name: str, stack: dict, frame_rows: Sequence[dict], *, n_rejected: int,
               n_pixels_rejected: int, exptime: float) -> dict:
-    """The per-stack QA row: ``stack`` from :func:`image_qa` on the stack, the clipping
-    counts (input pixel values rejected; output pixels where some value was rejected), and
-    from the frames: the largest shift, the largest alignment residual, and how many frames
-    fell back to the header offsets or were set aside (``n_fallback``), and how many were
-    set aside (not stacked).  Columns :data:`STACK_COLUMNS`."""
+    """The per-stack QA row (columns :data:`STACK_COLUMNS`): ``stack`` from :func:`image_qa`,
+    the clipping counts (input values rejected; output pixels with a rejection), and from the
+    frames the largest shift and alignment residual, how many fell back to the header
+    offsets or were set aside (``n_fallback``) and how many were set aside."""
     shifts = [np.hypot(r["dx"], r["dy"]) for r in frame_rows
               if np.isfinite(r["dx"]) and np.isfinite(r["dy"])]
     rms = [r["align_rms"] for r in frame_rows[1:] if np.isfinite(r["align_rms"])]

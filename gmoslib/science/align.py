@@ -40,9 +40,8 @@ def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def apply_affine(matrix: np.ndarray, x, y):
-    m = np.asarray(matrix, float)
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
+    """(x', y') = the affine ``matrix`` (3x3) applied to pixel positions x, y."""
+    m, x, y = np.asarray(matrix, float), np.asarray(x, float), np.asarray(y, float)
     return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
 
 
@@ -108,13 +107,10 @@ def clip_outlier_matches(src: np.ndarray, dst: np.ndarray, rotation: bool, scale
                          *, nsigma: float = OUTLIER_SIGMA, max_iterations: int = 20
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(inlier mask, transform fitted on the inliers) of matched pairs src (m, 2) -> dst
-    (m, 2), pixels.
-
-    Chance coincidences within the match radius, blends and cosmic-ray detections give
-    residuals far above the centroiding noise; one such match among a hundred moves a
-    least-squares shift by a hundredth of its error.  The fit is repeated on the pairs whose
-    residual, in units of the robust spread of each axis (1.4826 x MAD about the median),
-    is within ``nsigma`` in quadrature, until the set of inliers no longer changes."""
+    (m, 2), pixels.  Chance coincidences, blends and cosmic rays give residuals far above the
+    centroiding noise: the fit is repeated on the pairs whose residual, in units of the
+    robust spread (1.4826 x MAD) of each axis, is within ``nsigma`` in quadrature, until the
+    inliers no longer change."""
     keep = np.ones(len(src), bool)
     transform = _fit(src, dst, rotation, scale)
     for _ in range(max_iterations):
@@ -183,16 +179,16 @@ def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.
     """
     ref_xy = _brightest(ref_cat, len(ref_cat))
     xy = _brightest(cat, len(cat))
-    fallback = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
+    shift = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
+    fallback = {"method": "offsets", "transform": shift, "n_matched": 0, "rms": float("nan")}
     if len(ref_xy) < min_sources or len(xy) < min_sources:
-        return {"method": "offsets", "transform": fallback, "n_matched": 0, "rms": float("nan"),
+        return {**fallback,
                 "reason": f"too few sources ({len(xy)} in frame, {len(ref_xy)} in reference)"}
     transform, pairs, rms = match_sources(
         ref_xy, xy, initial_shift=header_shift, search_radius=search_radius,
         match_radius=match_radius, allow_rotation=allow_rotation, allow_scale=allow_scale)
     if len(pairs) < min_sources:
-        return {"method": "offsets", "transform": fallback, "n_matched": int(len(pairs)),
-                "rms": float("nan"),
+        return {**fallback, "n_matched": int(len(pairs)),
                 "reason": f"only {len(pairs)} matched sources (< {min_sources})"}
     return {"method": "sources", "transform": transform, "n_matched": int(len(pairs)),
             "rms": rms, "reason": ""}

@@ -66,11 +66,10 @@ def detect_sources(sci: np.ndarray, var: np.ndarray | None = None, dq: np.ndarra
                             normflux=flux, subpix=5)
     cat["x"], cat["y"] = x, y
     cat["flux"], cat["fluxerr"] = flux, fluxerr
-    cat["a"], cat["b"], cat["theta"] = objects["a"], objects["b"], objects["theta"]
+    for name in ("a", "b", "theta", "peak", "npix"):
+        cat[name] = objects[name]
     cat["fwhm"] = 2.0 * rh  # Gaussian: FWHM = 2 x half-light radius
     cat["flags"] = objects["flag"]
-    cat["peak"] = objects["peak"]
-    cat["npix"] = objects["npix"]
     cat["ellipticity"] = 1.0 - objects["b"] / np.maximum(objects["a"], 1e-6)
     cat["snr"] = flux / np.maximum(fluxerr, 1e-12)
     cat["background"] = back[np.clip(np.round(y).astype(int), 0, data.shape[0] - 1),

@@ -107,14 +107,12 @@ def scale_problem(sci: fits.Header, expected: float | None, what: str = "nominal
 
 def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
                  ) -> tuple[list[str], str]:
-    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference
-    frame's WCS).
+    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference's WCS).
 
-    The first frame is the reference: a structural problem there is its reason (the stack
-    cannot inherit its WCS).  A reference whose pixel scale is off the nominal one is only
-    noted (the whole night's headers may share it; the stack inherits it as it is), and the
-    other frames' scales are then compared with the reference's.  Then rotation minus PA
-    and parity are compared between the frames that passed."""
+    The first frame is the reference: a structural problem there is its reason.  A pixel
+    scale off the nominal one is only noted there (the stack inherits it) and the others are
+    compared with it.  Then rotation minus PA and parity are compared between the frames
+    that passed."""
     reasons = [structural_problem(s) for s in scis]
     if reasons[0]:
         return reasons, ""
