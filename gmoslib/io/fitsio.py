@@ -277,12 +277,10 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
 def read_raw(path: str, *, scaled: bool = True) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
 
-    With ``scaled=False`` sci is the stored integer array as it is in the file (for GMOS,
-    big-endian int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO),
-    read-only, so that a caller can scale only the pixels it uses, in the same pass as its
-    own arithmetic; stored floating-point pixels are returned scaled either way.  The file
-    is read once: an uncompressed file's bytes are hashed for provenance (file_sha256)
-    while they are in memory.
+    With ``scaled=False`` sci is the stored integer array, read-only (GMOS: big-endian int16,
+    ADU = stored * BSCALE + BZERO), for a caller that scales only the pixels it uses; stored
+    floating-point pixels are scaled either way.  An uncompressed file's bytes are hashed for
+    provenance (:func:`file_sha256`) while they are in memory.
     """
     data, hdus = _scan(path, hash_bytes=True)
     exts = []
@@ -300,9 +298,8 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
 
 
 def read_frame(path: str) -> Frame:
-    """Read a processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order:
-    SCI and VAR float32, DQ uint16).  As :func:`read_raw`, the bytes of an uncompressed
-    file are hashed while they are in memory, for the provenance of what is made from it."""
+    """A processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order: SCI and
+    VAR float32, DQ uint16); its bytes are hashed while in memory, as by :func:`read_raw`."""
     data, hdus = _scan(path, hash_bytes=True)
     by_ver: dict[int, dict] = {}
     for _, h, stored in _images(path, data, hdus):

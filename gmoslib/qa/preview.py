@@ -201,11 +201,10 @@ def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
 
 def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, *,
                   title: str = "", unit: str = "", max_width: int = MAX_WIDTH) -> dict:
-    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, one PNG pixel per
-    pixel, row 0 at the bottom) with zscale grey levels, masked pixels in
-    :data:`MASK_COLOR`, a title and a colour bar labelled ``unit``, into the palette PNG
-    ``path`` (written atomically).  Returns what was drawn (vmin, vmax, the downsampling
-    factor, the shape drawn, the masked fraction)."""
+    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, row 0 at the bottom)
+    in zscale grey levels, masked pixels in :data:`MASK_COLOR`, with a title and a colour bar
+    labelled ``unit``, into the palette PNG ``path`` (atomically).  Returns vmin, vmax, the
+    downsampling factor, the shape drawn and the masked fraction."""
     from PIL import Image, ImageDraw
 
     from gmoslib.io.fitsio import atomic_output

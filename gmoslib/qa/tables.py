@@ -1,10 +1,9 @@
 """Quality-assessment numbers of calibrated frames and stacks.
 
-Per frame (one calibrated mosaic, electrons): sky background and noise, seeing FWHM, number of
-sources, number of DQ-masked pixels; joined with what stacking recorded for it (alignment
-method, shift and residual, exposure-time scale factor, background offset, cosmic rays flagged).
-Per stack: the same image numbers measured on the stack, the number of input pixel values
-rejected by the clipping, and summaries of the alignment.
+Per frame (a calibrated mosaic, electrons): sky background and noise, seeing FWHM, sources,
+DQ-masked pixels, joined with what stacking recorded for it (alignment, exposure-time scale,
+background offset, cosmic rays).  Per stack: the same numbers measured on the stack, the input
+values the clipping rejected, and summaries of the alignment.
 """
 
 from __future__ import annotations
