@@ -16,19 +16,5 @@ UNILLUMINATED = 64
 
 #: Composite: pixels that carry no usable signal (bad, saturated, cosmic ray, no data).
 FAIL = BAD_PIXEL | SATURATED | COSMIC_RAY | NO_DATA
-#: Composite: everything except non-linear and saturated.
-NOT_SIGNAL = 65535 ^ (NON_LINEAR | SATURATED)
 
 DQ_DTYPE = np.uint16
-
-#: Stacking preference, best class first (reference 5.8): for every output pixel only input
-#: pixels of the best available class are combined.  Class 0 holds good, non-linear and
-#: saturated pixels.
-BADNESS_ORDER = (
-    GOOD | NON_LINEAR | SATURATED,
-    COSMIC_RAY,
-    OVERLAP,
-    BAD_PIXEL,
-    UNILLUMINATED,
-    NO_DATA,
-)

@@ -1,18 +1,14 @@
 """FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
 
-* Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``) are opened read-only; their
-  image extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  A compressed
-  file is decompressed once per scan (with bounds: :mod:`gmoslib.io.rawcompress`).
-* Processed files hold, per amplifier (or per mosaic), ``SCI`` (float32), ``VAR`` (float32)
-  and ``DQ`` (uint16) HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``.
-* Every write goes to a temporary file in the target directory which is renamed over the
-  target only once complete (:mod:`gmoslib.io.atomic`), so an interrupted job never leaves a
-  half-written product.
+Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``; a compressed one decompressed
+once per scan, with bounds: :mod:`gmoslib.io.rawcompress`) are read-only; their image
+extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  Processed files hold
+per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16) HDUs sharing one
+``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically (:mod:`gmoslib.io.atomic`).
 
-Headers are :class:`astropy.io.fits.Header`, parsed by astropy.  The one fast path of our
-own: the pixels of a 2-D image are a numpy view of the file's bytes at the offset astropy
-reports (no copy for an uncompressed file, which is memory-mapped), scaled to float32 in one
-pass -- BLANK pixels of scaled integer images become NaN, as astropy reads them.
+Headers are parsed by astropy.  The one fast path of our own: a 2-D image's pixels are a
+numpy view of the file's bytes at its data offset (no copy for an uncompressed file, which is
+memory-mapped), scaled to float32 in one pass (BLANK pixels become NaN, as astropy reads them).
 """
 
 from __future__ import annotations
@@ -72,12 +68,10 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 
 def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
-    """Take the SHA-256 of files from an earlier reading of them -- the manifest's
-    ``{path: (sha256, size_bytes, mtime_ns, inode)}`` -- for every file that is still as it
-    was then (same size, modification time and inode: a file replaced by a copy with the
-    same time, as ``cp -p`` or ``rsync -a`` make, has a new inode), so that reading it does
-    not hash it again.  Returns the paths that changed or are missing (they are hashed when
-    read, as usual)."""
+    """Remember the SHA-256 of files from an earlier reading, the manifest's ``{path: (sha256,
+    size_bytes, mtime_ns, inode)}``, for every file still as it was (a copy made by ``cp -p``
+    or ``rsync -a`` keeps the time but has a new inode), so that reading it does not hash it
+    again.  Returns the paths that changed or are missing (hashed when read, as usual)."""
     stale = []
     for path, (digest, size, mtime_ns, inode) in known.items():
         try:
@@ -105,13 +99,6 @@ def add_date_obs(header: Header) -> None:
     if "DATE-OBS" not in header and header.get("MJD-OBS") is not None:
         header["DATE-OBS"] = (date_obs_from_mjd(header["MJD-OBS"]),
                               "UTC start of the exposure (from MJD-OBS)")
-
-
-def _check_readable(path: str) -> None:
-    if not os.path.exists(path):
-        raise FitsReadError(f"{path}: file does not exist")
-    if os.path.getsize(path) == 0:
-        raise FitsReadError(f"{path}: empty file (0 bytes)")
 
 
 def _read_bytes(path: str, st: os.stat_result):
@@ -144,13 +131,16 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
     """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
     astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
     5x more per raw file), pixels not read.  A header without END or data cut short raise
-    FitsReadError naming the file (unless ``check_size`` is False: then the HDUs whose headers are
-    complete are returned).  Bytes after the last HDU that do not start an extension are
-    ignored, as astropy does.  With ``hash_bytes`` an uncompressed file's SHA-256 is taken
-    while its bytes are at hand (see :func:`file_sha256`); with ``reuse`` the last scan of
-    the same unchanged file is returned (its headers must not be modified)."""
-    _check_readable(path)
+    FitsReadError (with ``check_size`` False the HDUs whose headers are complete are
+    returned); bytes after the last HDU that do not start an extension are ignored, as
+    astropy does.  ``hash_bytes``: take an uncompressed file's SHA-256 while its bytes are at
+    hand (:func:`file_sha256`); ``reuse``: the last scan of the same unchanged file (its
+    headers must not be modified)."""
+    if not os.path.exists(path):
+        raise FitsReadError(f"{path}: file does not exist")
     st = os.stat(path)
+    if st.st_size == 0:
+        raise FitsReadError(f"{path}: empty file (0 bytes)")
     if reuse and _file_key(path, st) in _LAST_SCAN:
         return _LAST_SCAN[_file_key(path, st)]
     data = _read_bytes(path, st)
@@ -276,10 +266,8 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     try:
         for (_, h, stored), sec, level in zip(images, sections, levels, strict=True):
             sample = stored[sec.slice][::stride, ::stride]
-            # stored values: physical = stored * BSCALE + BZERO
-            zero = float(h.get("BZERO", 0.0))
-            scale = float(h.get("BSCALE", 1.0))
-            n_sat += int(np.count_nonzero(sample * scale + zero >= level))
+            physical = sample * float(h.get("BSCALE", 1.0)) + float(h.get("BZERO", 0.0))
+            n_sat += int(np.count_nonzero(physical >= level))
             n_all += sample.size
     except (ValueError, TypeError, KeyError) as exc:
         raise FitsReadError(f"{path}: cannot read pixel data ({exc})") from exc
@@ -289,12 +277,10 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
 def read_raw(path: str, *, scaled: bool = True) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
 
-    With ``scaled=False`` sci is the stored integer array as it is in the file (for GMOS,
-    big-endian int16 with BZERO = 32768 in the header: ADU = stored * BSCALE + BZERO),
-    read-only, so that a caller can scale only the pixels it uses, in the same pass as its
-    own arithmetic; stored floating-point pixels are returned scaled either way.  The file
-    is read once: an uncompressed file's bytes are hashed for provenance (file_sha256)
-    while they are in memory.
+    With ``scaled=False`` sci is the stored integer array, read-only (GMOS: big-endian int16,
+    ADU = stored * BSCALE + BZERO), for a caller that scales only the pixels it uses; stored
+    floating-point pixels are scaled either way.  An uncompressed file's bytes are hashed for
+    provenance (:func:`file_sha256`) while they are in memory.
     """
     data, hdus = _scan(path, hash_bytes=True)
     exts = []
@@ -312,9 +298,8 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
 
 
 def read_frame(path: str) -> Frame:
-    """Read a processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order:
-    SCI and VAR float32, DQ uint16).  As :func:`read_raw`, the bytes of an uncompressed
-    file are hashed while they are in memory, for the provenance of what is made from it."""
+    """A processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order: SCI and
+    VAR float32, DQ uint16); its bytes are hashed while in memory, as by :func:`read_raw`."""
     data, hdus = _scan(path, hash_bytes=True)
     by_ver: dict[int, dict] = {}
     for _, h, stored in _images(path, data, hdus):
@@ -363,7 +348,7 @@ _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAX
 
 def _clean(header) -> Header:
     """A copy of a header without the cards that describe an HDU's data layout."""
-    h = Header(header).copy() if not isinstance(header, Header) else header.copy()
+    h = Header(header, copy=True)
     for key in _STRUCTURAL:
         h.remove(key, ignore_missing=True, remove_all=True)
     return h

@@ -28,9 +28,7 @@ class LazyPlane(Protocol):
     gives its values, ``rows(y0, y1)`` the plane of rows y0:y1 (still lazy).  An
     :class:`Extension` may hold one as sci or dq (a prepared bias's overscan-corrected raw
     integers, :class:`gmoslib.calibration.overscan.RowLevelImage`; a DQ constant along rows,
-    :class:`gmoslib.calibration.prepare.RowPlane`), and a stacking reader may return one: the
-    stacker
-    only calls ``np.asarray`` on what it reads."""
+    :class:`gmoslib.calibration.prepare.RowPlane`); a stacking reader may return one."""
 
     shape: tuple[int, int]
     dtype: np.dtype

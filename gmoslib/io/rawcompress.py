@@ -1,18 +1,13 @@
 """Compressed raw files, decompressed with bounds: gzip and bzip2 streams, fpack tiles.
 
-A compressed file is decompressed as a stream, one HDU at a time: the headers say how many
-bytes of data follow (BITPIX x NAXIS1 x ... , PCOUNT, GCOUNT), so no more than the headers
-declare is ever held in memory.  A file whose headers declare more than
-:data:`MAX_DECOMPRESSED_BYTES`, or whose stream goes on past its last HDU by more than the
-HDUs' own size plus :data:`MAX_TRAILING_BYTES`, is refused
-(:class:`~gmoslib.io.errors.FitsReadError`): a 1.6 KB ``.bz2`` can expand to gigabytes.  The
-trailing bytes are read (and dropped) to the end so that the gzip CRC is checked, up to as many
-bytes as the HDUs hold (a damaged stream can decode to garbage of about its true length; a bomb
-goes far beyond).
+A gzip/bzip2 stream is decompressed one HDU at a time, no further than its headers declare
+(BITPIX x NAXISn, PCOUNT, GCOUNT).  A file declaring more than :data:`MAX_DECOMPRESSED_BYTES`,
+or going on past its last HDU by more than the HDUs' size plus :data:`MAX_TRAILING_BYTES`, is
+refused (:class:`~gmoslib.io.errors.FitsReadError`): a 1.6 KB ``.bz2`` can expand to gigabytes.
+Trailing bytes are read (and dropped) to the end, so that a damaged stream fails its CRC check.
 
-``.fits.fz`` files (fpack: images stored as tile-compressed binary tables, the Gemini
-archive's format) are read with astropy and turned back into plain image HDUs, after the same
-size check on the image headers (ZNAXISn, ZBITPIX).
+``.fits.fz`` files (fpack: tile-compressed images, the Gemini archive's format) are read with
+astropy after the same size check, and turned back into plain image HDUs.
 """
 
 from __future__ import annotations
@@ -33,19 +28,14 @@ _END = b"END" + b" " * 77
 _CHUNK = 1 << 20
 
 
-#: Keywords that :func:`_structure` reads: enough to locate an HDU's data.
-_STRUCTURE_KEYS = frozenset({"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
-                             "PCOUNT", "GCOUNT"})
-
-
 def _structure(raw: bytes) -> dict:
-    """The structural keywords of a header still being decompressed (a plain dict; numbers
-    as int or float), read from its 80-character cards without parsing the rest: the size
-    of the data that follow is known before they are decompressed."""
+    """The structural keywords of a header still being decompressed (XTENSION, BITPIX,
+    NAXISn, PCOUNT, GCOUNT; numbers as int or float), read from its cards without parsing
+    the rest: the size of the data that follow is known before they are decompressed."""
     out: dict = {}
     for i in range(0, len(raw), 80):
         key = raw[i:i + 8].rstrip().decode("ascii", "replace")
-        structural = key in _STRUCTURE_KEYS or key.startswith("NAXIS")
+        structural = key in ("XTENSION", "BITPIX", "PCOUNT", "GCOUNT") or key.startswith("NAXIS")
         if not structural or raw[i + 8:i + 10] != b"= ":
             continue
         text = raw[i + 10:i + 80].decode("ascii", "replace").strip()
@@ -168,9 +158,7 @@ def read_fpack(path: str) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with fits.open(path, memmap=False) as hdul:
-                declared = 0
-                for h in hdul:
-                    declared += data_bytes(dict(h.header))
+                declared = sum(data_bytes(h.header) for h in hdul)
                 if declared > MAX_DECOMPRESSED_BYTES:
                     raise _too_big(path, declared)
                 # (physical values: astropy stores uint16 back as int16 + BZERO 32768)

@@ -1,12 +1,10 @@
 """The entries of a raw directory, each with the one outcome the manifest gives it.
 
-Every entry of the raw directory whose name looks like a FITS file (``*.fits``,
-``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``, and the variants ``.fit``, ``.fts``, other
-compressions, in any case) gets one manifest row: read, or set aside with a reason found here
-without opening the file for reading when it is not a regular file (a dangling link, a folder,
-a named pipe, a device: reading those blocks or never ends).  The workflow's manifest rule takes
-as input exactly the entries that :func:`entry_problem` passes, so nothing the manifest sets
-aside can fail Snakemake later (a missing input, an unreadable file it cannot checksum).
+Every entry named like a FITS file (``*.fits``, ``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``,
+variants ``.fit``, ``.fts``, other compressions, in any case) gets one manifest row: read, or
+set aside with a reason found without reading it when it is not a regular file (reading a
+named pipe or a device blocks or never ends).  The manifest rule's input is exactly the
+entries :func:`entry_problem` passes, so nothing set aside can fail Snakemake later.
 """
 
 from __future__ import annotations
@@ -33,18 +31,10 @@ def list_entries(raw_dir: str) -> list[str]:
             if is_fits_like(n)]
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+#: What a directory entry that is not a regular file is, by its file type (stat.S_IFMT).
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe (FIFO)",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
 
 
 def entry_problem(path: str) -> str:
@@ -79,7 +69,8 @@ def entry_problem(path: str) -> str:
     except OSError as exc:  # a link loop, a name too long, ...
         return f"unreadable: {exc.strerror or exc}"
     if not stat.S_ISREG(st.st_mode):
-        return f"unreadable: {_kind(st.st_mode)}, not a file"
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        return f"unreadable: {kind}, not a file"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:

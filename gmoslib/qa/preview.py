@@ -1,18 +1,11 @@
 """PNG previews of raw frames and products: zscale grey levels, DQ-masked pixels in colour.
 
-A preview is made in three steps, each a pure function:
-
-* :func:`detector_plane` tiles the extensions of a multi-extension frame (a raw frame's
-  amplifiers, or a master bias/flat's trimmed amplifiers) into one detector-plane image by
-  ``DETSEC`` (binned by ``CCDSUM``), without rotation, with the physical gap between CCDs left
-  as masked (``NO_DATA``) columns.  Only the data section (``DATASEC``) of each amplifier is
-  used, so a raw frame's overscan is left out.
-* :func:`downsample` block-averages an image (and its mask) to at most a given width.
-* :func:`render_rgb` maps the image to RGB with the zscale rule (:func:`zscale_limits`) on
-  the unmasked pixels, a grey colour map, and a distinct colour for masked pixels.
-
-:func:`write_preview` draws the result with Pillow alone (a palette PNG: grey levels, the mask
-colour, text), with a title and a colour bar, atomically.
+Three pure steps: :func:`detector_plane` tiles a frame's extensions (their ``DATASEC``, so a
+raw frame's overscan is left out) by ``DETSEC`` and ``CCDSUM``, unrotated, with the gap
+between CCDs as masked columns; :func:`downsample` block-averages an image and its mask to at
+most a given width; :func:`render_rgb` maps it to RGB by zscale (:func:`zscale_limits`), grey
+levels and a mask colour.  :func:`write_preview` draws the same with Pillow alone (a palette
+PNG with a title and a colour bar), atomically.
 """
 
 from __future__ import annotations
@@ -75,31 +68,27 @@ def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
     gap_b = int(math.ceil(gap / xbin))
     placed = []
     for i, e in enumerate(exts):
-        h = e.header
-        if "DETSEC" not in h:
+        if "DETSEC" not in e.header:
             raise ValueError(f"detector_plane: extension {i + 1} has no DETSEC")
-        det = parse_section(h["DETSEC"])
-        data = parse_section(h["DATASEC"]) if "DATASEC" in h else None
-        sl = data.slice if data is not None else (slice(None), slice(None))
+        det = parse_section(e.header["DETSEC"])
+        sl = (parse_section(e.header["DATASEC"]).slice if "DATASEC" in e.header
+              else (slice(None), slice(None)))
         sci = np.asarray(e.sci)[sl]
         mask = np.zeros(sci.shape, bool)
         if e.dq is not None:
             dq = np.asarray(e.dq)
             mask = ((dq[sl] if dq.shape == np.shape(e.sci) else dq) & MASK_BITS) != 0
-        ccd = det.x1 // width
-        x0 = det.x1 // xbin + ccd * gap_b
-        y0 = det.y1 // ybin
-        placed.append((x0, y0, sci, mask))
-    nx = max(x0 + s.shape[1] for x0, _, s, _ in placed)
-    ny = max(y0 + s.shape[0] for _, y0, s, _ in placed)
+        # CCD number det.x1 // width: that many gaps to its left
+        placed.append((det.x1 // xbin + det.x1 // width * gap_b, det.y1 // ybin, sci, mask))
     x_min = min(x0 for x0, _, _, _ in placed)
     y_min = min(y0 for _, y0, _, _ in placed)
-    image = np.zeros((ny - y_min, nx - x_min), np.float32)
+    nx = max(x0 + s.shape[1] for x0, _, s, _ in placed) - x_min
+    ny = max(y0 + s.shape[0] for _, y0, s, _ in placed) - y_min
+    image = np.zeros((ny, nx), np.float32)
     masked = np.ones(image.shape, bool)
     for x0, y0, sci, mask in placed:
-        h, w = sci.shape
-        image[y0 - y_min:y0 - y_min + h, x0 - x_min:x0 - x_min + w] = sci
-        masked[y0 - y_min:y0 - y_min + h, x0 - x_min:x0 - x_min + w] = mask
+        box = np.s_[y0 - y_min:y0 - y_min + sci.shape[0], x0 - x_min:x0 - x_min + sci.shape[1]]
+        image[box], masked[box] = sci, mask
     return image, masked
 
 
@@ -212,11 +201,10 @@ def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
 
 def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, *,
                   title: str = "", unit: str = "", max_width: int = MAX_WIDTH) -> dict:
-    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, one PNG pixel per
-    pixel, row 0 at the bottom) with zscale grey levels, masked pixels in
-    :data:`MASK_COLOR`, a title and a colour bar labelled ``unit``, into the palette PNG
-    ``path`` (written atomically).  Returns what was drawn (vmin, vmax, the downsampling
-    factor, the shape drawn, the masked fraction)."""
+    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, row 0 at the bottom)
+    in zscale grey levels, masked pixels in :data:`MASK_COLOR`, with a title and a colour bar
+    labelled ``unit``, into the palette PNG ``path`` (atomically).  Returns vmin, vmax, the
+    downsampling factor, the shape drawn and the masked fraction."""
     from PIL import Image, ImageDraw
 
     from gmoslib.io.fitsio import atomic_output

@@ -1,15 +1,15 @@
 """Quality-assessment numbers of calibrated frames and stacks.
 
-Per frame (one calibrated mosaic, electrons): sky background and noise, seeing FWHM, number of
-sources, number of DQ-masked pixels; joined with what stacking recorded for it (alignment
-method, shift and residual, exposure-time scale factor, background offset, cosmic rays flagged).
-Per stack: the same image numbers measured on the stack, the number of input pixel values
-rejected by the clipping, and summaries of the alignment.
+Per frame (a calibrated mosaic, electrons): sky background and noise, seeing FWHM, sources,
+DQ-masked pixels, joined with what stacking recorded for it (alignment, exposure-time scale,
+background offset, cosmic rays).  Per stack: the same numbers measured on the stack, the input
+values the clipping rejected, and summaries of the alignment.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,7 +21,7 @@ from gmoslib.io import dq as dqbits
 #: DQ bits that keep a pixel out of the sky statistics and count as "masked".
 MASKED_BITS = dqbits.FAIL | dqbits.UNILLUMINATED
 
-#: Columns of the per-frame table, in order (units in :data:`COLUMN_UNITS`).
+#: Columns of the per-frame table, in order.
 FRAME_COLUMNS = ("frame", "exptime", "background", "noise", "seeing_fwhm", "n_sources",
                  "n_masked", "qe_factor1", "qe_factor3", "align_method", "dx", "dy",
                  "n_matched", "align_rms", "scale", "offset", "n_cosmic", "align_note")
@@ -29,22 +29,15 @@ FRAME_COLUMNS = ("frame", "exptime", "background", "noise", "seeing_fwhm", "n_so
 STACK_COLUMNS = ("stack", "n_frames", "exptime", "background", "noise", "seeing_fwhm",
                  "n_sources", "n_masked", "n_rejected", "n_pixels_rejected",
                  "max_shift", "max_align_rms", "n_fallback", "n_set_aside")
-COLUMN_UNITS = {
-    "exptime": "s", "background": "electron", "noise": "electron", "seeing_fwhm": "arcsec",
-    "dx": "pixel", "dy": "pixel", "align_rms": "pixel", "offset": "electron",
-    "max_shift": "pixel", "max_align_rms": "pixel",
-}
 
 
 def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int = 2,
                    nsigma: float = 3.0, iterations: int = 5,
                    max_samples: int = 250_000) -> tuple[float, float]:
-    """(background, noise) of an image: the median and the robust standard deviation
-    (1.4826 x MAD) of the pixels with no :data:`MASKED_BITS` set, iteratively clipped at
-    ``nsigma`` (so stars and cosmic rays drop out).  Same unit as ``sci``; every
-    ``stride``-th row and column is used, or a larger stride so that at most about
-    ``max_samples`` pixels are (the noise is then known to ~0.2 %).  NaN, NaN when no pixel
-    is usable."""
+    """(background, noise) of an image, in sci's unit: median and robust standard deviation
+    (1.4826 x MAD) of the pixels without :data:`MASKED_BITS`, clipped at ``nsigma`` (stars
+    and cosmic rays drop out), on every ``stride``-th row and column or a larger stride
+    keeping about ``max_samples`` pixels (noise known to ~0.2 %).  NaN, NaN without a pixel."""
     sci = np.asarray(sci)
     stride = max(int(stride), int(np.ceil(np.sqrt(sci.size / max_samples))))
     s = sci[::stride, ::stride].astype(np.float64)
@@ -71,11 +64,9 @@ def image_qa(sci: np.ndarray, dq: np.ndarray | None, n_sources: int | None,
     """Image numbers of one calibrated frame or stack (sci in electrons): background,
     noise (electrons), seeing FWHM (arcsec, NaN if unknown), number of sources (NaN if
     unknown), masked pixels."""
-    background, noise = sky_statistics(sci, dq)
-    return {"background": background, "noise": noise,
+    return {**frame_qa_record(sci, dq),
             "seeing_fwhm": float("nan") if seeing_fwhm is None else float(seeing_fwhm),
-            "n_sources": float("nan") if n_sources is None else int(n_sources),
-            "n_masked": count_masked(dq)}
+            "n_sources": float("nan") if n_sources is None else int(n_sources)}
 
 
 #: Image numbers of a frame that :func:`frame_qa_record` stores in its catalogue's metadata.
@@ -84,8 +75,8 @@ IMAGE_QA_KEYS = ("background", "noise", "n_masked")
 
 def frame_qa_record(sci: np.ndarray, dq: np.ndarray | None) -> dict:
     """The image numbers of a calibrated mosaic (electrons) that the QA table of its stack
-    uses, as plain floats/ints for the catalogue's metadata: background and noise
-    (:func:`sky_statistics`) and masked pixels (:func:`count_masked`)."""
+    uses, for the catalogue's metadata: background and noise (:func:`sky_statistics`) and
+    masked pixels (:func:`count_masked`)."""
     background, noise = sky_statistics(sci, dq)
     return {"background": background, "noise": noise, "n_masked": count_masked(dq)}
 
@@ -99,39 +90,30 @@ def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[d
     if len(frames) != len(stack_records):
         raise ValueError(f"frame_table: {len(frames)} frames but {len(stack_records)} "
                          "stacking records")
-    rows = []
-    for f, r in zip(frames, stack_records, strict=True):
-        rows.append({
-            "frame": f["frame"], "exptime": f.get("exptime", float("nan")),
-            "background": f["background"], "noise": f["noise"],
-            "seeing_fwhm": f["seeing_fwhm"], "n_sources": f["n_sources"],
-            "n_masked": f["n_masked"], "qe_factor1": _num(f.get("qe_factor1")),
-            "qe_factor3": _num(f.get("qe_factor3")),
-            "align_method": r.get("method", ""), "dx": _num(r.get("dx")),
-            "dy": _num(r.get("dy")), "n_matched": _int(r.get("n_matched")),
-            "align_rms": _num(r.get("rms")), "scale": _num(r.get("scale"), 1.0),
-            "offset": _num(r.get("offset"), 0.0), "n_cosmic": _int(r.get("n_cosmic")),
-            "align_note": _text(r.get("reason")),
-        })
-    return rows
+    return [{"frame": f["frame"], "exptime": f.get("exptime", float("nan")),
+             **{k: f[k] for k in FRAME_COLUMNS[2:7]},  # background .. n_masked
+             "qe_factor1": _num(f.get("qe_factor1")), "qe_factor3": _num(f.get("qe_factor3")),
+             "align_method": r.get("method", ""), "dx": _num(r.get("dx")),
+             "dy": _num(r.get("dy")), "n_matched": _int(r.get("n_matched")),
+             "align_rms": _num(r.get("rms")), "scale": _num(r.get("scale"), 1.0),
+             "offset": _num(r.get("offset"), 0.0), "n_cosmic": _int(r.get("n_cosmic")),
+             "align_note": _text(r.get("reason"))}
+            for f, r in zip(frames, stack_records, strict=True)]
 
 
 def stack_row(name: str, stack: dict, frame_rows: Sequence[dict], *, n_rejected: int,
               n_pixels_rejected: int, exptime: float) -> dict:
-    """The per-stack QA row: ``stack`` from :func:`image_qa` on the stack, the clipping
-    counts (input pixel values rejected; output pixels where some value was rejected), and
-    from the frames: the largest shift, the largest alignment residual, and how many frames
-    fell back to the header offsets or were set aside (``n_fallback``), and how many were
-    set aside (not stacked).  Columns :data:`STACK_COLUMNS`."""
+    """The per-stack QA row (columns :data:`STACK_COLUMNS`): ``stack`` from :func:`image_qa`,
+    the clipping counts (input values rejected; output pixels with a rejection), and from the
+    frames the largest shift and alignment residual, how many fell back to the header
+    offsets or were set aside (``n_fallback``) and how many were set aside."""
     shifts = [np.hypot(r["dx"], r["dy"]) for r in frame_rows
               if np.isfinite(r["dx"]) and np.isfinite(r["dy"])]
     rms = [r["align_rms"] for r in frame_rows[1:] if np.isfinite(r["align_rms"])]
     methods = [str(r["align_method"]) for r in frame_rows[1:]]
     return {"stack": name, "n_frames": len(frame_rows), "exptime": float(exptime),
-            "background": stack["background"], "noise": stack["noise"],
-            "seeing_fwhm": stack["seeing_fwhm"], "n_sources": stack["n_sources"],
-            "n_masked": stack["n_masked"], "n_rejected": int(n_rejected),
-            "n_pixels_rejected": int(n_pixels_rejected),
+            **{k: stack[k] for k in STACK_COLUMNS[3:8]},  # background .. n_masked
+            "n_rejected": int(n_rejected), "n_pixels_rejected": int(n_pixels_rejected),
             "max_shift": float(max(shifts)) if shifts else 0.0,
             "max_align_rms": float(max(rms)) if rms else 0.0,
             "n_fallback": sum(m not in ("sources", "reference") for m in methods),
@@ -171,8 +153,6 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
     detect : parameters of :func:`gmoslib.science.detect.detect_sources` for the stack's sources.
     Returns (per-frame rows, the per-stack row).
     """
-    import os
-
     import pandas as pd
     from astropy.io import fits
     from astropy.table import Table
@@ -188,14 +168,13 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
         if isinstance(recorded, dict) and set(IMAGE_QA_KEYS) <= set(recorded):
             # measured by the job that made the mosaic (frame_qa_record), on the same pixels
             row = {k: recorded[k] for k in IMAGE_QA_KEYS}
-            row["seeing_fwhm"] = float("nan") if seeing is None else float(seeing)
-            row["n_sources"] = len(cat)
         else:
             ext = read_frame(mpath).exts[0]
-            row = image_qa(ext.sci, ext.dq, len(cat), seeing)
+            row = frame_qa_record(ext.sci, ext.dq)
             del ext
-        name = os.path.basename(mpath)
-        row["frame"] = name[:-len("_mosaic.fits")] if name.endswith("_mosaic.fits") else name
+        row["seeing_fwhm"] = float("nan") if seeing is None else float(seeing)
+        row["n_sources"] = len(cat)
+        row["frame"] = os.path.basename(mpath).removesuffix("_mosaic.fits")
         phu = fits.getheader(mpath, 0)
         row["exptime"] = float(phu.get("EXPTIME", float("nan")))
         row["qe_factor1"] = _num(phu.get("QEFACT1"))
@@ -226,9 +205,6 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
         print(f"WARNING: {message}", file=sys.stderr)
         seeing, n_sources = None, None
     measured = image_qa(ext.sci, ext.dq, n_sources, seeing)
-    name = os.path.basename(stack_path)
-    name = name[:-5] if name.endswith(".fits") else name
-    total = stack_row(name, measured, rows, n_rejected=int(phu["NREJECT"]),
-                      n_pixels_rejected=int(phu["NREJPIX"]),
-                      exptime=float(phu.get("EXPTIME", float("nan"))))
-    return rows, total
+    return rows, stack_row(os.path.basename(stack_path).removesuffix(".fits"), measured, rows,
+                           n_rejected=int(phu["NREJECT"]), n_pixels_rejected=int(phu["NREJPIX"]),
+                           exptime=float(phu.get("EXPTIME", float("nan"))))

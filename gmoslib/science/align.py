@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from astropy.stats import mad_std
+from scipy.ndimage import uniform_filter
 from scipy.spatial import cKDTree
 
 
@@ -33,15 +34,14 @@ def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
     finite = np.isfinite(pts).all(axis=1)
     d, i = cKDTree(ref).query(pts[finite], k=1, distance_upper_bound=float(radius))
     close = d < radius
-    best_d[np.flatnonzero(finite)[close]] = d[close]
-    best_i[np.flatnonzero(finite)[close]] = i[close]
+    best_d[finite] = np.where(close, d, np.inf)
+    best_i[finite] = np.where(close, i, n)
     return best_d, best_i
 
 
 def apply_affine(matrix: np.ndarray, x, y):
-    m = np.asarray(matrix, float)
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
+    """(x', y') = the affine ``matrix`` (3x3) applied to pixel positions x, y."""
+    m, x, y = np.asarray(matrix, float), np.asarray(x, float), np.asarray(y, float)
     return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
 
 
@@ -65,14 +65,10 @@ def vote_shift(ref_xy: np.ndarray, xy: np.ndarray, initial: tuple[float, float],
     h, xe, ye = np.histogram2d(dx[inside], dy[inside], bins=nb,
                                range=[[-search_radius, search_radius]] * 2)
     # smooth over neighbouring bins so a shift on a bin edge still wins
-    from scipy.ndimage import uniform_filter
-
     hs = uniform_filter(h, size=3, mode="constant") * 9
     i, j = np.unravel_index(np.argmax(hs), hs.shape)
     cx, cy = (xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2
-    near = inside.copy()
-    near[inside] = (np.abs(dx[inside] - cx) <= 1.5 * bin_size) & \
-        (np.abs(dy[inside] - cy) <= 1.5 * bin_size)
+    near = inside & (np.abs(dx - cx) <= 1.5 * bin_size) & (np.abs(dy - cy) <= 1.5 * bin_size)
     if not near.any():
         return initial[0], initial[1], 0
     return (float(np.median(dx[near]) + initial[0]), float(np.median(dy[near]) + initial[1]),
@@ -111,13 +107,10 @@ def clip_outlier_matches(src: np.ndarray, dst: np.ndarray, rotation: bool, scale
                          *, nsigma: float = OUTLIER_SIGMA, max_iterations: int = 20
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(inlier mask, transform fitted on the inliers) of matched pairs src (m, 2) -> dst
-    (m, 2), pixels.
-
-    Chance coincidences within the match radius, blends and cosmic-ray detections give
-    residuals far above the centroiding noise; one such match among a hundred moves a
-    least-squares shift by a hundredth of its error.  The fit is repeated on the pairs whose
-    residual, in units of the robust spread of each axis (1.4826 x MAD about the median),
-    is within ``nsigma`` in quadrature, until the set of inliers no longer changes."""
+    (m, 2), pixels.  Chance coincidences, blends and cosmic rays give residuals far above the
+    centroiding noise: the fit is repeated on the pairs whose residual, in units of the
+    robust spread (1.4826 x MAD) of each axis, is within ``nsigma`` in quadrature, until the
+    inliers no longer change."""
     keep = np.ones(len(src), bool)
     transform = _fit(src, dst, rotation, scale)
     for _ in range(max_iterations):
@@ -186,16 +179,16 @@ def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.
     """
     ref_xy = _brightest(ref_cat, len(ref_cat))
     xy = _brightest(cat, len(cat))
-    fallback = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
+    shift = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
+    fallback = {"method": "offsets", "transform": shift, "n_matched": 0, "rms": float("nan")}
     if len(ref_xy) < min_sources or len(xy) < min_sources:
-        return {"method": "offsets", "transform": fallback, "n_matched": 0, "rms": float("nan"),
+        return {**fallback,
                 "reason": f"too few sources ({len(xy)} in frame, {len(ref_xy)} in reference)"}
     transform, pairs, rms = match_sources(
         ref_xy, xy, initial_shift=header_shift, search_radius=search_radius,
         match_radius=match_radius, allow_rotation=allow_rotation, allow_scale=allow_scale)
     if len(pairs) < min_sources:
-        return {"method": "offsets", "transform": fallback, "n_matched": int(len(pairs)),
-                "rms": float("nan"),
+        return {**fallback, "n_matched": int(len(pairs)),
                 "reason": f"only {len(pairs)} matched sources (< {min_sources})"}
     return {"method": "sources", "transform": transform, "n_matched": int(len(pairs)),
             "rms": rms, "reason": ""}

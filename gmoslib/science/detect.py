@@ -24,21 +24,11 @@ CATALOGUE_DTYPE = [("x", "f8"), ("y", "f8"), ("flux", "f8"), ("fluxerr", "f8"),
                    ("snr", "f8"), ("background", "f8")]
 
 
-def detect_sources(
-    sci: np.ndarray,
-    var: np.ndarray | None = None,
-    dq: np.ndarray | None = None,
-    *,
-    thresh: float,
-    minarea: int,
-    deblend_cont: float = 0.005,
-    back_size: int = 32,
-    back_filtersize: int = 8,
-    min_area_clean: int = 20,
-    min_b: float = 1.1,
-    max_axis_ratio: float = 50.0,
-    object_mask: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None]:
+def detect_sources(sci: np.ndarray, var: np.ndarray | None = None, dq: np.ndarray | None = None,
+                   *, thresh: float, minarea: int, deblend_cont: float = 0.005,
+                   back_size: int = 32, back_filtersize: int = 8, min_area_clean: int = 20,
+                   min_b: float = 1.1, max_axis_ratio: float = 50.0, object_mask: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """Detect sources.  sci : (ny, nx) electrons.  Returns (catalogue structured array with
     0-based x, y, ..., object mask (ny, nx) bool, or None without ``object_mask``: then no
     segmentation map is made)."""
@@ -50,10 +40,8 @@ def detect_sources(
                          fw=back_filtersize // 2 + 1, fh=back_filtersize // 2 + 1)
     back = bkg.back()
     sub = np.subtract(data, back, dtype=np.float32)
-    if var is not None:
-        err = np.sqrt(np.maximum(np.asarray(var, np.float32), np.float32(0)))
-    else:
-        err = bkg.rms()
+    err = (bkg.rms() if var is None
+           else np.sqrt(np.maximum(np.asarray(var, np.float32), np.float32(0))))
     # masked pixels are never used; they only need a positive error
     err[mask | (err <= 0)] = np.float32(max(bkg.globalrms, 1e-6))
     sep.set_extract_pixstack(max(300000, data.size // 4))
@@ -78,11 +66,10 @@ def detect_sources(
                             normflux=flux, subpix=5)
     cat["x"], cat["y"] = x, y
     cat["flux"], cat["fluxerr"] = flux, fluxerr
-    cat["a"], cat["b"], cat["theta"] = objects["a"], objects["b"], objects["theta"]
+    for name in ("a", "b", "theta", "peak", "npix"):
+        cat[name] = objects[name]
     cat["fwhm"] = 2.0 * rh  # Gaussian: FWHM = 2 x half-light radius
     cat["flags"] = objects["flag"]
-    cat["peak"] = objects["peak"]
-    cat["npix"] = objects["npix"]
     cat["ellipticity"] = 1.0 - objects["b"] / np.maximum(objects["a"], 1e-6)
     cat["snr"] = flux / np.maximum(fluxerr, 1e-12)
     cat["background"] = back[np.clip(np.round(y).astype(int), 0, data.shape[0] - 1),

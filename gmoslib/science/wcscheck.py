@@ -1,32 +1,26 @@
 """Is a frame's header WCS good enough to start its alignment from?  (issue 16, item 4)
 
-Before the frames of a stack are aligned, each mosaic's celestial WCS is checked against the
-instrument:
+Each mosaic's celestial WCS is checked before the frames of a stack are aligned:
 
 * the CD matrix is finite and not singular;
-* its pixel scale (both singular values of CD) is within :data:`SCALE_TOLERANCE` of the
-  nominal scale of the instrument and detector for the frame's binning (reference 2.4:
-  unbinned scale x binning, :data:`gmoslib.instrument.lookups.PIXEL_SCALE`).  A reference frame (the
-  first) whose scale is off is only noted, and the others are compared with it: the real
-  header of the 2017 GN Hamamatsu illumination mask has 0.1455 "/pixel at 2x2 where the
-  nominal scale is 0.1614, so a whole night may share such a WCS;
-* its sky rotation agrees with the PA keyword the same way as the other frames' do.  The
-  sense of the sky on GMOS depends on the ISS port (the real headers of the DRAGONS
-  illumination masks all have det(CD) > 0, the side-port mirror image, and their rotation
-  minus PA differs between ports and instruments), so no absolute convention is assumed:
-  ``rotation - PA`` and the parity (sign of det CD) of each frame are compared with the
-  stack's median and majority, within :data:`PA_TOLERANCE_DEG`.
+* both its pixel scales (singular values of CD) are within :data:`SCALE_TOLERANCE` of the
+  nominal scale for the instrument, detector and binning (reference 2.4,
+  :data:`gmoslib.instrument.lookups.PIXEL_SCALE`).  A reference frame (the first) whose scale
+  is off is only noted and the others are compared with it: a whole night may share such a
+  WCS (the real 2017 GN Hamamatsu illumination mask has 0.1455 "/pixel at 2x2, nominal 0.1614);
+* its ``rotation - PA`` and parity (sign of det CD) agree with the stack's median and majority
+  within :data:`PA_TOLERANCE_DEG`.  No absolute convention is assumed: the sense of the sky
+  depends on the ISS port (the real DRAGONS illumination masks all have det(CD) > 0).
 
-A frame that fails is not aligned from its WCS: its first guess of the shift comes from its
-telescope offsets (POFFSET/QOFFSET), through the offsets-to-pixels relation measured on the
-frames of the same stack that passed (:func:`offsets_model`: it absorbs the sign and axis
-conventions of each port and the position angle), and it is stacked only if its sources then
-match the reference's.  Otherwise it is set aside with the reason
-(:mod:`gmoslib.science.registration`).
+A frame that fails takes its first guess of the shift from its telescope offsets
+(POFFSET/QOFFSET) through the offsets-to-pixels relation of the frames that passed
+(:func:`offsets_model`), and is stacked only if its sources then match the reference's; else
+it is set aside with the reason (:mod:`gmoslib.science.registration`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -111,22 +105,14 @@ def scale_problem(sci: fits.Header, expected: float | None, what: str = "nominal
     return ""
 
 
-def wcs_problem(phu: fits.Header, sci: fits.Header) -> str:
-    """'' when the frame's own WCS passes the checks (structure, pixel scale against the
-    nominal scale for its binning), else the reason."""
-    return structural_problem(sci) or scale_problem(sci, nominal_pixel_scale(phu, sci))
-
-
 def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
                  ) -> tuple[list[str], str]:
-    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference
-    frame's WCS).
+    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference's WCS).
 
-    The first frame is the reference: a structural problem there is its reason (the stack
-    cannot inherit its WCS).  A reference whose pixel scale is off the nominal one is only
-    noted (the whole night's headers may share it; the stack inherits it as it is), and the
-    other frames' scales are then compared with the reference's.  Then rotation minus PA
-    and parity are compared between the frames that passed."""
+    The first frame is the reference: a structural problem there is its reason.  A pixel
+    scale off the nominal one is only noted there (the stack inherits it) and the others are
+    compared with it.  Then rotation minus PA and parity are compared between the frames
+    that passed."""
     reasons = [structural_problem(s) for s in scis]
     if reasons[0]:
         return reasons, ""
@@ -145,16 +131,12 @@ def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
         return reasons, note
     cds = {k: cd_matrix(scis[k]) for k in ok}
     parity = {k: float(np.sign(np.linalg.det(cds[k]))) for k in ok}
-    majority = 1.0 if sum(parity.values()) >= 0 else -1.0
-    if sum(parity.values()) == 0:
-        majority = parity[ok[0]]  # a tie: the reference frame's sense
+    total = sum(parity.values())
+    majority = math.copysign(1.0, total) if total else parity[ok[0]]  # a tie: the reference's
     offsets = {}
     for k in ok:
-        pa = phus[k].get("PA")
-        try:
-            offsets[k] = _wrap(rotation_deg(cds[k]) - float(pa))
-        except (TypeError, ValueError):
-            continue
+        with contextlib.suppress(TypeError, ValueError):
+            offsets[k] = _wrap(rotation_deg(cds[k]) - float(phus[k].get("PA")))
     if len(offsets) >= 2:
         # circular median: unwrap around the first frame's value
         first = next(iter(offsets.values()))
