@@ -189,49 +189,44 @@ _EEV = dict(ccd_read_area=(2048, 4608), ccdsize="[1:2048,1:4644]", detsize="[1:6
             dead_rows=0, roi_family="EEV", gap=37, slow_ampinteg=5000)
 _EEV_ERAS = ((_EPOCH, "EEV_BEFORE_2006"), (dt.date(2006, 8, 31), "EEV_FROM_2006"))
 
-CAMERAS: dict[str, Camera] = {
-    "GN-Ham": Camera(
-        "GN-Ham", "GMOS-N", "S10892-N", ",".join(GN_HAM_CHIPS), "Hamamatsu-N",
-        ((_EPOCH, "GMOS-N + Hamamatsu"),), ((_EPOCH, "GN_HAMAMATSU"),),
-        _hamamatsu_amps(GN_HAM_CHIPS), pixel_scale=0.0807,
-        ccd1=((-2115.95, -0.21739), -0.004), ccd3=((2115.48, 0.1727), -0.00537), gap=67,
-        field="GN-Ham", **_HAM),
-    "GS-Ham": Camera(
-        "GS-Ham", "GMOS-S", "S10892", ",".join(GS_HAM_CHIPS), "Hamamatsu-S",
-        ((_EPOCH, "GMOS + Hamamatsu"), (dt.date(2015, 8, 26), "GMOS + Hamamatsu_new")),
-        ((_EPOCH, "GS_HAMAMATSU_2014"), (dt.date(2015, 8, 26), "GS_HAMAMATSU_2015")),
-        _hamamatsu_amps(GS_HAM_CHIPS), pixel_scale=0.0800,
-        ccd1=((-2110.2, 0.71), 0.0), ccd3=((2109.0, -0.73), 0.0), gap=61, field="GS-Ham",
-        **_HAM),
-    "GS-Ham2023": Camera(
-        "GS-Ham2023", "GMOS-S", "S10892", ",".join(GS_HAM2023_CHIPS), "Hamamatsu-S",
-        ((_EPOCH, "GMOS + Ham-2"),), ((_EPOCH, "GS_HAMAMATSU_2023"),),
-        _hamamatsu_amps(GS_HAM2023_CHIPS), pixel_scale=0.0800,
-        ccd1=((-2112.5, -1.1), 0.0), ccd3=((2110.8, 1.05), 0.0), gap=61, field="GS-Ham", **_HAM),
-    "GN-e2vDD": Camera(
-        "GN-e2vDD", "GMOS-N", "SDSU II e2v DD CCD42-90", "e2v 10031-23-05,10031-01-03,10031-18-04",
-        "e2vDD", ((_EPOCH, "GMOS + e2v DD CCD42-90"),), ((_EPOCH, "GN_E2V_DD"),), _e2v_amps(),
-        namps_per_ccd=2, pixel_scale=0.07288, ccd1=((-2087.7, -0.749), -0.009),
-        ccd3=((2087.8014, 2.05), -0.003), field="GN-e2vDD", **_EEV),
-    "GN-EEV": Camera(
-        "GN-EEV", "GMOS-N", "SDSU II CCD", "EEV9273-16-03EEV9273-20-04EEV9273-20-03", "EEV",
-        ((_EPOCH, "GMOS + Red1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("9273-16-03", "9273-20-04", "9273-20-03"), ("right", "right", "left")),
-        namps_per_ccd=1, pixel_scale=0.0727, ccd1=((-2087.50, -1.58), -0.004),
-        ccd3=((2088.8723, -1.86), -0.046), field="GN-EEV", **_EEV),
-    "GS-EEV": Camera(
-        "GS-EEV", "GMOS-S", "SDSU II CCD", "EEV2037-06-03EEV8194-19-04EEV8261-07-04", "EEV",
-        ((_EPOCH, "GMOS + Blue1 + new CCD1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("2037-06-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
-        namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.49, -0.22), 0.011),
-        ccd3=((2089.31, 2.04), 0.012), field="GS-EEV", **_EEV),
-    "GS-EEV-early": Camera(
-        "GS-EEV-early", "GMOS-S", "SDSU II CCD", "EEV8056-20-03EEV8194-19-04EEV8261-07-04", "EEV",
-        ((_EPOCH, "GMOS + Blue1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("8056-20-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
-        namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.44, 5.46), -0.01),
-        ccd3=((2092.53, 9.57), 0.02), field="GS-EEV", **_EEV),
-}
+CAMERAS: dict[str, Camera] = {cam.key: cam for cam in (
+    Camera("GN-Ham", "GMOS-N", "S10892-N", ",".join(GN_HAM_CHIPS), "Hamamatsu-N",
+           ((_EPOCH, "GMOS-N + Hamamatsu"),), ((_EPOCH, "GN_HAMAMATSU"),),
+           _hamamatsu_amps(GN_HAM_CHIPS), pixel_scale=0.0807,
+           ccd1=((-2115.95, -0.21739), -0.004), ccd3=((2115.48, 0.1727), -0.00537), gap=67,
+           field="GN-Ham", **_HAM),
+    Camera("GS-Ham", "GMOS-S", "S10892", ",".join(GS_HAM_CHIPS), "Hamamatsu-S",
+           ((_EPOCH, "GMOS + Hamamatsu"), (dt.date(2015, 8, 26), "GMOS + Hamamatsu_new")),
+           ((_EPOCH, "GS_HAMAMATSU_2014"), (dt.date(2015, 8, 26), "GS_HAMAMATSU_2015")),
+           _hamamatsu_amps(GS_HAM_CHIPS), pixel_scale=0.0800,
+           ccd1=((-2110.2, 0.71), 0.0), ccd3=((2109.0, -0.73), 0.0), gap=61, field="GS-Ham",
+           **_HAM),
+    Camera("GS-Ham2023", "GMOS-S", "S10892", ",".join(GS_HAM2023_CHIPS), "Hamamatsu-S",
+           ((_EPOCH, "GMOS + Ham-2"),), ((_EPOCH, "GS_HAMAMATSU_2023"),),
+           _hamamatsu_amps(GS_HAM2023_CHIPS), pixel_scale=0.0800,
+           ccd1=((-2112.5, -1.1), 0.0), ccd3=((2110.8, 1.05), 0.0), gap=61, field="GS-Ham",
+           **_HAM),
+    Camera("GN-e2vDD", "GMOS-N", "SDSU II e2v DD CCD42-90",
+           "e2v 10031-23-05,10031-01-03,10031-18-04", "e2vDD",
+           ((_EPOCH, "GMOS + e2v DD CCD42-90"),), ((_EPOCH, "GN_E2V_DD"),), _e2v_amps(),
+           namps_per_ccd=2, pixel_scale=0.07288, ccd1=((-2087.7, -0.749), -0.009),
+           ccd3=((2087.8014, 2.05), -0.003), field="GN-e2vDD", **_EEV),
+    Camera("GN-EEV", "GMOS-N", "SDSU II CCD", "EEV9273-16-03EEV9273-20-04EEV9273-20-03", "EEV",
+           ((_EPOCH, "GMOS + Red1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("9273-16-03", "9273-20-04", "9273-20-03"), ("right", "right", "left")),
+           namps_per_ccd=1, pixel_scale=0.0727, ccd1=((-2087.50, -1.58), -0.004),
+           ccd3=((2088.8723, -1.86), -0.046), field="GN-EEV", **_EEV),
+    Camera("GS-EEV", "GMOS-S", "SDSU II CCD", "EEV2037-06-03EEV8194-19-04EEV8261-07-04", "EEV",
+           ((_EPOCH, "GMOS + Blue1 + new CCD1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("2037-06-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
+           namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.49, -0.22), 0.011),
+           ccd3=((2089.31, 2.04), 0.012), field="GS-EEV", **_EEV),
+    Camera("GS-EEV-early", "GMOS-S", "SDSU II CCD", "EEV8056-20-03EEV8194-19-04EEV8261-07-04",
+           "EEV", ((_EPOCH, "GMOS + Blue1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("8056-20-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
+           namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.44, 5.46), -0.01),
+           ccd3=((2092.53, 9.57), 0.02), field="GS-EEV", **_EEV),
+)}
 
 
 def camera(which) -> Camera:
@@ -307,12 +302,10 @@ def raw_sections(cam: Camera, xbin: int, ybin: int, roi=None) -> list[dict]:
             raise ValueError(f"{amp.ampname}: {det.nx} x {det.ny} unbinned pixels in the ROI "
                              f"are not a whole number of {xbin}x{ybin} binned pixels")
         nx, ny = det.nx // xbin, det.ny // ybin
-        first = 0 if amp.overscan == "right" else OVERSCAN_WIDTH
-        datasec = Box(first, first + nx, 0, ny)
-        bias_x = nx if amp.overscan == "right" else 0
-        biassec = Box(bias_x, bias_x + OVERSCAN_WIDTH, 0, ny)
+        first, bias_x = (0, nx) if amp.overscan == "right" else (OVERSCAN_WIDTH, 0)
         out.append({"ampname": amp.ampname, "ccdname": amp.ccdname, "ccd_index": amp.ccd,
-                    "ccdsec": ccd, "detsec": det, "datasec": datasec, "biassec": biassec,
+                    "ccdsec": ccd, "detsec": det, "datasec": Box(first, first + nx, 0, ny),
+                    "biassec": Box(bias_x, bias_x + OVERSCAN_WIDTH, 0, ny),
                     "naxis1": nx + OVERSCAN_WIDTH, "naxis2": ny})
     if not out:
         raise ValueError(f"ROI {roi} touches no amplifier of {cam.key}")

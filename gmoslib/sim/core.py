@@ -148,11 +148,10 @@ def _add_fringe_extrema(f: np.ndarray, det: Box, xbin: int, ybin: int, pairs) ->
         sigma = max(12.0, 0.4 * sep)  # unbinned pixels
         for (xd, yd), sign in ((peak, 1.0), (trough, -1.0)):
             # binned pixel index range within 5 sigma
-            x0 = int(math.floor((xd - 5 * sigma - det.x1) / xbin))
-            x1 = int(math.ceil((xd + 5 * sigma - det.x1) / xbin)) + 1
-            y0 = int(math.floor((yd - 5 * sigma - det.y1) / ybin))
-            y1 = int(math.ceil((yd + 5 * sigma - det.y1) / ybin)) + 1
-            x0, x1, y0, y1 = max(x0, 0), min(x1, nx), max(y0, 0), min(y1, ny)
+            x0 = max(math.floor((xd - 5 * sigma - det.x1) / xbin), 0)
+            x1 = min(math.ceil((xd + 5 * sigma - det.x1) / xbin) + 1, nx)
+            y0 = max(math.floor((yd - 5 * sigma - det.y1) / ybin), 0)
+            y1 = min(math.ceil((yd + 5 * sigma - det.y1) / ybin) + 1, ny)
             if x1 <= x0 or y1 <= y0:
                 continue
             xs = det.x1 + (np.arange(x0, x1) + 0.5) * xbin - xd
@@ -213,10 +212,8 @@ def render_signal(model: DetectorModel, spec: FrameSpec, stars: np.ndarray | Non
         weights = np.array([s[0] * s[1] for s in sizes], float)
         which = rng.choice(len(sizes), size=spec.cosmic_rays, p=weights / weights.sum())
         for i in which:
-            ny, nx = sizes[i]
-            y, x = int(rng.integers(0, ny)), int(rng.integers(0, nx))
-            energy = float(rng.uniform(3000, 30000))
-            crs.append({"amp": int(i), "x": x, "y": y, "electrons": energy})
+            y, x = int(rng.integers(0, sizes[i][0])), int(rng.integers(0, sizes[i][1]))
+            crs.append({"amp": int(i), "x": x, "y": y, "electrons": float(rng.uniform(3e3, 3e4))})
     return signal, crs
 
 
@@ -233,12 +230,11 @@ def render_raw(model: DetectorModel, spec: FrameSpec, stars, seed: int):
         g, rn, bias = cam.amp_setting(amp["ampname"], date, speed, "low")
         well = wells.get(amp["ampname"])
         well = None if well is None else well * model.xbin * model.ybin
-        ny, nx_raw = amp["naxis2"], amp["naxis1"]
-        ds = amp["datasec"]
+        ny, ds = amp["naxis2"], amp["datasec"]
         rows = (2.0 * np.sin(np.arange(ny) / ny * 2 * math.pi * (1 + i % 3))
                 + rng.normal(0, 0.7, ny)).astype(np.float32)
         level = bias + 20.0 * (i % 4)
-        raw = np.empty((ny, nx_raw), np.float32)
+        raw = np.empty((ny, amp["naxis1"]), np.float32)
         raw[:] = level + rows[:, None]
         data = raw[ds.slice]
         data += model.bias_offset[i] + model.pattern[i]

@@ -255,9 +255,8 @@ def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header
     for k, amp in enumerate(model.amps):
         g, rn, _ = lay.amp_setting(amp["ampname"], date, speed, "low")
         # position of the amp's first data pixel in the mosaic (via its CCD)
-        cx = amp["ccdsec"].x1 / model.xbin
-        cy = amp["ccdsec"].y1 / model.ybin
-        X, Y = ccd_to_focal(lay, amp["ccd_index"], cx, cy, model.xbin, model.ybin)
+        X, Y = ccd_to_focal(lay, amp["ccd_index"], amp["ccdsec"].x1 / model.xbin,
+                            amp["ccdsec"].y1 / model.ybin, model.xbin, model.ybin)
         ox = float(X) - x0 - amp["datasec"].x1
         oy = float(Y) - y0 - amp["datasec"].y1
         amp_no = amp["ampname"].split(",")[-1].strip()

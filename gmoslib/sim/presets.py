@@ -38,7 +38,7 @@ def star_field(layout_key: str, xbin: int, ybin: int, ra: float, dec: float, n: 
     return Table({"id": np.arange(n), "ra": ra + dra, "dec": dec + ddec, "flux_e": flux})
 
 
-def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
+def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int = 1, *,
            prefix: str, bias_dates: list[tuple[str, int, int]],
            flat_date: tuple[str, int, int], sci_date: tuple[str, int, int],
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
@@ -46,13 +46,14 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            dithers: list[tuple[float, float]] | None = None,
            cosmic_rays: int = 40, n_stars: int = 300, read_speed: str = "slow",
            noise_seed: int | None = None) -> list[str]:
+    """Biases (evening, 19h UT), twilight flats (5:30 UT) and dithered science frames (9h UT)
+    of one camera; file serial numbers from each date's ``first``."""
     specs: list[FrameSpec] = []
     for day, first, count in bias_dates:
         d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=19)
-        for k in range(count):
-            specs.append(FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
-                                   d + dt.timedelta(minutes=2 * k), 0.0,
-                                   read_speed=read_speed))
+        specs += [FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
+                            d + dt.timedelta(minutes=2 * k), 0.0, read_speed=read_speed)
+                  for k in range(count)]
     day, first, _ = flat_date
     d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=5, minutes=30)
     for k, t in enumerate(flat_exptimes):
@@ -71,30 +72,11 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
         specs.append(FrameSpec("science", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
                                d + dt.timedelta(minutes=1 * k), sci_exptime, filter2=filter2,
                                object="starfield", sky_e=800.0, poffset=p, qoffset=q,
-                               cosmic_rays=cosmic_rays,
-                               fringe_amplitude_e=amplitudes[k],
+                               cosmic_rays=cosmic_rays, fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
                                datalab=f"{program}-5-{k + 1:03d}", read_speed=read_speed))
     seed = seed if noise_seed is None else noise_seed  # the stars stay those of ``seed``
     return write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
-
-
-def preset_tutorial(outdir: str, seed: int = 1) -> list[str]:
-    """The DRAGONS GMOS imaging tutorial's file set: GN Hamamatsu 2x2 full frame, i band."""
-    return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2017-06-13", 180, 5), ("2017-06-15", 534, 5)],
-                  flat_date=("2017-07-02", 178, 5), sci_date=("2017-06-14", 201, 5),
-                  filter2="i_G0302", n_sci=5, sci_exptime=10.0,
-                  flat_exptimes=[40.0, 34.0, 28.0, 22.0, 16.0])
-
-
-def preset_small(outdir: str, seed: int = 1) -> list[str]:
-    """A fast GN Hamamatsu 4x4 set for tests: 5 biases, 3 twilights, 3 science frames."""
-    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
-                  bias_dates=[("2017-06-13", 180, 5)], flat_date=("2017-07-02", 178, 3),
-                  sci_date=("2017-06-14", 201, 3), filter2="i_G0302", n_sci=3,
-                  sci_exptime=10.0, flat_exptimes=[40.0, 30.0, 20.0], cosmic_rays=15,
-                  n_stars=200)
 
 
 #: Fringe amplitudes (electrons per unbinned pixel) of the fringe presets' science frames:
@@ -164,8 +146,18 @@ def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
 
 
 PRESETS: dict[str, Callable[..., list[str]]] = {
-    "tutorial": preset_tutorial,
-    "small": preset_small,
+    # the DRAGONS GMOS imaging tutorial's file set: GN Hamamatsu 2x2 full frame, i band
+    "tutorial": functools.partial(
+        _night, "GN-Ham", 2, 2, prefix="N",
+        bias_dates=[("2017-06-13", 180, 5), ("2017-06-15", 534, 5)],
+        flat_date=("2017-07-02", 178, 5), sci_date=("2017-06-14", 201, 5), filter2="i_G0302",
+        n_sci=5, sci_exptime=10.0, flat_exptimes=[40.0, 34.0, 28.0, 22.0, 16.0]),
+    # a fast GN Hamamatsu 4x4 set for tests: 5 biases, 3 twilights, 3 science frames
+    "small": functools.partial(
+        _night, "GN-Ham", 4, 4, prefix="N", bias_dates=[("2017-06-13", 180, 5)],
+        flat_date=("2017-07-02", 178, 3), sci_date=("2017-06-14", 201, 3), filter2="i_G0302",
+        n_sci=3, sci_exptime=10.0, flat_exptimes=[40.0, 30.0, 20.0], cosmic_rays=15,
+        n_stars=200),
     "fringe": preset_fringe,
     "fringe-small": functools.partial(preset_fringe, binning=4),
     # GMOS-S Hamamatsu (2023 CCDs) 2x2, r band

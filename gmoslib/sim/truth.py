@@ -16,13 +16,10 @@ stars.ecsv
 detector.npz
     per amplifier i (file order), arrays of its binned data section (ny, nx):
     ``response_i`` (pixel response), ``illumination_i`` (smooth illumination times the
-    field-stop transmission: what a perfect flat would show), ``unilluminated_i`` (bool: the
-    pixel centre lies outside the field stop, so it receives less than half the light, and
-    only scattered light beyond the vignetting band; every such pixel must carry DQ bit 64
-    UNILLUMINATED or 16 NO_DATA in the pipeline's products), ``pattern_i`` (bias pattern,
-    ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe pattern times the field-stop
-    transmission);
-    and ``bias_offset``, ``dead_rows`` per amplifier.
+    field-stop transmission: what a perfect flat would show), ``unilluminated_i`` (bool: pixel
+    centre outside the field stop; the pipeline must give it DQ bit 64 UNILLUMINATED or 16
+    NO_DATA), ``pattern_i`` (bias pattern, ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe
+    pattern times the field-stop transmission); and ``bias_offset``, ``dead_rows`` per amp.
 
 For products on the sky (mosaics, stacks), ``sky_truth.unilluminated_at(raw_dir, ra, dec)``
 says which sky positions no illuminated pixel of any science frame saw.
