@@ -9,14 +9,8 @@ reference and real headers; nothing is imported from the rest of gmoslib
 Public API
 ----------
 simulate_preset(name, outdir, seed=1) -> list of paths
-    Presets (see presets.py): tutorial (GN Hamamatsu 2x2, the DRAGONS tutorial's file names),
-    small (GN Hamamatsu 4x4, fast, for tests), fringe, fringe-small (z'), gmos-s, eev, e2v,
-    roi (Central Stamp), roi-small (Central Spectrum 4x4), and one r-band night per camera
-    and binning: gn-ham, gs-ham, gs-ham-orig, gn-e2v, gn-eev, gs-eev x 1x1, 2x2, 4x4
-    (e.g. "gs-eev-4x4").  Every preset has the field stop and vignetting of the real camera.
-    Truth goes to ``outdir/truth/`` (documented in truth.py): frames.json, stars.ecsv and
-    detector.npz (per amplifier: pixel response, illumination, unilluminated mask, bias
-    pattern, bad pixels, fringe pattern).
+    The named data sets of presets.py (e.g. "small", "gs-eev-4x4"), each with the field stop
+    and vignetting of the real camera; truth in ``outdir/truth/`` (documented in truth.py).
 make_detector_model(camera, xbin, ybin, roi=None, seed=1), FrameSpec(...), write_raw(path,
 model, spec, stars=None, seed=1) -> truth: one file at a time.  camera: a key of CAMERAS.
 """

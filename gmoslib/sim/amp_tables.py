@@ -114,35 +114,24 @@ _ROWS: dict[str, dict[str, str]] = {
         "EEV 8261-07-04, left": "2.056 3.27 784; 2.264 4.63 663; 4.868 8.56 528; 4.381 4.81 647",
         "EEV 2037-06-03, left": "2.372 3.98 714; 2.408 4.49 583; 5.054 6.84 517; 4.954 5.7 634",
         "EEV 2037-06-03, right": "2.403 4.01 572; 2.551 5.07 448; 5.253 6.54 377; 4.862 5.19 492",
-    },
-    # EEV (GMOS-N and GMOS-S), before 2006-08-31
-    "EEV_BEFORE_2006": {
-        "EEV 9273-16-03, right": "2.1 3.5 738; 2.302 4.9 645; 4.839 6.6 580; 4.405 5.1 680",
-        "EEV 9273-20-04, right": "2.337 3.3 608; 2.578 4.7 506; 5.432 7 455; 4.916 5.1 561",
-        "EEV 9273-20-03, left": "2.3 3 370; 2.56 4.8 332; 5.397 6.9 224; 4.841 4.8 295",
-        "EEV 9273-16-03, left": "2.012 3.5 485; 2.189 4.5 361; 4.629 5.9 283; 4.247 4.6 404",
-        "EEV 9273-20-04, left": "2.28 3.9 669; 2.498 4.8 593; 5.275 11 533; 4.809 4.8 619",
-        "EEV 9273-20-03, right": "2.257 3.3 737; 2.526 4.7 635; 5.354 8 570; 4.779 5 673",
-        "EEV 8056-20-03, left": "1.94 3.2 602; 2.4 4.4 503; 5.3 6.8 443; 4.1 4.2 547",
-        "EEV 8194-19-04, left": "2.076 3.69 579; 2.295 4.73 486; 5.051 6.14 392; 4.532 4.69 497",
-        "EEV 8261-07-04, right": "2.097 3.31 627; 2.26 4.58 622; 4.833 6.2 784; 4.411 4.45 532",
-        "EEV 8056-20-03, right": "2 3.4 579; 2.4 4.3 443; 5.3 6.3 370; 4.2 4.9 488",
-        "EEV 8194-19-04, right": "2.131 3.93 614; 2.288 5.25 533; 4.95 8.41 459; 4.592 5.46 552",
-        "EEV 8261-07-04, left": "2.056 3.65 749; 2.264 4.99 663; 4.868 6.92 536; 4.381 4.85 634",
-        "EEV 2037-06-03, left": "2.372 3.97 609; 2.408 4.94 534; 5.054 6.33 456; 4.954 5.13 548",
-        "EEV 2037-06-03, right": "2.403 4.28 566; 2.551 4.81 439; 5.253 6.28 369; 4.862 5.48 480",
-    },
+    }
 }
+# EEV (GMOS-N and GMOS-S), before 2006-08-31: the 2006 table but for these amplifiers
+_ROWS["EEV_BEFORE_2006"] = {**_ROWS["EEV_FROM_2006"], **{
+    "EEV 8194-19-04, left": "2.076 3.69 579; 2.295 4.73 486; 5.051 6.14 392; 4.532 4.69 497",
+    "EEV 8261-07-04, right": "2.097 3.31 627; 2.26 4.58 622; 4.833 6.2 784; 4.411 4.45 532",
+    "EEV 8194-19-04, right": "2.131 3.93 614; 2.288 5.25 533; 4.95 8.41 459; 4.592 5.46 552",
+    "EEV 8261-07-04, left": "2.056 3.65 749; 2.264 4.99 663; 4.868 6.92 536; 4.381 4.85 634",
+    "EEV 2037-06-03, left": "2.372 3.97 609; 2.408 4.94 534; 5.054 6.33 456; 4.954 5.13 548",
+    "EEV 2037-06-03, right": "2.403 4.28 566; 2.551 4.81 439; 5.253 6.28 369; 4.862 5.48 480",
+}}
 
 
 def _parse(row: str) -> tuple[AmpSetting, ...]:
-    modes = []
-    for cell in row.split(";"):
-        g, rn, bias = (float(v) for v in cell.split())
-        modes.append(AmpSetting(g, rn, bias))
+    modes = tuple(AmpSetting(*(float(v) for v in cell.split())) for cell in row.split(";"))
     if len(modes) != len(READ_MODES):
         raise ValueError(f"amplifier row {row!r} has {len(modes)} read modes, not 4")
-    return tuple(modes)
+    return modes
 
 
 #: table name -> AMPNAME -> one AmpSetting per read mode (READ_MODES order).
@@ -155,15 +144,11 @@ def amplifier(table: str, ampname: str, read_speed: str = "slow",
               gain_setting: str = "low") -> AmpSetting:
     """Gain, read noise and bias level of one amplifier from one named table.
 
-    Raises KeyError naming the table or the amplifier, ValueError for an unknown read mode.
+    Raises KeyError naming the table and the amplifier, ValueError for an unknown read mode.
     """
     if (read_speed, gain_setting) not in READ_MODES:
         raise ValueError(f"unknown read mode ({read_speed!r}, {gain_setting!r}); expected one "
                          f"of {READ_MODES}")
-    if table not in AMP_TABLES:
-        raise KeyError(f"no simulator amplifier table {table!r}")
-    try:
-        row = AMP_TABLES[table][ampname]
-    except KeyError:
-        raise KeyError(f"amplifier {ampname!r} is not in simulator table {table!r}") from None
-    return row[READ_MODES.index((read_speed, gain_setting))]
+    if ampname not in AMP_TABLES.get(table, {}):
+        raise KeyError(f"amplifier {ampname!r} is not in simulator table {table!r}")
+    return AMP_TABLES[table][ampname][READ_MODES.index((read_speed, gain_setting))]

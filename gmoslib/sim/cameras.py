@@ -2,10 +2,9 @@
 full wells, named ROIs and the raw sections of an amplifier for a binning and ROI.
 
 Transcribed from the reference (sections 1.1-1.3, 2.1-2.4) and the real headers of the DRAGONS
-illumination masks (shared/data/real), independently of ``gmoslib.instrument.lookups``: this
-package is a
-witness for the pipeline and must not share its tables (tests/test_sim_tables.py compares the
-two entry by entry).
+illumination masks (shared/data/real), independently of ``gmoslib.instrument.lookups``: the
+simulator is a witness for the pipeline and must not share its tables
+(tests/test_sim_tables.py compares the two entry by entry).
 
 Conventions: a :class:`Box` is 0-based and half-open, x (column) first; header strings are
 1-based inclusive ``[x1:x2,y1:y2]``.  CCDSEC and DETSEC are unbinned pixels, DATASEC and
@@ -87,40 +86,36 @@ class Amp:
     overscan: str
 
 
+def _amp(ampname: str, ccdname: str, ccd: int, x0: int, nx: int, ny: int, overscan: str) -> Amp:
+    """An amplifier reading columns x0 .. x0 + nx of CCD ccd (rows 0 .. ny), unbinned."""
+    return Amp(ampname, ccdname, ccd, Box(x0, x0 + nx, 0, ny),
+               Box(ccd * 2048 + x0, ccd * 2048 + x0 + nx, 0, ny), overscan)
+
+
 def _hamamatsu_amps(chips: tuple[str, str, str]) -> tuple[Amp, ...]:
     # reference 1.2: within a CCD the amps are labelled 4, 3, 2, 1 from left to right; the
     # 1st and 3rd (amps 4 and 2) have the overscan after the data, the others before it
-    out = []
-    for ccd, chip in enumerate(chips):
-        for slot, label in enumerate((4, 3, 2, 1)):
-            x0 = slot * 512
-            out.append(Amp(f"{chip}, {label}", chip, ccd, Box(x0, x0 + 512, 0, 4224),
-                           Box(ccd * 2048 + x0, ccd * 2048 + x0 + 512, 0, 4224),
-                           "right" if slot % 2 == 0 else "left"))
-    return tuple(out)
+    return tuple(_amp(f"{chip}, {label}", chip, ccd, slot * 512, 512, 4224,
+                      "right" if slot % 2 == 0 else "left")
+                 for ccd, chip in enumerate(chips) for slot, label in enumerate((4, 3, 2, 1)))
 
 
 def _one_amp_per_ccd(chips: tuple[str, str, str], sides: tuple[str, str, str]) -> tuple[Amp, ...]:
     # reference 1.3 (3-amp EEV read): a 'right' amplifier has its overscan on the left
-    return tuple(
-        Amp(f"EEV {chip}, {side}", f"EEV {chip}", ccd, Box(0, 2048, 0, 4608),
-            Box(ccd * 2048, ccd * 2048 + 2048, 0, 4608), "left" if side == "right" else "right")
-        for ccd, (chip, side) in enumerate(zip(chips, sides, strict=True)))
+    return tuple(_amp(f"EEV {chip}, {side}", f"EEV {chip}", ccd, 0, 2048, 4608,
+                      "left" if side == "right" else "right")
+                 for ccd, (chip, side) in enumerate(zip(chips, sides, strict=True)))
 
 
 def _e2v_amps() -> tuple[Amp, ...]:
     # reference 1.3: extension order CCD1 right, CCD1 left, CCD2 right, CCD2 left, CCD3 left,
     # CCD3 right; right halves have the overscan on the left
     chips = ("10031-23-05", "10031-01-03", "10031-18-04")
-    out = []
-    for ccd, side in ((0, "right"), (0, "left"), (1, "right"), (1, "left"), (2, "left"),
-                      (2, "right")):
-        x0 = 0 if side == "left" else 1024
-        out.append(Amp(f"e2v {chips[ccd]}, {side}", f"e2v DD ML2AR CCD42-90-1-F43 {chips[ccd]}",
-                       ccd, Box(x0, x0 + 1024, 0, 4608),
-                       Box(ccd * 2048 + x0, ccd * 2048 + x0 + 1024, 0, 4608),
-                       "left" if side == "right" else "right"))
-    return tuple(out)
+    return tuple(_amp(f"e2v {chips[ccd]}, {side}", f"e2v DD ML2AR CCD42-90-1-F43 {chips[ccd]}",
+                      ccd, 0 if side == "left" else 1024, 1024, 4608,
+                      "left" if side == "right" else "right")
+                 for ccd, side in ((0, "right"), (0, "left"), (1, "right"), (1, "left"),
+                                   (2, "left"), (2, "right")))
 
 
 # ------------------------------------------------------------------------------ cameras
@@ -170,14 +165,10 @@ class Camera:
         """PHU DETECTOR on a UT date."""
         return _dated(self.detector_names, date)
 
-    def amp_table(self, date: dt.date) -> str:
-        """Name of the amp_tables table in force on a UT date."""
-        return _dated(self.amp_tables, date)
-
     def amp_setting(self, ampname: str, date: dt.date, read_speed: str = "slow",
                     gain_setting: str = "low") -> AmpSetting:
         """Gain (e-/ADU), read noise (e-) and bias level (ADU) of an amplifier on a date."""
-        return amplifier(self.amp_table(date), ampname, read_speed, gain_setting)
+        return amplifier(_dated(self.amp_tables, date), ampname, read_speed, gain_setting)
 
 
 def _dated(pairs, date: dt.date):
@@ -198,49 +189,44 @@ _EEV = dict(ccd_read_area=(2048, 4608), ccdsize="[1:2048,1:4644]", detsize="[1:6
             dead_rows=0, roi_family="EEV", gap=37, slow_ampinteg=5000)
 _EEV_ERAS = ((_EPOCH, "EEV_BEFORE_2006"), (dt.date(2006, 8, 31), "EEV_FROM_2006"))
 
-CAMERAS: dict[str, Camera] = {
-    "GN-Ham": Camera(
-        "GN-Ham", "GMOS-N", "S10892-N", ",".join(GN_HAM_CHIPS), "Hamamatsu-N",
-        ((_EPOCH, "GMOS-N + Hamamatsu"),), ((_EPOCH, "GN_HAMAMATSU"),),
-        _hamamatsu_amps(GN_HAM_CHIPS), pixel_scale=0.0807,
-        ccd1=((-2115.95, -0.21739), -0.004), ccd3=((2115.48, 0.1727), -0.00537), gap=67,
-        field="GN-Ham", **_HAM),
-    "GS-Ham": Camera(
-        "GS-Ham", "GMOS-S", "S10892", ",".join(GS_HAM_CHIPS), "Hamamatsu-S",
-        ((_EPOCH, "GMOS + Hamamatsu"), (dt.date(2015, 8, 26), "GMOS + Hamamatsu_new")),
-        ((_EPOCH, "GS_HAMAMATSU_2014"), (dt.date(2015, 8, 26), "GS_HAMAMATSU_2015")),
-        _hamamatsu_amps(GS_HAM_CHIPS), pixel_scale=0.0800,
-        ccd1=((-2110.2, 0.71), 0.0), ccd3=((2109.0, -0.73), 0.0), gap=61, field="GS-Ham",
-        **_HAM),
-    "GS-Ham2023": Camera(
-        "GS-Ham2023", "GMOS-S", "S10892", ",".join(GS_HAM2023_CHIPS), "Hamamatsu-S",
-        ((_EPOCH, "GMOS + Ham-2"),), ((_EPOCH, "GS_HAMAMATSU_2023"),),
-        _hamamatsu_amps(GS_HAM2023_CHIPS), pixel_scale=0.0800,
-        ccd1=((-2112.5, -1.1), 0.0), ccd3=((2110.8, 1.05), 0.0), gap=61, field="GS-Ham", **_HAM),
-    "GN-e2vDD": Camera(
-        "GN-e2vDD", "GMOS-N", "SDSU II e2v DD CCD42-90", "e2v 10031-23-05,10031-01-03,10031-18-04",
-        "e2vDD", ((_EPOCH, "GMOS + e2v DD CCD42-90"),), ((_EPOCH, "GN_E2V_DD"),), _e2v_amps(),
-        namps_per_ccd=2, pixel_scale=0.07288, ccd1=((-2087.7, -0.749), -0.009),
-        ccd3=((2087.8014, 2.05), -0.003), field="GN-e2vDD", **_EEV),
-    "GN-EEV": Camera(
-        "GN-EEV", "GMOS-N", "SDSU II CCD", "EEV9273-16-03EEV9273-20-04EEV9273-20-03", "EEV",
-        ((_EPOCH, "GMOS + Red1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("9273-16-03", "9273-20-04", "9273-20-03"), ("right", "right", "left")),
-        namps_per_ccd=1, pixel_scale=0.0727, ccd1=((-2087.50, -1.58), -0.004),
-        ccd3=((2088.8723, -1.86), -0.046), field="GN-EEV", **_EEV),
-    "GS-EEV": Camera(
-        "GS-EEV", "GMOS-S", "SDSU II CCD", "EEV2037-06-03EEV8194-19-04EEV8261-07-04", "EEV",
-        ((_EPOCH, "GMOS + Blue1 + new CCD1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("2037-06-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
-        namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.49, -0.22), 0.011),
-        ccd3=((2089.31, 2.04), 0.012), field="GS-EEV", **_EEV),
-    "GS-EEV-early": Camera(
-        "GS-EEV-early", "GMOS-S", "SDSU II CCD", "EEV8056-20-03EEV8194-19-04EEV8261-07-04", "EEV",
-        ((_EPOCH, "GMOS + Blue1"),), _EEV_ERAS,
-        _one_amp_per_ccd(("8056-20-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
-        namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.44, 5.46), -0.01),
-        ccd3=((2092.53, 9.57), 0.02), field="GS-EEV", **_EEV),
-}
+CAMERAS: dict[str, Camera] = {cam.key: cam for cam in (
+    Camera("GN-Ham", "GMOS-N", "S10892-N", ",".join(GN_HAM_CHIPS), "Hamamatsu-N",
+           ((_EPOCH, "GMOS-N + Hamamatsu"),), ((_EPOCH, "GN_HAMAMATSU"),),
+           _hamamatsu_amps(GN_HAM_CHIPS), pixel_scale=0.0807,
+           ccd1=((-2115.95, -0.21739), -0.004), ccd3=((2115.48, 0.1727), -0.00537), gap=67,
+           field="GN-Ham", **_HAM),
+    Camera("GS-Ham", "GMOS-S", "S10892", ",".join(GS_HAM_CHIPS), "Hamamatsu-S",
+           ((_EPOCH, "GMOS + Hamamatsu"), (dt.date(2015, 8, 26), "GMOS + Hamamatsu_new")),
+           ((_EPOCH, "GS_HAMAMATSU_2014"), (dt.date(2015, 8, 26), "GS_HAMAMATSU_2015")),
+           _hamamatsu_amps(GS_HAM_CHIPS), pixel_scale=0.0800,
+           ccd1=((-2110.2, 0.71), 0.0), ccd3=((2109.0, -0.73), 0.0), gap=61, field="GS-Ham",
+           **_HAM),
+    Camera("GS-Ham2023", "GMOS-S", "S10892", ",".join(GS_HAM2023_CHIPS), "Hamamatsu-S",
+           ((_EPOCH, "GMOS + Ham-2"),), ((_EPOCH, "GS_HAMAMATSU_2023"),),
+           _hamamatsu_amps(GS_HAM2023_CHIPS), pixel_scale=0.0800,
+           ccd1=((-2112.5, -1.1), 0.0), ccd3=((2110.8, 1.05), 0.0), gap=61, field="GS-Ham",
+           **_HAM),
+    Camera("GN-e2vDD", "GMOS-N", "SDSU II e2v DD CCD42-90",
+           "e2v 10031-23-05,10031-01-03,10031-18-04", "e2vDD",
+           ((_EPOCH, "GMOS + e2v DD CCD42-90"),), ((_EPOCH, "GN_E2V_DD"),), _e2v_amps(),
+           namps_per_ccd=2, pixel_scale=0.07288, ccd1=((-2087.7, -0.749), -0.009),
+           ccd3=((2087.8014, 2.05), -0.003), field="GN-e2vDD", **_EEV),
+    Camera("GN-EEV", "GMOS-N", "SDSU II CCD", "EEV9273-16-03EEV9273-20-04EEV9273-20-03", "EEV",
+           ((_EPOCH, "GMOS + Red1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("9273-16-03", "9273-20-04", "9273-20-03"), ("right", "right", "left")),
+           namps_per_ccd=1, pixel_scale=0.0727, ccd1=((-2087.50, -1.58), -0.004),
+           ccd3=((2088.8723, -1.86), -0.046), field="GN-EEV", **_EEV),
+    Camera("GS-EEV", "GMOS-S", "SDSU II CCD", "EEV2037-06-03EEV8194-19-04EEV8261-07-04", "EEV",
+           ((_EPOCH, "GMOS + Blue1 + new CCD1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("2037-06-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
+           namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.49, -0.22), 0.011),
+           ccd3=((2089.31, 2.04), 0.012), field="GS-EEV", **_EEV),
+    Camera("GS-EEV-early", "GMOS-S", "SDSU II CCD", "EEV8056-20-03EEV8194-19-04EEV8261-07-04",
+           "EEV", ((_EPOCH, "GMOS + Blue1"),), _EEV_ERAS,
+           _one_amp_per_ccd(("8056-20-03", "8194-19-04", "8261-07-04"), ("left", "left", "right")),
+           namps_per_ccd=1, pixel_scale=0.073, ccd1=((-2086.44, 5.46), -0.01),
+           ccd3=((2092.53, 9.57), 0.02), field="GS-EEV", **_EEV),
+)}
 
 
 def camera(which) -> Camera:
@@ -256,25 +242,22 @@ def camera(which) -> Camera:
 
 # ------------------------------------------------------------------------------ other facts
 #: Full well (electrons, unbinned, slow/low read) per PHU DETECTOR and AMPNAME (reference
-#: 2.3); amps 1-4 of each CCD in order.  EEV has none (ADC-limited).
+#: 2.3); per detector its chips, then amps 1-4 of each chip in turn.  EEV has none
+#: (ADC-limited).
 _WELLS = {
-    "GMOS-N + Hamamatsu": {GN_HAM_CHIPS[0]: "129000 129000 129000 129000",
-                           GN_HAM_CHIPS[1]: "124000 121000 123000 123000",
-                           GN_HAM_CHIPS[2]: "123000 125000 124000 126000"},
-    "GMOS + Hamamatsu": {GS_HAM_CHIPS[0]: "108289 113419 111421 106558",
-                         GS_HAM_CHIPS[1]: "109060 110814 110155 113986",
-                         GS_HAM_CHIPS[2]: "99539.4 98963.6 98813.4 105683"},
-    "GMOS + Hamamatsu_new": {GS_HAM_CHIPS[0]: "120435 121390 121652 118871",
-                             GS_HAM_CHIPS[1]: "121234 119157 125719 123307",
-                             GS_HAM_CHIPS[2]: "106966 114605 112054 118424"},
-    "GMOS + Ham-2": {GS_HAM2023_CHIPS[0]: "131823 130389 130550 125326",
-                     GS_HAM2023_CHIPS[1]: "115493 113239 115900 114230",
-                     GS_HAM2023_CHIPS[2]: "105466 112550 111018 116744"},
+    "GMOS-N + Hamamatsu": (GN_HAM_CHIPS, "129000 129000 129000 129000",
+                           "124000 121000 123000 123000", "123000 125000 124000 126000"),
+    "GMOS + Hamamatsu": (GS_HAM_CHIPS, "108289 113419 111421 106558",
+                         "109060 110814 110155 113986", "99539.4 98963.6 98813.4 105683"),
+    "GMOS + Hamamatsu_new": (GS_HAM_CHIPS, "120435 121390 121652 118871",
+                             "121234 119157 125719 123307", "106966 114605 112054 118424"),
+    "GMOS + Ham-2": (GS_HAM2023_CHIPS, "131823 130389 130550 125326",
+                     "115493 113239 115900 114230", "105466 112550 111018 116744"),
 }
 FULL_WELL: dict[str, dict[str, float]] = {
-    det: {f"{chip}, {n}": float(w) for chip, wells in chips.items()
-          for n, w in zip((1, 2, 3, 4), wells.split(), strict=True)}
-    for det, chips in _WELLS.items()}
+    det: {f"{chip}, {n}": float(w) for chip, wells in zip(chips, rows, strict=True)
+          for n, w in enumerate(wells.split(), 1)}
+    for det, (chips, *rows) in _WELLS.items()}
 FULL_WELL["GMOS + e2v DD CCD42-90"] = {
     "e2v 10031-23-05, left": 110900.0, "e2v 10031-23-05, right": 105100.0,
     "e2v 10031-01-03, left": 115500.0, "e2v 10031-01-03, right": 108900.0,
@@ -319,12 +302,10 @@ def raw_sections(cam: Camera, xbin: int, ybin: int, roi=None) -> list[dict]:
             raise ValueError(f"{amp.ampname}: {det.nx} x {det.ny} unbinned pixels in the ROI "
                              f"are not a whole number of {xbin}x{ybin} binned pixels")
         nx, ny = det.nx // xbin, det.ny // ybin
-        first = 0 if amp.overscan == "right" else OVERSCAN_WIDTH
-        datasec = Box(first, first + nx, 0, ny)
-        bias_x = nx if amp.overscan == "right" else 0
-        biassec = Box(bias_x, bias_x + OVERSCAN_WIDTH, 0, ny)
+        first, bias_x = (0, nx) if amp.overscan == "right" else (OVERSCAN_WIDTH, 0)
         out.append({"ampname": amp.ampname, "ccdname": amp.ccdname, "ccd_index": amp.ccd,
-                    "ccdsec": ccd, "detsec": det, "datasec": datasec, "biassec": biassec,
+                    "ccdsec": ccd, "detsec": det, "datasec": Box(first, first + nx, 0, ny),
+                    "biassec": Box(bias_x, bias_x + OVERSCAN_WIDTH, 0, ny),
                     "naxis1": nx + OVERSCAN_WIDTH, "naxis2": ny})
     if not out:
         raise ValueError(f"ROI {roi} touches no amplifier of {cam.key}")

@@ -14,9 +14,6 @@ signal in a pixel never exceeds the amplifier's full well (times the binning pro
 on EEV).  The illumination includes the field stop and its vignetting (``field.py``): outside
 the field only scattered light (0.2 %) arrives, so twilight flats and science frames are near
 bias level there.
-
-Every instrument fact comes from the simulator's own tables (``cameras``, ``amp_tables``,
-``focal_plane``, ``field``, ``fringe_pairs``), never from gmoslib's lookups.
 """
 
 from __future__ import annotations
@@ -90,11 +87,6 @@ class DetectorModel:
     fringe: list[np.ndarray] = field(default_factory=list)  # unit-amplitude pattern per amp
     unilluminated: list[np.ndarray] = field(default_factory=list)  # bool: outside field stop
 
-    @property
-    def layout(self) -> Camera:
-        """Former name of :attr:`camera`."""
-        return self.camera
-
 
 def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -> DetectorModel:
     """Fixed detector truth.  Deterministic for (camera, binning, roi, seed).
@@ -106,10 +98,8 @@ def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -
     roi = as_box(roi)
     rng = np.random.default_rng([seed, 7, xbin, ybin, len(cam.amps)])
     amps = raw_sections(cam, xbin, ybin, roi)
-    hamamatsu = cam.hamamatsu
     stop = field_stop.FIELDS[cam.field]
-    bias_offset, pattern, response, illum, bad, dead, fringe = [], [], [], [], [], [], []
-    outside = []
+    bias_offset, pattern, response, illum, bad, dead, fringe, outside = ([] for _ in range(8))
     for amp in amps:
         ny, nx = amp["datasec"].shape
         yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float32)
@@ -126,17 +116,14 @@ def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -
         illum.append((1.0 - 0.15 * (X**2 + Y**2) + 0.03 * X).astype(np.float32) * transmission)
         outside.append(unlit)
         b = np.zeros((ny, nx), bool)
-        ncol = rng.integers(0, 2)
-        for _ in range(int(ncol)):
+        for _ in range(int(rng.integers(0, 2))):  # 0 or 1 bad column
             b[:, rng.integers(0, nx)] = True
         npx = max(1, nx * ny // 20000)
         b[rng.integers(0, ny, npx), rng.integers(0, nx, npx)] = True
         bad.append(b)
         resp[b] *= 0.3  # bad pixels also respond badly
         response.append(resp)
-        ccd_y0 = amp["ccdsec"].y1
-        nd = max(0, cam.dead_rows - ccd_y0) // ybin
-        dead.append(int(nd))
+        dead.append(max(0, cam.dead_rows - amp["ccdsec"].y1) // ybin)
         # fringes: a smooth interference pattern in detector coordinates (unit amplitude);
         # where the detector has fringe control pairs, real peaks and troughs sit there
         f = np.sin(2 * math.pi * (X * 7.3 + Y * 4.1) + 3 * np.sin(
@@ -146,13 +133,10 @@ def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -
             f *= 0.5
             _add_fringe_extrema(f, det, xbin, ybin, pairs)
         fringe.append(f * transmission)  # night-sky light: stopped by the field stop too
-    qe_tw = (1.0, 1.0, 1.0)
-    qe_night = (1.0, 1.0, 1.0)
-    if hamamatsu:
-        qe_tw = (1.04, 1.0, 0.97)
-        qe_night = (1.01, 1.0, 0.985)
+    # relative QE per CCD (twilight, night sky): the Hamamatsu CCDs differ
+    qe = ((1.04, 1.0, 0.97), (1.01, 1.0, 0.985)) if cam.hamamatsu else ((1.0, 1.0, 1.0),) * 2
     return DetectorModel(cam, xbin, ybin, roi, amps, bias_offset, pattern, response, illum,
-                         bad, dead, qe_tw, qe_night, fringe, outside)
+                         bad, dead, *qe, fringe, outside)
 
 
 def _add_fringe_extrema(f: np.ndarray, det: Box, xbin: int, ybin: int, pairs) -> None:
@@ -164,11 +148,10 @@ def _add_fringe_extrema(f: np.ndarray, det: Box, xbin: int, ybin: int, pairs) ->
         sigma = max(12.0, 0.4 * sep)  # unbinned pixels
         for (xd, yd), sign in ((peak, 1.0), (trough, -1.0)):
             # binned pixel index range within 5 sigma
-            x0 = int(math.floor((xd - 5 * sigma - det.x1) / xbin))
-            x1 = int(math.ceil((xd + 5 * sigma - det.x1) / xbin)) + 1
-            y0 = int(math.floor((yd - 5 * sigma - det.y1) / ybin))
-            y1 = int(math.ceil((yd + 5 * sigma - det.y1) / ybin)) + 1
-            x0, x1, y0, y1 = max(x0, 0), min(x1, nx), max(y0, 0), min(y1, ny)
+            x0 = max(math.floor((xd - 5 * sigma - det.x1) / xbin), 0)
+            x1 = min(math.ceil((xd + 5 * sigma - det.x1) / xbin) + 1, nx)
+            y0 = max(math.floor((yd - 5 * sigma - det.y1) / ybin), 0)
+            y1 = min(math.ceil((yd + 5 * sigma - det.y1) / ybin) + 1, ny)
             if x1 <= x0 or y1 <= y0:
                 continue
             xs = det.x1 + (np.arange(x0, x1) + 0.5) * xbin - xd
@@ -214,8 +197,8 @@ def render_signal(model: DetectorModel, spec: FrameSpec, stars: np.ndarray | Non
             inside = (ax > -half) & (ax < nx + half) & (ay > -half) & (ay < ny + half)
             sig = signal[i]
             for xa, ya, f in zip(ax[inside], ay[inside], stars["flux_e"][inside], strict=True):
-                sx, sy, stamp = _gauss_stamp(float(xa), float(ya), sigma, float(f) * qe_of(
-                    model, k), half)
+                sx, sy, stamp = _gauss_stamp(float(xa), float(ya), sigma,
+                                             float(f) * model.qe_night[k], half)
                 xa0, ya0 = max(sx, 0), max(sy, 0)
                 xa1, ya1 = min(sx + stamp.shape[1], nx), min(sy + stamp.shape[0], ny)
                 if xa1 <= xa0 or ya1 <= ya0:
@@ -229,15 +212,9 @@ def render_signal(model: DetectorModel, spec: FrameSpec, stars: np.ndarray | Non
         weights = np.array([s[0] * s[1] for s in sizes], float)
         which = rng.choice(len(sizes), size=spec.cosmic_rays, p=weights / weights.sum())
         for i in which:
-            ny, nx = sizes[i]
-            y, x = int(rng.integers(0, ny)), int(rng.integers(0, nx))
-            energy = float(rng.uniform(3000, 30000))
-            crs.append({"amp": int(i), "x": x, "y": y, "electrons": energy})
+            y, x = int(rng.integers(0, sizes[i][0])), int(rng.integers(0, sizes[i][1]))
+            crs.append({"amp": int(i), "x": x, "y": y, "electrons": float(rng.uniform(3e3, 3e4))})
     return signal, crs
-
-
-def qe_of(model: DetectorModel, ccd_index: int) -> float:
-    return model.qe_night[ccd_index]
 
 
 def render_raw(model: DetectorModel, spec: FrameSpec, stars, seed: int):
@@ -253,12 +230,11 @@ def render_raw(model: DetectorModel, spec: FrameSpec, stars, seed: int):
         g, rn, bias = cam.amp_setting(amp["ampname"], date, speed, "low")
         well = wells.get(amp["ampname"])
         well = None if well is None else well * model.xbin * model.ybin
-        ny, nx_raw = amp["naxis2"], amp["naxis1"]
-        ds = amp["datasec"]
+        ny, ds = amp["naxis2"], amp["datasec"]
         rows = (2.0 * np.sin(np.arange(ny) / ny * 2 * math.pi * (1 + i % 3))
                 + rng.normal(0, 0.7, ny)).astype(np.float32)
         level = bias + 20.0 * (i % 4)
-        raw = np.empty((ny, nx_raw), np.float32)
+        raw = np.empty((ny, amp["naxis1"]), np.float32)
         raw[:] = level + rows[:, None]
         data = raw[ds.slice]
         data += model.bias_offset[i] + model.pattern[i]
@@ -286,12 +262,9 @@ def render_raw(model: DetectorModel, spec: FrameSpec, stars, seed: int):
 def write_raw(path: str, model: DetectorModel, spec: FrameSpec, stars=None, seed: int = 1):
     """Write one raw file (.fits, or .fits.bz2/.fits.gz by its name); return its truth."""
     arrays, truth = render_raw(model, spec, stars, seed)
-    phu = primary_header(model, spec)
-    hdus = [fits.PrimaryHDU(header=phu)]
-    for arr, hdr in zip(arrays, extension_headers(model, spec), strict=True):
-        hdu = fits.ImageHDU(arr, header=hdr, do_not_scale_image_data=False)
-        hdus.append(hdu)
-    hdul = fits.HDUList(hdus)
+    hdul = fits.HDUList([fits.PrimaryHDU(header=primary_header(model, spec))] + [
+        fits.ImageHDU(arr, header=hdr, do_not_scale_image_data=False)
+        for arr, hdr in zip(arrays, extension_headers(model, spec), strict=True)])
     hdul[0].header.add_comment("FITS (Flexible Image Transport System) format is defined in "
                                "'Astronomy and Astrophysics', volume 376, page 359; bibcode: "
                                "2001A&A...376..359H", before="INSTRUME")

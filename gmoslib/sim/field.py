@@ -1,14 +1,14 @@
 """The imaging field stop and its vignetting, per camera: the simulator's own geometric model.
 
-GMOS images a square field with cut corners: on every camera the outer parts of CCD1 and CCD3
-see no sky (on GMOS-N Hamamatsu the two outer amplifiers of CCD1 and CCD3 entirely).  The
-numbers below were MEASURED once on Gemini's real illumination masks (DRAGONS
-geminidr/gmos/lookups/BPM/gmos-{n,s}_illum_*_v1.fits.bz2, all binnings available for the
-camera; measurement script in tests/test_sim_field.py's docstring) and are written here as
-the simulator's model; the simulator never reads the masks.
+On every camera the outer parts of CCD1 and CCD3 see no sky (on GMOS-N Hamamatsu their two
+outer amplifiers entirely).  The numbers below were MEASURED once on Gemini's real
+illumination masks (DRAGONS geminidr/gmos/lookups/BPM/gmos-{n,s}_illum_*_v1.fits.bz2, every
+binning of the camera; method in tests/test_sim_field.py's docstring); the simulator never
+reads the masks.
 
-The field is the octagon of unbinned detector-frame coordinates (DETSEC pixels without chip
-gaps, continuous, pixel i spanning [i, i + 1)) with
+The field is the smallest octagon with integer edges, in unbinned detector-frame coordinates
+(DETSEC pixels without chip gaps, pixel i spanning [i, i + 1)), that contains every pixel a
+real mask calls illuminated, at every binning:
 
     left <= x <= right,  bottom <= y <= top,
     (x - left) + (y - bottom) >= corners[0]   (bottom-left cut)
@@ -16,15 +16,10 @@ gaps, continuous, pixel i spanning [i, i + 1)) with
     (x - left) + (top - y) >= corners[2]      (top-left)
     (right - x) + (top - y) >= corners[3]     (top-right)
 
-chosen as the smallest such octagon (integer edges) that contains every pixel that a real
-mask calls illuminated, at every binning.  Its edge is the half-light line of the vignetting:
-the transmission rises smoothly from the scattered-light level SCATTERED at FALL_OFF / 2
-unbinned pixels outside the edge, through 0.5 on the edge, to 1 at FALL_OFF / 2 inside
-(``0.5 * (1 - cos(pi * (d + FALL_OFF / 2) / FALL_OFF))`` at signed distance d).  A pixel
-whose centre lies outside the octagon (less than half the light) is *unilluminated* in the
-simulator's truth; such a pixel is unilluminated in the real masks too, and every pixel the
-masks call illuminated gets at least half the light.  On Hamamatsu the bottom edge is the end
-of the 48 dead rows.
+Its edge is the half-light line of the vignetting (:meth:`FieldStop.transmission`).  A pixel
+whose centre lies outside it is *unilluminated* in the simulator's truth, as in the real
+masks; every pixel the masks call illuminated gets at least half the light.  On Hamamatsu the
+bottom edge is the end of the 48 dead rows.
 """
 
 from __future__ import annotations
@@ -62,9 +57,9 @@ class FieldStop:
             (dr + dt - tr) / r2])
 
     def transmission(self, x, y) -> np.ndarray:
-        """Fraction of the full light reaching each position (0..1): SCATTERED well outside
-        the field, a smooth rise over FALL_OFF pixels centred on the edge (0.5 on it), 1
-        well inside."""
+        """Fraction of the full light reaching each position: 0.5 * (1 - cos(pi * (d +
+        FALL_OFF / 2) / FALL_OFF)) at signed distance d inside the edge, clipped to 0..1, at
+        least SCATTERED: 0.5 on the edge, 1 beyond FALL_OFF / 2 inside."""
         d = np.clip(self.distance_inside(x, y) / FALL_OFF + 0.5, 0.0, 1.0)
         return np.maximum(0.5 * (1.0 - np.cos(math.pi * d)), SCATTERED)
 

@@ -66,11 +66,7 @@ def mosaic_grid(which, xbin: int, ybin: int) -> tuple[int, int, int, int]:
     nx, ny = cam.ccd_read_area[0] // xbin, cam.ccd_read_area[1] // ybin
     corners_x = np.array([0.0, nx - 1, 0.0, nx - 1])
     corners_y = np.array([0.0, 0.0, ny - 1, ny - 1])
-    xs, ys = [], []
-    for ccd in range(3):
-        X, Y = ccd_to_focal(cam, ccd, corners_x, corners_y, xbin, ybin)
-        xs.append(X)
-        ys.append(Y)
-    xs, ys = np.concatenate(xs), np.concatenate(ys)
+    xs, ys = np.concatenate([ccd_to_focal(cam, ccd, corners_x, corners_y, xbin, ybin)
+                             for ccd in range(3)], axis=1)
     x0, y0 = math.floor(xs.min()), math.floor(ys.min())
     return x0, y0, math.ceil(xs.max()) - x0 + 1, math.ceil(ys.max()) - y0 + 1

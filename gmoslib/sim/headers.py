@@ -55,7 +55,6 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
     # a data label is <OBSID>-<nnn>, nnn counting the frames of the observation (reference,
     # keyword DATALAB): without one given, the file name's serial number is the counter
     datalab = spec.datalab or f"{obsid}-{_serial(spec.name):03d}"
-    h = fits.Header()
     cards = [
         ("INSTRUME", lay.instrument, "Instrument used to acquire data"),
         ("OBJECT", spec.object or ("Bias" if bias else ""), "Object Name"),
@@ -193,12 +192,9 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
         ("EXPOSURE", float(spec.exptime), "Requested exposure time in seconds"),
         ("ADCUSED", 1, "ADC used? (0=yes/1=no)"),
         ("DETNROI", 1, "No. regions of interest"),
-        ("ADCENPST", 0.0, "Start entrance prism angle of ADC"),
-        ("ADCENPEN", 0.0, "End entrance prism angle of ADC"),
-        ("ADCENPME", 0.0, "Mean entrance prism angle of ADC"),
-        ("ADCEXPST", 0.0, "Start exit prism angle of ADC"),
-        ("ADCEXPEN", 0.0, "End exit prism angle of ADC"),
-        ("ADCEXPME", 0.0, "Mean exit prism angle of ADC"),
+        *((f"ADC{p}P{t}", 0.0, f"{when} {prism} prism angle of ADC")  # ADCENPST ... ADCEXPME
+          for p, prism in (("EN", "entrance"), ("EX", "exit"))
+          for t, when in (("ST", "Start"), ("EN", "End"), ("ME", "Mean"))),
         ("ADCWLEN1", 0.0, "Lower wavelength for ADC calculation"),
         ("ADCWLEN2", 0.0, "Upper wavelength for ADC calculation"),
         ("DETRO1X", roi.x1 + 1, "ROI 1 X start"),
@@ -212,25 +208,17 @@ def primary_header(model: DetectorModel, spec: FrameSpec) -> fits.Header:
         ("RELEASE", (spec.when + dt.timedelta(days=365 if science else 0)).strftime("%Y-%m-%d"),
          "End of proprietary period YYY-MM-DD"),
     ]
-    for key, value, comment in cards:
-        h[key] = (value, comment)
-    return h
+    return fits.Header(cards)
 
 
 def mosaic_wcs_params(model: DetectorModel, spec: FrameSpec):
-    """CRPIX (mosaic pixels, 1-based), CD matrix (deg/pixel) and CRVAL of the frame's ideal
-    mosaic WCS.
+    """CRPIX (mosaic pixels, 1-based), CD matrix (deg/pixel), CRVAL and mosaic grid
+    (x0, y0, nx, ny) of the frame's ideal mosaic WCS.
 
-    The telescope offsets move a star's mosaic position by (+POFFSET / x scale, +QOFFSET /
-    y scale) pixels along (x, y): the reference (keyword table, POFFSET) gives
-    ``detector_x_offset() = POFFSET / pixel scale`` and ``detector_y_offset() = QOFFSET /
-    pixel scale`` without a sign flip for the side port (INPORT 5 or 3) the simulator
-    models.
-
-    The CD matrix is a rotation scaled by the pixel scale, det(CD) > 0 as in every real GMOS
-    header (shared/data/real: GN and GS, EEV, e2v and Hamamatsu): CD = scale x R(PA +
-    180 deg), R(t) = [[cos t, -sin t], [sin t, cos t]], so PA = 0 gives CD1_1, CD2_2 < 0
-    as the GMOS-S headers with PA = 0 have."""
+    Offsets move a star by (+POFFSET, +QOFFSET) / pixel scale along mosaic (x, y): no sign
+    flip for the side port (INPORT 5 or 3), reference keyword table, POFFSET.  CD = scale x
+    R(PA + 180 deg), R(t) = [[cos t, -sin t], [sin t, cos t]]: det(CD) > 0 as in every real
+    GMOS header (shared/data/real), and PA = 0 gives CD1_1, CD2_2 < 0 as in GMOS-S headers."""
     lay = model.camera
     scale = lay.pixel_scale * model.ybin / 3600.0
     x0, y0, nx, ny = mosaic_grid(lay, model.xbin, model.ybin)
@@ -263,17 +251,14 @@ def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header
     speed = spec.read_speed  # as the AMPINTEG that primary_header writes
     crpix, cd, crval, (x0, y0, _, _) = mosaic_wcs_params(model, spec)
     mjd = _mjd(spec.when)
-    chip_letters = "rgb"
     out = []
     for k, amp in enumerate(model.amps):
         g, rn, _ = lay.amp_setting(amp["ampname"], date, speed, "low")
         # position of the amp's first data pixel in the mosaic (via its CCD)
-        cx = amp["ccdsec"].x1 / model.xbin
-        cy = amp["ccdsec"].y1 / model.ybin
-        X, Y = ccd_to_focal(lay, amp["ccd_index"], cx, cy, model.xbin, model.ybin)
+        X, Y = ccd_to_focal(lay, amp["ccd_index"], amp["ccdsec"].x1 / model.xbin,
+                            amp["ccdsec"].y1 / model.ybin, model.xbin, model.ybin)
         ox = float(X) - x0 - amp["datasec"].x1
         oy = float(Y) - y0 - amp["datasec"].y1
-        h = fits.Header()
         amp_no = amp["ampname"].split(",")[-1].strip()
         cards = [
             ("INHERIT", False, "inherit the primary header"),
@@ -301,12 +286,10 @@ def extension_headers(model: DetectorModel, spec: FrameSpec) -> list[fits.Header
             ("DETSEC", amp["detsec"].header(), "Detector section(s)"),
             ("DATASEC", amp["datasec"].header(), "Data section(s)"),
             ("BIASSEC", amp["biassec"].header(), "Bias section(s)"),
-            ("FRMNAME", f"FRAME-{k} ROI-0, CHIP-{chip_letters[amp['ccd_index']]}"
+            ("FRMNAME", f"FRAME-{k} ROI-0, CHIP-{'rgb'[amp['ccd_index']]}"
                         f"<{amp['ccd_index'] + 1}>, AMP-{amp_no}<{k}>", "Frame name"),
             ("FRAMEID", str(k), "Frame Id"),
             ("DATATYP", "", "Type of data frame"),
         ]
-        for key, value, comment in cards:
-            h[key] = (value, comment)
-        out.append(h)
+        out.append(fits.Header(cards))
     return out

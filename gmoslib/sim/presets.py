@@ -30,17 +30,15 @@ def star_field(layout_key: str, xbin: int, ybin: int, ra: float, dec: float, n: 
     rng = np.random.default_rng([seed, 11])
     _, _, nx, ny = mosaic_grid(lay, xbin, ybin)
     scale = lay.pixel_scale * ybin / 3600.0
-    half_x = nx / 2 * scale * 1.05
-    half_y = ny / 2 * scale * 1.05
     # a square sky patch covering the footprint whatever the position angle
-    half = max(half_x, half_y)
+    half = max(nx, ny) / 2 * scale * 1.05
     dra = rng.uniform(-half, half, n) / np.cos(np.radians(dec))
     ddec = rng.uniform(-half, half, n)
     flux = 10 ** rng.uniform(3.0, 6.3, n)  # electrons per exposure through the full pupil
     return Table({"id": np.arange(n), "ra": ra + dra, "dec": dec + ddec, "flux_e": flux})
 
 
-def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
+def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int = 1, *,
            prefix: str, bias_dates: list[tuple[str, int, int]],
            flat_date: tuple[str, int, int], sci_date: tuple[str, int, int],
            filter2: str, n_sci: int, sci_exptime: float, flat_exptimes: list[float],
@@ -48,13 +46,14 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
            dithers: list[tuple[float, float]] | None = None,
            cosmic_rays: int = 40, n_stars: int = 300, read_speed: str = "slow",
            noise_seed: int | None = None) -> list[str]:
+    """Biases (evening, 19h UT), twilight flats (5:30 UT) and dithered science frames (9h UT)
+    of one camera; file serial numbers from each date's ``first``."""
     specs: list[FrameSpec] = []
     for day, first, count in bias_dates:
         d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=19)
-        for k in range(count):
-            specs.append(FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
-                                   d + dt.timedelta(minutes=2 * k), 0.0,
-                                   read_speed=read_speed))
+        specs += [FrameSpec("bias", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
+                            d + dt.timedelta(minutes=2 * k), 0.0, read_speed=read_speed)
+                  for k in range(count)]
     day, first, _ = flat_date
     d = dt.datetime.fromisoformat(day) + dt.timedelta(hours=5, minutes=30)
     for k, t in enumerate(flat_exptimes):
@@ -73,30 +72,11 @@ def _night(layout_key: str, xbin: int, ybin: int, outdir: str, seed: int, *,
         specs.append(FrameSpec("science", f"{prefix}{d:%Y%m%d}S{first + k:04d}",
                                d + dt.timedelta(minutes=1 * k), sci_exptime, filter2=filter2,
                                object="starfield", sky_e=800.0, poffset=p, qoffset=q,
-                               cosmic_rays=cosmic_rays,
-                               fringe_amplitude_e=amplitudes[k],
+                               cosmic_rays=cosmic_rays, fringe_amplitude_e=amplitudes[k],
                                program=program, obsid=f"{program}-5",
                                datalab=f"{program}-5-{k + 1:03d}", read_speed=read_speed))
     seed = seed if noise_seed is None else noise_seed  # the stars stay those of ``seed``
     return write_set(outdir, layout_key, xbin, ybin, specs, roi=roi, seed=seed, stars=stars)
-
-
-def preset_tutorial(outdir: str, seed: int = 1) -> list[str]:
-    """The DRAGONS GMOS imaging tutorial's file set: GN Hamamatsu 2x2 full frame, i band."""
-    return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2017-06-13", 180, 5), ("2017-06-15", 534, 5)],
-                  flat_date=("2017-07-02", 178, 5), sci_date=("2017-06-14", 201, 5),
-                  filter2="i_G0302", n_sci=5, sci_exptime=10.0,
-                  flat_exptimes=[40.0, 34.0, 28.0, 22.0, 16.0])
-
-
-def preset_small(outdir: str, seed: int = 1) -> list[str]:
-    """A fast GN Hamamatsu 4x4 set for tests: 5 biases, 3 twilights, 3 science frames."""
-    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
-                  bias_dates=[("2017-06-13", 180, 5)], flat_date=("2017-07-02", 178, 3),
-                  sci_date=("2017-06-14", 201, 3), filter2="i_G0302", n_sci=3,
-                  sci_exptime=10.0, flat_exptimes=[40.0, 30.0, 20.0], cosmic_rays=15,
-                  n_stars=200)
 
 
 #: Fringe amplitudes (electrons per unbinned pixel) of the fringe presets' science frames:
@@ -104,70 +84,19 @@ def preset_small(outdir: str, seed: int = 1) -> list[str]:
 FRINGE_AMPLITUDES_E = [30.0, 35.0, 40.0, 45.0, 50.0, 40.0]
 
 
-def preset_fringe(outdir: str, seed: int = 1) -> list[str]:
-    """GN Hamamatsu 2x2, z' band with fringes, 6 dithered science frames."""
-    return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2018-03-01", 10, 5)], flat_date=("2018-03-02", 50, 5),
+def preset_fringe(outdir: str, seed: int = 1, binning: int = 2) -> list[str]:
+    """GN Hamamatsu z' band with fringes: 5 biases, 5 twilights, 6 dithered science frames at
+    2x2; at 4x4 (fringe-small, fast, for tests) 3 twilights, fewer stars and cosmic rays and
+    fringes twice as strong (same relative precision with 4x fewer pixels per control-pair
+    box)."""
+    small = binning == 4
+    n_flat = 3 if small else 5
+    return _night("GN-Ham", binning, binning, outdir, seed, prefix="N",
+                  bias_dates=[("2018-03-01", 10, 5)], flat_date=("2018-03-02", 50, n_flat),
                   sci_date=("2018-03-01", 100, 6), filter2="z_G0304", n_sci=6,
-                  sci_exptime=60.0, flat_exptimes=[20.0] * 5,
-                  fringe_e=list(FRINGE_AMPLITUDES_E))
-
-
-def preset_fringe_small(outdir: str, seed: int = 1) -> list[str]:
-    """A fast GN Hamamatsu 4x4 z' set with fringes for tests: 5 biases, 3 twilights, 6
-    dithered science frames, fringes twice as strong as in the 2x2 preset (same relative
-    precision with 4x fewer pixels per control-pair box)."""
-    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
-                  bias_dates=[("2018-03-01", 10, 5)], flat_date=("2018-03-02", 50, 3),
-                  sci_date=("2018-03-01", 100, 6), filter2="z_G0304", n_sci=6,
-                  sci_exptime=60.0, flat_exptimes=[20.0] * 3,
-                  fringe_e=[2 * a for a in FRINGE_AMPLITUDES_E], cosmic_rays=15,
-                  n_stars=200)
-
-
-def preset_gmos_s(outdir: str, seed: int = 1) -> list[str]:
-    """GMOS-S Hamamatsu (2023 CCDs) 2x2, r band."""
-    return _night("GS-Ham2023", 2, 2, outdir, seed, prefix="S",
-                  bias_dates=[("2024-02-01", 10, 5)], flat_date=("2024-02-02", 40, 5),
-                  sci_date=("2024-02-02", 88, 4), filter2="r_G0326", n_sci=4,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 5, n_stars=600)
-
-
-def preset_eev(outdir: str, seed: int = 1) -> list[str]:
-    """GMOS-N EEV 3-amp 2x2, i band (fringing on EEV)."""
-    return _night("GN-EEV", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2008-05-01", 10, 5)], flat_date=("2008-05-02", 40, 5),
-                  sci_date=("2008-05-02", 88, 4), filter2="i_G0302", n_sci=4,
-                  sci_exptime=60.0, flat_exptimes=[20.0] * 5, fringe_e=30.0)
-
-
-def preset_e2v(outdir: str, seed: int = 1) -> list[str]:
-    """GMOS-N e2v DD 6-amp 2x2, g band."""
-    return _night("GN-e2vDD", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2014-05-01", 10, 5)], flat_date=("2014-05-02", 40, 5),
-                  sci_date=("2014-05-02", 88, 4), filter2="g_G0301", n_sci=4,
-                  sci_exptime=60.0, flat_exptimes=[20.0] * 5)
-
-
-def preset_roi(outdir: str, seed: int = 1) -> list[str]:
-    """GN Hamamatsu 2x2 Central Stamp ROI, r band."""
-    stamp = NAMED_ROIS["Hamamatsu-N"]["Central Stamp"]
-    return _night("GN-Ham", 2, 2, outdir, seed, prefix="N",
-                  bias_dates=[("2019-05-01", 10, 5)], flat_date=("2019-05-02", 40, 3),
-                  sci_date=("2019-05-02", 88, 3), filter2="r_G0303", n_sci=3,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 3, roi=stamp,
-                  n_stars=2000, cosmic_rays=2)
-
-
-def preset_roi_small(outdir: str, seed: int = 1) -> list[str]:
-    """GN Hamamatsu 4x4 Central Spectrum ROI (full width, 1024 unbinned rows), r band: the ROI
-    crosses the field stop, so its outer amplifiers are unilluminated."""
-    return _night("GN-Ham", 4, 4, outdir, seed, prefix="N",
-                  bias_dates=[("2019-05-01", 10, 5)], flat_date=("2019-05-02", 40, 3),
-                  sci_date=("2019-05-02", 88, 3), filter2="r_G0303", n_sci=3,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * 3,
-                  roi=NAMED_ROIS["Hamamatsu"]["Central Spectrum"], n_stars=300,
-                  cosmic_rays=5)
+                  sci_exptime=60.0, flat_exptimes=[20.0] * n_flat,
+                  fringe_e=[(2 if small else 1) * a for a in FRINGE_AMPLITUDES_E],
+                  cosmic_rays=15 if small else 40, n_stars=200 if small else 300)
 
 
 @dataclass(frozen=True)
@@ -196,32 +125,56 @@ _SIZES = {1: (3, 3, 3, 800, 60), 2: (5, 5, 4, 600, 40), 4: (5, 3, 3, 400, 15)}
 
 
 def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
-                 read_speed: str = "slow", noise_seed: int | None = None) -> list[str]:
+                 read_speed: str = "slow", noise_seed: int | None = None, *,
+                 sizes: tuple[int, int, int, int, int] | None = None, **night) -> list[str]:
     """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning: biases,
     twilight flats and dithered science frames, all read at ``read_speed``.  ``noise_seed``
     (default: ``seed``) draws the noise, detector and cosmic rays; ``seed`` the stars, so two
-    nights with the same ``seed`` and other noise seeds observe the same field."""
+    nights with the same ``seed`` and other noise seeds observe the same field.  ``sizes``
+    replaces the binning's entry of _SIZES; ``night`` overrides other arguments of _night
+    (filter2, sci_exptime, roi, fringe_e)."""
     fam = CAMERA_FAMILIES[family]
-    n_bias, n_flat, n_sci, n_stars, crs = _SIZES[binning]
+    n_bias, n_flat, n_sci, n_stars, crs = sizes or _SIZES[binning]
     day = dt.date.fromisoformat(fam.day)
     nxt = (day + dt.timedelta(days=1)).isoformat()
-    return _night(fam.camera, binning, binning, outdir, seed, prefix=fam.prefix,
-                  bias_dates=[(fam.day, 10, n_bias)], flat_date=(nxt, 40, n_flat),
-                  sci_date=(nxt, 88, n_sci), filter2=fam.filter2, n_sci=n_sci,
-                  sci_exptime=30.0, flat_exptimes=[20.0] * n_flat, n_stars=n_stars,
-                  cosmic_rays=crs, read_speed=read_speed, noise_seed=noise_seed)
+    return _night(fam.camera, binning, binning, outdir, seed, **{
+        "prefix": fam.prefix, "bias_dates": [(fam.day, 10, n_bias)],
+        "flat_date": (nxt, 40, n_flat), "sci_date": (nxt, 88, n_sci), "filter2": fam.filter2,
+        "n_sci": n_sci, "sci_exptime": 30.0, "flat_exptimes": [20.0] * n_flat,
+        "n_stars": n_stars, "cosmic_rays": crs, "read_speed": read_speed,
+        "noise_seed": noise_seed, **night})
 
 
 PRESETS: dict[str, Callable[..., list[str]]] = {
-    "tutorial": preset_tutorial,
-    "small": preset_small,
+    # the DRAGONS GMOS imaging tutorial's file set: GN Hamamatsu 2x2 full frame, i band
+    "tutorial": functools.partial(
+        _night, "GN-Ham", 2, 2, prefix="N",
+        bias_dates=[("2017-06-13", 180, 5), ("2017-06-15", 534, 5)],
+        flat_date=("2017-07-02", 178, 5), sci_date=("2017-06-14", 201, 5), filter2="i_G0302",
+        n_sci=5, sci_exptime=10.0, flat_exptimes=[40.0, 34.0, 28.0, 22.0, 16.0]),
+    # a fast GN Hamamatsu 4x4 set for tests: 5 biases, 3 twilights, 3 science frames
+    "small": functools.partial(
+        _night, "GN-Ham", 4, 4, prefix="N", bias_dates=[("2017-06-13", 180, 5)],
+        flat_date=("2017-07-02", 178, 3), sci_date=("2017-06-14", 201, 3), filter2="i_G0302",
+        n_sci=3, sci_exptime=10.0, flat_exptimes=[40.0, 30.0, 20.0], cosmic_rays=15,
+        n_stars=200),
     "fringe": preset_fringe,
-    "fringe-small": preset_fringe_small,
-    "gmos-s": preset_gmos_s,
-    "eev": preset_eev,
-    "e2v": preset_e2v,
-    "roi": preset_roi,
-    "roi-small": preset_roi_small,
+    "fringe-small": functools.partial(preset_fringe, binning=4),
+    # GMOS-S Hamamatsu (2023 CCDs) 2x2, r band
+    "gmos-s": functools.partial(camera_night, "gs-ham", 2),
+    # GMOS-N EEV 3-amp 2x2, i band (fringing on EEV)
+    "eev": functools.partial(camera_night, "gn-eev", 2, sizes=(5, 5, 4, 300, 40),
+                             filter2="i_G0302", sci_exptime=60.0, fringe_e=30.0),
+    # GMOS-N e2v DD 6-amp 2x2, g band
+    "e2v": functools.partial(camera_night, "gn-e2v", 2, sizes=(5, 5, 4, 300, 40),
+                             filter2="g_G0301", sci_exptime=60.0),
+    # GN Hamamatsu 2x2 Central Stamp ROI, r band
+    "roi": functools.partial(camera_night, "gn-ham", 2, sizes=(5, 3, 3, 2000, 2),
+                             roi=NAMED_ROIS["Hamamatsu-N"]["Central Stamp"]),
+    # GN Hamamatsu 4x4 Central Spectrum ROI (full width, 1024 unbinned rows): the ROI crosses
+    # the field stop, so its outer amplifiers are unilluminated
+    "roi-small": functools.partial(camera_night, "gn-ham", 4, sizes=(5, 3, 3, 300, 5),
+                                   roi=NAMED_ROIS["Hamamatsu"]["Central Spectrum"]),
     **{f"{family}-{b}x{b}": functools.partial(camera_night, family, b)
        for family in CAMERA_FAMILIES for b in (1, 2, 4)},
     "gn-ham-2x2-fast": functools.partial(camera_night, "gn-ham", 2, read_speed="fast"),

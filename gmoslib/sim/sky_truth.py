@@ -48,9 +48,8 @@ def illuminated_in_frame(truth: dict, info: dict, ra, dec) -> np.ndarray:
         on = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
         xd = ccd * cam.ccd_read_area[0] + (ix + 0.5) * xbin  # unbinned detector frame
         yd = (iy + 0.5) * ybin
-        in_read = np.zeros_like(on)
-        for box in read:
-            in_read |= (xd >= box.x1) & (xd < box.x2) & (yd >= box.y1) & (yd < box.y2)
+        in_read = np.logical_or.reduce([(xd >= b.x1) & (xd < b.x2) & (yd >= b.y1) & (yd < b.y2)
+                                        for b in read])
         lit |= on & in_read & (stop.distance_inside(xd, yd) >= 0)
     return lit.reshape(np.shape(ra))
 

@@ -16,13 +16,10 @@ stars.ecsv
 detector.npz
     per amplifier i (file order), arrays of its binned data section (ny, nx):
     ``response_i`` (pixel response), ``illumination_i`` (smooth illumination times the
-    field-stop transmission: what a perfect flat would show), ``unilluminated_i`` (bool: the
-    pixel centre lies outside the field stop, so it receives less than half the light, and
-    only scattered light beyond the vignetting band; every such pixel must carry DQ bit 64
-    UNILLUMINATED or 16 NO_DATA in the pipeline's products), ``pattern_i`` (bias pattern,
-    ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe pattern times the field-stop
-    transmission);
-    and ``bias_offset``, ``dead_rows`` per amplifier.
+    field-stop transmission: what a perfect flat would show), ``unilluminated_i`` (bool: pixel
+    centre outside the field stop; the pipeline must give it DQ bit 64 UNILLUMINATED or 16
+    NO_DATA), ``pattern_i`` (bias pattern, ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe
+    pattern times the field-stop transmission); and ``bias_offset``, ``dead_rows`` per amp.
 
 For products on the sky (mosaics, stacks), ``sky_truth.unilluminated_at(raw_dir, ra, dec)``
 says which sky positions no illuminated pixel of any science frame saw.
@@ -32,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 
 import numpy as np
 from astropy.table import Table
@@ -48,8 +44,8 @@ def field_truth(model: DetectorModel) -> dict:
             if out.all()]
     return {"units": "unbinned detector-frame pixels (DETSEC, no chip gaps)",
             "left": stop.left, "right": stop.right, "bottom": stop.bottom, "top": stop.top,
-            "corner_cuts": {"bottom_left": stop.corners[0], "bottom_right": stop.corners[1],
-                            "top_left": stop.corners[2], "top_right": stop.corners[3]},
+            "corner_cuts": dict(zip(("bottom_left", "bottom_right", "top_left", "top_right"),
+                                    stop.corners, strict=True)),
             "vignetting_fall_off": field_stop.FALL_OFF,
             "scattered_light": field_stop.SCATTERED,
             "unilluminated_amps": dark,
@@ -59,26 +55,19 @@ def field_truth(model: DetectorModel) -> dict:
 
 
 def write_set(outdir: str, layout_key: str, xbin: int, ybin: int, specs: list[FrameSpec],
-              *, roi, seed: int, stars: Table | None,
-              compress: Callable[[str], str] | None = None) -> list[str]:
+              *, roi, seed: int, stars: Table | None) -> list[str]:
     """Write every frame of specs into outdir and the set's truth into outdir/truth; return
     the raw file paths.  roi: unbinned detector rectangle (x1, x2, y1, y2) or None."""
-    os.makedirs(outdir, exist_ok=True)
     truth_dir = os.path.join(outdir, "truth")
     os.makedirs(truth_dir, exist_ok=True)
     model = make_detector_model(layout_key, xbin, ybin, roi, seed=seed)
     paths, truth = [], {}
     for spec in specs:
-        name = spec.name + ".fits"
-        if compress:
-            name = compress(spec.name)
-        path = os.path.join(outdir, name)
+        path = os.path.join(outdir, spec.name + ".fits")
         truth[spec.name] = write_raw(path, model, spec, stars, seed=seed)
-        truth[spec.name].update({"kind": spec.kind, "sky_e": spec.sky_e,
-                                 "exptime": spec.exptime, "poffset": spec.poffset,
-                                 "qoffset": spec.qoffset, "seeing": spec.seeing,
-                                 "fringe_amplitude_e": spec.fringe_amplitude_e,
-                                 "ra": spec.ra, "dec": spec.dec, "pa": spec.pa})
+        truth[spec.name].update({k: getattr(spec, k) for k in (
+            "kind", "sky_e", "exptime", "poffset", "qoffset", "seeing", "fringe_amplitude_e",
+            "ra", "dec", "pa")})
         paths.append(path)
     sections = [{"ampname": a["ampname"], "detsec": a["detsec"].header(),
                  "datasec": a["datasec"].header()} for a in model.amps]
@@ -91,12 +80,9 @@ def write_set(outdir: str, layout_key: str, xbin: int, ybin: int, specs: list[Fr
         stars.write(os.path.join(truth_dir, "stars.ecsv"), overwrite=True)
     np.savez_compressed(
         os.path.join(truth_dir, "detector.npz"),
-        **{f"response_{i}": r for i, r in enumerate(model.response)},
-        **{f"illumination_{i}": r for i, r in enumerate(model.illumination)},
-        **{f"unilluminated_{i}": u for i, u in enumerate(model.unilluminated)},
-        **{f"pattern_{i}": p for i, p in enumerate(model.pattern)},
-        **{f"bad_{i}": b for i, b in enumerate(model.bad)},
-        **{f"fringe_{i}": f for i, f in enumerate(model.fringe)},
+        **{f"{name}_{i}": a
+           for name in ("response", "illumination", "unilluminated", "pattern", "bad", "fringe")
+           for i, a in enumerate(getattr(model, name))},
         bias_offset=np.array(model.bias_offset), dead_rows=np.array(model.dead_rows),
     )
     return paths
