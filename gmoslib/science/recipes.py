@@ -28,7 +28,7 @@ from gmoslib.calibration.recipes import (
 )
 from gmoslib.config.schema import step_values
 from gmoslib.instrument.descriptors import Descriptors
-from gmoslib.instrument.lookups import FRINGE_CONTROL_PAIRS
+from gmoslib.instrument.detectors import FRINGE_CONTROL_PAIRS
 from gmoslib.instrument.sections import parse_section
 from gmoslib.io import dq as dqbits
 from gmoslib.io.fitsio import file_sha256, read_frame, read_headers
