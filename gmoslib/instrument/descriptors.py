@@ -40,13 +40,11 @@ def pretty_filter_name(filter1: str, filter2: str) -> str:
         if not name or "open" in lower or "clear" in lower or lower.startswith("nd"):
             continue
         names.append(name)
-    names = names[:2]
-    if not names:
-        names = ["open"]
-    if "blank" in extra:
-        names = ["blank"] if names == ["open"] else [*names, "blank"]
-    elif "dark" in extra:
-        names = ["dark"] if names == ["open"] else [*names, "dark"]
+    names = names[:2] or ["open"]
+    for word in ("blank", "dark"):  # blank wins over dark
+        if word in extra:
+            names = [word] if names == ["open"] else [*names, word]
+            break
     return "&".join(names[:2])
 
 
@@ -85,6 +83,13 @@ class Descriptors:
                 value = h[key]
                 out.append(value.strip() if isinstance(value, str) else value)
         return out
+
+    def _number(self, key: str, value, ext: int | None = None) -> float:
+        """float(value) of keyword key (DescriptorError naming it when not a number)."""
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise self._err(key, f"not a number ({value!r})", ext) from exc
 
     def _sections(self, key: str) -> list[Section]:
         out = []
@@ -139,11 +144,7 @@ class Descriptors:
         return "Imaging" if mask == "None" else mask
 
     def exposure_time(self) -> float | None:
-        value = self._phu("EXPTIME")
-        try:
-            t = float(value)
-        except (TypeError, ValueError) as exc:
-            raise self._err("EXPTIME", f"not a number ({value!r})") from exc
+        t = self._number("EXPTIME", self._phu("EXPTIME"))
         return None if t < 0 or t > 10000 else t
 
     # ------------------------------------------------------------------ time
@@ -164,10 +165,7 @@ class Descriptors:
     def _mjd_datetime(self) -> dt.datetime | None:
         for i, h in [(None, self.phu), *enumerate(self.exts)]:
             if "MJD-OBS" in h and h["MJD-OBS"] is not None:
-                try:
-                    mjd = float(h["MJD-OBS"])
-                except (TypeError, ValueError) as exc:
-                    raise self._err("MJD-OBS", f"not a number ({h['MJD-OBS']!r})", i) from exc
+                mjd = self._number("MJD-OBS", h["MJD-OBS"], i)
                 if mjd > 0:
                     from astropy.time import Time
 
@@ -266,13 +264,8 @@ class Descriptors:
         return [f"'{a}':{d}" for a, d in zip(self.array_name(), self._ext("DETSEC"), strict=True)]
 
     def read_speed_setting(self) -> str:
-        value = self._phu("AMPINTEG")
-        try:
-            integ = float(value)
-        except (TypeError, ValueError) as exc:
-            raise self._err("AMPINTEG", f"not a number ({value!r})") from exc
         limit = 8000 if self.detector_name(pretty=True).startswith("Hamamatsu") else 2000
-        return "slow" if integ > limit else "fast"
+        return "slow" if self._number("AMPINTEG", self._phu("AMPINTEG")) > limit else "fast"
 
     def gain_setting(self) -> str:
         """'low' or 'high': GAINSET on prepared data, else the controller GAIN (< 3 = low);
@@ -285,10 +278,7 @@ class Descriptors:
             key = "GAINORIG" if "GAINORIG" in h else "GAIN"
             if key not in h:
                 raise self._err("GAIN", "missing", i)
-            try:
-                settings.append("low" if float(h[key]) < 3.0 else "high")
-            except (TypeError, ValueError) as exc:
-                raise self._err(key, f"not a number ({h[key]!r})", i) from exc
+            settings.append("low" if self._number(key, h[key], i) < 3.0 else "high")
         for s in ("low", "high"):
             if settings.count(s) >= len(settings) - 1:
                 return s
@@ -346,13 +336,7 @@ class Descriptors:
         wells = amplifiers.FULL_WELL.get(detector, {})
         out = []
         for i, (amp, g) in enumerate(zip(self.array_name(), gains, strict=True)):
-            bias = 0.0
-            if "OVERSCAN" in self.exts[i]:
-                try:
-                    bias = float(self.exts[i]["OVERSCAN"])
-                except (TypeError, ValueError) as exc:
-                    raise self._err("OVERSCAN", f"not a number ({self.exts[i]['OVERSCAN']!r})",
-                                    i) from exc
+            bias = self._number("OVERSCAN", self.exts[i].get("OVERSCAN", 0.0), i)
             adc = 65535.0 - bias
             if pretty == "EEV" or x * y > 2 or amp not in wells:
                 out.append(adc)
