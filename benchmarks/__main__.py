@@ -110,7 +110,7 @@ def _simulate_biases(outdir: Path, n: int, xbin: int, ybin: int) -> list[str]:
     """n GN Hamamatsu full-frame biases at the given binning (written once)."""
     code = f"""
 import datetime as dt, json, os
-from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.instrument.detectors import LAYOUTS
 from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 outdir = {str(outdir)!r}
 os.makedirs(outdir, exist_ok=True)

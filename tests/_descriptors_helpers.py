@@ -10,7 +10,7 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.sections import Section
 
 DATA = Path(__file__).resolve().parent / "data"

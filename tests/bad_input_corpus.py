@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from gmoslib.instrument.lookups import LAYOUTS, ROI_SETTINGS
+from gmoslib.instrument.detectors import LAYOUTS, ROI_SETTINGS
 from gmoslib.instrument.sections import Section
 from gmoslib.sim import FrameSpec, make_detector_model, write_raw
 

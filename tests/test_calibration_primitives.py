@@ -254,7 +254,7 @@ def test_prepared_frame_keeps_the_sky_position_of_every_pixel(tmp_path):
     from astropy.wcs import WCS
 
     from gmoslib.calibration.raw_frame import load_prepared
-    from gmoslib.instrument.lookups import LAYOUTS
+    from gmoslib.instrument.detectors import LAYOUTS
     from gmoslib.io.fitsio import read_raw
     from gmoslib.sim import FrameSpec, make_detector_model, write_raw
 

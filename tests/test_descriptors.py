@@ -12,14 +12,8 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from gmoslib.instrument.descriptors import (
-    DESCRIBED_COLUMNS,
-    DescriptorError,
-    Descriptors,
-    describe,
-    frame_kind,
-    pretty_filter_name,
-)
+from gmoslib.instrument.descriptors import DescriptorError, Descriptors, pretty_filter_name
+from gmoslib.instrument.manifest_row import DESCRIBED_COLUMNS, describe, frame_kind
 from gmoslib.instrument.sections import Section
 
 from ._descriptors_helpers import BEST_RAW, headers, real_files

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from gmoslib.instrument import lookups
+from gmoslib.instrument import amplifiers, detectors
 from gmoslib.instrument.descriptors import DescriptorError, Descriptors, pretty_filter_name
-from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.tags import tags
 from gmoslib.io.fitsio import FitsReadError, read_headers, read_raw
 from gmoslib.sim import FrameSpec, make_detector_model, simulate_preset, write_raw
@@ -42,16 +42,16 @@ from ._io_helpers import small_raw
     ("EEV 8194-19-04, left", ("slow", "low"), dt.date(2010, 1, 1), (2.076, 3.85, 667)),
 ])
 def test_amp_lookup_tables(amp, mode, date, expected):
-    assert lookups.amp_parameters(amp, *mode, date) == pytest.approx(expected)
+    assert amplifiers.amp_parameters(amp, *mode, date) == pytest.approx(expected)
 
 
 def test_read_noise_boundary_dates_use_older_table():
     # on 2023-12-14 exactly, gain comes from the new GS table, read noise from the old one
     day = dt.date(2023, 12, 14)
     amp = "BI12-34-4k-1, 1"  # present in both eras with different values
-    assert lookups.amp_gain(amp, "slow", "low", day) == pytest.approx(1.594)
-    assert lookups.amp_read_noise(amp, "slow", "low", day) == pytest.approx(3.53)
-    assert lookups.amp_read_noise(amp, "slow", "low", day + dt.timedelta(1)) == \
+    assert amplifiers.amp_gain(amp, "slow", "low", day) == pytest.approx(1.594)
+    assert amplifiers.amp_read_noise(amp, "slow", "low", day) == pytest.approx(3.53)
+    assert amplifiers.amp_read_noise(amp, "slow", "low", day + dt.timedelta(1)) == \
         pytest.approx(3.39)
 
 
@@ -203,7 +203,7 @@ def test_saturation_unbinned_hamamatsu_uses_full_well():
 def test_roi_setting_central_stamp():
     from gmoslib.instrument.sections import Section
 
-    y1, y2, x1, x2 = lookups.ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
+    y1, y2, x1, x2 = detectors.ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
     phu, exts = _sim_headers(roi=Section(x1, x2, y1, y2))
     d = Descriptors(phu, exts)
     assert d.detector_roi_setting() == "Central Stamp"
@@ -241,13 +241,13 @@ def test_needs_fringe_tables():
     # reference 7: GN/GS Hamamatsu z' and Y yes, i/CaT/Z no; EEV and e2v: i, CaT, Z, z, Y yes
     for f in ("z", "Y"):
         for d in ("EEV", "e2vDD", "Hamamatsu-N", "Hamamatsu-S"):
-            assert lookups.needs_fringe(f, d)
+            assert detectors.needs_fringe(f, d)
     for f in ("i", "CaT", "Z"):
-        assert lookups.needs_fringe(f, "EEV") and lookups.needs_fringe(f, "e2vDD")
-        assert not lookups.needs_fringe(f, "Hamamatsu-N")
-        assert not lookups.needs_fringe(f, "Hamamatsu-S")
+        assert detectors.needs_fringe(f, "EEV") and detectors.needs_fringe(f, "e2vDD")
+        assert not detectors.needs_fringe(f, "Hamamatsu-N")
+        assert not detectors.needs_fringe(f, "Hamamatsu-S")
     for f in ("g", "r", "u", "open"):
-        assert not lookups.needs_fringe(f, "EEV")
+        assert not detectors.needs_fringe(f, "EEV")
 
 
 # ----------------------------------------------------------------------------- simulator

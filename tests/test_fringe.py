@@ -8,7 +8,7 @@ import pytest
 
 from gmoslib.calibration import association as calib
 from gmoslib.calibration.association import max_dither_arcsec
-from gmoslib.instrument.lookups import FRINGE_CONTROL_PAIRS, LAYOUTS
+from gmoslib.instrument.detectors import FRINGE_CONTROL_PAIRS, LAYOUTS
 from gmoslib.instrument.sections import Section
 from gmoslib.science import fringe as fl
 

@@ -20,7 +20,7 @@ from gmoslib.calibration.flat import flat_normalisation
 from gmoslib.calibration.raw_frame import prepare_raw_frame
 from gmoslib.instrument import geometry, illum
 from gmoslib.instrument.descriptors import Descriptors
-from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.sections import Section, format_section, parse_section
 from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import Extension, Frame

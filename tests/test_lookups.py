@@ -10,8 +10,9 @@ import re
 import pytest
 from astropy.io import fits
 
-from gmoslib.instrument import lookups
-from gmoslib.instrument.lookups import LAYOUTS, amp_parameters, raw_amp_sections
+from gmoslib.instrument import amplifiers, detectors
+from gmoslib.instrument.amplifiers import amp_parameters
+from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.sections import Section, parse_section
 
 from ._descriptors_helpers import REFERENCE, real_files
@@ -47,9 +48,9 @@ GN_HAM_DETID = "BI13-20-4k-1,BI12-09-4k-2,BI13-18-4k-2"
 ])
 def test_amp_parameters(amp, mode, date, expected):
     assert amp_parameters(amp, *mode, date) == pytest.approx(expected)
-    assert lookups.amp_gain(amp, *mode, date) == pytest.approx(expected[0])
-    assert lookups.amp_read_noise(amp, *mode, date) == pytest.approx(expected[1])
-    assert lookups.amp_bias_level(amp, *mode, date) == pytest.approx(expected[2])
+    assert amplifiers.amp_gain(amp, *mode, date) == pytest.approx(expected[0])
+    assert amplifiers.amp_read_noise(amp, *mode, date) == pytest.approx(expected[1])
+    assert amplifiers.amp_bias_level(amp, *mode, date) == pytest.approx(expected[2])
 
 
 def test_era_boundary_2023_12_14_asymmetry():
@@ -64,9 +65,9 @@ def test_era_boundary_2023_12_14_asymmetry():
 
 
 def test_era_boundary_2017_02_24_is_ge_for_gain_gt_for_read_noise():
-    assert lookups._tables_for(D(2017, 2, 24), for_read_noise=False) == ("GN_HAM", "GS_HAM_2015")
-    assert lookups._tables_for(D(2017, 2, 24), for_read_noise=True) == ("GS_HAM_2015", "GN_E2V")
-    assert lookups._tables_for(D(2017, 2, 25), for_read_noise=True) == ("GN_HAM", "GS_HAM_2015")
+    assert amplifiers._tables_for(D(2017, 2, 24), for_read_noise=False) == ("GN_HAM", "GS_HAM_2015")
+    assert amplifiers._tables_for(D(2017, 2, 24), for_read_noise=True) == ("GS_HAM_2015", "GN_E2V")
+    assert amplifiers._tables_for(D(2017, 2, 25), for_read_noise=True) == ("GN_HAM", "GS_HAM_2015")
     # GN Hamamatsu is only in the newer dict; on the boundary day DRAGONS would find no read
     # noise -- we fall back to the table that knows the amplifier.
     assert amp_parameters("BI13-20-4k-1, 1", "slow", "low", D(2017, 2, 24)) == pytest.approx(
@@ -115,20 +116,20 @@ def test_every_table_number_matches_the_reference_text():
         if m and current is not None:
             current[m.group(1)] = [tuple(float(v) for v in cell.split("·"))
                                    for cell in m.group(2).split("|")]
-    assert set(tables) == set(lookups._AMP_TABLES)
+    assert set(tables) == set(amplifiers._AMP_TABLES)
     for name, rows in tables.items():
-        assert set(rows) == set(lookups._AMP_TABLES[name]), name
+        assert set(rows) == set(amplifiers._AMP_TABLES[name]), name
         for amp, cells in rows.items():
             # reference column order: slow/low, fast/low, fast/high, slow/high
-            assert [tuple(c) for c in lookups._AMP_TABLES[name][amp]] == cells, (name, amp)
-    assert lookups.READ_MODES == (("slow", "low"), ("fast", "low"), ("fast", "high"),
+            assert [tuple(c) for c in amplifiers._AMP_TABLES[name][amp]] == cells, (name, amp)
+    assert amplifiers.READ_MODES == (("slow", "low"), ("fast", "low"), ("fast", "high"),
                                   ("slow", "high"))
 
 
 # ----------------------------------------------------------------------------- other tables
 def test_full_well_table():
-    fw = lookups.FULL_WELL
-    assert lookups.GMOS_THRESHOLDS is fw
+    fw = amplifiers.FULL_WELL
+    assert amplifiers.GMOS_THRESHOLDS is fw
     assert set(fw) == {"GMOS-N + Hamamatsu", "GMOS + Hamamatsu", "GMOS + Hamamatsu_new",
                        "GMOS + Ham-2", "GMOS + e2v DD CCD42-90"}
     assert fw["GMOS-N + Hamamatsu"]["BI13-20-4k-1, 3"] == 129000
@@ -148,16 +149,16 @@ def test_full_well_table():
 
 
 def test_small_tables():
-    assert lookups.PIXEL_SCALE == {
+    assert detectors.PIXEL_SCALE == {
         ("GMOS-N", "EEV"): 0.0727, ("GMOS-N", "e2vDD"): 0.07288,
         ("GMOS-N", "Hamamatsu-N"): 0.0807, ("GMOS-S", "EEV"): 0.073,
         ("GMOS-S", "Hamamatsu-S"): 0.0800}
-    assert lookups.DETTYPE_PRETTY == {"SDSU II CCD": "EEV", "SDSU II e2v DD CCD42-90": "e2vDD",
+    assert detectors.DETTYPE_PRETTY == {"SDSU II CCD": "EEV", "SDSU II e2v DD CCD42-90": "e2vDD",
                                       "S10892": "Hamamatsu-S", "S10892-N": "Hamamatsu-N"}
-    assert lookups.NBIASCONTAM == {"EEV": 4, "e2vDD": 5, "Hamamatsu-N": 4, "Hamamatsu-S": 4}
-    assert lookups.TILE_GAP == {"Hamamatsu-N": 67, "Hamamatsu-S": 61, "EEV": 37, "e2vDD": 37}
-    assert lookups.HAMAMATSU_DEAD_ROWS == 48
-    assert lookups.OVERSCAN_COLUMNS == 32
+    assert detectors.NBIASCONTAM == {"EEV": 4, "e2vDD": 5, "Hamamatsu-N": 4, "Hamamatsu-S": 4}
+    assert detectors.TILE_GAP == {"Hamamatsu-N": 67, "Hamamatsu-S": 61, "EEV": 37, "e2vDD": 37}
+    assert detectors.HAMAMATSU_DEAD_ROWS == 48
+    assert detectors.OVERSCAN_COLUMNS == 32
 
 
 @pytest.mark.parametrize("roi, name", [
@@ -167,11 +168,11 @@ def test_small_tables():
     ((0, 4224, 0, 2048), "Custom"), ((1986, 2286, 2920, 3222), "Custom"),
 ])
 def test_roi_names(roi, name):
-    assert lookups.roi_name(roi) == name
+    assert detectors.roi_name(roi) == name
 
 
 def test_fringe_control_pairs_gn_hamamatsu():
-    pairs = lookups.FRINGE_CONTROL_PAIRS[GN_HAM_DETID]
+    pairs = detectors.FRINGE_CONTROL_PAIRS[GN_HAM_DETID]
     assert len(pairs) == 20
     assert pairs[0] == ((1582, 3800), (1615, 3822))
     assert pairs[9] == ((3165, 1560), (3066, 1560))
@@ -189,7 +190,7 @@ def test_fringe_control_pairs_gn_hamamatsu():
 ])
 def test_needs_fringe(det, fringe):
     for f in ("u", "g", "r", "i", "CaT", "Z", "z", "Y", "open", "Ha", "i&CaT"):
-        assert lookups.needs_fringe(f, det) == (f in fringe), (f, det)
+        assert detectors.needs_fringe(f, det) == (f in fringe), (f, det)
 
 
 # ----------------------------------------------------------------------------- layouts
@@ -206,22 +207,22 @@ def test_layout_keys_and_identity():
         lay = LAYOUTS[key]
         assert (lay.instrument, lay.dettype, lay.pretty, lay.detector, lay.namps_per_ccd,
                 len(lay.amps)) == (inst, dettype, pretty, detector, namps, n), key
-        assert lay.pixel_scale == lookups.PIXEL_SCALE[(inst, pretty)]
+        assert lay.pixel_scale == detectors.PIXEL_SCALE[(inst, pretty)]
         assert lay.observatory == ("Gemini-North" if inst == "GMOS-N" else "Gemini-South")
-        assert lookups.layout_for_detid(lay.detid) is lay
+        assert detectors.layout_for_detid(lay.detid) is lay
     assert LAYOUTS["GS-EEV-early"].detid == "EEV8056-20-03EEV8194-19-04EEV8261-07-04"
     assert LAYOUTS["GS-EEV"].detid == "EEV2037-06-03EEV8194-19-04EEV8261-07-04"
     assert LAYOUTS["GS-Ham2023"].detid == "BI11-41-4k-2,BI13-19-4k-3,BI12-34-4k-1"
     with pytest.raises(KeyError, match="NOPE"):
-        lookups.layout_for_detid("NOPE")
+        detectors.layout_for_detid("NOPE")
 
 
 def test_gs_hamamatsu_detector_keyword_by_date():
     lay = LAYOUTS["GS-Ham"]
-    assert lookups.detector_keyword(lay, D(2014, 7, 20)) == "GMOS + Hamamatsu"
-    assert lookups.detector_keyword(lay, D(2015, 8, 25)) == "GMOS + Hamamatsu"
-    assert lookups.detector_keyword(lay, D(2015, 8, 26)) == "GMOS + Hamamatsu_new"
-    assert lookups.detector_keyword(LAYOUTS["GN-Ham"], D(2017, 1, 1)) == "GMOS-N + Hamamatsu"
+    assert detectors.detector_keyword(lay, D(2014, 7, 20)) == "GMOS + Hamamatsu"
+    assert detectors.detector_keyword(lay, D(2015, 8, 25)) == "GMOS + Hamamatsu"
+    assert detectors.detector_keyword(lay, D(2015, 8, 26)) == "GMOS + Hamamatsu_new"
+    assert detectors.detector_keyword(LAYOUTS["GN-Ham"], D(2017, 1, 1)) == "GMOS-N + Hamamatsu"
 
 
 def test_hamamatsu_layout_reference_1_2():
@@ -311,7 +312,7 @@ def test_unequal_binning():
 def test_central_stamp_roi():
     # GN Hamamatsu Central Stamp (1986, 2294, 2922, 3222): amps 'BI12-09-4k-2, 3' (DETSEC
     # x 2560-3072) and 'BI12-09-4k-2, 2' (3072-3584), 150 unbinned columns each
-    y1, y2, x1, x2 = lookups.ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
+    y1, y2, x1, x2 = detectors.ROI_SETTINGS["Hamamatsu-N"]["Central Stamp"]
     amps = raw_amp_sections(LAYOUTS["GN-Ham"], 2, 2, Section(x1, x2, y1, y2))
     assert [a["ampname"] for a in amps] == ["BI12-09-4k-2, 3", "BI12-09-4k-2, 2"]
     assert [a["detsec"] for a in amps] == [Section(2922, 3072, 1986, 2294),
@@ -355,7 +356,7 @@ def test_layouts_match_real_headers(path):
         assert phu["DETECTOR"] == lay.detector
     else:
         date = D.fromisoformat(phu["DATE-OBS"])
-        assert phu["DETECTOR"] == lookups.detector_keyword(lay, date)
+        assert phu["DETECTOR"] == detectors.detector_keyword(lay, date)
     assert phu["NAMPS"] == lay.namps_per_ccd
     names = [h["AMPNAME"] for h in exts]
     if path.name.startswith("gmos-s_illum_HAM_44_12amp_v1__e1b89464"):

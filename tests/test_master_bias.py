@@ -164,7 +164,7 @@ def test_master_bias_of_a_detector_without_dead_rows(tmp_path, memory_bytes):
     # e2vDD CCDs have no dead rows: a bias's DQ is all zero (kept as nothing at all)
     import datetime as dt
 
-    from gmoslib.instrument.lookups import LAYOUTS
+    from gmoslib.instrument.detectors import LAYOUTS
     from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw
 
     model = make_detector_model(LAYOUTS["GN-e2vDD"], 4, 4, None, seed=1)

@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 
 from gmoslib.instrument import geometry
-from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.sections import format_section
 from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import Extension

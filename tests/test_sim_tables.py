@@ -1,7 +1,7 @@
 """The simulator's instrument tables against gmoslib's, entry by entry.
 
 The simulator (gmoslib/sim) keeps its own copy of every instrument fact, transcribed from the
-reference independently of gmoslib.instrument.lookups / gmoslib.instrument.geometry, so that a
+reference independently of gmoslib.instrument.amplifiers / detectors / geometry, so that a
 wrong entry on either
 side cannot pass the end-to-end tests unseen.  Each test lists every disagreement by name; a
 disagreement means one side is wrong: settle it against shared/reference/gmos-imaging.md.
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmoslib.instrument import geometry, lookups
+from gmoslib.instrument import amplifiers, detectors, geometry
 from gmoslib.instrument.sections import Section
 from gmoslib.sim import amp_tables, cameras, focal_plane, fringe_pairs
 from gmoslib.sim.cameras import CAMERAS, NAMED_ROIS
@@ -63,7 +63,7 @@ def test_gain_read_noise_bias_tables_agree(table):
         for amp, modes in amp_tables.AMP_TABLES[table].items():
             for (speed, setting), sim in zip(amp_tables.READ_MODES, modes, strict=True):
                 try:
-                    ours = lookups.amp_parameters(amp, speed, setting, date)
+                    ours = amplifiers.amp_parameters(amp, speed, setting, date)
                 except KeyError as exc:
                     bad.append(f"{table} {amp!r}: gmoslib has no entry ({exc})")
                     break
@@ -76,7 +76,7 @@ def test_gain_read_noise_bias_tables_agree(table):
 
 def test_every_gmoslib_amplifier_is_known_to_the_simulator():
     sim_amps = {amp for rows in amp_tables.AMP_TABLES.values() for amp in rows}
-    gmos_amps = {amp for rows in lookups._AMP_TABLES.values() for amp in rows}
+    gmos_amps = {amp for rows in amplifiers._AMP_TABLES.values() for amp in rows}
     _report([f"amplifier {a!r} only in gmoslib" for a in sorted(gmos_amps - sim_amps)]
             + [f"amplifier {a!r} only in the simulator" for a in sorted(sim_amps - gmos_amps)])
 
@@ -90,7 +90,7 @@ def test_camera_eras_give_gmoslib_values(key):
         for amp in cam.amps:
             for speed, setting in amp_tables.READ_MODES:
                 sim = cam.amp_setting(amp.ampname, date, speed, setting)
-                ours = lookups.amp_parameters(amp.ampname, speed, setting, date)
+                ours = amplifiers.amp_parameters(amp.ampname, speed, setting, date)
                 if not _close(sim, ours):
                     bad.append(f"{key} {amp.ampname!r} {speed}/{setting} on {date}: simulator "
                                f"(g, rn, bias) {tuple(sim)} vs gmoslib {ours}")
@@ -99,8 +99,8 @@ def test_camera_eras_give_gmoslib_values(key):
 
 def test_full_wells_agree():
     bad = []
-    for det in sorted(set(cameras.FULL_WELL) | set(lookups.FULL_WELL)):
-        sim, ours = cameras.FULL_WELL.get(det, {}), lookups.FULL_WELL.get(det, {})
+    for det in sorted(set(cameras.FULL_WELL) | set(amplifiers.FULL_WELL)):
+        sim, ours = cameras.FULL_WELL.get(det, {}), amplifiers.FULL_WELL.get(det, {})
         for amp in sorted(set(sim) | set(ours)):
             if amp not in sim or amp not in ours or not _close(sim[amp], ours[amp]):
                 bad.append(f"full well {det!r} {amp!r}: simulator {sim.get(amp)} vs gmoslib "
@@ -111,7 +111,7 @@ def test_full_wells_agree():
 # ------------------------------------------------------------------------------ layouts
 @pytest.mark.parametrize("key", sorted(CAMERAS))
 def test_camera_layouts_agree(key):
-    cam, lay = CAMERAS[key], lookups.LAYOUTS.get(key)
+    cam, lay = CAMERAS[key], detectors.LAYOUTS.get(key)
     assert lay is not None, f"gmoslib has no layout {key!r}"
     bad = []
     pairs = {"instrument": (cam.instrument, lay.instrument),
@@ -122,13 +122,13 @@ def test_camera_layouts_agree(key):
              "CCD read area": (cam.ccd_read_area, tuple(lay.ccd_shape)),
              "CCDSIZE": (cam.ccdsize, lay.ccdsize),
              "pixel scale": (cam.pixel_scale, lay.pixel_scale),
-             "tile gap": (cam.gap, lookups.TILE_GAP[lay.pretty]),
+             "tile gap": (cam.gap, detectors.TILE_GAP[lay.pretty]),
              "dead rows": (cam.dead_rows,
-                           lookups.HAMAMATSU_DEAD_ROWS if cam.hamamatsu else 0),
+                           detectors.HAMAMATSU_DEAD_ROWS if cam.hamamatsu else 0),
              "number of amplifiers": (len(cam.amps), len(lay.amps))}
     for date in CAMERA_DATES[key]:
         pairs[f"DETECTOR on {date}"] = (cam.detector_name(date),
-                                        lookups.detector_keyword(lay, date))
+                                        detectors.detector_keyword(lay, date))
     for name, (s, g) in pairs.items():
         if s != g:
             bad.append(f"{key} {name}: simulator {s!r} vs gmoslib {g!r}")
@@ -152,7 +152,7 @@ def _rois():
 
 @pytest.mark.parametrize("key", sorted(CAMERAS))
 def test_raw_sections_agree(key):
-    cam, lay = CAMERAS[key], lookups.LAYOUTS[key]
+    cam, lay = CAMERAS[key], detectors.LAYOUTS[key]
     bad = []
     for xbin, ybin in ((1, 1), (2, 2), (4, 4), (1, 2), (2, 1)):
         for roi in _rois():
@@ -164,7 +164,7 @@ def test_raw_sections_agree(key):
             except ValueError as exc:
                 sim = f"error: {exc}"
             try:
-                ours = lookups.raw_amp_sections(lay, xbin, ybin,
+                ours = detectors.raw_amp_sections(lay, xbin, ybin,
                                                 None if roi is None else Section(*roi))
             except ValueError as exc:
                 ours = f"error: {exc}"
@@ -193,7 +193,7 @@ def test_named_rois_agree():
     bad = []
     for family, rois in NAMED_ROIS.items():
         for name, box in rois.items():
-            y1, y2, x1, x2 = lookups.ROI_SETTINGS.get(family, {}).get(name, (None,) * 4)
+            y1, y2, x1, x2 = detectors.ROI_SETTINGS.get(family, {}).get(name, (None,) * 4)
             if (x1, x2, y1, y2) != tuple(box):
                 bad.append(f"ROI {family} {name!r}: simulator {tuple(box)} vs gmoslib "
                            f"(x1, x2, y1, y2) {(x1, x2, y1, y2)}")
@@ -231,7 +231,7 @@ def test_mosaic_geometry_agrees(key):
 
 
 def test_fringe_control_pairs_agree():
-    sim, ours = fringe_pairs.CONTROL_PAIRS, lookups.FRINGE_CONTROL_PAIRS
+    sim, ours = fringe_pairs.CONTROL_PAIRS, detectors.FRINGE_CONTROL_PAIRS
     bad = [f"fringe control pairs of {d!r}: simulator {sim.get(d)} vs gmoslib {ours.get(d)}"
            for d in sorted(set(sim) | set(ours)) if sim.get(d) != ours.get(d)]
     _report(bad)

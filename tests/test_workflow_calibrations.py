@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.instrument.detectors import LAYOUTS
 from gmoslib.io.fitsio import read_frame
 from gmoslib.sim import simulate_preset
 from gmoslib.sim.core import FrameSpec, make_detector_model, write_raw

@@ -15,7 +15,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from gmoslib.calibration.ccds import ccd_index_of_extensions
-from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.instrument.detectors import LAYOUTS
 from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame
 from gmoslib.io.frame import Extension

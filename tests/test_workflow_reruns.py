@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from gmoslib.instrument.lookups import LAYOUTS
+from gmoslib.instrument.detectors import LAYOUTS
 from gmoslib.io.fitsio import read_frame
 from gmoslib.sim import FrameSpec, make_detector_model, simulate_preset, star_field, write_raw
 from tests.workflow_helpers import jobs_run, run_snakemake

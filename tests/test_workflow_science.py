@@ -126,7 +126,7 @@ def test_noise_gaps_and_cosmic_rays(reduced):
 def test_cosmic_rays_absent_from_stack(reduced):
     """Every injected cosmic ray above 10 sigma leaves no trace in the stack."""
     from gmoslib.instrument import geometry
-    from gmoslib.instrument.lookups import LAYOUTS, raw_amp_sections
+    from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 
     raw, work = reduced
     truth = json.loads((raw / "truth" / "frames.json").read_text())

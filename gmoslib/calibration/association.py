@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 from gmoslib.calibration.windows import bounded_windows, median_time, observing_night
-from gmoslib.instrument.lookups import needs_fringe
+from gmoslib.instrument.detectors import needs_fringe
 
 if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only the errors
     import pandas as pd

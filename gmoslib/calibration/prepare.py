@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from gmoslib.instrument.lookups import HAMAMATSU_DEAD_ROWS
+from gmoslib.instrument.detectors import HAMAMATSU_DEAD_ROWS
 from gmoslib.io import dq as dqbits
 
 

@@ -13,7 +13,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from gmoslib.instrument import lookups
+from gmoslib.instrument import amplifiers, detectors
 from gmoslib.instrument.sections import Section, parse_section
 from gmoslib.instrument.tags import tags as _tags
 from gmoslib.io.errors import DescriptorError
@@ -40,13 +40,11 @@ def pretty_filter_name(filter1: str, filter2: str) -> str:
         if not name or "open" in lower or "clear" in lower or lower.startswith("nd"):
             continue
         names.append(name)
-    names = names[:2]
-    if not names:
-        names = ["open"]
-    if "blank" in extra:
-        names = ["blank"] if names == ["open"] else [*names, "blank"]
-    elif "dark" in extra:
-        names = ["dark"] if names == ["open"] else [*names, "dark"]
+    names = names[:2] or ["open"]
+    for word in ("blank", "dark"):  # blank wins over dark
+        if word in extra:
+            names = [word] if names == ["open"] else [*names, word]
+            break
     return "&".join(names[:2])
 
 
@@ -85,6 +83,13 @@ class Descriptors:
                 value = h[key]
                 out.append(value.strip() if isinstance(value, str) else value)
         return out
+
+    def _number(self, key: str, value, ext: int | None = None) -> float:
+        """float(value) of keyword key (DescriptorError naming it when not a number)."""
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise self._err(key, f"not a number ({value!r})", ext) from exc
 
     def _sections(self, key: str) -> list[Section]:
         out = []
@@ -139,11 +144,7 @@ class Descriptors:
         return "Imaging" if mask == "None" else mask
 
     def exposure_time(self) -> float | None:
-        value = self._phu("EXPTIME")
-        try:
-            t = float(value)
-        except (TypeError, ValueError) as exc:
-            raise self._err("EXPTIME", f"not a number ({value!r})") from exc
+        t = self._number("EXPTIME", self._phu("EXPTIME"))
         return None if t < 0 or t > 10000 else t
 
     # ------------------------------------------------------------------ time
@@ -164,10 +165,7 @@ class Descriptors:
     def _mjd_datetime(self) -> dt.datetime | None:
         for i, h in [(None, self.phu), *enumerate(self.exts)]:
             if "MJD-OBS" in h and h["MJD-OBS"] is not None:
-                try:
-                    mjd = float(h["MJD-OBS"])
-                except (TypeError, ValueError) as exc:
-                    raise self._err("MJD-OBS", f"not a number ({h['MJD-OBS']!r})", i) from exc
+                mjd = self._number("MJD-OBS", h["MJD-OBS"], i)
                 if mjd > 0:
                     from astropy.time import Time
 
@@ -177,16 +175,11 @@ class Descriptors:
     def ut_datetime(self) -> dt.datetime:
         """UT start of the observation (naive datetime, UTC), reference section 4.
 
-        Date from DATE-OBS (used as is when it already holds 'YYYY-MM-DDThh:mm:ss'), else
-        UTDATE; time of day from UT, then TIME-OBS, STARTUT, UTSTART; MJD-OBS (primary
-        header, then the extensions) when no date or no time keyword exists.
-
-        Deliberately NOT done: DRAGONS copies the file-write keyword DATE into DATE-OBS for
-        every GMOS-N Hamamatsu file (a commissioning-era fix in standardizeInstrumentHeaders).
-        Once DATE holds a full timestamp that makes ut_datetime() -- and hence calibration
-        association by date -- follow the time the file was written rather than the time it
-        was observed, so we always use DATE-OBS + UT.  For the same reason DATE is not used
-        as a fallback date.
+        Date from DATE-OBS (used as is when it holds 'YYYY-MM-DDThh:mm:ss'), else UTDATE; time
+        of day from UT, then TIME-OBS, STARTUT, UTSTART; MJD-OBS (primary header, then the
+        extensions) when no date or no time keyword exists.  Unlike DRAGONS, the file-write
+        time DATE is never used (DRAGONS copies it into DATE-OBS for GMOS-N Hamamatsu files,
+        which would associate calibrations by the time a file was written).
         """
         key = "DATE-OBS" if self._phu("DATE-OBS", required=False) is not None else "UTDATE"
         date_text = self._phu(key, required=False)
@@ -224,9 +217,9 @@ class Descriptors:
     def detector_name(self, pretty: bool = False) -> str:
         if pretty:
             dettype = str(self._phu("DETTYPE"))
-            if dettype not in lookups.DETTYPE_PRETTY:
+            if dettype not in detectors.DETTYPE_PRETTY:
                 raise self._err("DETTYPE", f"unknown GMOS detector type {dettype!r}")
-            return lookups.DETTYPE_PRETTY[dettype]
+            return detectors.DETTYPE_PRETTY[dettype]
         return str(self._phu("DETID"))
 
     def _binning(self) -> tuple[int, int]:
@@ -271,13 +264,8 @@ class Descriptors:
         return [f"'{a}':{d}" for a, d in zip(self.array_name(), self._ext("DETSEC"), strict=True)]
 
     def read_speed_setting(self) -> str:
-        value = self._phu("AMPINTEG")
-        try:
-            integ = float(value)
-        except (TypeError, ValueError) as exc:
-            raise self._err("AMPINTEG", f"not a number ({value!r})") from exc
         limit = 8000 if self.detector_name(pretty=True).startswith("Hamamatsu") else 2000
-        return "slow" if integ > limit else "fast"
+        return "slow" if self._number("AMPINTEG", self._phu("AMPINTEG")) > limit else "fast"
 
     def gain_setting(self) -> str:
         """'low' or 'high': GAINSET on prepared data, else the controller GAIN (< 3 = low);
@@ -290,10 +278,7 @@ class Descriptors:
             key = "GAINORIG" if "GAINORIG" in h else "GAIN"
             if key not in h:
                 raise self._err("GAIN", "missing", i)
-            try:
-                settings.append("low" if float(h[key]) < 3.0 else "high")
-            except (TypeError, ValueError) as exc:
-                raise self._err(key, f"not a number ({h[key]!r})", i) from exc
+            settings.append("low" if self._number(key, h[key], i) < 3.0 else "high")
         for s in ("low", "high"):
             if settings.count(s) >= len(settings) - 1:
                 return s
@@ -310,8 +295,7 @@ class Descriptors:
         out = []
         for i, amp in enumerate(self.array_name()):
             try:
-                out.append(lookups.amp_parameters(amp, speed, gain, date,
-                                                  for_read_noise=(which == 1))[which])
+                out.append(amplifiers.amp_parameters(amp, speed, gain, date)[which])
             except KeyError as exc:
                 raise self._err("AMPNAME", str(exc.args[0]), i) from exc
         return out
@@ -334,7 +318,7 @@ class Descriptors:
         return self._lut(2)
 
     def nbiascontam(self) -> int:
-        return lookups.NBIASCONTAM[self.detector_name(pretty=True)]
+        return detectors.NBIASCONTAM[self.detector_name(pretty=True)]
 
     def saturation_level(self) -> list[float]:
         """Saturation (= non-linear) level per extension in ADU (reference 2.3).
@@ -349,16 +333,10 @@ class Descriptors:
         x, y = self._binning()
         gains = self.gain()
         detector = str(self._phu("DETECTOR", required=False, default=""))
-        wells = lookups.FULL_WELL.get(detector, {})
+        wells = amplifiers.FULL_WELL.get(detector, {})
         out = []
         for i, (amp, g) in enumerate(zip(self.array_name(), gains, strict=True)):
-            bias = 0.0
-            if "OVERSCAN" in self.exts[i]:
-                try:
-                    bias = float(self.exts[i]["OVERSCAN"])
-                except (TypeError, ValueError) as exc:
-                    raise self._err("OVERSCAN", f"not a number ({self.exts[i]['OVERSCAN']!r})",
-                                    i) from exc
+            bias = self._number("OVERSCAN", self.exts[i].get("OVERSCAN", 0.0), i)
             adc = 65535.0 - bias
             if pretty == "EEV" or x * y > 2 or amp not in wells:
                 out.append(adc)
@@ -374,9 +352,9 @@ class Descriptors:
     def pixel_scale(self) -> float:
         """Arcsec per binned pixel (lookup value times the y binning)."""
         key = (self.instrument(), self.detector_name(pretty=True))
-        if key not in lookups.PIXEL_SCALE:
+        if key not in detectors.PIXEL_SCALE:
             raise self._err("INSTRUME", f"no pixel scale for {key}")
-        return lookups.PIXEL_SCALE[key] * self.detector_y_bin()
+        return detectors.PIXEL_SCALE[key] * self.detector_y_bin()
 
     def detector_rois_requested(self) -> list[tuple[int, int, int, int]]:
         """Requested ROIs as 0-based unbinned (y1, y2, x1, x2), from DETNROI and
@@ -406,7 +384,7 @@ class Descriptors:
         rois = self.detector_rois_requested()
         if not rois:
             return "Undefined"
-        return lookups.roi_name(rois[0])
+        return detectors.roi_name(rois[0])
 
     # ------------------------------------------------------------------ pointing
     def _float(self, key: str, default: float = math.nan) -> float:
@@ -469,70 +447,3 @@ class Descriptors:
             return "_".join([self.filter_name(pretty=True), *parts])
         return "_".join([self.observation_id(), self.filter_name(pretty=True), *parts])
 
-
-#: Manifest columns computed by :func:`describe`, in order.
-DESCRIBED_COLUMNS = (
-    "tags", "kind", "instrument", "observation_type", "observation_class", "object",
-    "data_label", "observation_id", "program_id", "filter_name", "filter", "exposure_time",
-    "ut_datetime", "ut_date", "detector_name", "detector", "detector_x_bin", "detector_y_bin",
-    "binning", "read_speed_setting", "gain_setting", "read_mode", "roi", "amp_read_area",
-    "array_name", "n_ext", "qa_state", "poffset", "qoffset", "pa", "ra", "dec", "group_id",
-)
-
-
-def frame_kind(tags: frozenset[str], observation_type: str) -> str:
-    """'bias', 'flat' (twilight imaging flat), 'science', 'fringe' (processed) or 'other'."""
-    if "FRINGE" in tags and "PROCESSED" in tags:
-        return "fringe"
-    if "RAW" not in tags or "BPM" in tags:
-        return "other"
-    if "BIAS" in tags:
-        return "bias"
-    if {"TWILIGHT", "FLAT", "IMAGE"} <= tags:
-        return "flat"
-    if ("IMAGE" in tags and not tags & {"CAL", "ACQUISITION", "THRUSLIT", "SPECT"}
-            and observation_type == "OBJECT"):
-        return "science"
-    return "other"
-
-
-def describe(phu: fits.Header, exts: list[fits.Header], filename: str = "") -> dict:
-    """The descriptor columns of one file's manifest row (see DESCRIBED_COLUMNS)."""
-    d = Descriptors(phu, exts, filename)
-    tags = d.tags()
-    obstype = d.observation_type()
-    return {
-        "tags": ",".join(sorted(tags)),
-        "kind": frame_kind(tags, obstype),
-        "instrument": d.instrument(),
-        "observation_type": obstype,
-        "observation_class": d.observation_class(),
-        "object": d.object(),
-        "data_label": d.data_label(),
-        "observation_id": d.observation_id(),
-        "program_id": d.program_id(),
-        "filter_name": d.filter_name(),
-        "filter": d.filter_name(pretty=True),
-        "exposure_time": d.exposure_time(),
-        "ut_datetime": d.ut_datetime().isoformat(timespec="microseconds"),
-        "ut_date": d.ut_date().isoformat(),
-        "detector_name": d.detector_name(),
-        "detector": d.detector_name(pretty=True),
-        "detector_x_bin": d.detector_x_bin(),
-        "detector_y_bin": d.detector_y_bin(),
-        "binning": d.binning(),
-        "read_speed_setting": d.read_speed_setting(),
-        "gain_setting": d.gain_setting(),
-        "read_mode": d.read_mode(),
-        "roi": d.detector_roi_setting(),
-        "amp_read_area": "+".join(d.amp_read_area()),
-        "array_name": "+".join(d.array_name()),
-        "n_ext": len(exts),
-        "qa_state": d.qa_state(),
-        "poffset": d.telescope_x_offset(),
-        "qoffset": d.telescope_y_offset(),
-        "pa": d.position_angle(),
-        "ra": d.ra(),
-        "dec": d.dec(),
-        "group_id": d.group_id(),
-    }

@@ -96,12 +96,9 @@ def mosaic_frame(detid: str, xbin: int, ybin: int) -> tuple[int, int, int, int]:
     falls inside [0, nx) x [0, ny)."""
     g = geometry(detid)
     nx_b, ny_b = g.default_shape[0] // xbin, g.default_shape[1] // ybin
-    xs, ys = [], []
     cx = np.array([0, nx_b - 1, 0, nx_b - 1], dtype=float)
     cy = np.array([0, 0, ny_b - 1, ny_b - 1], dtype=float)
-    for k in range(3):
-        X, Y = ccd_to_mosaic(detid, k, cx, cy, xbin, ybin)
-        xs.extend(X)
-        ys.extend(Y)
+    xs, ys = np.concatenate([ccd_to_mosaic(detid, k, cx, cy, xbin, ybin) for k in range(3)],
+                            axis=1)
     x0, y0 = math.floor(min(xs)), math.floor(min(ys))
     return x0, y0, math.ceil(max(xs)) - x0 + 1, math.ceil(max(ys)) - y0 + 1

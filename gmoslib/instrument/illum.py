@@ -169,11 +169,8 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
     files = mask_files(instrument, detector_pretty)
     if not files:
         return None, NO_MASK
-    tried = []
-    for binning in ((xbin, ybin), (1, 1)):
-        if binning not in files or binning in tried:
-            continue
-        tried.append(binning)
+    tried = [b for b in dict.fromkeys(((xbin, ybin), (1, 1))) if b in files]
+    for binning in tried:
         plane = load_mask_plane(files[binning], directory)
         masks = []
         for det, shape in zip(detsecs, shapes, strict=True):

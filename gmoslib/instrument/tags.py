@@ -26,6 +26,12 @@ PROCESSED_KEYS = ("PROCARC", "GBIAS", "PROCBIAS", "PROCDARK", "GIFLAT", "PROCFLA
                   "PROCFRNG", "PROCPNHL", "PROCSTND", "PROCILLM")
 
 _SIDEREAL_FRAMES = ("FK5", "APPT")
+_SITE = {"Gemini-North": "NORTH", "Gemini-South": "SOUTH"}
+#: OBSTYPE -> (tags it adds, tags it blocks).
+_OBSTYPE = {"BIAS": ({"BIAS", "CAL"}, {"IMAGE", "SPECT"}),
+            "DARK": ({"DARK", "CAL"}, {"IMAGE", "SPECT"}),
+            "ARC": ({"ARC", "CAL"}, set()),
+            "MASK": ({"MASK"}, {"IMAGE", "SPECT"})}
 
 
 def _s(phu: fits.Header, key: str) -> str:
@@ -65,27 +71,15 @@ def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[s
     keys = set(phu.keys())
 
     # --- origin
-    if observat in ("Gemini-North", "Gemini-South"):
-        out.add("GEMINI")
-    if observat == "Gemini-North":
-        out.add("NORTH")
-    elif observat == "Gemini-South":
-        out.add("SOUTH")
+    if observat in _SITE:
+        out |= {"GEMINI", _SITE[observat]}
     if instrument in ("GMOS-N", "GMOS-S"):
         out.add("GMOS")
 
     # --- observation type
-    if obstype == "BIAS":
-        out |= {"BIAS", "CAL"}
-        blocked |= {"IMAGE", "SPECT"}
-    if obstype == "DARK":
-        out |= {"DARK", "CAL"}
-        blocked |= {"IMAGE", "SPECT"}
-    if obstype == "ARC":
-        out |= {"ARC", "CAL"}
-    if obstype == "MASK":
-        out.add("MASK")
-        blocked |= {"IMAGE", "SPECT"}
+    added, blocks = _OBSTYPE.get(obstype, (set(), set()))
+    out |= added
+    blocked |= blocks
     if obstype == "FLAT":
         hartmann = any("HARTMANN" in _s(phu, k).upper() for k in ("FILTER1", "FILTER2"))
         if not (grating == "MIRROR" and hartmann):

@@ -25,6 +25,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -64,10 +65,10 @@ def _check_name(value: str, what: str, source: str) -> str:
             or value.startswith(".") or any(ord(c) < 32 or ord(c) == 127 for c in value)):
         raise ArchiveError(f"{source}: unsafe or empty {what} {_shown(value)} in the file list "
                            "(a path, a hidden name, NUL or another control character)")
-    if len(value.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        raise ArchiveError(f"{source}: {what} {_shown(value)} is "
-                           f"{len(value.encode('utf-8', 'surrogateescape'))} bytes long, more "
-                           f"than a file name can be ({MAX_NAME_BYTES})")
+    size = len(value.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        raise ArchiveError(f"{source}: {what} {_shown(value)} is {size} bytes long, more than a "
+                           f"file name can be ({MAX_NAME_BYTES})")
     return value
 
 
@@ -182,14 +183,8 @@ def md5_file(path: str, *, decompress: bool = False) -> str:
     import gzip
 
     h = hashlib.md5()
-    lower = path.lower()
-    if decompress and lower.endswith(".bz2"):
-        opener = bz2.open
-    elif decompress and lower.endswith(".gz"):
-        opener = gzip.open
-    else:
-        opener = open
-    with opener(path, "rb") as fh:
+    suffix = os.path.splitext(path.lower())[1] if decompress else ""
+    with {".bz2": bz2.open, ".gz": gzip.open}.get(suffix, open)(path, "rb") as fh:
         while block := fh.read(CHUNK):
             h.update(block)
     return h.hexdigest()
@@ -353,45 +348,39 @@ def download(selections: Sequence[str], raw_dir: str, *, base_url: str = DEFAULT
     os.makedirs(raw_dir, exist_ok=True)
     outcomes = []
     for entry in entries:
-        if entry.problem:
-            outcome = Outcome(entry.filename, "failed", entry.problem)
-            outcomes.append(outcome)
-            if report is not None:
-                report(outcome)
-            continue
-        path, state = local_copy(entry, raw_dir)
-        if state == "ok":
-            outcome = Outcome(entry.filename, "present", os.path.basename(path))
-        elif state == "differs":
-            outcome = Outcome(entry.filename, "differs",
-                              f"{path} exists with another MD5 than the archive's; it is left "
-                              "untouched: move it away to download the archive's copy")
-        elif dry_run:
-            outcome = Outcome(entry.filename, "listed", entry.data_label)
-        else:
-            try:
-                status = download_file(entry, raw_dir, base_url=base_url, timeout=timeout)
-                outcome = Outcome(entry.filename, status, entry.data_label)
-            except ArchiveError as exc:
-                outcome = Outcome(entry.filename, "failed", str(exc))
-            except OSError as exc:  # writing in raw_dir (disk full, permissions, ...)
-                outcome = Outcome(entry.filename, "failed",
-                                  f"{entry.filename}: cannot write {exc.filename or raw_dir} "
-                                  f"({exc.strerror or exc})")
-        outcomes.append(outcome)
+        outcomes.append(_fetch_entry(entry, raw_dir, base_url, timeout, dry_run))
         if report is not None:
-            report(outcome)
+            report(outcomes[-1])
     return outcomes
+
+
+def _fetch_entry(entry: ArchiveFile, raw_dir: str, base_url: str, timeout: float,
+                 dry_run: bool) -> Outcome:
+    """The outcome of one entry of :func:`download`."""
+    if entry.problem:
+        return Outcome(entry.filename, "failed", entry.problem)
+    path, state = local_copy(entry, raw_dir)
+    if state == "ok":
+        return Outcome(entry.filename, "present", os.path.basename(path))
+    if state == "differs":
+        return Outcome(entry.filename, "differs",
+                       f"{path} exists with another MD5 than the archive's; it is left "
+                       "untouched: move it away to download the archive's copy")
+    if dry_run:
+        return Outcome(entry.filename, "listed", entry.data_label)
+    try:
+        status = download_file(entry, raw_dir, base_url=base_url, timeout=timeout)
+    except ArchiveError as exc:
+        return Outcome(entry.filename, "failed", str(exc))
+    except OSError as exc:  # writing in raw_dir (disk full, permissions, ...)
+        return Outcome(entry.filename, "failed", f"{entry.filename}: cannot write "
+                       f"{exc.filename or raw_dir} ({exc.strerror or exc})")
+    return Outcome(entry.filename, status, entry.data_label)
 
 
 def read_labels(lines: Iterable[str]) -> list[str]:
     """Data labels (or selections) from a list file: one per line, '#' starts a comment."""
-    out = []
-    for line in lines:
-        text = line.split("#", 1)[0].strip()
-        if text:
-            out.append(text)
-    return out
+    return [text for line in lines if (text := line.split("#", 1)[0].strip())]
 
 
 # --------------------------------------------------------------------------- command line
@@ -441,9 +430,7 @@ def _cli_download(args) -> int:
     except ArchiveError as exc:
         print(f"gmos download: error: {exc}", file=sys.stderr)
         return 1
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
+    counts = Counter(o.status for o in outcomes)
     print("gmos download: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f" into {args.raw_dir}")
     problems = [o for o in outcomes if o.status in ("failed", "differs")]

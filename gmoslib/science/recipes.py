@@ -23,7 +23,7 @@ from gmoslib.calibration.correct import flat_correct_frame, subtract_master, to_
 from gmoslib.calibration.raw_frame import load_prepared
 from gmoslib.config.schema import step_values
 from gmoslib.instrument.descriptors import Descriptors
-from gmoslib.instrument.lookups import FRINGE_CONTROL_PAIRS
+from gmoslib.instrument.detectors import FRINGE_CONTROL_PAIRS
 from gmoslib.instrument.sections import parse_section
 from gmoslib.io import dq as dqbits
 from gmoslib.io.errors import RecipeError

@@ -5,7 +5,7 @@ Each mosaic's celestial WCS is checked before the frames of a stack are aligned:
 * the CD matrix is finite and not singular;
 * both its pixel scales (singular values of CD) are within :data:`SCALE_TOLERANCE` of the
   nominal scale for the instrument, detector and binning (reference 2.4,
-  :data:`gmoslib.instrument.lookups.PIXEL_SCALE`).  A reference frame (the first) whose scale
+  :data:`gmoslib.instrument.detectors.PIXEL_SCALE`).  A reference frame (the first) whose scale
   is off is only noted and the others are compared with it: a whole night may share such a
   WCS (the real 2017 GN Hamamatsu illumination mask has 0.1455 "/pixel at 2x2, nominal 0.1614);
 * its ``rotation - PA`` and parity (sign of det CD) agree with the stack's median and majority
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.io import fits
 
-from gmoslib.instrument import lookups
+from gmoslib.instrument import detectors
 
 #: Largest relative departure of the WCS pixel scale from the nominal one.  The CCDs'
 #: field distortion changes the scale by well under 1 % over the field.
@@ -56,8 +56,8 @@ def nominal_pixel_scale(phu: fits.Header, sci: fits.Header) -> float | None:
     """Nominal pixel scale (arcsec per binned pixel along y) of a GMOS frame from its
     INSTRUME, DETTYPE and CCDSUM (reference 2.4); None when unknown."""
     instrument = str(phu.get("INSTRUME", "")).strip()
-    pretty = lookups.DETTYPE_PRETTY.get(str(phu.get("DETTYPE", "")).strip())
-    scale = lookups.PIXEL_SCALE.get((instrument, pretty))
+    pretty = detectors.DETTYPE_PRETTY.get(str(phu.get("DETTYPE", "")).strip())
+    scale = detectors.PIXEL_SCALE.get((instrument, pretty))
     try:
         ybin = int(str(sci.get("CCDSUM", phu.get("CCDSUM", "1 1"))).split()[1])
     except (IndexError, ValueError):

@@ -1,6 +1,6 @@
 """Amplifier gain, read noise and nominal bias level of every GMOS amplifier (the simulator's
 own copy, transcribed from the reference, section 2.2, independently of
-``gmoslib.instrument.lookups``).
+``gmoslib.instrument``).
 
 Each row is ``"AMPNAME": "g rn bias; g rn bias; g rn bias; g rn bias"`` for the read modes of
 :data:`READ_MODES` in that order; g in electrons/ADU, rn (read noise) in electrons, bias

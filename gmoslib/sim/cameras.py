@@ -2,7 +2,7 @@
 full wells, named ROIs and the raw sections of an amplifier for a binning and ROI.
 
 Transcribed from the reference (sections 1.1-1.3, 2.1-2.4) and the real headers of the DRAGONS
-illumination masks (shared/data/real), independently of ``gmoslib.instrument.lookups``: the
+illumination masks (shared/data/real), independently of ``gmoslib.instrument``: the
 simulator is a witness for the pipeline and must not share its tables
 (tests/test_sim_tables.py compares the two entry by entry).
 

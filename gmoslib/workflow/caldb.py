@@ -13,7 +13,8 @@ import os
 
 import pandas as pd
 
-from gmoslib.instrument.descriptors import DescriptorError, describe
+from gmoslib.instrument.descriptors import DescriptorError
+from gmoslib.instrument.manifest_row import describe
 from gmoslib.io.errors import FitsReadError
 from gmoslib.workflow.manifest import COLUMNS, frame_root
 

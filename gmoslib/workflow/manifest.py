@@ -12,7 +12,8 @@ import os
 
 import pandas as pd
 
-from gmoslib.instrument.descriptors import DESCRIBED_COLUMNS, DescriptorError, Descriptors, describe
+from gmoslib.instrument.descriptors import DescriptorError, Descriptors
+from gmoslib.instrument.manifest_row import DESCRIBED_COLUMNS, describe
 from gmoslib.instrument.sections import parse_section
 from gmoslib.instrument.validate import header_value_problem
 from gmoslib.io.errors import FitsReadError
