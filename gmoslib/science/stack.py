@@ -90,11 +90,11 @@ def stack_science(
                 dq_mm[k] = new_dq[k]
             del new_dq
         exptimes = [float(h["EXPTIME"]) for h in heads]
-        scales = np.asarray(final_stack.exposure_scale_factors(exptimes), dtype=float)
+        scales = final_stack.exposure_scale_factors(exptimes)
         # background_offsets samples every 4th row and column: scale only that sample
-        offsets = np.asarray(final_stack.background_offsets(
+        offsets = final_stack.background_offsets(
             [sci_mm[k, ::4, ::4] * scales[k] for k in range(n)],
-            [dq_mm[k, ::4, ::4] for k in range(n)], stride=1), dtype=float)
+            [dq_mm[k, ::4, ::4] for k in range(n)], stride=1)
         for k in range(n):
             stacked[k]["scale"] = float(scales[k])
             stacked[k]["offset"] = float(offsets[k])
