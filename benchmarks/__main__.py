@@ -247,7 +247,8 @@ def case_science(sci_paths, bias: Path, flat: Path, work: Path, memory_mb: int,
     code = _T0 + f"""
 import os
 from gmoslib.io.fitsio import write_frame
-from gmoslib.science.recipes import detect_catalogue, reduce_science_frame, stack_science
+from gmoslib.science.reduce import detect_catalogue, reduce_science_frame
+from gmoslib.science.stack import stack_science
 {_START}{_remember(sci_paths)}mosaics, cats = [], []
 for p in {sci_paths!r}:
     m, _ = reduce_science_frame(p, {str(bias)!r}, {str(flat)!r}, overscan={{}})

@@ -1,5 +1,5 @@
 """Snakemake adapter: dithered raw science frames + their master bias/flat -> processed fringe
-(gmoslib.science.recipes.make_fringe_frame)."""
+(gmoslib.science.fringe_frame.make_fringe_frame)."""
 
 import logging
 import os
@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside t
 
 from gmoslib.io.fitsio import write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
-from gmoslib.science.recipes import make_fringe_frame  # noqa: E402
+from gmoslib.science.fringe_frame import make_fringe_frame  # noqa: E402
 from gmoslib.workflow.caldb import read_bpm  # noqa: E402
 from gmoslib.workflow.joberrors import job  # noqa: E402
 

@@ -13,7 +13,7 @@ from astropy.table import Table  # noqa: E402
 from gmoslib.io.fitsio import atomic_output, scratch_dir_for, write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
 from gmoslib.qa.tables import FRAME_COLUMNS, STACK_COLUMNS, stack_qa  # noqa: E402
-from gmoslib.science.recipes import stack_science  # noqa: E402
+from gmoslib.science.stack import stack_science  # noqa: E402
 from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.stack

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from gmoslib.config import schema as rt
-from gmoslib.science.recipes import detect_catalogue
+from gmoslib.science.reduce import detect_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())

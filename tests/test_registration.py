@@ -193,7 +193,7 @@ def test_a_degenerate_wcs_in_a_stack_is_set_aside_by_name_not_shifted(tmp_path, 
 
     from gmoslib.io.fitsio import read_frame
     from gmoslib.science.detect import detect_sources
-    from gmoslib.science.recipes import stack_science
+    from gmoslib.science.stack import stack_science
 
     rng = np.random.default_rng(8)
     xy = rng.uniform(30, 170, (25, 2))

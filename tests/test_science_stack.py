@@ -13,7 +13,7 @@ from gmoslib.science.final_stack import background_offsets, exposure_scale_facto
 
 # the tests' step parameters (the primitives have no defaults)
 flag_cosmic_rays_by_stacking = partial(cosmic.flag_cosmic_rays_by_stacking, hsigma=7.0, dilation=1)
-stack_science = partial(science_stack.stack_science, lsigma=3.0, hsigma=3.0)
+stack_science = partial(science_stack.stack_aligned, lsigma=3.0, hsigma=3.0)
 
 OFFSETS = np.array([0.0, 12.3, -7.1, 30.0, 5.0])
 

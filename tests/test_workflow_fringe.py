@@ -20,8 +20,8 @@ from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame
 from gmoslib.io.frame import Extension
 from gmoslib.science import resample as resamplelib
+from gmoslib.science.fringe_frame import make_fringe_frame
 from gmoslib.science.mosaic import mosaic_detectors
-from gmoslib.science.recipes import make_fringe_frame
 from gmoslib.sim import simulate_preset
 from gmoslib.sim.presets import _night
 from tests.test_workflow_science import _flat_level

@@ -253,7 +253,7 @@ def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch,
     """The QA table is made by the job that makes the stack: when sources cannot be detected
     on the stack, the two numbers that need them are left empty and the reason is printed;
     every other number is still measured."""
-    import gmoslib.science.recipes
+    import gmoslib.science.reduce
     from gmoslib.qa.tables import stack_qa
 
     _, work = reduced
@@ -268,7 +268,7 @@ def test_stack_qa_survives_a_failed_detection_on_the_stack(reduced, monkeypatch,
     def overflow(*args, **kwargs):
         raise Exception("internal pixel buffer full: 300000 active object pixels")
 
-    monkeypatch.setattr(gmoslib.science.recipes, "detect_catalogue", overflow)
+    monkeypatch.setattr(gmoslib.science.reduce, "detect_catalogue", overflow)
     rows2, total = stack_qa(mosaics, catalogues, stack, records)
     assert "internal pixel buffer full" in capsys.readouterr().err
     assert np.isnan(total["n_sources"]) and np.isnan(total["seeing_fwhm"])

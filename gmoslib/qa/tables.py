@@ -158,7 +158,7 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
     from astropy.table import Table
 
     from gmoslib.io.fitsio import read_frame
-    from gmoslib.science.recipes import detect_catalogue, frame_seeing
+    from gmoslib.science.reduce import detect_catalogue, frame_seeing
 
     frames = []
     for mpath, cpath in zip(mosaic_paths, catalogue_paths, strict=True):

@@ -5,7 +5,7 @@ stack the part stacks with ``reduce -r alignAndStack``.  Here the parts are any
 single-extension SCI/VAR/DQ files in electrons with a celestial WCS (the workflow's
 ``results/*_stack.fits`` or ``work/mosaic/*_mosaic.fits``): sources are detected on each,
 the catalogues aligned to the first input, the inputs resampled onto its grid, scaled to its
-exposure time, background-matched and combined by :func:`gmoslib.science.recipes.stack_science`
+exposure time, background-matched and combined by :func:`gmoslib.science.stack.stack_science`
 (without flagCosmicRaysByStacking, which the alignAndStack recipe does not run).
 """
 
@@ -24,31 +24,26 @@ from gmoslib.instrument.descriptors import pretty_filter_name
 from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame, read_headers
 from gmoslib.io.frame import Frame
-from gmoslib.science.recipes import detect_catalogue, stack_science
+from gmoslib.science.reduce import detect_catalogue
+from gmoslib.science.stack import stack_science
 
 #: PHU keywords stack_science writes once per input; those of an input stack's own inputs
 #: are dropped from the new stack (its provenance keeps their history).
 _PER_INPUT_KEY = re.compile(r"^(IMCMB|ALGN|SCAL|BOFF)(\d{3})$")
 
 
-def _regular_file(path: str) -> None:
-    """RecipeError unless path is an existing regular file (a device or a pipe would be read
-    without end)."""
+def check_stack_input(path: str) -> dict:
+    """Raise RecipeError (or FitsReadError) unless ``path`` is a regular file (a device or a
+    pipe would be read without end) holding one reduced image in electrons with a sky WCS
+    and an exposure time; only headers are read.  Returns what the inputs are compared on:
+    ``filter`` (pretty name or None), ``binning`` ('XxY' or None), ``pixel_scale`` (arcsec)."""
     try:
-        st = os.stat(path)
+        mode = os.stat(path).st_mode
     except OSError as exc:
         raise RecipeError(f"{path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise RecipeError(f"{path}: not a regular file (mode {stat.filemode(st.st_mode)}): "
+    if not stat.S_ISREG(mode):
+        raise RecipeError(f"{path}: not a regular file (mode {stat.filemode(mode)}): "
                           "alignAndStack reads FITS files made by the science recipe")
-
-
-def check_stack_input(path: str) -> dict:
-    """Raise RecipeError (or FitsReadError) unless ``path`` is one reduced image in electrons
-    with a sky WCS and an exposure time; only headers are read.  Returns what the inputs are
-    compared on: ``filter`` (pretty name or None), ``binning`` ('XxY' or None),
-    ``pixel_scale`` (arcsec)."""
-    _regular_file(path)
     phu, sci = read_headers(path)
     sci = [h for h in sci if str(h.get("EXTNAME", "")).upper() == "SCI"]
     if len(sci) != 1:
@@ -64,13 +59,12 @@ def check_stack_input(path: str) -> dict:
         warnings.simplefilter("ignore", FITSFixedWarning)
         try:
             wcs = WCS(header)
-            if not wcs.has_celestial:
-                raise RecipeError(f"{path}: the SCI extension has no celestial WCS to align on")
-            scale = float(wcs.celestial.proj_plane_pixel_scales()[1].to_value("arcsec"))
+            scale = (float(wcs.celestial.proj_plane_pixel_scales()[1].to_value("arcsec"))
+                     if wcs.has_celestial else None)
         except (ValueError, KeyError, TypeError, MemoryError) as exc:
-            if isinstance(exc, RecipeError):
-                raise
             raise RecipeError(f"{path}: the SCI extension's WCS cannot be used ({exc})") from None
+    if scale is None:
+        raise RecipeError(f"{path}: the SCI extension has no celestial WCS to align on")
     if not math.isfinite(scale) or scale <= 0:
         raise RecipeError(f"{path}: the SCI extension's WCS has pixel scale {scale} arcsec")
     if "EXPTIME" not in phu:
@@ -133,11 +127,7 @@ def align_and_stack(
         raise RecipeError(f"alignAndStack needs at least 2 inputs, got {len(paths)}: "
                           f"{', '.join(paths)}")
     check_stack_inputs(paths)  # (headers only: no pixel is read before every input passes)
-    catalogues = []
-    for path in paths:
-        frame = read_frame(path)
-        catalogues.append(detect_catalogue(frame.exts[0], **detect))
-        del frame
+    catalogues = [detect_catalogue(read_frame(path).exts[0], **detect) for path in paths]
     out, records = stack_science(
         list(paths), catalogues, align=align, resample_order=resample_order,
         cosmic={"enabled": False}, stack=stack, memory_bytes=memory_bytes,

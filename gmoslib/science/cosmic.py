@@ -10,8 +10,7 @@ For N >= 2 frames on one grid (SCI electrons, VAR electrons**2, DQ uint16):
 3. A pixel is a cosmic ray when ``D > b + hsigma * sqrt(VAR_frame + VAR_M) +
    source_tolerance * max(M - sky_M, 0)`` and the frame itself rises above the sky,
    ``frame - offset - sky_M > hsigma * sqrt(VAR_frame)``; it is not bad (1), saturated (4) or
-   no-data (16),
-   it is not in the frame's object mask, and M is defined there.
+   no-data (16), it is not in the frame's object mask, and M is defined there.
 
 Choices beyond the reference:
 
@@ -30,6 +29,8 @@ The flagged mask is dilated by a disc of radius ``dilation`` px and OR-ed into D
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck as bn
 import numpy as np
@@ -100,32 +101,19 @@ def flag_cosmic_rays_by_stacking(
         raise ValueError(f"flag_cosmic_rays_by_stacking: need at least 2 frames, got {n}")
     if dilation < 0:
         raise ValueError(f"flag_cosmic_rays_by_stacking: dilation must be >= 0, got {dilation}")
-    scis, vars_, dqs, masks = [], [], [], []
     shape = np.shape(frames[0][0])
-    for i, fr in enumerate(frames):
-        if len(fr) != 4:
-            raise ValueError(
-                f"flag_cosmic_rays_by_stacking: frame {i} must be (sci, var, dq, objmask), "
-                f"got {len(fr)} items"
-            )
-        sci, var, dq, om = fr
-        sci = np.asarray(sci)
-        if sci.ndim != 2 or sci.shape != shape:
-            raise ValueError(
-                f"flag_cosmic_rays_by_stacking: frame {i} sci shape {sci.shape}, expected {shape}"
-            )
-        dq = np.zeros(shape, DQ_DTYPE) if dq is None else np.asarray(dq, DQ_DTYPE)
-        om = np.zeros(shape, bool) if om is None else np.asarray(om, bool)
-        for name, arr in (("var", var), ("dq", dq), ("objmask", om)):
+    if len(shape) != 2:
+        raise ValueError(f"flag_cosmic_rays_by_stacking: sci arrays must be 2-D, got {shape}")
+    scis, vars_, dqs, masks = [], [], [], []
+    for i, (sci, var, dq, om) in enumerate(frames):
+        for name, arr in (("sci", sci), ("var", var), ("dq", dq), ("objmask", om)):
             if arr is not None and np.shape(arr) != shape:
-                raise ValueError(
-                    f"flag_cosmic_rays_by_stacking: frame {i} {name} shape {np.shape(arr)}, "
-                    f"expected {shape}"
-                )
-        scis.append(sci)
+                raise ValueError(f"flag_cosmic_rays_by_stacking: frame {i} {name} shape "
+                                 f"{np.shape(arr)}, expected {shape}")
+        scis.append(np.asarray(sci))
         vars_.append(None if var is None else np.asarray(var))
-        dqs.append(dq)
-        masks.append(om)
+        dqs.append(np.zeros(shape, DQ_DTYPE) if dq is None else np.asarray(dq, DQ_DTYPE))
+        masks.append(np.zeros(shape, bool) if om is None else np.asarray(om, bool))
     have_var = all(v is not None for v in vars_)
 
     # python floats: arithmetic with the float32 frames stays float32 (no float64 copies)
@@ -160,6 +148,7 @@ def flag_cosmic_rays_by_stacking(
 
     structure = _disc(dilation) if dilation > 0 else None
     rows = _ROWS_PER_BLOCK // 2  # blocks of a few MB: the temporaries stay in cache
+    h, tol, sky = np.float32(hsigma), np.float32(source_tolerance), np.float32(sky_med)
 
     def flag(i):
         off = np.float32(offsets[i])
@@ -172,9 +161,6 @@ def flag_cosmic_rays_by_stacking(
         b = np.float32(np.median(sample))
         if not have_var:
             mad_noise = np.float32(1.4826 * np.median(np.abs(sample - b)))
-        h = np.float32(hsigma)
-        tol = np.float32(source_tolerance)
-        sky = np.float32(sky_med)
         cr = np.empty(shape, bool)
         for r0 in range(0, ny, rows):
             r1 = min(ny, r0 + rows)
@@ -203,9 +189,5 @@ def flag_cosmic_rays_by_stacking(
         new[cr] |= COSMIC_RAY
         return new
 
-    if threads <= 1:
-        return [flag(i) for i in range(n)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=int(threads)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
         return list(pool.map(flag, range(n)))

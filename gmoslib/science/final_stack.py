@@ -1,19 +1,23 @@
-"""Final science stack: background offsets, exposure scaling, the stack itself.
+"""Array primitives of the final stack: background offsets, exposure scaling, the combination.
 
 Reference sections 5.8 (``optimal_normalization``), 5.19 (scaleCountsToReference with
-``tolerance=0``) and 5.20 (final ``stackFrames(zero=True)``).  Frames are aligned on one grid
-(``gmoslib.science.resample``).  SCI is in electrons, VAR in electrons**2, DQ uint16.
+``tolerance=0``) and 5.20 (final ``stackFrames(zero=True)``), on frames already resampled
+onto one grid; the recipe that reads the mosaics, aligns, resamples and calls these is
+:func:`gmoslib.science.stack.stack_science`.  SCI in electrons, VAR in electrons**2, DQ uint16.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from gmoslib.stacking import stack_frames
 
-__all__ = ["background_offsets", "exposure_scale_factors", "stack_science"]
+__all__ = ["background_offsets", "exposure_scale_factors", "frame_planes", "row_reader",
+           "stack_aligned"]
 
 
 def background_offsets(scis, dqs=None, *, method: str = "optimal", stride: int = 4):
@@ -35,48 +39,41 @@ def background_offsets(scis, dqs=None, *, method: str = "optimal", stride: int =
     n = len(scis)
     if n == 0:
         raise ValueError("background_offsets: no frames given")
-    if dqs is not None and len(dqs) != n:
+    dqs = [None] * n if dqs is None else dqs
+    if len(dqs) != n:
         raise ValueError(f"background_offsets: {n} sci arrays but {len(dqs)} dq arrays")
     if stride < 1:
         raise ValueError(f"background_offsets: stride must be >= 1, got {stride}")
     shape = np.shape(scis[0])
     sub, good = [], []
-    for i in range(n):
-        s = np.asarray(scis[i])
-        if s.shape != shape:
-            raise ValueError(
-                f"background_offsets: frame {i} has shape {s.shape}, expected {shape}"
-            )
-        s = s[::stride, ::stride].astype(np.float64).ravel()
+    for i, (s, d) in enumerate(zip(scis, dqs, strict=True)):
+        if np.shape(s) != shape:
+            raise ValueError(f"background_offsets: frame {i} has shape {np.shape(s)}, "
+                             f"expected {shape}")
+        s = np.asarray(s)[::stride, ::stride].astype(np.float64).ravel()
         g = np.isfinite(s)
-        if dqs is not None and dqs[i] is not None:
-            g &= np.asarray(dqs[i])[::stride, ::stride].ravel() == 0
+        if d is not None:
+            g &= np.asarray(d)[::stride, ::stride].ravel() == 0
         sub.append(s)
         good.append(g)
     if n == 1:
         return np.zeros(1)
     rows, rhs, weights = [], [], []
-    for i in range(n):
-        for j in range(i + 1, n):
-            both = good[i] & good[j]
-            npix = int(both.sum())
-            if npix == 0:
-                continue
-            row = np.zeros(n)
-            row[i], row[j] = 1.0, -1.0
-            rows.append(row)
+    for i, j in itertools.combinations(range(n), 2):
+        both = good[i] & good[j]
+        if both.any():
+            rows.append(np.zeros(n))
+            rows[-1][i], rows[-1][j] = 1.0, -1.0
             rhs.append(np.median(sub[i][both] - sub[j][both]))
-            weights.append(float(npix))
+            weights.append(float(both.sum()))
     if not rows:
         raise ValueError("background_offsets: no pair of frames has pixels good in both")
     a = np.array(rows)[:, 1:]  # c_0 = 0 is fixed
     w = np.sqrt(np.array(weights))
     sol, _, rank, _ = np.linalg.lstsq(a * w[:, None], np.array(rhs) * w, rcond=None)
     if rank < n - 1:
-        raise ValueError(
-            "background_offsets: offsets are undetermined (some frame shares no good pixels "
-            "with the others)"
-        )
+        raise ValueError("background_offsets: offsets are undetermined (some frame shares no "
+                         "good pixels with the others)")
     return np.concatenate([[0.0], sol])
 
 
@@ -90,22 +87,26 @@ def exposure_scale_factors(exptimes) -> np.ndarray:
     return t[0] / t
 
 
-def _as_reader(frame) -> Callable[[int, int], tuple]:
-    if callable(frame):
-        return frame
-    sci, var, dq = frame
-
-    def read(y0: int, y1: int):
-        return (
-            sci[y0:y1],
-            None if var is None else var[y0:y1],
-            None if dq is None else dq[y0:y1],
-        )
-
-    return read
+def row_reader(sci, var=None, dq=None) -> Callable[[int, int], tuple]:
+    """``read(y0, y1) -> (sci, var, dq)`` rows y0:y1 of one frame's (ny, nx) planes (var and
+    dq may be None), as :func:`gmoslib.stacking.stack_frames` reads frames."""
+    return lambda y0, y1: tuple(None if a is None else a[y0:y1] for a in (sci, var, dq))
 
 
-def stack_science(
+def frame_planes(n: int, shape: tuple[int, int], directory: str | None = None,
+                 prefix: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty (n, ny, nx) sci float32, var float32 and dq uint16 planes of n frames: in memory,
+    or memory maps ``{prefix}sci.npy``... in ``directory`` (which the caller removes)."""
+    def plane(name, dtype):
+        if directory is None:
+            return np.empty((n, *shape), dtype)
+        return np.lib.format.open_memmap(os.path.join(directory, f"{prefix}{name}.npy"), "w+",
+                                         dtype, (n, *shape))
+
+    return plane("sci", np.float32), plane("var", np.float32), plane("dq", np.uint16)
+
+
+def stack_aligned(
     frames: Sequence,
     ny: int,
     nx: int,
@@ -117,7 +118,7 @@ def stack_science(
     hsigma: float,
     threads: int = 1,
 ):
-    """Stack aligned science frames (reference 5.20).
+    """Stack science frames aligned on one grid (reference 5.20).
 
     frames : per frame either a callable ``read(y0, y1) -> (sci, var, dq)`` giving rows
         y0:y1, or a tuple of (ny, nx) arrays (sci, var or None, dq or None).
@@ -129,26 +130,14 @@ def stack_science(
     (``threads`` row blocks at once).
     Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).
     """
-    readers = [_as_reader(f) for f in frames]
+    readers = [f if callable(f) else row_reader(*f) for f in frames]
     n = len(readers)
     if n < 2:
-        raise ValueError(f"stack_science: need at least 2 frames, got {n}")
+        raise ValueError(f"stack_aligned: need at least 2 frames, got {n}")
     for name, arr in (("offsets", offsets), ("scales", scales)):
         if arr is not None and np.shape(arr) != (n,):
-            raise ValueError(f"stack_science: {name} must have shape ({n},), got {np.shape(arr)}")
-    return stack_frames(
-        readers,
-        ny,
-        nx,
-        memory_bytes=memory_bytes,
-        operation="mean",
-        reject="sigclip",
-        lsigma=lsigma,
-        hsigma=hsigma,
-        mclip=True,
-        max_iters=None,
-        zero=offsets,
-        scale=scales,
-        apply_dq=True,
-        threads=threads,
-    )
+            raise ValueError(f"stack_aligned: {name} must have shape ({n},), got {np.shape(arr)}")
+    return stack_frames(readers, ny, nx, memory_bytes=memory_bytes, operation="mean",
+                        reject="sigclip", lsigma=lsigma, hsigma=hsigma, mclip=True,
+                        max_iters=None, zero=offsets, scale=scales, apply_dq=True,
+                        threads=threads)

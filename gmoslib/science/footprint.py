@@ -34,15 +34,10 @@ def crop_to_data(mosaic: Extension, *, below: float = CROP_BELOW_FRACTION) -> Ex
     mosaic's area, else the mosaic unchanged.  sci (electrons), var, dq arrays of shape
     (ny, nx) are cut alike; CRPIX1/2 move by the cut's origin; the header records it in
     CROPX1/CROPY1 (0-based pixel of the uncropped mosaic at the new pixel 0)."""
-    if mosaic.dq is None:
-        return mosaic
-    box = data_box(mosaic.dq)
-    ny, nx = mosaic.sci.shape
-    if box is None:
+    box = None if mosaic.dq is None else data_box(mosaic.dq)
+    if box is None or (box[1] - box[0]) * (box[3] - box[2]) >= below * mosaic.sci.size:
         return mosaic
     y1, y2, x1, x2 = box
-    if (y2 - y1) * (x2 - x1) >= below * nx * ny:
-        return mosaic
     cut = (slice(y1, y2), slice(x1, x2))
     header = mosaic.header.copy()
     if "CRPIX1" in header and "CRPIX2" in header:

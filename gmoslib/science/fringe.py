@@ -89,14 +89,6 @@ def _box_median(sci: np.ndarray, dq: np.ndarray, x: float, y: float, half: int
     return float(np.median(box[good]))
 
 
-def _locate(detsecs: Sequence[Section], x: float, y: float) -> int | None:
-    """Index of the extension whose detector section holds unbinned detector pixel (x, y)."""
-    for i, d in enumerate(detsecs):
-        if d.x1 <= x < d.x2 and d.y1 <= y < d.y2:
-            return i
-    return None
-
-
 def control_pair_scale(
     sci_exts: Sequence[tuple[np.ndarray, np.ndarray]],
     fringe_exts: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -117,23 +109,22 @@ def control_pair_scale(
     ratios or None when no pair is usable, number of pairs used, the ratios).
     """
     half = max(1, math.ceil(box_half / max(xbin, ybin)))
+
+    def levels(x, y):  # (science, fringe) box medians at unbinned detector pixel (x, y)
+        for i, d in enumerate(detsecs):
+            if d.x1 <= x < d.x2 and d.y1 <= y < d.y2:
+                bx, by = (x - d.x1) / xbin, (y - d.y1) / ybin
+                s = _box_median(*sci_exts[i], bx, by, half)
+                f = _box_median(*fringe_exts[i], bx, by, half)
+                return None if s is None or f is None else (s, f)
+        return None
+
     ratios = []
     for peak, trough in pairs:
-        values = []
-        for x, y in (peak, trough):
-            i = _locate(detsecs, x, y)
-            if i is None:
-                break
-            d = detsecs[i]
-            bx, by = (x - d.x1) / xbin, (y - d.y1) / ybin
-            s = _box_median(*sci_exts[i], bx, by, half)
-            f = _box_median(*fringe_exts[i], bx, by, half)
-            if s is None or f is None:
-                break
-            values.append((s, f))
-        if len(values) != 2:
+        at_peak, at_trough = levels(*peak), levels(*trough)
+        if at_peak is None or at_trough is None:
             continue
-        (sp, fp), (st, ft) = values
+        (sp, fp), (st, ft) = at_peak, at_trough
         if fp - ft == 0 or not math.isfinite(fp - ft):
             continue
         ratios.append((sp - st) / (fp - ft))

@@ -96,8 +96,8 @@ def ccd_sky_levels(exts: list[Extension], ccd_index: list[int]) -> dict[int, flo
         if not vals:
             raise ValueError(f"CCD {k + 1} has no good, illuminated, source-free pixels to "
                              "measure the sky on")
-        w = np.array([n for _, n in vals], float)
-        levels[k] = float(np.sum(np.array([lv for lv, _ in vals]) * w) / w.sum())
+        lv, n = np.array(vals, float).T
+        levels[k] = float(np.average(lv, weights=n))
     if levels[1] <= 0:
         raise ValueError(f"CCD2 sky level {levels[1]:.3g} e- is not positive")
     return levels
@@ -109,16 +109,12 @@ def qe_factors(exts: list[Extension], ccd_index: list[int]) -> tuple[float, floa
     return levels[1] / levels[0], levels[1] / levels[2]
 
 
-def factor_range(filter_band: str) -> tuple[float, float]:
-    """Plausible (low, high) QE factor for a filter band (pretty name, e.g. 'r')."""
-    return QE_FACTOR_RANGE.get(str(filter_band), QE_FACTOR_RANGE["other"])
-
-
 def check_factors(factors: tuple[float, float], levels: dict[int, float] | None, *,
                   frame: str, filter_band: str) -> None:
     """Raise :class:`QEFactorError` naming the frame, the factors and the sky levels when a
-    factor is outside :func:`factor_range` (or not finite)."""
-    low, high = factor_range(filter_band)
+    factor is outside the :data:`QE_FACTOR_RANGE` of ``filter_band`` (pretty name, e.g. 'r')
+    or not finite."""
+    low, high = QE_FACTOR_RANGE.get(str(filter_band), QE_FACTOR_RANGE["other"])
     bad = [(name, f) for name, f in (("CCD1", factors[0]), ("CCD3", factors[1]))
            if not (np.isfinite(f) and low <= f <= high)]
     if not bad:
