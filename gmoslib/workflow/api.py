@@ -93,15 +93,9 @@ def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
 
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a message is emitted (notebooks and test
-    runners replace it)."""
+    runners replace it); the stream given to the handler is ignored."""
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
 
 
 def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:

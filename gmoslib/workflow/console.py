@@ -81,9 +81,6 @@ def install(logger: logging.Logger,
     for handler in logger.handlers:
         if handler.get_name() == STREAM_HANDLER:
             if not any(isinstance(f, QuietConsole) for f in handler.filters):
-                inner = list(handler.filters)
-                for f in inner:
-                    handler.removeFilter(f)
-                handler.addFilter(QuietConsole(products_of_job, inner))
+                handler.filters = [QuietConsole(products_of_job, handler.filters)]
             return True
     return False

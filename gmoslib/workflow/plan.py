@@ -229,9 +229,8 @@ class WorkflowPlan:
         paths += [FRINGE_PNG.format(name=os.path.basename(p)[: -len("_fringe.fits")])
                   for p in self.fringes()]
         paths += [MOSAIC_PNG.format(frame=f) for f in frames]
-        for name in groups:
-            paths += [self.paths[k].format(name=name) for k in ("stack_png", "qa_frames",
-                                                                "qa_stack")]
+        paths += [self.paths[k].format(name=name) for name in groups
+                  for k in ("stack_png", "qa_frames", "qa_stack")]
         return paths
 
     def target(self, rule: str) -> list[str]:

@@ -214,12 +214,8 @@ def select_data(inputs, tags: Sequence[str] = (), xtags: Sequence[str] = (),
     pred = parse_expression(expression, table.columns) if expression else None
     out = []
     for _, row in table.iterrows():
-        if not row["usable"]:
-            continue
         row_tags = set(str(row["tags"]).split(","))
-        if not set(tags) <= row_tags or set(xtags) & row_tags:
-            continue
-        if pred is not None and not pred(row):
-            continue
-        out.append(str(row["path"]))
+        if (row["usable"] and set(tags) <= row_tags and not set(xtags) & row_tags
+                and (pred is None or pred(row))):
+            out.append(str(row["path"]))
     return out
