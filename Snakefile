@@ -56,12 +56,6 @@ validate(config, SCHEMA)
 
 
 include: "rules/common.smk"
-
-
-check_config_paths()
-check_writable()
-
-
 include: "rules/manifest.smk"
 include: "rules/bias.smk"
 include: "rules/flat.smk"

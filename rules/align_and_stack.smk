@@ -6,7 +6,7 @@ rule align_and_stack:
     input:
         aligned_files,
     output:
-        stack=ALIGNED_PATH,
+        stack=PATHS["aligned"],
         qa=PATHS["aligned_qa"],
         preview=report(
             PATHS["aligned_png"],

@@ -9,6 +9,7 @@ import sys
 from gmoslib.workflow import caldb, checks as workflow_checks, plan as workflow_plan
 
 from gmoslib.io import rawdir
+from gmoslib.workflow.checks import frame_mem_mb, frame_runtime_min, stack_runtime_min
 from gmoslib.workflow.manifest import read_manifest, skipped_summary
 from gmoslib.workflow.plan import (
     BATCH_PATH,
@@ -39,13 +40,6 @@ RAW_DIR = config["raw_dir"]
 RAW_FILES = rawdir.workflow_inputs(RAW_DIR)
 RAW_LISTING = rawdir.listing_signature(RAW_DIR)
 PATHS = suffixed_paths(config["output_suffix"])
-STACK_PATH, ALIGNED_PATH = PATHS["stack"], PATHS["aligned"]
-QA_RECORDS, QA_FRAMES, QA_STACK = (
-    PATHS["qa_records"],
-    PATHS["qa_frames"],
-    PATHS["qa_stack"],
-)
-STACK_PNG = PATHS["stack_png"]
 STACK_MEMORY_BYTES = config["stack_memory_mb"] * 1024 * 1024
 PREVIEW_MAX_WIDTH = 640  # a report picture stays under 300 kB
 
@@ -102,10 +96,6 @@ def mosaics(frames, template=MOSAIC_PATH):
 # Input, parameter and resource functions (w: the job's wildcards); a PlanningError stops the
 # run before any job, with gmoslib's message.
 step_params = stops(functools.partial(workflow_plan.step_params, config))
-check_config_paths = stops(
-    functools.partial(workflow_checks.check_config_paths, config)
-)
-check_writable = stops(workflow_checks.check_writable)
 group_raw_files = lambda kind: stops(lambda w: plan().group_raw_files(kind, w.name))
 raw_checksums = lambda paths: plan().raw_checksums(paths)
 flat_bias = stops(lambda w: plan().calibration_for(w.name, "processed_bias"))
@@ -113,16 +103,8 @@ science_raw = stops(lambda w: plan().frames_paths([w.frame])[0])
 science_bias = stops(lambda w: plan().calibration_for(w.frame, "processed_bias"))
 science_flat = stops(lambda w: plan().calibration_for(w.frame, "processed_flat"))
 science_fringe = stops(lambda w: plan().fringe_for(w.frame))
-fringe_raw_files = stops(lambda w: plan().fringe_raw_files(w.name))
-fringe_biases = stops(
-    lambda w: [
-        plan().calibration_for(f, "processed_bias") for f in groups("fringe")[w.name]
-    ]
-)
-fringe_flats = stops(
-    lambda w: [
-        plan().calibration_for(f, "processed_flat") for f in groups("fringe")[w.name]
-    ]
+fringe_calibrations = lambda caltype: stops(
+    lambda w: [plan().calibration_for(f, caltype) for f in groups("fringe")[w.name]]
 )
 stack_batches = lambda w: [
     BATCH_PATH.format(name=b) for b in plan().plan.batches_of_stack[w.name]
@@ -133,9 +115,10 @@ target = lambda rule: stops(lambda w: plan().target(rule))
 stack_mem_mb = lambda paths: workflow_checks.stack_mem_mb(
     paths, config["stack_memory_mb"]
 )
-stack_runtime_min = workflow_checks.stack_runtime_min
-frame_mem_mb = workflow_checks.frame_mem_mb
-frame_runtime_min = workflow_checks.frame_runtime_min
+
+# Start-up checks: the config's files and folders are there, the outputs can be written.
+stops(workflow_checks.check_config_paths)(config)
+stops(workflow_checks.check_writable)()
 
 
 def end_of_run_notes(success):
@@ -145,7 +128,6 @@ def end_of_run_notes(success):
     if success:
         move = config["stale_products"] == "move"
         lines.append(workflow_checks.stale_line(lambda: plan().current_names(), move))
+    # (notes go to stderr: stdout is for products, e.g. gmos reduce)
     for line in filter(None, lines):
-        print(
-            line, file=sys.stderr
-        )  # (notes: stdout is for products, e.g. gmos reduce)
+        print(line, file=sys.stderr)

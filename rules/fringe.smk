@@ -1,8 +1,8 @@
 rule make_fringe:
     input:
-        raws=fringe_raw_files,
-        biases=fringe_biases,
-        flats=fringe_flats,
+        raws=group_raw_files("fringe"),
+        biases=fringe_calibrations("processed_bias"),
+        flats=fringe_calibrations("processed_flat"),
     output:
         fringe=FRINGE_PATH,
         preview=report(

@@ -79,10 +79,10 @@ rule stack_science:
             groups("science")[wildcards.name], CATALOGUE_PATH
         ),
     output:
-        stack=STACK_PATH,
-        qa=QA_RECORDS,
+        stack=PATHS["stack"],
+        qa=PATHS["qa_records"],
         preview=report(
-            STACK_PNG,
+            PATHS["stack_png"],
             caption="../report/stack.rst",
             category="4. Stacks",
             labels={
@@ -91,7 +91,7 @@ rule stack_science:
             },
         ),
         qa_frames=report(
-            QA_FRAMES,
+            PATHS["qa_frames"],
             caption="../report/qa_frames.rst",
             category="4. Stacks",
             labels={
@@ -100,7 +100,7 @@ rule stack_science:
             },
         ),
         qa_stack=report(
-            QA_STACK,
+            PATHS["qa_stack"],
             caption="../report/qa_stack.rst",
             category="4. Stacks",
             labels={

@@ -78,7 +78,7 @@ def _cmd_select(args) -> int:
 
     paths = select_data(_load_table(args), tags=split_tags(args.tags),
                         xtags=split_tags(args.xtags), expression=args.expr)
-    text = "\n".join(paths) + ("\n" if paths else "")
+    text = "".join(f"{p}\n" for p in paths)
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text)
@@ -97,10 +97,7 @@ def _cmd_showd(args) -> int:
     for path in args.files:
         phu, exts = read_headers(path)
         d = Descriptors(phu, exts, path)
-        values = []
-        for name in names:
-            values.append(str(descriptor_value(d, name)))
-        print(path + "\t" + "\t".join(values))
+        print("\t".join([path, *(str(descriptor_value(d, name)) for name in names)]))
     return 0
 
 
@@ -170,15 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_params)
 
     for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # TEMPORARY guard while other helpers write their modules (the lead removes it):
-            # only the registered module itself may be missing, never one it imports.
-            if exc.name != name:
-                raise
-            continue
-        module.add_subcommand(sub)
+        importlib.import_module(name).add_subcommand(sub)
     for name, p in sub.choices.items():
         if not p.epilog and name in EXAMPLES:
             p.epilog = f"example:\n  {EXAMPLES[name]}"

@@ -1,10 +1,8 @@
 """``gmos reduce``: DRAGONS' ``reduce`` command line, run by :func:`gmoslib.workflow.api.reduce`.
 
-The command line and the Python API are one front-end: this module only turns DRAGONS'
-arguments (``@list`` files, ``-r RECIPE``, ``-p STEP:PARAM=VALUE``, ``--suffix``,
-``--user_cal TYPE:FILE``) into the arguments of :func:`gmoslib.workflow.api.reduce`, which plans and
-runs the workflow.  So ``gmos reduce`` and ``reduce()`` in one working directory write the
-same config and the same products, and switching between them reruns nothing.
+This module only turns DRAGONS' arguments (``@list`` files, ``-r RECIPE``,
+``-p STEP:PARAM=VALUE``, ``--suffix``, ``--user_cal TYPE:FILE``) into the arguments of
+:func:`gmoslib.workflow.api.reduce`, so both write the same config and the same products.
 """
 
 from __future__ import annotations

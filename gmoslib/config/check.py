@@ -33,9 +33,9 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _example(node: dict, key: str):
+def _example(node: dict):
     """One value the node accepts: its default, first enum value, or one by type."""
-    if "examples" in node and node["examples"]:
+    if node.get("examples"):
         return node["examples"][0]
     if "default" in node and node["default"] not in (None, {}, []):
         return node["default"]
@@ -81,18 +81,17 @@ def _describe(error, schema: dict) -> str:
             lines.append(f"unknown key {full}{hint}\n  allowed keys"
                          f"{' of ' + _key(path) if path else ''}: {', '.join(known)}")
             props = node.get("properties", {})
-            scalar = [k for k in props if not isinstance(_example(props[k], k), dict | list)]
+            scalar = [k for k in props if not isinstance(_example(props[k]), dict | list)]
             shown = (close or scalar or known)[:1]
             if shown:
-                example = _example(props[shown[0]], shown[0])
-                lines[-1] += f"\n  example: {_key([*path, shown[0]])}: {_show(example)}"
+                example = _show(_example(props[shown[0]]))
+                lines[-1] += f"\n  example: {_key([*path, shown[0]])}: {example}"
         return "\n".join(lines) or f"{_key(path)}: {error.message}"
     node = _node(schema, path)
     key = _key(path)
-    leaf = str(path[-1]) if path else key
     return (f"{key}: {json.dumps(error.instance, default=str)[:80]} is not allowed "
             f"({error.message[:120]})\n  allowed: {_allowed(node)}\n"
-            f"  example: {key}: {_show(_example(node, leaf))}")
+            f"  example: {key}: {_show(_example(node))}")
 
 
 def config_problems(config: dict, schema: dict) -> str:

@@ -9,6 +9,7 @@ names, so ``-p stackFrames:hsigma=5`` becomes ``params: {stackFrames: {hsigma: 5
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -76,27 +77,20 @@ def _coerce(value, prop: dict):
         return None
     if "boolean" in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
-    if "integer" in types:
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    if "number" in types:
-        try:
-            return float(text)
-        except ValueError:
-            pass
+    for kind, cast in (("integer", int), ("number", float)):
+        if kind in types:
+            with contextlib.suppress(ValueError):
+                return cast(text)
     return value
 
 
 def check_params(params, schema: dict) -> dict:
     """Check a ``params:`` config section against the schema's steps and parameters.
 
-    Unknown steps or parameters raise :class:`ParamsError` naming the key and listing the
-    valid ones (the schema validator only says that a key "was unexpected").  String values
-    given on the command line (``--config 'params={stackBiases: {lsigma: 5}}'`` arrives as
-    ``'5'``) are converted to the parameter's type.  Returns a new dict; types, ranges and
-    enums are left to the schema validation that follows.
+    Unknown steps or parameters raise :class:`ParamsError` naming the key and the valid ones
+    (the schema validator only says a key "was unexpected"); strings from the command line
+    (``--config 'params={stackBiases: {lsigma: 5}}'`` gives ``'5'``) get the parameter's type.
+    Returns a new dict; types, ranges and enums are left to the schema validation.
     """
     if params is None:
         return {}
@@ -111,13 +105,11 @@ def check_params(params, schema: dict) -> dict:
             raise ParamsError(
                 f"unknown step {step!r} in config params; valid steps: {', '.join(steps)}")
         known = steps[step].get("properties", {})
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
+        if not isinstance(values, dict | None):
             raise ParamsError(
                 f"config params.{step} must be a mapping of parameter -> value, got {values!r}")
         checked = {}
-        for name, value in values.items():
+        for name, value in (values or {}).items():
             if name not in known:
                 valid = ", ".join(known) if known else "(this step has no parameters)"
                 raise ParamsError(
@@ -150,5 +142,3 @@ def defaults(schema: dict) -> dict[str, dict]:
                    for name, prop in s.get("properties", {}).items()}
             for step, s in step_schemas(schema).items()}
 
-
-# ------------------------------------------------------------------------- text listings

@@ -15,21 +15,16 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
     stack.qa                                              # the stack's QA table (pandas)
 
-:func:`reduce` runs the gmos-snake Snakefile (of the checkout gmoslib sits in, or the copy
-installed with it: :mod:`gmoslib.config.files`) through Snakemake's public Python API (no
-subprocess), in ``workdir``, on exactly the files given: they are exposed to the workflow as
-``workdir/inputs/``, a folder of symbolic links (raw files are never copied or modified), and
-the processed calibrations already in ``workdir/calibrations/`` are searched as the caldb.
-The products are the same files, byte for byte, as a command-line run would write, and
-``gmos reduce`` (:mod:`gmoslib.cli.reduce`) is this function: both stage the inputs and write
-the config the same way, so switching between them in a folder reruns nothing.  A call shows
-a progress bar (tqdm, when installed) and Snakemake's warnings and errors; ``verbose=True``
-shows Snakemake's own output instead.
-
-Unlike the rest of gmoslib this module imports Snakemake (lazily, inside :func:`reduce`),
-its public ``snakemake.api`` and ``snakemake.utils`` only.  Snakemake returns nothing from a
-run, so the products of a call are listed by :class:`gmoslib.workflow.plan.WorkflowPlan` from
-the manifest the run made and the same validated config: the inputs of the target rule.
+:func:`reduce` runs the gmos-snake Snakefile (:mod:`gmoslib.config.files`) through Snakemake's
+public Python API (lazily imported: ``snakemake.api``, ``snakemake.utils``), in ``workdir``, on
+exactly the files given, exposed as ``workdir/inputs/``, a folder of symbolic links (raw files
+are never copied or modified); processed calibrations in ``workdir/calibrations/`` are the
+caldb.  Products are byte for byte those of a command-line run, and ``gmos reduce``
+(:mod:`gmoslib.cli.reduce`) is this function, so switching between them reruns nothing.  A
+call shows a progress bar (tqdm, when installed) and Snakemake's warnings and errors;
+``verbose=True`` shows Snakemake's own output.  Snakemake returns nothing from a run: the
+products (the target rule's inputs) are listed by :class:`gmoslib.workflow.plan.WorkflowPlan`
+from the run's manifest and validated config.
 """
 
 from __future__ import annotations
@@ -98,21 +93,13 @@ def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
 
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a message is emitted (notebooks and test
-    runners replace it)."""
+    runners replace it); the stream given to the handler is ignored."""
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
 
 
 def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:
-    """Send this module's messages to ``stream`` (default stderr) once, and keep Snakemake's
-    messages from reaching the root logger as well (a notebook that called
-    ``logging.basicConfig`` would otherwise show each one twice).  Calling it again only
+    """Send this module's messages to ``stream`` (default stderr) once; calling it again only
     changes the level.  Returns the ``gmoslib.workflow.api`` logger."""
     if not any(h.get_name() == _HANDLER_NAME for h in log.handlers):
         handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
@@ -121,8 +108,8 @@ def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level)
-    # Snakemake attaches its own handlers to this logger at every run (and removes them
-    # afterwards); propagating as well would print every message a second time.
+    # Snakemake attaches its own handlers to its logger at every run: propagating to the root
+    # logger as well (a notebook's logging.basicConfig) would print every message twice.
     logging.getLogger("snakemake.logging").propagate = False
     return log
 
@@ -293,10 +280,9 @@ def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores
 
 
 class _Console(logging.Handler):
-    """The quiet console of :func:`reduce`: Snakemake's "n of m steps done" drives a
-    progress bar (tqdm's, which draws itself in a terminal and in a notebook; without tqdm,
-    Snakemake's own progress line is printed), warnings and errors are printed in full with
-    Snakemake's formatting, everything else is left to the log file in .snakemake/log."""
+    """The quiet console of :func:`reduce`: Snakemake's "n of m steps done" drives a tqdm
+    progress bar (terminal or notebook; without tqdm, a progress line), warnings and errors
+    are printed in full, everything else is left to the log file in .snakemake/log."""
 
     def __init__(self, label: str):
         super().__init__(logging.DEBUG)

@@ -169,8 +169,7 @@ def _bpm_row(path: str) -> dict | None:
 def associate_bpm(dirs, frame_desc) -> str | None:
     """Path of the processed BPM under the folders ``dirs`` for a raw frame (its
     :class:`~gmoslib.instrument.descriptors.Descriptors`), by the archive rule of reference 6.2:
-    same
-    instrument and binning, the BPM's date not after the frame's, the BPM's amplifiers
+    same instrument and binning, the BPM's date not after the frame's, the BPM's amplifiers
     (AMPNAME) including every amplifier of the frame; the most recent such BPM wins (ties:
     the path).  None when no BPM qualifies (logged with the candidates' count)."""
     want_inst = frame_desc.instrument()

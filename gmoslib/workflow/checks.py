@@ -72,11 +72,6 @@ def check_writable(workdir: str = ".") -> None:
 
 
 # -- resource requests (MB of memory, minutes of runtime) ---------------------------------
-def _expanded_bytes(path: str) -> float:
-    """Bytes of a file once decompressed (compressed raw files: ~4x their size)."""
-    return os.path.getsize(path) * (1 if path.endswith(".fits") else 4)
-
-
 def stack_mem_mb(paths: Iterable[str], stack_memory_mb: float) -> int:
     """Memory request of a stacking job: two prepared frames in flight (its 2 threads; SCI+VAR
     +DQ, ~5x a raw uint16 frame each) plus the stacking budget, so it follows the binning, not
@@ -93,8 +88,9 @@ def stack_runtime_min(paths: Iterable[str]) -> int:
 
 
 def frame_mem_mb(path: str) -> int:
-    """Memory request of a per-frame job: the raw frame decoded to SCI+VAR+DQ and its mosaic."""
-    return int(400 + 12 * _expanded_bytes(path) / 1e6)
+    """Memory request of a per-frame job: the raw frame decoded to SCI+VAR+DQ and its mosaic
+    (a compressed raw file: ~4x its size once decompressed)."""
+    return int(400 + 12 * os.path.getsize(path) * (1 if path.endswith(".fits") else 4) / 1e6)
 
 
 def frame_runtime_min(path: str) -> int:

@@ -1,17 +1,14 @@
 """The quiet console of the workflow's default profile (``quiet: [rules, host]``).
 
-Snakemake's own ``quiet`` settings hide the job blocks, but its scheduler still prints two
-lines per job ("Select jobs to execute...", "Execute 1 jobs...") and a few set-up lines, and
-a finished job is a timestamp plus "Finished jobid: 7 (Rule: stack_bias)".  The filter here,
-attached to Snakemake's console handler only (its log file under ``.snakemake/log`` keeps
-everything), drops those scheduler lines and turns each "Finished" message into one line
-naming the product, so that a night shows its progress ("n of m steps done"), one line per
-finished product, errors and warnings in full (a failed job's block and log, which the quiet
-'rules' setting alone would hide), and nothing else.
+Snakemake's ``quiet`` settings hide the job blocks, but its scheduler still prints two lines
+per job ("Select jobs to execute...", "Execute 1 jobs...") and a few set-up lines.  The filter
+here, on Snakemake's console handler only (``.snakemake/log`` keeps everything), drops those
+and turns each "Finished jobid: 7 (Rule: stack_bias)" into one line naming the product: a night
+shows its progress, one line per product, and errors and warnings in full (a failed job's
+block and log, which the quiet 'rules' setting alone would hide).
 
-No Snakemake import: the filter works on :mod:`logging` records only.  A job's products are
-read from its "job_info" record (the block Snakemake logs when the job starts, whose ``jobid``
-and ``output`` attributes name them), so no Snakemake object is looked into.
+No Snakemake import: the filter reads :mod:`logging` records only, a job's products from its
+"job_info" record (``jobid`` and ``output``, logged when the job starts).
 """
 
 from __future__ import annotations
@@ -30,11 +27,8 @@ FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: ([^)]+)\)$")
 
 #: Name of Snakemake's console handler (the one its LoggerManager adds to its logger).
 STREAM_HANDLER = "DefaultStreamHandler"
-
-
 #: Snakemake's event of a job's start (its rule, jobid, input and output files).
 JOB_INFO = "job_info"
-
 #: Snakemake's job-failure events: shown in full (its quiet 'rules' setting would hide them).
 ERROR_EVENTS = ("job_error", "group_error")
 
@@ -87,9 +81,6 @@ def install(logger: logging.Logger,
     for handler in logger.handlers:
         if handler.get_name() == STREAM_HANDLER:
             if not any(isinstance(f, QuietConsole) for f in handler.filters):
-                inner = list(handler.filters)
-                for f in inner:
-                    handler.removeFilter(f)
-                handler.addFilter(QuietConsole(products_of_job, inner))
+                handler.filters = [QuietConsole(products_of_job, handler.filters)]
             return True
     return False

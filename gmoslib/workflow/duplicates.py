@@ -4,13 +4,10 @@ Three kinds of copies are recognised among the usable rows of a manifest:
 
 * the same frame name (``N20170614S0201.fits`` and ``N20170614S0201.fits.bz2``);
 * the same bytes under another name (SHA-256 of the file as stored);
-* the same data label (PHU ``DATALAB``) and the same start of exposure (``ut_datetime``):
-  the archive delivered the same exposure twice, e.g. once more after a header fix, so the
-  bytes differ.  DATALAB alone is not enough: the reference gives its form,
-  ``<OBSID>-<nnn>`` with a per-frame counter, but does not say that no two exposures ever
-  share one (files made or edited by other tools, or sets merged from several sources, may
-  repeat it for different exposures); those are kept, and :func:`datalab_conflicts` reports
-  them.
+* the same data label (PHU ``DATALAB``) and start of exposure (``ut_datetime``): the archive
+  delivered the exposure twice (e.g. after a header fix).  DATALAB alone is not enough: the
+  reference does not say no two exposures share one (merged or edited sets may repeat it);
+  those are kept, and :func:`datalab_conflicts` reports them.
 
 Rule: rows are visited in the manifest's order (frame name, then usable before unusable, then
 path: the earliest file name wins) and the first usable row of each exposure is kept; every

@@ -24,7 +24,6 @@ from gmoslib.workflow.duplicates import duplicate_rows, mark_duplicates
 # gmoslib.io.fitsio (numpy, astropy) is imported where files are read: the Snakemake process
 # only reads the manifest back.
 
-RAW_SUFFIXES = READ_SUFFIXES
 ALLOWED_EXTENSIONS = (1, 2, 3, 4, 6, 12)
 NOT_IMAGING_TAGS = ("SPECT", "LS", "MOS", "IFU", "ARC", "THRUSLIT", "MASK", "DARK")
 #: Image extensions of a read over the whole detector width, per detector (pretty name).
@@ -57,16 +56,10 @@ _ADDED_COLUMNS = ("mtime_ns", "inode")
 def frame_root(path: str) -> str:
     """File name without directory and without .fits/.fits.gz/.fits.bz2."""
     name = os.path.basename(path)
-    for suffix in RAW_SUFFIXES:
+    for suffix in READ_SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def list_raw_files(raw_dir: str) -> list[str]:
-    """Every entry directly inside raw_dir (not recursive) whose name says FITS, whatever it
-    is (each gets a manifest row: gmoslib.io.rawdir), sorted by name."""
-    return list_entries(raw_dir)
 
 
 def _check_structure(phu, exts, detector: str, roi: str) -> str:
@@ -103,77 +96,66 @@ def _check_structure(phu, exts, detector: str, roi: str) -> str:
 
 def describe_file(path: str) -> dict:
     """One manifest row for one file (never raises for a bad file)."""
-    from gmoslib.io.fitsio import file_sha256, nonfinite_counts, read_headers, saturated_fraction
-
     row: dict = {c: pd.NA for c in COLUMNS}
     row.update(frame=safe_frame_name(frame_root(path)), path=os.path.abspath(path),
                usable=False, reason=entry_problem(path))
     if row["reason"]:  # not a readable regular file: never opened for reading
         return row
     try:
-        st = os.stat(path)
-        row["size_bytes"], row["mtime_ns"], row["inode"] = st.st_size, st.st_mtime_ns, st.st_ino
-        # (the jobs reuse it for their provenance: see gmoslib.io.fitsio.remember_sha256)
-        row["sha256"] = file_sha256(path)
-        phu, exts = read_headers(path)
+        row["reason"] = _describe_into(row, path)
     except (FitsReadError, OSError) as exc:
         row["reason"] = f"unreadable: {exc}"
-        return row
+    except DescriptorError as exc:
+        row["reason"] = f"bad header: {exc}"
+    row["usable"] = not row["reason"]
+    return row
+
+
+def _describe_into(row: dict, path: str) -> str:
+    """Fill the manifest row of a readable file; '' when the file is usable, else why not."""
+    from gmoslib.io.fitsio import file_sha256, nonfinite_counts, read_headers, saturated_fraction
+
+    st = os.stat(path)
+    row["size_bytes"], row["mtime_ns"], row["inode"] = st.st_size, st.st_mtime_ns, st.st_ino
+    # (the jobs reuse it for their provenance: see gmoslib.io.fitsio.remember_sha256)
+    row["sha256"] = file_sha256(path)
+    phu, exts = read_headers(path)
     instrument = str(phu.get("INSTRUME", "")).strip()
     if instrument.upper() not in ("GMOS-N", "GMOS-S"):
         row["instrument"] = instrument or pd.NA
-        row["reason"] = f"not GMOS (INSTRUME={instrument!r})"
-        return row
-    try:
-        row.update(describe(phu, exts, path))
-    except DescriptorError as exc:
-        row["reason"] = f"bad header: {exc}"
-        return row
+        return f"not GMOS (INSTRUME={instrument!r})"
+    row.update(describe(phu, exts, path))
     tags = set(row["tags"].split(","))
     bad_tags = [t for t in NOT_IMAGING_TAGS if t in tags]
     if bad_tags:
-        row["reason"] = f"not GMOS imaging: tags {','.join(bad_tags)}"
-        return row
+        return f"not GMOS imaging: tags {','.join(bad_tags)}"
     if row["kind"] == "other" and "PROCESSED" in tags:
-        row["reason"] = ("a processed file, not raw data (tags "
-                         f"{','.join(sorted(tags & {'PROCESSED', 'BIAS', 'FLAT', 'FRINGE'}))}):"
-                         " put processed calibrations in a folder of calibration_dirs")
-        return row
+        return ("a processed file, not raw data (tags "
+                f"{','.join(sorted(tags & {'PROCESSED', 'BIAS', 'FLAT', 'FRINGE'}))}):"
+                " put processed calibrations in a folder of calibration_dirs")
     if row["kind"] == "other":
-        row["reason"] = ("not a raw bias, twilight flat or science image "
-                         f"(OBSTYPE={row['observation_type']}, OBJECT={row['object']!r})")
-        return row
-    try:
-        floats = any(int(h.get("BITPIX", 16)) < 0 for h in exts)
-        nonfinite = nonfinite_counts(path) if floats else [0]
-        if any(nonfinite):
-            exts_bad = [i for i, n in enumerate(nonfinite, 1) if n]
-            row["reason"] = (f"bad pixels: {sum(nonfinite)} NaN/inf pixels in {len(exts_bad)} "
-                             f"extension(s), the first extension {exts_bad[0]}; raw GMOS "
-                             "pixels are 16-bit integers and cannot hold them")
-            return row
-        problem = _check_structure(phu, exts, row["detector"], row["roi"])
-        if problem:
-            row["reason"] = f"bad structure: {problem}"
-            return row
-        row["reason"] = header_value_problem(phu, exts, row["kind"], path)
-        if row["reason"]:
-            return row
-        d = Descriptors(phu, exts, path)
-        levels = d.saturation_level()
-        fraction = saturated_fraction(path, d.data_section(), levels)
-    except (FitsReadError, OSError) as exc:
-        row["reason"] = f"unreadable: {exc}"
-        return row
-    except DescriptorError as exc:
-        row["reason"] = f"bad header: {exc}"
-        return row
+        return ("not a raw bias, twilight flat or science image "
+                f"(OBSTYPE={row['observation_type']}, OBJECT={row['object']!r})")
+    floats = any(int(h.get("BITPIX", 16)) < 0 for h in exts)
+    nonfinite = nonfinite_counts(path) if floats else [0]
+    if any(nonfinite):
+        exts_bad = [i for i, n in enumerate(nonfinite, 1) if n]
+        return (f"bad pixels: {sum(nonfinite)} NaN/inf pixels in {len(exts_bad)} "
+                f"extension(s), the first extension {exts_bad[0]}; raw GMOS "
+                "pixels are 16-bit integers and cannot hold them")
+    problem = _check_structure(phu, exts, row["detector"], row["roi"])
+    if problem:
+        return f"bad structure: {problem}"
+    problem = header_value_problem(phu, exts, row["kind"], path)
+    if problem:
+        return problem
+    d = Descriptors(phu, exts, path)
+    levels = d.saturation_level()
+    fraction = saturated_fraction(path, d.data_section(), levels)
     if fraction > MAX_SATURATED_FRACTION:
-        row["reason"] = (f"saturated: {100 * fraction:.1f}% of the data pixels at or above "
-                         f"the saturation level ({min(levels):.0f} ADU)")
-        return row
-    row["usable"] = True
-    return row
+        return (f"saturated: {100 * fraction:.1f}% of the data pixels at or above "
+                f"the saturation level ({min(levels):.0f} ADU)")
+    return ""
 
 
 def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = None
@@ -184,7 +166,8 @@ def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = 
     (gmoslib.workflow.manifest_reuse)."""
     from gmoslib.workflow.manifest_reuse import reusable_rows
 
-    paths = list_raw_files(source) if isinstance(source, str | os.PathLike) else list(source)
+    # a directory: every entry whose name says FITS, whatever it is (gmoslib.io.rawdir)
+    paths = list_entries(source) if isinstance(source, str | os.PathLike) else list(source)
     reused = reusable_rows(previous, paths)
     done = set(reused["path"]) if len(reused) else set()
     todo = [p for p in paths if os.path.abspath(p) not in done]
@@ -195,9 +178,7 @@ def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = 
             rows = list(pool.map(describe_file, todo))
     else:
         rows = [describe_file(p) for p in todo]
-    table = pd.DataFrame(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
-    table = table.astype(COLUMNS)
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
     if len(reused):
         kept = reused[list(COLUMNS)].astype(COLUMNS)
         table = pd.concat([kept, table], ignore_index=True) if rows else \
@@ -238,10 +219,13 @@ def read_manifest(path: str) -> pd.DataFrame:
             table[c] = pd.Series(pd.NA, index=table.index, dtype=COLUMNS[c])
     table = table[list(COLUMNS)]
     table["usable"] = table["usable"].map({"True": True, "False": False}).astype(bool)
-    for c, t in COLUMNS.items():
-        if t == "string":
-            table[c] = table[c].astype("string")
     return table
+
+
+def first_names(items: list[str], max_names: int = 5) -> str:
+    """'a, b, c and 4 more': the first ``max_names`` items and how many are left out."""
+    more = f" and {len(items) - max_names} more" if len(items) > max_names else ""
+    return ", ".join(items[:max_names]) + more
 
 
 def summarize_unusable(table: pd.DataFrame) -> list[str]:
@@ -260,11 +244,8 @@ def skipped_summary(table: pd.DataFrame, manifest_path: str = "manifest/manifest
     items = [f"{printable(os.path.basename(p))} "
              f"({'duplicate' if r.startswith('duplicate of ') else r.split(':', 1)[0]})"
              for p, r in zip(bad["path"], bad["reason"], strict=True)]
-    shown = ", ".join(items[:max_names])
-    if len(items) > max_names:
-        shown += f" and {len(items) - max_names} more"
     line = (f"gmos-snake: {len(bad)} of {len(table)} raw files skipped (reasons in "
-            f"{manifest_path}, column reason): {shown}")
+            f"{manifest_path}, column reason): {first_names(items, max_names)}")
     dups = duplicate_rows(table)
     if len(dups):  # every duplicate, by name, with the copy used instead
         line += ("; duplicates not used: " + ", ".join(

@@ -46,19 +46,21 @@ def reusable_rows(previous: pd.DataFrame | None, paths: list[str]) -> pd.DataFra
     for path, reason, usable, sha, size, mtime, inode in zip(
             previous["path"], previous["reason"], previous["usable"], previous["sha256"],
             previous["size_bytes"], previous["mtime_ns"], previous["inode"], strict=True):
-        ok = False
-        if path in wanted and not str(reason).startswith("duplicate of") and \
-                not (not usable and str(reason).startswith("unreadable")) and \
-                not any(pd.isna(v) for v in (sha, size, mtime, inode)) and str(sha):
-            # (an unreadable file may have been a passing read error: it is read again)
-            try:
-                st = os.stat(path)
-                ok = (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime),
-                                                                 int(inode))
-            except OSError:
-                ok = False
-        keep.append(ok)
+        # (an unreadable file may have been a passing read error: it is read again)
+        keep.append(path in wanted and not str(reason).startswith("duplicate of")
+                    and not (not usable and str(reason).startswith("unreadable"))
+                    and not any(pd.isna(v) for v in (sha, size, mtime, inode)) and bool(str(sha))
+                    and _stat(path) == (int(size), int(mtime), int(inode)))
     return previous[keep]
+
+
+def _stat(path: str) -> tuple[int, int, int] | None:
+    """(size in bytes, modification time in ns, inode) of a file, or None if it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def write_reuse_file(manifest_path: str, path: str) -> None:
@@ -79,16 +81,8 @@ def read_reuse_file(path: str) -> pd.DataFrame | None:
 
     try:
         with open(path, errors="surrogateescape") as fh:
-            first = fh.readline()
-    except OSError:
-        return None
-    if first.strip() != f"{DIGEST_TAG}{describer_digest()}":
-        return None
-    try:
-        import io
-
-        with open(path, errors="surrogateescape") as fh:
-            fh.readline()
-            return read_manifest(io.StringIO(fh.read()))
+            if fh.readline().strip() != f"{DIGEST_TAG}{describer_digest()}":
+                return None
+            return read_manifest(fh)
     except (ValueError, OSError, pd.errors.ParserError):
         return None

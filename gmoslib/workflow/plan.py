@@ -43,6 +43,8 @@ SUFFIXED = {
 }
 CALIBRATION_PATHS = {"processed_bias": BIAS_PATH, "processed_flat": FLAT_PATH,
                      "processed_fringe": FRINGE_PATH}
+#: Why a frame's calibration cannot be found or read.
+NOT_FOUND = (calib.CalibrationNotFoundError, FitsReadError, DescriptorError)
 
 
 class PlanningError(ValueError):
@@ -125,19 +127,15 @@ class WorkflowPlan:
         return existing_raw([self.plan.usable.at[f, "path"] for f in frames])
 
     def group_raw_files(self, kind: str, name: str) -> list[str]:
-        """Raw files of the calibration group ``name`` (kind: bias or flat)."""
-        groups = self.plan.bias_groups if kind == "bias" else self.plan.flat_groups
-        if name not in groups:
-            raise PlanningError(f"no calibration group named {name!r} in {MANIFEST}")
-        return self.frames_paths(groups[name])
-
-    def fringe_raw_files(self, name: str) -> list[str]:
-        groups = self.plan.fringe_groups
-        if name not in groups:
+        """Raw files of the group ``name`` (kind: bias, flat or fringe)."""
+        groups = getattr(self.plan, f"{kind}_groups")
+        if name in groups:
+            return self.frames_paths(groups[name])
+        if kind == "fringe":
             raise PlanningError(
                 f"no science group named {name!r} can make a fringe frame (see {MANIFEST}; "
                 "3 dithered frames needing fringe correction are required)")
-        return self.frames_paths(groups[name])
+        raise PlanningError(f"no calibration group named {name!r} in {MANIFEST}")
 
     def raw_checksums(self, paths) -> dict[str, list]:
         """{path: [sha256, size_bytes, mtime_ns, inode]} of raw inputs, from the manifest
@@ -156,7 +154,7 @@ class WorkflowPlan:
         """Path of the calibration of type caltype associated with one manifest frame."""
         try:
             return self._associate(frame, caltype)
-        except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
+        except NOT_FOUND as exc:
             kind = calib.KIND_OF[caltype]
             if self.config["user_cal"].get(caltype):
                 todo = f"correct or remove user_cal.{caltype}"
@@ -175,7 +173,7 @@ class WorkflowPlan:
             return []
         try:
             return self._associate(frame, "processed_fringe")
-        except (calib.CalibrationNotFoundError, FitsReadError, DescriptorError) as exc:
+        except NOT_FOUND as exc:
             if self.config["user_cal"].get("processed_fringe"):
                 raise PlanningError(
                     f"{exc}\nWhat to do: correct or remove user_cal.processed_fringe.") from None
@@ -199,12 +197,8 @@ class WorkflowPlan:
 
     @cached_property
     def _fringes(self) -> list[str]:
-        paths = set()
-        for frame in self.plan.fringe_wanted:
-            path = self.fringe_for(frame)
-            if path and path.startswith("calibrations/processed_fringe/"):
-                paths.add(path)
-        return sorted(paths)
+        paths = {self.fringe_for(frame) for frame in self.plan.fringe_wanted}
+        return sorted(p for p in paths if p.startswith("calibrations/processed_fringe/"))
 
     def fringes(self) -> list[str]:
         """The fringe frames the workflow builds that some science frame uses."""
@@ -235,9 +229,8 @@ class WorkflowPlan:
         paths += [FRINGE_PNG.format(name=os.path.basename(p)[: -len("_fringe.fits")])
                   for p in self.fringes()]
         paths += [MOSAIC_PNG.format(frame=f) for f in frames]
-        for name in groups:
-            paths += [self.paths[k].format(name=name) for k in ("stack_png", "qa_frames",
-                                                                "qa_stack")]
+        paths += [self.paths[k].format(name=name) for name in groups
+                  for k in ("stack_png", "qa_frames", "qa_stack")]
         return paths
 
     def target(self, rule: str) -> list[str]:

@@ -1,11 +1,10 @@
 """Planning many nights at once: a plan that associates every frame once, in time linear in
 the number of frames (observing nights and calibration windows: gmoslib.calibration.windows).
 
-A semester of raw data (thousands of frames over dozens of nights) is planned by Snakemake's
-input functions, which ask for the groups and the calibrations of every frame again and again.
-:class:`Plan` computes each answer once per manifest; :class:`CandidateIndex` finds the
-calibration of one frame by bisection over the candidates with the frame's association keys
-instead of a scan of every candidate (which made planning quadratic in the number of nights).
+Snakemake's input functions ask for the groups and calibrations of every frame of a semester
+again and again: :class:`Plan` computes each answer once per manifest, and
+:class:`CandidateIndex` finds a frame's calibration by bisection over the candidates with its
+association keys (a scan of every candidate made planning quadratic in the number of nights).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from gmoslib.calibration.windows import observing_night
 
 if TYPE_CHECKING:
     import pandas as pd
+
 
 def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]:
     """Frames (in time order) cut into batches of at most ``size`` frames of one observing
@@ -35,10 +35,8 @@ def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]
 
 class CandidateIndex:
     """The candidates of one calibration type, indexed by their association keys and sorted
-    by time: :meth:`find` gives what :func:`gmoslib.calibration.association.associate` gives, in
-    O(log n) for a
-    frame whose nearest candidates fit (the error, when there is none, comes from
-    ``associate`` itself, with its reasons)."""
+    by time: :meth:`find` gives what :func:`gmoslib.calibration.association.associate` gives,
+    in O(log n) when the frame's nearest candidates fit (else ``associate`` explains why)."""
 
     def __init__(self, candidates: pd.DataFrame, caltype: str):
         if caltype not in calib.RULES:
@@ -111,11 +109,10 @@ class CandidateIndex:
 class Plan:
     """What the workflow derives from one manifest, each part computed once.
 
-    manifest : the manifest table (gmoslib.workflow.manifest.read_manifest); paths : calibration
-    type
-    -> path template of the masters the workflow builds ("...{name}..."); on_disk :
-    processed calibrations found on disk (gmoslib.workflow.caldb.scan_processed) or None; the other
-    arguments are the configuration keys of the same names."""
+    manifest : the manifest table (gmoslib.workflow.manifest.read_manifest); paths :
+    calibration type -> path template of the masters the workflow builds ("...{name}...");
+    on_disk : processed calibrations found on disk (gmoslib.workflow.caldb.scan_processed) or
+    None; the other arguments are the configuration keys of the same names."""
 
     def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
                  max_gap_days: float, max_span_days: float | None,
@@ -157,15 +154,12 @@ class Plan:
                 out[str(p)] = [str(sha), int(size), int(mtime), int(inode)]
         return out
 
-    @cached_property
-    def bias_groups(self) -> dict[str, list[str]]:
-        return calib.group_calibrations(self.manifest, "bias", max_gap_days=self.max_gap_days,
+    def _calibration_groups(self, kind: str) -> dict[str, list[str]]:
+        return calib.group_calibrations(self.manifest, kind, max_gap_days=self.max_gap_days,
                                         max_span_days=self.max_span_days)
 
-    @cached_property
-    def flat_groups(self) -> dict[str, list[str]]:
-        return calib.group_calibrations(self.manifest, "flat", max_gap_days=self.max_gap_days,
-                                        max_span_days=self.max_span_days)
+    bias_groups = cached_property(lambda self: self._calibration_groups("bias"))
+    flat_groups = cached_property(lambda self: self._calibration_groups("flat"))
 
     @cached_property
     def science_groups(self) -> dict[str, list[str]]:
@@ -181,9 +175,8 @@ class Plan:
         observing night in batches of at most frames_per_job (name = first frame)."""
         out = {}
         for frames in self.science_groups.values():
-            times = [calib._time(self.usable.at[f, "ut_datetime"]) for f in frames]
-            nights = [observing_night(t, self.usable.at[f, "instrument"])
-                      for t, f in zip(times, frames, strict=True)]
+            nights = [observing_night(calib._time(self.usable.at[f, "ut_datetime"]),
+                                      self.usable.at[f, "instrument"]) for f in frames]
             for batch in night_batches(frames, nights, self.frames_per_job):
                 out[batch[0]] = batch
         return dict(sorted(out.items()))
@@ -243,6 +236,4 @@ class Plan:
     def finder(self, caltype: str):
         """An ``associate``-like function for
         :func:`gmoslib.calibration.association.associate_path`."""
-        def find(target, candidates, ct):
-            return self.calibration(str(target["frame"]), ct)
-        return find
+        return lambda target, candidates, ct: self.calibration(str(target["frame"]), ct)

@@ -91,8 +91,6 @@ PRODUCTS: dict[str, Product] = {p.name: p for p in (
 #: Steps whose parameters a rule reads to measure a product rather than make it: the QA of a
 #: stack (made by the job that makes the stack) detects its sources with the science
 #: detection parameters.
-
-
 QA_RULE_STEPS: dict[str, tuple[str, ...]] = {"stack_science": ("detectSources",)}
 
 
@@ -108,9 +106,9 @@ def products_of_step(step: str) -> list[str]:
 def format_recipes(products: list[str] | None = None) -> str:
     """The ``gmos recipes`` listing: every product's steps in order with the rule running them."""
     names = products or list(PRODUCTS)
-    for n in names:
-        if n not in PRODUCTS:
-            raise ParamsError(f"unknown product {n!r}; products: {', '.join(PRODUCTS)}")
+    unknown = [n for n in names if n not in PRODUCTS]
+    if unknown:
+        raise ParamsError(f"unknown product {unknown[0]!r}; products: {', '.join(PRODUCTS)}")
     lines = []
     for n in names:
         p = PRODUCTS[n]
@@ -144,10 +142,9 @@ def format_params(step: str, schema: dict) -> str:
     where = (f"run by rule{'s' if len(rules) > 1 else ''} {', '.join(rules)} "
              f"(products: {', '.join(products_of_step(step))})" if rules
              else "not used by any product")
-    lines = [head, f"  {where}"]
     if not params:
-        lines.append("  (no parameters)")
-        return "\n".join(lines)
+        return "\n".join([head, f"  {where}", "  (no parameters)"])
+    lines = [head, f"  {where}"]
     rows = [(name, yaml.safe_dump(prop.get("default"), default_flow_style=True)
              .strip().removesuffix("...").strip(), _format_type(prop),
              prop.get("description", "")) for name, prop in params.items()]

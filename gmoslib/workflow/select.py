@@ -23,32 +23,10 @@ class ExpressionError(ValueError):
     """A selection expression cannot be parsed; the message gives the position."""
 
 
-#: DRAGONS descriptor name -> manifest column (pretty forms in non-strict mode).
-ALIASES = {
-    "filter_name": "filter",
-    "detector_name": "detector",
-    "exposure_time": "exposure_time",
-    "observation_type": "observation_type",
-    "observation_class": "observation_class",
-    "object": "object",
-    "binning": "binning",
-    "detector_x_bin": "detector_x_bin",
-    "detector_y_bin": "detector_y_bin",
-    "ut_date": "ut_date",
-    "ut_datetime": "ut_datetime",
-    "read_mode": "read_mode",
-    "read_speed_setting": "read_speed_setting",
-    "gain_setting": "gain_setting",
-    "detector_roi_setting": "roi",
-    "data_label": "data_label",
-    "observation_id": "observation_id",
-    "program_id": "program_id",
-    "instrument": "instrument",
-    "qa_state": "qa_state",
-    "group_id": "group_id",
-    "raw_filter_name": "filter_name",
-    "raw_detector_name": "detector_name",
-}
+#: DRAGONS descriptor name -> manifest column, where they differ (pretty forms in non-strict
+#: mode); every other manifest column (exposure_time, object, ut_date, ...) is its own name.
+ALIASES = {"filter_name": "filter", "detector_name": "detector", "detector_roi_setting": "roi",
+           "raw_filter_name": "filter_name", "raw_detector_name": "detector_name"}
 
 #: Descriptors whose value in expressions and in ``gmos showd`` is DRAGONS' short (pretty)
 #: form, e.g. filter_name ``i``; ``raw_<name>`` is the form of the header, e.g.
@@ -57,10 +35,8 @@ PRETTY = ("filter_name", "detector_name")
 
 
 def descriptor_value(descriptors, name: str):
-    """The value of descriptor ``name`` of a :class:`gmoslib.instrument.descriptors.Descriptors`,
-    in the
-    form selection expressions compare (:data:`PRETTY` names in their short form,
-    ``raw_<name>`` in the header's form)."""
+    """The value of descriptor ``name`` of a :class:`gmoslib.instrument.descriptors.Descriptors`
+    in the form expressions compare (:data:`PRETTY` short, ``raw_<name>`` as in the header)."""
     if name in PRETTY:
         return getattr(descriptors, name)(pretty=True)
     if name.startswith("raw_") and name[4:] in PRETTY:
@@ -168,23 +144,21 @@ class _Parser:
         return pred
 
     def or_expr(self) -> Predicate:
-        left = self.and_expr()
-        while self.peek()[0] == "word" and self.peek()[1] == "or":
-            self.take()
-            right = self.and_expr()
-            left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
-        return left
+        return self.joined("or", self.and_expr, lambda a, b: lambda r: a(r) or b(r))
 
     def and_expr(self) -> Predicate:
-        left = self.not_expr()
-        while self.peek()[0] == "word" and self.peek()[1] == "and":
+        return self.joined("and", self.not_expr, lambda a, b: lambda r: a(r) and b(r))
+
+    def joined(self, word: str, operand, join) -> Predicate:
+        """Operands separated by ``word`` (and/or), joined left to right."""
+        left = operand()
+        while self.peek()[:2] == ("word", word):
             self.take()
-            right = self.not_expr()
-            left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
+            left = join(left, operand())
         return left
 
     def not_expr(self) -> Predicate:
-        if self.peek()[0] == "word" and self.peek()[1] == "not":
+        if self.peek()[:2] == ("word", "not"):
             self.take()
             inner = self.not_expr()
             return lambda r: not inner(r)
@@ -240,12 +214,8 @@ def select_data(inputs, tags: Sequence[str] = (), xtags: Sequence[str] = (),
     pred = parse_expression(expression, table.columns) if expression else None
     out = []
     for _, row in table.iterrows():
-        if not row["usable"]:
-            continue
         row_tags = set(str(row["tags"]).split(","))
-        if not set(tags) <= row_tags or set(xtags) & row_tags:
-            continue
-        if pred is not None and not pred(row):
-            continue
-        out.append(str(row["path"]))
+        if (row["usable"] and set(tags) <= row_tags and not set(xtags) & row_tags
+                and (pred is None or pred(row))):
+            out.append(str(row["path"]))
     return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from gmoslib.workflow.manifest import first_names
+
 #: Folders of products, relative to the working directory (files named NAME_... or NAME.*).
 PRODUCT_FOLDERS = ("calibrations/processed_bias", "calibrations/processed_flat",
                    "calibrations/processed_fringe", "work/mosaic", "results",
@@ -54,10 +56,7 @@ def stale_note(paths: list[str], moved: bool, max_names: int = 5) -> str:
     """One line about the stale products ('' when there are none)."""
     if not paths:
         return ""
-    shown = ", ".join(paths[:max_names])
-    if len(paths) > max_names:
-        shown += f" and {len(paths) - max_names} more"
     what = (f"moved to {STALE_DIR}/" if moved else
             "kept (set stale_products: move to move them to stale/)")
     return (f"gmos-snake: note: {len(paths)} product(s) of frames no longer in the raw "
-            f"directory (or no longer usable) {what}: {shown}")
+            f"directory (or no longer usable) {what}: {first_names(paths, max_names)}")
