@@ -310,7 +310,7 @@ def make_fringe_frame(
             sci, var, dq, _ = stacklib.stack_frames(
                 scratch.readers(i), ny, nx, memory_bytes=memory_bytes,
                 operation="mean", reject=params["reject_method"],
-                lsigma=params["lsigma"], hsigma=params["hsigma"])
+                lsigma=params["lsigma"], hsigma=params["hsigma"], mclip=True)
             dq &= np.uint16(~OBJECT_BIT & 0xFFFF)
             exts.append(Extension(sci, var, dq, ext.header.copy()))
         del scratch
