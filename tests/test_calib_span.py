@@ -160,8 +160,8 @@ def test_fringe_groups_are_bounded_by_the_span_too():
     m["qoffset"] = [0.0, 5.0, 5.0] * 12
     sci = group_science(m)
     wanted = set(m["frame"])
-    assert len(fringe_groups(m, sci, wanted)) == 1
-    bounded = fringe_groups(m, sci, wanted, max_span_days=3.0)
+    assert len(fringe_groups(m, sci, wanted, min_dither=5.0)) == 1
+    bounded = fringe_groups(m, sci, wanted, min_dither=5.0, max_span_days=3.0)
     assert len(bounded) == 4
     assert max(span_days(m, g) for g in bounded.values()) <= 3.0
 

@@ -28,6 +28,11 @@ from gmoslib.instrument.sections import parse_section
 from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, combine_block, stack_frames
 
+#: overscanCorrect's parameters for the per-row mean of the overscan (no fit)
+ROW_MEANS = {"function": "none", "lsigma": 3.0, "hsigma": 3.0, "niter": 0}
+#: clipping parameters of the stackers (stackBiases' defaults): sigma, about the median
+CLIP = {"lsigma": 3.0, "hsigma": 3.0, "mclip": True}
+
 
 # ----------------------------------------------------------------------------- overscan
 @pytest.mark.parametrize("data, bias, nbc, kept", [
@@ -51,14 +56,15 @@ def test_row_overscan_removes_row_structure_exactly(side):
     raw = np.repeat(rows[:, None], 96, axis=1).astype(np.float32)
     raw[datasec.slice] += 100.0  # signal
     raw_in = raw.copy()
-    out, info = subtract_overscan(raw, datasec, biassec, nbiascontam=4, read_noise_adu=2.0)
+    out, info = subtract_overscan(raw, datasec, biassec, nbiascontam=4, read_noise_adu=2.0,
+                                  **ROW_MEANS)
     np.testing.assert_allclose(trim_to_datasec(out, datasec), 100.0, atol=1e-3)
     assert info["OVERSCAN"] == pytest.approx(np.median(rows), abs=1e-3)
     assert np.array_equal(raw, raw_in)  # input unchanged
     # with noise: OVERRDNS measures the read noise (in electrons, gain 2)
     noisy = raw + rng.normal(0, 2.0, raw.shape).astype(np.float32)
     _, info = subtract_overscan(noisy, datasec, biassec, nbiascontam=4, read_noise_adu=2.0,
-                                gain=2.0)
+                                gain=2.0, **ROW_MEANS)
     assert info["OVERRDNS"] == pytest.approx(4.0, rel=0.05)
     assert info["OVERRMS"] == pytest.approx(2.0 / math.sqrt(27))
 
@@ -71,7 +77,8 @@ def test_fitted_overscan_follows_smooth_level(function):
     level = 480 + 5 * (np.arange(ny) / ny) ** 2
     raw = np.repeat(level[:, None], 82, axis=1) + rng.normal(0, 3, (ny, 82))
     out, _ = subtract_overscan(raw.astype(np.float32), datasec, biassec, nbiascontam=4,
-                               read_noise_adu=3.0, function=function, order=4, niter=2)
+                               read_noise_adu=3.0, function=function, order=4,
+                               lsigma=3.0, hsigma=3.0, niter=2)
     data = trim_to_datasec(out, datasec)
     # a smooth fit leaves only the per-pixel noise (no row-mean noise added)
     assert abs(float(data.mean())) < 0.05
@@ -82,7 +89,7 @@ def test_overscan_bad_arguments():
     with pytest.raises(ValueError, match="none, spline3 or chebyshev"):
         subtract_overscan(np.zeros((4, 40)), parse_section("[1:8,1:4]"),
                           parse_section("[9:40,1:4]"), nbiascontam=4, read_noise_adu=1,
-                          function="poly")
+                          function="poly", lsigma=3.0, hsigma=3.0, niter=0)
     with pytest.raises(ValueError, match="overlaps the data"):
         overscan_columns(parse_section("[1:40,1:4]"), parse_section("[1:8,1:4]"), 4)
 
@@ -147,7 +154,7 @@ def test_sigclip_rejects_outlier_and_keeps_rest():
     rng = np.random.default_rng(3)
     x = rng.normal(100, 1, (15, 20, 20)).astype(np.float32)
     x[4, 10, 10] = 200.0
-    sci, var, dq, nrej = combine_block(x, None, None, reject="sigclip")
+    sci, var, dq, nrej = combine_block(x, None, None, reject="sigclip", operation="mean", **CLIP)
     assert nrej[10, 10] >= 1
     assert abs(sci[10, 10] - 100) < 1.5
 
@@ -165,27 +172,29 @@ def test_varclip_and_variance_formulae_against_monte_carlo():
     assert float(sci.var()) == pytest.approx(math.pi / 2 * 9 / n, rel=0.15)
     sci, out_var, _, _ = combine_block(x, var, None, operation="wtmean", reject="none")
     assert float(out_var.mean()) == pytest.approx(9 / n)
-    sci, out_var, _, nrej = combine_block(x, var, None, reject="varclip")
+    sci, out_var, _, nrej = combine_block(x, var, None, reject="varclip", operation="mean", **CLIP)
     assert float(nrej.mean()) < 0.05  # 3 sigma on Gaussian data rejects ~0.3 %
 
 
 def test_dq_class_preference():
     x = np.array([[[10.0]], [[20.0]], [[1000.0]]], np.float32)
     dq = np.array([[[0]], [[dqbits.SATURATED]], [[dqbits.BAD_PIXEL]]], np.uint16)
-    sci, _, out_dq, _ = combine_block(x, None, dq, reject="none")
+    sci, _, out_dq, _ = combine_block(x, None, dq, reject="none", operation="mean")
     # good and saturated are one class; the bad pixel is not used; DQ ORs what was used
     assert sci[0, 0] == 15.0 and out_dq[0, 0] == dqbits.SATURATED
     dq2 = np.array([[[dqbits.NO_DATA]], [[dqbits.UNILLUMINATED]], [[dqbits.BAD_PIXEL]]],
                    np.uint16)
-    sci, _, out_dq, _ = combine_block(x, None, dq2, reject="none")
+    sci, _, out_dq, _ = combine_block(x, None, dq2, reject="none", operation="mean")
     assert sci[0, 0] == 1000.0 and out_dq[0, 0] == dqbits.BAD_PIXEL
-    sci, _, out_dq, _ = combine_block(x, None, np.full(x.shape, 16, np.uint16), reject="none")
+    sci, _, out_dq, _ = combine_block(x, None, np.full(x.shape, 16, np.uint16),
+                                      operation="mean", reject="none")
     assert out_dq[0, 0] & dqbits.NO_DATA
 
 
 def test_scale_and_zero():
     x = np.stack([np.full((2, 2), 10.0), np.full((2, 2), 25.0)]).astype(np.float32)
-    sci, *_ = combine_block(x, None, None, reject="none", scale=[1.0, 2.0], zero=[0.0, 40.0])
+    sci, *_ = combine_block(x, None, None, operation="mean", reject="none", scale=[1.0, 2.0],
+                            zero=[0.0, 40.0])
     assert np.allclose(sci, 10.0)
 
 
@@ -199,7 +208,7 @@ def test_block_heights_give_identical_output(reject):
     readers = [lambda y0, y1, k=k: (sci[k, y0:y1], var[k, y0:y1], dq[k, y0:y1])
                for k in range(n)]
     results = [stack_frames(readers, ny, nx, block_rows_override=h, reject=reject, nlow=1,
-                            nhigh=1) for h in (1, 7, ny)]
+                            nhigh=1, operation="mean", **CLIP) for h in (1, 7, ny)]
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):
             assert np.array_equal(a, b)
@@ -214,7 +223,8 @@ def test_stack_memory_does_not_grow_with_frames():
         dq = np.zeros((ny, nx), np.uint16)
         readers = [lambda y0, y1: (frame[y0:y1], frame[y0:y1], dq[y0:y1])] * n
         tracemalloc.start()
-        stack_frames(readers, ny, nx, memory_bytes=budget, reject="sigclip")
+        stack_frames(readers, ny, nx, memory_bytes=budget, operation="mean", reject="sigclip",
+                     **CLIP)
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top

@@ -18,34 +18,6 @@ from gmoslib.science.reduce import detect_catalogue
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
 
-#: Literal defaults still repeated in modules outside this change (other engineers' territory
-#: during issue 18): (module, function or ".get", parameter).  Remove an entry when its module
-#: takes the value from the resolved parameters instead.
-NOT_YET_CHANGED = {
-    ("association.py", "fringe_group_problem", "min_dither"),
-    ("association.py", "fringe_groups", "min_dither"),
-    ("interp.py", "affine_separable", "order"),
-    ("mosaic.py", "mosaic_detectors", "order"),
-    ("overscan.py", "measure_overscan", "function"),
-    ("overscan.py", "measure_overscan", "lsigma"),
-    ("overscan.py", "measure_overscan", "hsigma"),
-    ("overscan.py", "measure_overscan", "niter"),
-    ("overscan.py", "subtract_overscan", "function"),
-    ("overscan.py", "subtract_overscan", "lsigma"),
-    ("overscan.py", "subtract_overscan", "hsigma"),
-    ("overscan.py", "subtract_overscan", "niter"),
-    ("registration.py", ".get", "first_pass"),
-    ("registration.py", ".get", "match_radius"),
-    ("registration.py", ".get", "min_sources"),
-    ("registration.py", ".get", "rotate"),
-    ("registration.py", ".get", "scale"),
-    ("resample.py", "resample_to_frame", "order"),
-    ("combine.py", "combine_block", "operation"),
-    ("combine.py", "combine_block", "lsigma"),
-    ("combine.py", "combine_block", "hsigma"),
-    ("combine.py", "combine_block", "mclip"),
-}
-
 
 def schema_defaults() -> dict[str, list]:
     """parameter name -> the defaults the schema gives it (one per step that has it)."""
@@ -102,11 +74,9 @@ def test_the_scanner_finds_a_repeated_default():
 
 def test_no_schema_default_is_repeated_in_gmoslib():
     defaults = schema_defaults()
-    problems = []
-    for path in sorted((REPO / "gmoslib").rglob("*.py")):
-        for where, name, line in repeated_defaults(path.read_text(), defaults):
-            if (path.name, where, name) not in NOT_YET_CHANGED:
-                problems.append(f"{path.relative_to(REPO)}:{line} {where} {name}")
+    problems = [f"{path.relative_to(REPO)}:{line} {where} {name}"
+                for path in sorted((REPO / "gmoslib").rglob("*.py"))
+                for where, name, line in repeated_defaults(path.read_text(), defaults)]
     assert not problems, ("schema defaults repeated as literals (take them from the resolved "
                           "step parameters instead):\n" + "\n".join(problems))
 

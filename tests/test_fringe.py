@@ -142,17 +142,17 @@ def test_fringe_groups_need_three_dithered_frames():
     table = _rows([(0, 0), (10, 5), (-10, 5), (0.5, 0), (1, 1), (0, 1), (0, 0)])
     groups = {"f0": ["f0", "f1", "f2"], "f3": ["f3", "f4", "f5"], "f6": ["f6"]}
     wanted = {f"f{k}" for k in range(7)}
-    assert calib.fringe_groups(table, groups, wanted) == {"f0": ["f0", "f1", "f2"]}
+    assert calib.fringe_groups(table, groups, wanted, min_dither=5.0) == {"f0": ["f0", "f1", "f2"]}
     assert "dithered by at most 1.1 arcsec" in calib.fringe_group_problem(
-        table, ["f3", "f4", "f5"])
-    assert "needs at least 3" in calib.fringe_group_problem(table, ["f6"])
+        table, ["f3", "f4", "f5"], min_dither=5.0)
+    assert "needs at least 3" in calib.fringe_group_problem(table, ["f6"], min_dither=5.0)
     # only the frames that need correction count
-    assert calib.fringe_groups(table, groups, {"f0", "f1"}) == {}
+    assert calib.fringe_groups(table, groups, {"f0", "f1"}, min_dither=5.0) == {}
     # unknown p/q offsets: RA/Dec is used
     table2 = _rows([(np.nan, np.nan)] * 3)
     table2["ra"] = [10.0, 10.0, 10.0]
     table2["dec"] = [20.0, 20.0 + 8 / 3600, 20.0]
-    assert calib.fringe_group_problem(table2, ["f0", "f1", "f2"]) == ""
+    assert calib.fringe_group_problem(table2, ["f0", "f1", "f2"], min_dither=5.0) == ""
 
 
 def test_control_pair_tables_cover_the_detectors_that_have_them():

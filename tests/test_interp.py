@@ -35,7 +35,7 @@ def test_linear_ramp_is_exact(order, deg):
     plane = (3.0 + 0.7 * yy - 1.3 * xx).astype(np.float32)
     m = _rotation(deg)
     off = np.array([1.37, -2.61])
-    out = affine_separable(plane, m, off, (ny, nx), order)
+    out = affine_separable(plane, m, off, (ny, nx), order=order)
     r, c = np.mgrid[0:ny, 0:nx].astype(np.float64)
     v = m[0, 0] * r + m[0, 1] * c + off[0]
     u = m[1, 0] * r + m[1, 1] * c + off[1]
@@ -56,7 +56,7 @@ def test_matches_scipy_affine_transform(order, deg):
     shape = (305, 198)
     ref = ndimage.affine_transform(img, m, off, output_shape=shape, order=order,
                                    mode="nearest", prefilter=order > 1, output=np.float32)
-    out = affine_separable(img, m, off, shape, order)
+    out = affine_separable(img, m, off, shape, order=order)
     assert out.dtype == np.float32 and out.shape == shape
     assert np.abs(out - ref).max() <= 1e-4 * img.max()
 
@@ -68,4 +68,5 @@ def test_far_from_identity_is_refused():
     assert not separable_ok(_rotation(0.0), 0)  # only orders 1 and 3
     assert not separable_ok(_rotation(0.0), 5)
     with pytest.raises(ValueError, match="not close enough"):
-        affine_separable(np.zeros((10, 10), np.float32), _rotation(2.0), (0, 0), (10, 10))
+        affine_separable(np.zeros((10, 10), np.float32), _rotation(2.0), (0, 0), (10, 10),
+                         order=3)

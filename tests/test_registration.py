@@ -17,7 +17,8 @@ from gmoslib.science.registration import SET_ASIDE, register_frames
 
 SCALE = 0.0800 * 2  # GS Hamamatsu 2x2, arcsec/pixel (reference 2.4)
 NX, NY = 1500, 1000
-ALIGN = {"first_pass": 5.0, "match_radius": 0.5, "min_sources": 3}
+ALIGN = {"first_pass": 5.0, "match_radius": 0.5, "min_sources": 3, "rotate": False,
+         "scale": False}
 
 
 def _headers(p, q, *, pa=90.0, cd_scale=1.0, cd=None):

@@ -157,11 +157,11 @@ def test_does_not_change_input_and_checks_shapes():
     dq = np.zeros((20, 20), np.uint16)
     dq[5, 5] = 1
     copies = [a.copy() for a in (sci, var, dq)]
-    resample_to_frame(sci, var, dq, shift_matrix(0.5, 0.5), (20, 20), (0, 0))
+    resample_to_frame(sci, var, dq, shift_matrix(0.5, 0.5), (20, 20), (0, 0), order=3)
     for a, b in zip((sci, var, dq), copies, strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="var shape"):
-        resample_to_frame(sci, var[:10], dq, np.eye(3), (20, 20), (0, 0))
+        resample_to_frame(sci, var[:10], dq, np.eye(3), (20, 20), (0, 0), order=3)
     with pytest.raises(ValueError, match="order must be"):
         resample_to_frame(sci, var, dq, np.eye(3), (20, 20), (0, 0), order=2)
 

@@ -11,6 +11,11 @@ from astropy.stats import sigma_clip
 from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, clean, combine_block, median_rows, stack_frames
 
+#: clipping parameters (stackBiases' defaults): limits in sigma, about the median
+CLIP = {"lsigma": 3.0, "hsigma": 3.0, "mclip": True}
+SIGCLIP = {"operation": "mean", "reject": "sigclip", **CLIP}
+VARCLIP = {"operation": "mean", "reject": "varclip", **CLIP}
+
 
 def _block(n=9, ny=6, nx=5, seed=1, var=True):
     rng = np.random.default_rng(seed)
@@ -34,7 +39,7 @@ def test_minmax_hand_worked():
     # 5 frames, one row of 3 pixels; nlow=1 nhigh=1 -> mean of the middle 3
     sci = np.array([[[1, 10, 5]], [[2, 20, 5]], [[3, 30, 5]], [[4, 40, 5]], [[100, 0, 5]]],
                    np.float32)
-    s, _, _, r = combine_block(sci, None, None, reject="minmax", nlow=1, nhigh=1)
+    s, _, _, r = combine_block(sci, None, None, reject="minmax", nlow=1, nhigh=1, operation="mean")
     np.testing.assert_allclose(s[0], [3, 20, 5])
     np.testing.assert_array_equal(r[0], [2, 2, 2])
 
@@ -43,9 +48,9 @@ def test_minmax_ties_earlier_frame_is_lower():
     # equal values: the first frames are the lowest, the last the highest (their VARs tell)
     sci = np.full((3, 1, 1), 5.0, np.float32)
     var = np.array([1, 2, 4], np.float32).reshape(3, 1, 1)
-    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=0, nhigh=1)
+    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=0, nhigh=1, operation="mean")
     assert v[0, 0] == pytest.approx((1 + 2) / 4)
-    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=1, nhigh=0)
+    _, v, _, _ = combine_block(sci, var, None, reject="minmax", nlow=1, nhigh=0, operation="mean")
     assert v[0, 0] == pytest.approx((2 + 4) / 4)
 
 
@@ -54,7 +59,7 @@ def test_minmax_fraction_with_bad_pixels():
     sci = np.array([[[1.0, 1]], [[2, 2]], [[3, 3]], [[4, 4]], [[50, 50]]], np.float32)
     dq = np.zeros(sci.shape, np.uint16)
     dq[3:, 0, 1] = dqbits.BAD_PIXEL
-    s, _, d, r = combine_block(sci, None, dq, reject="minmax", nlow=1, nhigh=1)
+    s, _, d, r = combine_block(sci, None, dq, reject="minmax", nlow=1, nhigh=1, operation="mean")
     np.testing.assert_allclose(s[0], [3.0, 2.0])
     np.testing.assert_array_equal(r[0], [2, 0])
     np.testing.assert_array_equal(d[0], [0, 0])
@@ -64,12 +69,13 @@ def test_sigclip_hand_worked():
     # values 10,11,9,10,100 with lsigma=hsigma=1: pass 1 median 10, pop std 36 -> 100 out;
     # pass 2 (10,11,9,10) median 10, std 0.707 -> 9 and 11 out; pass 3 (10,10) std 0: stop
     sci = np.array([10, 11, 9, 10, 100], np.float32).reshape(5, 1, 1)
-    s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=1, hsigma=1)
+    s, _, _, r = combine_block(sci, None, None, operation="mean", reject="sigclip", lsigma=1,
+                               hsigma=1, mclip=True)
     assert s[0, 0] == pytest.approx(10.0)
     assert r[0, 0] == 3
     # one pass only (max_iters=1): just 100 rejected
     s1, _, _, r1 = combine_block(sci, None, None, reject="sigclip", lsigma=1, hsigma=1,
-                                 max_iters=1)
+                                 max_iters=1, operation="mean", mclip=True)
     assert s1[0, 0] == pytest.approx(10.0) and r1[0, 0] == 1
 
 
@@ -80,7 +86,7 @@ def test_sigclip_vs_astropy_sigma_clip(lsigma, hsigma):
     sci = rng.normal(0, 1, (11, 4, 6)).astype(np.float32)
     sci[rng.integers(0, 11, 10), rng.integers(0, 4, 10), rng.integers(0, 6, 10)] += 8
     s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=lsigma,
-                               hsigma=hsigma)
+                               hsigma=hsigma, operation="mean", mclip=True)
     kept = sigma_clip(sci.astype(np.float64), sigma_lower=lsigma, sigma_upper=hsigma,
                       maxiters=None, cenfunc="median", stdfunc="std", axis=0)
     np.testing.assert_allclose(s, kept.mean(axis=0), atol=1e-5)
@@ -91,10 +97,10 @@ def test_sigclip_vs_astropy_sigma_clip(lsigma, hsigma):
 def test_varclip_uses_pixel_variance_and_falls_back():
     sci = np.array([10, 10.5, 9.5, 10, 13.5], np.float32).reshape(5, 1, 1)
     var = np.full(sci.shape, 1.0, np.float32)
-    _, _, _, r = combine_block(sci, var, None, reject="varclip")
+    _, _, _, r = combine_block(sci, var, None, **VARCLIP)
     assert r[0, 0] == 1  # 13.5 is > 3 sigma (sqrt VAR = 1) above the median 10
-    _, _, _, r2 = combine_block(sci, None, None, reject="varclip")  # -> sigclip, no rejection
-    _, _, _, r3 = combine_block(sci, None, None, reject="sigclip")
+    _, _, _, r2 = combine_block(sci, None, None, **VARCLIP)  # -> sigclip, no rejection
+    _, _, _, r3 = combine_block(sci, None, None, **SIGCLIP)
     assert r2[0, 0] == r3[0, 0]
 
 
@@ -124,7 +130,7 @@ def test_wtmean():
 
 def test_mean_without_var_is_sample_variance_over_n():
     sci, _ = _block(n=6, seed=2, var=False)
-    _, v, _, _ = combine_block(sci, None, None, reject="none")
+    _, v, _, _ = combine_block(sci, None, None, reject="none", operation="mean")
     np.testing.assert_allclose(v, np.var(sci.astype(float), axis=0, ddof=1) / 6, rtol=1e-5)
 
 
@@ -139,11 +145,11 @@ def test_dq_class_preference_and_or():
     dq[3, 0, 1] = dqbits.COSMIC_RAY
     # pixel 2: all no data
     dq[:, 0, 2] = dqbits.NO_DATA
-    s, v, d, _ = combine_block(sci, None, dq, reject="none")
+    s, v, d, _ = combine_block(sci, None, dq, reject="none", operation="mean")
     np.testing.assert_allclose(s[0], [2, 40, 0])
     np.testing.assert_array_equal(d[0], [dqbits.SATURATED, dqbits.COSMIC_RAY, dqbits.NO_DATA])
     assert v[0, 2] == 0
-    s2, _, d2, _ = combine_block(sci, None, dq, reject="none", apply_dq=False)
+    s2, _, d2, _ = combine_block(sci, None, dq, reject="none", apply_dq=False, operation="mean")
     assert s2[0, 0] == pytest.approx(11.5)
 
 
@@ -151,18 +157,18 @@ def test_zero_and_scale():
     sci = np.array([10, 21, 32], np.float32).reshape(3, 1, 1)
     var = np.ones(sci.shape, np.float32)
     s, v, _, _ = combine_block(sci, var, None, reject="none", scale=[1, 1, 0.5],
-                               zero=[0, 11, 6])
+                               zero=[0, 11, 6], operation="mean")
     assert s[0, 0] == pytest.approx(10.0)
     assert v[0, 0] == pytest.approx((1 + 1 + 0.25) / 9)
 
 
 def test_n1_and_n2():
     sci, var = _block(n=1, seed=4)
-    s, v, d, r = combine_block(sci, var, None)
+    s, v, d, r = combine_block(sci, var, None, operation="mean", **CLIP)
     np.testing.assert_array_equal(s, sci[0])
     np.testing.assert_allclose(v, var[0])
     sci2, var2 = _block(n=2, seed=4)
-    s, v, _, _ = combine_block(sci2, var2, None, reject="sigclip")
+    s, v, _, _ = combine_block(sci2, var2, None, **SIGCLIP)
     np.testing.assert_allclose(s, sci2.mean(axis=0), rtol=1e-6)
 
 
@@ -171,8 +177,9 @@ def test_inputs_not_modified():
     dq = np.zeros(sci.shape, np.uint16)
     dq[0, 0, 0] = 1
     copies = sci.copy(), var.copy(), dq.copy()
-    combine_block(sci, var, dq, reject="minmax", nlow=1, nhigh=1, scale=np.ones(9))
-    combine_block(sci, var, dq, reject="varclip", zero=np.ones(9))
+    combine_block(sci, var, dq, operation="mean", reject="minmax", nlow=1, nhigh=1,
+                  scale=np.ones(9))
+    combine_block(sci, var, dq, zero=np.ones(9), **VARCLIP)
     for a, b in zip((sci, var, dq), copies, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -195,14 +202,15 @@ def _readers(sci, var, dq):
             for k in range(sci.shape[0])]
 
 
-@pytest.mark.parametrize("reject,kw", [("sigclip", {}), ("minmax", {"nlow": 1, "nhigh": 2}),
-                                       ("varclip", {}), ("none", {"operation": "lmedian"})])
+@pytest.mark.parametrize("reject,kw", [("sigclip", CLIP), ("minmax", {"nlow": 1, "nhigh": 2}),
+                                       ("varclip", CLIP), ("none", {"operation": "lmedian"})])
 def test_block_heights_give_identical_output(reject, kw):
     rng = np.random.default_rng(8)
     n, ny, nx = 6, 23, 11
     sci = rng.normal(50, 3, (n, ny, nx)).astype(np.float32)
     var = np.full(sci.shape, 9.0, np.float32)
     dq = np.where(rng.random(sci.shape) < 0.1, dqbits.COSMIC_RAY, 0).astype(np.uint16)
+    kw = {"operation": "mean", **kw}
     results = [stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=b,
                             reject=reject, **kw) for b in (1, 7, ny)]
     whole = combine_block(sci, var, dq, reject=reject, **kw)
@@ -225,10 +233,12 @@ def test_memory_bounded_independent_of_n():
     reader = [lambda y0, y1: (base[y0:y1], vbase[y0:y1], dbase[y0:y1])]
     peaks = {}
     for n in (10, 40):
-        for reject, kw in (("sigclip", {}), ("varclip", {}), ("varclip", {"operation": "wtmean"}),
+        for reject, kw in (("sigclip", CLIP), ("varclip", CLIP),
+                           ("varclip", {**CLIP, "operation": "wtmean"}),
                            ("minmax", {"nlow": 1, "nhigh": 1})):
             tracemalloc.start()
-            stack_frames(reader * n, ny, nx, memory_bytes=budget, reject=reject, **kw)
+            stack_frames(reader * n, ny, nx, memory_bytes=budget, reject=reject,
+                         **{"operation": "mean", **kw})
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             outputs = ny * nx * (4 + 4 + 2 + 2)
@@ -248,7 +258,7 @@ def test_minmax_vs_numpy_reference():
     sci = rng.normal(0, 1, (7, 5, 6)).astype(np.float32)
     dq = np.where(rng.random(sci.shape) < 0.2, dqbits.BAD_PIXEL, 0).astype(np.uint16)
     dq[:, 0, 0] = 0
-    s, _, _, r = combine_block(sci, None, dq, reject="minmax", nlow=2, nhigh=1)
+    s, _, _, r = combine_block(sci, None, dq, reject="minmax", nlow=2, nhigh=1, operation="mean")
     for y in range(5):
         for x in range(6):
             good = dq[:, y, x] == 0
@@ -264,7 +274,7 @@ def test_varclip_vs_numpy_reference():
     sci[2, 1, 1] += 6
     sci[4, 2, 3] -= 5
     var = rng.uniform(0.5, 1.5, sci.shape).astype(np.float32)
-    s, _, _, r = combine_block(sci, var, None, reject="varclip")
+    s, _, _, r = combine_block(sci, var, None, **VARCLIP)
     for y in range(4):
         for x in range(5):
             vals = sci[:, y, x].astype(np.float64)
@@ -292,7 +302,7 @@ def test_mclip_false_uses_mean_after_first_pass():
     assert about_mean.mask.sum() == 1 and about_median.mask.sum() == 3
     for mclip, kept in ((False, about_mean), (True, about_median)):
         s, _, _, r = combine_block(sci, None, None, reject="sigclip", lsigma=2, hsigma=2,
-                                   mclip=mclip)
+                                   mclip=mclip, operation="mean")
         assert s[0, 0] == pytest.approx(kept.mean())
         assert r[0, 0] == kept.mask.sum()
 
@@ -300,9 +310,9 @@ def test_mclip_false_uses_mean_after_first_pass():
 def test_shape_errors():
     sci = np.zeros((3, 2, 2), np.float32)
     with pytest.raises(ValueError, match=r"var must have shape \(3, 2, 2\), got \(2, 2, 2\)"):
-        combine_block(sci, np.zeros((2, 2, 2)), None)
+        combine_block(sci, np.zeros((2, 2, 2)), None, operation="mean", **CLIP)
     with pytest.raises(ValueError, match=r"scale must have shape \(3,\)"):
-        combine_block(sci, None, None, scale=[1, 2])
+        combine_block(sci, None, None, scale=[1, 2], operation="mean", **CLIP)
     with pytest.raises(ValueError, match="operation"):
         combine_block(sci, operation="sum")
 
@@ -359,7 +369,8 @@ def test_fast_path_equals_plain_path(reject, kw, n, var_kind, monkeypatch):
     dq[:, 5] = dqbits.NO_DATA | dqbits.UNILLUMINATED
     dq[0, 7] = dqbits.SATURATED
     sci[1, 9, :5] = np.nan
-    kw = {k: (v[:n] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    kw = {"operation": "mean", **CLIP,
+          **{k: (v[:n] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}}
     fast, plain = _fast_and_plain(monkeypatch, sci, var, dq, reject=reject, **kw)
     for a, b in zip(fast, plain, strict=True):
         assert a.dtype == b.dtype
@@ -369,7 +380,7 @@ def test_fast_path_equals_plain_path(reject, kw, n, var_kind, monkeypatch):
         v = None if var is None else np.asarray(var, np.float64).reshape(n, -1)
         done, _ = clean.mean_of_clean_pixels(x, v, dq.reshape(n, -1),
                                              reject == "varclip" and var is not None,
-                                             kw.get("lsigma", 3.0), kw.get("hsigma", 3.0),
+                                             kw["lsigma"], kw["hsigma"],
                                              kw.get("apply_dq", True))
         assert done.any() and not done.all()
 
@@ -401,7 +412,8 @@ def test_fast_path_at_the_limit_on_a_high_level(monkeypatch):
             lows.append(np.nextafter(lows[-1], np.float32(1e9)))
         sci = np.repeat(v[:, None, None], len(lows), axis=2)
         sci[0, 0, :] = lows
-        fast, plain = _fast_and_plain(monkeypatch, sci, None, None, reject="sigclip")
+        fast, plain = _fast_and_plain(monkeypatch, sci, None, None, operation="mean",
+                                      reject="sigclip", **CLIP)
         np.testing.assert_array_equal(fast[3], plain[3])
         assert fast[3].any() and not fast[3].all()  # both sides of the limit
         checked += 1
@@ -435,8 +447,8 @@ def test_lazy_planes_are_read_as_their_arrays():
                                  RowPlane(rows_dq, nx).rows(y0, y1)) for k in range(n)]
     sci = (stored - levels[:, :, None]).astype(np.float32)
     want = combine_block(sci, np.full(sci.shape, 9.0, np.float32),
-                         np.broadcast_to(rows_dq[None, :, None], sci.shape), reject="varclip")
-    got = stack_frames(lazy, ny, nx, block_rows_override=7, reject="varclip")
+                         np.broadcast_to(rows_dq[None, :, None], sci.shape), **VARCLIP)
+    got = stack_frames(lazy, ny, nx, block_rows_override=7, **VARCLIP)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
     assert got[3][3, 4] == 1 and (got[2][:3] == dqbits.UNILLUMINATED).all()
@@ -453,7 +465,8 @@ def test_constant_var_readers_give_the_same_stack(reject):
     full = np.broadcast_to(levels[:, None, None], sci.shape).copy()
     dq = np.zeros(sci.shape, np.uint16)
     dq[:, 0] = dqbits.NO_DATA
-    kw = {"nlow": 1, "nhigh": 1} if reject == "minmax" else {}
+    kw = {"nlow": 1, "nhigh": 1} if reject == "minmax" else CLIP
+    kw = {"operation": "mean", **kw}
     const = [lambda y0, y1, k=k: (sci[k, y0:y1], np.broadcast_to(levels[k], (y1 - y0, nx)),
                                   dq[k, y0:y1]) for k in range(n)]
     a = stack_frames(const, ny, nx, block_rows_override=8, reject=reject, **kw)
@@ -469,9 +482,9 @@ def test_threads_give_identical_output():
     sci = rng.normal(50, 3, (n, ny, nx)).astype(np.float32)
     var = np.full(sci.shape, 9.0, np.float32)
     dq = np.where(rng.random(sci.shape) < 0.05, dqbits.COSMIC_RAY, 0).astype(np.uint16)
-    one = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=6, reject="sigclip")
+    one = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=6, **SIGCLIP)
     two = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=6, reject="sigclip",
-                       threads=2)
+                       threads=2, operation="mean", **CLIP)
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -487,8 +500,8 @@ def test_uint8_dq_readers_give_the_same_stack():
     dq[:, 0] = dqbits.NO_DATA | dqbits.UNILLUMINATED
     dq[2, 5] |= dqbits.SATURATED
     a = stack_frames(_readers(sci, var, dq.astype(np.uint8)), ny, nx, block_rows_override=7,
-                     reject="varclip")
-    b = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=7, reject="varclip")
+                     **VARCLIP)
+    b = stack_frames(_readers(sci, var, dq), ny, nx, block_rows_override=7, **VARCLIP)
     for x, y in zip(a, b, strict=True):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
@@ -507,10 +520,10 @@ def test_frames_whose_dq_is_one_value(flags):
     const = [lambda y0, y1, k=k: (sci[k, y0:y1], var[k, y0:y1],
                                   np.broadcast_to(np.uint16(flags[k]), (y1 - y0, nx)))
              for k in range(n)]
-    got = stack_frames(const, ny, nx, block_rows_override=5, reject="varclip")
+    got = stack_frames(const, ny, nx, block_rows_override=5, **VARCLIP)
     for res in (got, combine_block(sci, var, np.broadcast_to(
-            np.array(flags, np.uint16)[:, None, None], sci.shape), reject="varclip")):
-        for a, b in zip(res, combine_block(sci, var, dq.copy(), reject="varclip"), strict=True):
+            np.array(flags, np.uint16)[:, None, None], sci.shape), **VARCLIP)):
+        for a, b in zip(res, combine_block(sci, var, dq.copy(), **VARCLIP), strict=True):
             np.testing.assert_array_equal(a, b)
 
 
@@ -519,10 +532,17 @@ def test_stack_frames_checks_its_options_before_reading():
         raise AssertionError("a frame was read")
 
     with pytest.raises(TypeError, match="rejct"):
-        stack_frames([read], 4, 4, rejct="none")
+        stack_frames([read], 4, 4, rejct="none", operation="mean", **CLIP)
     with pytest.raises(ValueError, match="rejection must be one of"):
-        stack_frames([read], 4, 4, reject="clip")
+        stack_frames([read], 4, 4, reject="clip", operation="mean")
     with pytest.raises(ValueError, match=r"zero must have shape \(1,\), got \(2,\)"):
-        stack_frames([read], 4, 4, zero=[1.0, 2.0])
+        stack_frames([read], 4, 4, zero=[1.0, 2.0], operation="mean", **CLIP)
     with pytest.raises(ValueError, match="nothing to stack"):
         stack_frames([], 4, 4)
+    # the clipping parameters come from the step: no default for sigclip and varclip to use
+    with pytest.raises(ValueError, match="sigclip rejection needs mclip"):
+        stack_frames([read], 4, 4, operation="mean", lsigma=3.0, hsigma=3.0)
+    with pytest.raises(ValueError, match="varclip rejection needs lsigma, hsigma, mclip"):
+        stack_frames([read], 4, 4, operation="mean", reject="varclip")
+    with pytest.raises(TypeError, match="operation"):
+        stack_frames([read], 4, 4, reject="none")

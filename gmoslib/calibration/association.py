@@ -308,8 +308,9 @@ def dither_spread_arcsec(rows: pd.DataFrame) -> float:
 
 
 def fringe_group_problem(manifest: pd.DataFrame, frames: list[str], *,
-                         min_dither: float = 5.0) -> str:
-    """'' when these science frames can make a fringe frame, otherwise why not."""
+                         min_dither: float) -> str:
+    """'' when these science frames can make a fringe frame, otherwise why not
+    (min_dither: arcsec, makeFringeFrame's parameter)."""
     return _fringe_problem(manifest.set_index("frame"), frames, min_dither)
 
 
@@ -326,7 +327,7 @@ def _fringe_problem(by_frame: pd.DataFrame, frames: list[str], min_dither: float
 
 
 def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
-                  wanted: set[str], *, min_dither: float = 5.0,
+                  wanted: set[str], *, min_dither: float,
                   max_span_days: float | None = None) -> dict[str, list[str]]:
     """Fringe frames the workflow can build: for every science group, its frames that need
     fringe correction, cut into windows spanning at most max_span_days (None: no limit;

@@ -109,11 +109,11 @@ def measure_overscan(
     nbiascontam: int,
     read_noise_adu: float,
     gain: float = 1.0,
-    function: str = "none",
+    function: str,
     order: int | None = None,
-    lsigma: float = 3.0,
-    hsigma: float = 3.0,
-    niter: int = 0,
+    lsigma: float,
+    hsigma: float,
+    niter: int,
 ) -> tuple[np.ndarray, dict]:
     """The overscan level of every row of a raw amplifier, without touching the data.
 
@@ -257,11 +257,11 @@ def subtract_overscan(
     nbiascontam: int,
     read_noise_adu: float,
     gain: float = 1.0,
-    function: str = "none",
+    function: str,
     order: int | None = None,
-    lsigma: float = 3.0,
-    hsigma: float = 3.0,
-    niter: int = 0,
+    lsigma: float,
+    hsigma: float,
+    niter: int,
 ) -> tuple[np.ndarray, dict]:
     """Subtract the overscan level from every row of a raw amplifier.
 

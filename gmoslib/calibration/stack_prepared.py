@@ -198,8 +198,8 @@ def stack_prepared(
 
 
 def combine_kwargs(params: dict) -> dict:
-    """Stacking keywords from a step's resolved parameters (the clipping limits of a step
-    without them, stackFlats, are the stacker's own)."""
+    """Stacking keywords from a step's resolved parameters (stackBiases or stackFlats; only
+    stackBiases has max_iters)."""
     return {
         "operation": params["operation"],
         "reject": params["reject_method"],

@@ -184,7 +184,8 @@ def make_fringe_frame(
                                                 **detect)] |= OBJECT_BIT
             fsci, fvar, fdq, _ = stack_frames(
                 readers, *ext.sci.shape, memory_bytes=memory_bytes, operation="mean",
-                reject=params["reject_method"], lsigma=params["lsigma"], hsigma=params["hsigma"])
+                reject=params["reject_method"], lsigma=params["lsigma"], hsigma=params["hsigma"],
+                mclip=True)
             exts.append(Extension(fsci, fvar, fdq & np.uint16(~OBJECT_BIT & 0xFFFF),
                                   ext.header.copy()))
         del planes, readers

@@ -106,8 +106,8 @@ def _padding(lo: float, hi: float, n: int) -> tuple[int, int]:
     return before, after
 
 
-def affine_separable(arr: np.ndarray, matrix, offset, out_shape: tuple[int, int],
-                     order: int = 3) -> np.ndarray:
+def affine_separable(arr: np.ndarray, matrix, offset, out_shape: tuple[int, int], *,
+                     order: int) -> np.ndarray:
     """Resample a 2-D array (float32 result) with a near-identity affine map.
 
     arr : (ny, nx) input (any units); matrix (2, 2), offset (2,): output (r, c) samples the

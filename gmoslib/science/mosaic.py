@@ -89,7 +89,7 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     def resample(arr, k):
         # two 1-D passes for GMOS's near-identity maps (same spline, ~4x faster)
         if interp.separable_ok(matrix, k):
-            return interp.affine_separable(arr, matrix, offset, (h, w), k)
+            return interp.affine_separable(arr, matrix, offset, (h, w), order=k)
         return ndimage.affine_transform(arr, order=k, prefilter=k > 1, output=np.float32,
                                         **kw)
 
@@ -110,7 +110,7 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     return box, inside, out_sci, out_var, out_dq
 
 
-def mosaic_detectors(exts: list[Extension], detid: str, *, order: int = 3, xbin: int,
+def mosaic_detectors(exts: list[Extension], detid: str, *, order: int, xbin: int,
                      ybin: int) -> Extension:
     """One mosaic Extension (sci, var float32; dq uint16) from trimmed amplifiers.
 

@@ -64,8 +64,8 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
     """Transforms (3x3, frame pixel -> reference pixel; None for a frame set aside) and one
     record per frame (frame, method, reason, dx, dy, n_matched, rms) for the mosaics
     ``names`` (the first is the reference) with their source catalogues, primary and SCI
-    headers.  ``align``: adjustWCSToReference parameters (first_pass, match_radius in
-    arcsec; min_sources; rotate, scale)."""
+    headers.  ``align``: adjustWCSToReference parameters, all of them (first_pass,
+    match_radius in arcsec; min_sources; rotate, scale)."""
     n = len(names)
     names = [os.path.basename(p) for p in names]
     problems, reference_note = wcscheck.check_frames(phus, scis)
@@ -77,11 +77,10 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
     wcss = [WCS(s) if not problems[k] else None for k, s in enumerate(scis)]
     shapes = [(int(s["NAXIS2"]), int(s["NAXIS1"])) for s in scis]
     pixscale = float(abs(wcss[0].proj_plane_pixel_scales()[1].to_value("arcsec")))
-    kwargs = dict(search_radius=align.get("first_pass", 5.0) / pixscale,
-                  match_radius=align.get("match_radius", 0.5) / pixscale,
-                  min_sources=align.get("min_sources", 3),
-                  allow_rotation=align.get("rotate", False),
-                  allow_scale=align.get("scale", False))
+    kwargs = dict(search_radius=align["first_pass"] / pixscale,
+                  match_radius=align["match_radius"] / pixscale,
+                  min_sources=align["min_sources"],
+                  allow_rotation=align["rotate"], allow_scale=align["scale"])
     transforms: list[np.ndarray | None] = [np.eye(3)] + [None] * (n - 1)
     records: list[dict] = [{"frame": names[0], "method": "reference", "reason": reference_note,
                             "dx": 0.0, "dy": 0.0, "n_matched": len(catalogues[0]),

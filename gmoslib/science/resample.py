@@ -274,7 +274,7 @@ def resample_to_frame(
     out_shape,
     out_offset,
     *,
-    order: int = 3,
+    order: int,
     conserve: bool = True,
     dq_threshold: float = 0.001,
 ):

@@ -24,11 +24,11 @@ def combine_block(
     var: np.ndarray | None = None,
     dq: np.ndarray | None = None,
     *,
-    operation: str = "mean",
+    operation: str,
     reject: str = "sigclip",
-    lsigma: float = 3.0,
-    hsigma: float = 3.0,
-    mclip: bool = True,
+    lsigma: float | None = None,
+    hsigma: float | None = None,
+    mclip: bool | None = None,
     max_iters: int | None = None,
     nlow: int = 0,
     nhigh: int = 0,
@@ -51,6 +51,8 @@ def combine_block(
         outside [centre - lsigma*spread, centre + hsigma*spread]) until no change or
         max_iters (None = 100); 'varclip' (spread = each pixel's sqrt(VAR); falls back to
         sigclip without VAR).  A pass never rejects the last surviving value of a pixel.
+        lsigma, hsigma, mclip have no default: sigclip and varclip need them (the step's
+        parameters); the other rejections ignore them.
     operation : 'mean' (VAR = sum VAR / n^2; without VAR sample variance / n), 'median'
         and 'lmedian' (lower middle value; VAR = (pi/2) mean(VAR) / n), 'wtmean'
         (inverse-variance weights; VAR = 1 / sum(1/VAR); needs var).
@@ -58,7 +60,7 @@ def combine_block(
     NO_DATA with sci = var = 0 where nothing was usable), nrejected int16 (usable inputs
     removed by the rejection).
     """
-    check_options(operation, reject)
+    check_options(operation, reject, lsigma=lsigma, hsigma=hsigma, mclip=mclip)
     sci = np.asarray(sci)
     if sci.ndim < 2:
         raise ValueError(f"sci must be (N, ny, nx), got shape {sci.shape}")
@@ -108,11 +110,17 @@ def combine_block(
     return tuple(o.reshape(shape) for o in out)
 
 
-def check_options(operation: str, reject: str) -> None:
+def check_options(operation: str, reject: str, **clipping) -> None:
+    """ValueError for an unknown operation or rejection, or for a sigclip/varclip rejection
+    without one of its ``clipping`` parameters (lsigma, hsigma, mclip: None = not given)."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
     if reject not in REJECTIONS:
         raise ValueError(f"rejection must be one of {REJECTIONS}, not {reject!r}")
+    missing = [name for name, value in clipping.items() if value is None]
+    if reject in ("sigclip", "varclip") and missing:
+        raise ValueError(f"{reject} rejection needs {', '.join(missing)} (the step's "
+                         "parameters; no default here)")
 
 
 def _plain(x, v, d, *, operation, reject, lsigma, hsigma, mclip, iters, nlow, nhigh,
