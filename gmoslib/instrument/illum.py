@@ -116,11 +116,6 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
     return MaskPlane(name, bx, by, plane, tuple(d for d, *_ in exts))
 
 
-def mask_files(instrument: str, detector_pretty: str) -> dict[tuple[int, int], str]:
-    """Mask files of a camera by binning ({} when Gemini has none for it)."""
-    return MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
-
-
 def _covered(plane: MaskPlane, det: Section) -> bool:
     """Whether the mask's extensions cover the unbinned section det (rows and columns)."""
     xs = sorted((c.x1, c.x2) for c in plane.covered if c.y1 <= det.y1 and c.y2 >= det.y2)
@@ -138,18 +133,14 @@ def amp_mask(plane: MaskPlane, det: Section, xbin: int, ybin: int,
     unilluminated -> the binned pixel is).  None when the plane cannot give it (not on
     its grid, or a coarser binning)."""
     ny, nx = shape
-    if xbin % plane.xbin or ybin % plane.ybin:
-        return None
-    if det.x1 % plane.xbin or det.y1 % plane.ybin:
+    if xbin % plane.xbin or ybin % plane.ybin or det.x1 % plane.xbin or det.y1 % plane.ybin:
         return None
     fx, fy = xbin // plane.xbin, ybin // plane.ybin
     x0, y0 = det.x1 // plane.xbin, det.y1 // plane.ybin
     cut = plane.unilluminated[y0:y0 + ny * fy, x0:x0 + nx * fx]
     if cut.shape != (ny * fy, nx * fx):
         return None
-    if fx == fy == 1:
-        return cut.copy()
-    return cut.reshape(ny, fy, nx, fx).any(axis=(1, 3))
+    return cut.reshape(ny, fy, nx, fx).any(axis=(1, 3))  # (a new array, also when fx = fy = 1)
 
 
 def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: int,
@@ -166,7 +157,7 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
     (None, :data:`NO_MASK`) when the camera has no mask.  Raises :class:`IllumMaskError`
     (naming ``filename``) when a mask exists but does not cover an amplifier.
     """
-    files = mask_files(instrument, detector_pretty)
+    files = MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
     if not files:
         return None, NO_MASK
     tried = [b for b in dict.fromkeys(((xbin, ybin), (1, 1))) if b in files]
@@ -241,12 +232,6 @@ def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis).astype(np.float32, copy=False)
 
 
-def smoothed_response(response: np.ndarray, window: int = REGION_WINDOW) -> np.ndarray:
-    """Running median (along rows, then along columns) of a (ny, nx) response, ``window``
-    pixels wide in each direction (float32, same shape); NaN pixels are ignored."""
-    return running_median(running_median(response, window, 1), window, 0)
-
-
 def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
                             low: float = LOW_RESPONSE, bright: float = BRIGHT_RESPONSE,
                             window: int = REGION_WINDOW) -> tuple[np.ndarray, int, int]:
@@ -257,10 +242,11 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
     Returns (new DQ with UNILLUMINATED added where the smoothed response is below ``low``
     although the pixel was not flagged unilluminated; the number of pixels so added; the
     number of pixels flagged unilluminated, with data, whose smoothed response is above
-    ``bright``).
+    ``bright``).  The response is smoothed by a running median ``window`` pixels wide along
+    rows, then along columns (NaN pixels ignored).
     """
     dq = np.asarray(dq, np.uint16)
-    smooth = smoothed_response(response, window)
+    smooth = running_median(running_median(response, window, 1), window, 0)
     unillum = (dq & dqbits.UNILLUMINATED) != 0
     no_data = (dq & dqbits.NO_DATA) != 0
     with np.errstate(invalid="ignore"):

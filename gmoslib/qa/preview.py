@@ -30,23 +30,14 @@ DEFAULT_GAP = 64
 MAX_WIDTH = 640  # PNG pixels: a report picture stays under 300 kB
 
 
-def _binning(header) -> tuple[int, int]:
-    text = str(header.get("CCDSUM", "1 1")).split()
-    if len(text) != 2:
-        raise ValueError(f"CCDSUM {header.get('CCDSUM')!r} is not 'XBIN YBIN'")
-    return int(text[0]), int(text[1])
-
-
 def ccd_gap(detid: str | None) -> int:
     """Gap (unbinned pixels) between neighbouring CCDs of a detector, from the mosaic
     geometry (CCD1's offset from CCD2 minus a CCD width); :data:`DEFAULT_GAP` if unknown."""
-    if detid:
-        try:
-            g = geometry.geometry(str(detid))
-        except KeyError:
-            return DEFAULT_GAP
-        return max(0, int(round(abs(g.shift[0][0]) - g.default_shape[0])))
-    return DEFAULT_GAP
+    try:
+        g = geometry.geometry(str(detid))
+    except KeyError:
+        return DEFAULT_GAP
+    return max(0, int(round(abs(g.shift[0][0]) - g.default_shape[0])))
 
 
 def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
@@ -63,7 +54,11 @@ def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
     """
     if not exts:
         raise ValueError("detector_plane: no extensions")
-    xbin, ybin = _binning(exts[0].header)
+    ccdsum = exts[0].header.get("CCDSUM", "1 1")
+    try:
+        xbin, ybin = (int(v) for v in str(ccdsum).split())
+    except ValueError:
+        raise ValueError(f"CCDSUM {ccdsum!r} is not 'XBIN YBIN'") from None
     width = ccd_width or 2048
     gap_b = int(math.ceil(gap / xbin))
     placed = []
@@ -116,8 +111,6 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
                          "and equal")
     bad = mask | ~np.isfinite(image)
     f = max(1, int(math.ceil(image.shape[1] / max_width)))
-    if f == 1:
-        return np.where(bad, 0.0, image).astype(np.float32), bad, 1
     ny, nx = image.shape
     # sums of the f x f blocks (the last row/column of blocks may be partial) as f*f strided
     # slices, without padded copies of the image
@@ -188,11 +181,9 @@ def _font(size: int):
 
 
 def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
-    """Round values between vmin and vmax for the colour bar (1, 2 or 5 x 10^k apart)."""
-    span = vmax - vmin
-    if not span > 0:
-        return [vmin]
-    raw = span / n
+    """Round values between vmin and vmax (> vmin) for the colour bar (1, 2 or 5 x 10^k
+    apart)."""
+    raw = (vmax - vmin) / n
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
     first = math.ceil(vmin / step) * step
@@ -274,7 +265,6 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
     _, headers = read_headers(fits_path)
     raw = not any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in headers)
     frame = read_raw(fits_path) if raw else read_frame(fits_path)
-    frame.filename = fits_path
     unit = str(frame.exts[0].header.get("BUNIT", "adu" if raw else ""))
     return preview_frame(frame, png_path, title=title or os.path.basename(fits_path),
                          unit=unit, max_width=max_width)
