@@ -1,17 +1,13 @@
-"""addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) wherever the detector lies outside the
-illuminated field, from Gemini's illumination masks (reference 5.3), and the check of a
-master flat against them.
+"""addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) outside the illuminated field, from Gemini's
+illumination masks (reference 5.3), and the check of a master flat against them.
 
-The masks (``gmoslib/data/illum``, see the README there) are one extension per amplifier,
-0 inside and 64 outside the field, each with its unbinned DETSEC.  A mask file is laid on
-the detector plane by DETSEC; every amplifier of a frame is then cut out of that plane by
-its own DETSEC, so amplifier order, read mode (3/6/12 amplifiers) and regions of interest
-do not matter.  A frame whose binning has a mask file of its own uses it; any other
-binning (4x4 on e2v or EEV, a ROI that does not start on the file's binned grid) is binned
-from the 1x1 mask: a binned pixel is unilluminated when any of its unbinned pixels is
-(the rule that agrees best with Gemini's own 2x2 masks, 0.3-0.4 % of pixels differ).  A
-camera without any mask is an explicit outcome (:data:`NO_MASK`), logged and written in
-the PHU keyword ``ILLUMMSK``, never a silent skip.
+The masks (``gmoslib/data/illum``, see its README) hold one extension per amplifier, 0 inside
+and 64 outside the field.  A mask file is laid on the detector plane by DETSEC and every
+amplifier of a frame is cut out of it by its own DETSEC (amplifier order, read mode and ROI
+do not matter).  A binning without a file of its own (4x4 on e2v or EEV, a ROI off the
+file's binned grid) is binned from the 1x1 mask: a binned pixel is unilluminated when any
+of its unbinned pixels is (closest to Gemini's own 2x2 masks: 0.3-0.4 % of pixels differ).
+A camera without a mask is an explicit outcome (:data:`NO_MASK`, logged, PHU ``ILLUMMSK``).
 """
 
 from __future__ import annotations
@@ -80,12 +76,10 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
 
     path = os.path.join(directory, name)
     exts = []
-    # decompressed once here: astropy reading the .bz2 itself seeks in the compressed
+    # decompressed in one read: astropy reading the .bz2 itself seeks in the compressed
     # stream and is several times slower
-    with open(path, "rb") as fh:
+    with (bz2.open if name.endswith(".bz2") else open)(path, "rb") as fh:
         content = fh.read()
-    if name.endswith(".bz2"):
-        content = bz2.decompress(content)
     with fits.open(io.BytesIO(content)) as hdul:
         for hdu in hdul[1:]:
             if hdu.data is None:
@@ -163,13 +157,9 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
     tried = [b for b in dict.fromkeys(((xbin, ybin), (1, 1))) if b in files]
     for binning in tried:
         plane = load_mask_plane(files[binning], directory)
-        masks = []
-        for det, shape in zip(detsecs, shapes, strict=True):
-            m = amp_mask(plane, det, xbin, ybin, shape) if _covered(plane, det) else None
-            if m is None:
-                break
-            masks.append(m)
-        else:
+        masks = [amp_mask(plane, det, xbin, ybin, shape) if _covered(plane, det) else None
+                 for det, shape in zip(detsecs, shapes, strict=True)]
+        if all(m is not None for m in masks):
             label = files[binning]
             if binning != (xbin, ybin):
                 label += f" (1x1 binned to {xbin}x{ybin})"
@@ -228,8 +218,8 @@ def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     h = w // 2
     pad = [(0, 0), (0, 0)]
     pad[axis] = (h, h)
-    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)
-    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis).astype(np.float32, copy=False)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)  # float32
+    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis)
 
 
 def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,

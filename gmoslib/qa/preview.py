@@ -133,11 +133,11 @@ def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
     range, (0, 1) without a usable pixel."""
     from astropy.visualization import ZScaleInterval
 
-    values = np.ravel(np.asarray(image))
+    values = np.asarray(image, np.float64)
     good = np.isfinite(values)
     if mask is not None:
-        good &= ~np.ravel(np.asarray(mask, bool))
-    values = values[good].astype(np.float64)
+        good &= ~np.asarray(mask, bool)
+    values = values[good]
     if values.size == 0:
         return 0.0, 1.0
     lo, hi = ZScaleInterval().get_limits(values)
@@ -210,8 +210,7 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
     canvas = np.full((height, width), _GREYS - 1, np.uint8)  # white
     scale = (_GREYS - 1) / (vmax - vmin)
     grey = np.clip((small.astype(np.float64) - vmin) * scale, 0, _GREYS - 1)
-    levels = np.rint(grey).astype(np.uint8)
-    levels[small_mask] = _MASK_INDEX
+    levels = np.where(small_mask, _MASK_INDEX, np.rint(grey)).astype(np.uint8)
     canvas[top:top + ny, _LEFT:_LEFT + nx] = levels[::-1]  # row 0 at the bottom
     # colour bar: vmin at the bottom, vmax at the top, in a black frame
     bx0 = _LEFT + nx + _BAR_GAP
