@@ -1,14 +1,12 @@
 """FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
 
-Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``; a compressed one decompressed
-once per scan, with bounds: :mod:`gmoslib.io.rawcompress`) are read-only; their image
-extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  Processed files hold
-per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16) HDUs sharing one
-``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically (:mod:`gmoslib.io.atomic`).
+Raw files (``.fits``, ``.gz``, ``.bz2``, ``.fz``: decompressed with bounds by
+:mod:`gmoslib.io.rawcompress`) are read-only, unnamed ``uint16`` images (``BZERO = 32768``).
+Processed files hold per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16)
+HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically.
 
-Headers are parsed by astropy.  The one fast path of our own: a 2-D image's pixels are a
-numpy view of the file's bytes at its data offset (no copy for an uncompressed file, which is
-memory-mapped), scaled to float32 in one pass (BLANK pixels become NaN, as astropy reads them).
+Headers are parsed by astropy; pixels are a numpy view of the file's bytes (memory-mapped
+when uncompressed), scaled to float32 in one pass (BLANK pixels become NaN, as in astropy).
 """
 
 from __future__ import annotations

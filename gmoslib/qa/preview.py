@@ -1,11 +1,10 @@
 """PNG previews of raw frames and products: zscale grey levels, DQ-masked pixels in colour.
 
-Three pure steps: :func:`detector_plane` tiles a frame's extensions (their ``DATASEC``, so a
-raw frame's overscan is left out) by ``DETSEC`` and ``CCDSUM``, unrotated, with the gap
-between CCDs as masked columns; :func:`downsample` block-averages an image and its mask to at
-most a given width; :func:`render_rgb` maps it to RGB by zscale (:func:`zscale_limits`), grey
-levels and a mask colour.  :func:`write_preview` draws the same with Pillow alone (a palette
-PNG with a title and a colour bar), atomically.
+:func:`detector_plane` tiles a frame's data sections (no overscan) by ``DETSEC`` and
+``CCDSUM``, unrotated, the CCD gaps as masked columns; :func:`downsample` block-averages an
+image and its mask to a width; :func:`render_rgb` maps it to RGB by zscale
+(:func:`zscale_limits`); :func:`write_preview` draws it with Pillow as a palette PNG with a
+title and a colour bar, atomically.
 """
 
 from __future__ import annotations
