@@ -1,13 +1,11 @@
-"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1).
+"""Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1): dead, weak or hot pixels,
+columns and rows.
 
-A pixel is bad when its flat response departs strongly from the local smooth response
-around it: dead, weak or hot pixels and columns (and rows).  The local response is judged
-on each side separately: the median of the ``WINDOW // 2`` pixels to its left and of those
-to its right (and, for rows, below and above).  A defect departs from both sides; a pixel
-on a smooth slope (vignetting, a dust shadow wider than a few pixels, the edge of the
-field) lies between them, so none of those is called a defect.  The departure must also be
-significant against the flat's own variance.  Pixels next to an unilluminated or no-data
-region (no valid pixel on one side) are not judged.
+A pixel is bad when its flat response departs, significantly against the flat's variance,
+from both the median of the ``WINDOW // 2`` pixels on its left and that of those on its
+right (for rows: below and above).  A pixel on a smooth slope (vignetting, a wide dust
+shadow, the field's edge) lies between the two and is not a defect.  Pixels with no valid
+neighbour on one side (next to an unilluminated or no-data region) are not judged.
 """
 
 from __future__ import annotations
@@ -41,11 +39,10 @@ def side_medians(values: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, 
     h = max(1, min(int(half), n - 1))
     pad = [(0, 0), (0, 0)]
     pad[axis] = (h, h)
-    m = bn.move_median(np.pad(a, pad, mode="reflect"), h, axis=axis, min_count=1)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), h, axis=axis, min_count=1)  # float32
     # m[j] = median of padded[j-h+1 .. j]; pixel i sits at padded index i + h
-    before = np.take(m, np.arange(h - 1, h - 1 + n), axis=axis)
-    after = np.take(m, np.arange(2 * h, 2 * h + n), axis=axis)
-    return before.astype(np.float32, copy=False), after.astype(np.float32, copy=False)
+    return (np.take(m, np.arange(h - 1, h - 1 + n), axis=axis),
+            np.take(m, np.arange(2 * h, 2 * h + n), axis=axis))
 
 
 def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
@@ -108,9 +105,8 @@ def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
         d[bad] |= np.uint16(dqbits.BAD_PIXEL)
         out.append(d)
         n = int(new.sum())
-        counts["ILLUMLOW"] += n_dark
-        counts["ILLUMHI"] += n_lit
-        counts["FLATBAD"] += n
+        for key, value in zip(counts, (n_dark, n_lit, n), strict=True):
+            counts[key] += value
         if n:
             cols = np.flatnonzero(new.sum(axis=0) > new.shape[0] // 2)
             log.info("bad pixels from the flat: %s amplifier %s: %d pixels%s", flat_name

@@ -184,8 +184,6 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     if flat_dq is not None:
         out_dq |= np.asarray(flat_dq, np.uint16)
         # a flat pixel the flat itself calls unilluminated keeps that flag only
-        bad_unflagged = bad & ((np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0)
-    else:
-        bad_unflagged = bad
-    out_dq[bad_unflagged] |= dqbits.BAD_PIXEL
+        bad &= (np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0
+    out_dq[bad] |= dqbits.BAD_PIXEL
     return out_sci, out_var, out_dq

@@ -1,17 +1,13 @@
-"""addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) wherever the detector lies outside the
-illuminated field, from Gemini's illumination masks (reference 5.3), and the check of a
-master flat against them.
+"""addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) outside the illuminated field, from Gemini's
+illumination masks (reference 5.3), and the check of a master flat against them.
 
-The masks (``gmoslib/data/illum``, see the README there) are one extension per amplifier,
-0 inside and 64 outside the field, each with its unbinned DETSEC.  A mask file is laid on
-the detector plane by DETSEC; every amplifier of a frame is then cut out of that plane by
-its own DETSEC, so amplifier order, read mode (3/6/12 amplifiers) and regions of interest
-do not matter.  A frame whose binning has a mask file of its own uses it; any other
-binning (4x4 on e2v or EEV, a ROI that does not start on the file's binned grid) is binned
-from the 1x1 mask: a binned pixel is unilluminated when any of its unbinned pixels is
-(the rule that agrees best with Gemini's own 2x2 masks, 0.3-0.4 % of pixels differ).  A
-camera without any mask is an explicit outcome (:data:`NO_MASK`), logged and written in
-the PHU keyword ``ILLUMMSK``, never a silent skip.
+The masks (``gmoslib/data/illum``, see its README) hold one extension per amplifier, 0 inside
+and 64 outside the field.  A mask file is laid on the detector plane by DETSEC and every
+amplifier of a frame is cut out of it by its own DETSEC (amplifier order, read mode and ROI
+do not matter).  A binning without a file of its own (4x4 on e2v or EEV, a ROI off the
+file's binned grid) is binned from the 1x1 mask: a binned pixel is unilluminated when any
+of its unbinned pixels is (closest to Gemini's own 2x2 masks: 0.3-0.4 % of pixels differ).
+A camera without a mask is an explicit outcome (:data:`NO_MASK`, logged, PHU ``ILLUMMSK``).
 """
 
 from __future__ import annotations
@@ -80,12 +76,10 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
 
     path = os.path.join(directory, name)
     exts = []
-    # decompressed once here: astropy reading the .bz2 itself seeks in the compressed
+    # decompressed in one read: astropy reading the .bz2 itself seeks in the compressed
     # stream and is several times slower
-    with open(path, "rb") as fh:
+    with (bz2.open if name.endswith(".bz2") else open)(path, "rb") as fh:
         content = fh.read()
-    if name.endswith(".bz2"):
-        content = bz2.decompress(content)
     with fits.open(io.BytesIO(content)) as hdul:
         for hdu in hdul[1:]:
             if hdu.data is None:
@@ -116,11 +110,6 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
     return MaskPlane(name, bx, by, plane, tuple(d for d, *_ in exts))
 
 
-def mask_files(instrument: str, detector_pretty: str) -> dict[tuple[int, int], str]:
-    """Mask files of a camera by binning ({} when Gemini has none for it)."""
-    return MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
-
-
 def _covered(plane: MaskPlane, det: Section) -> bool:
     """Whether the mask's extensions cover the unbinned section det (rows and columns)."""
     xs = sorted((c.x1, c.x2) for c in plane.covered if c.y1 <= det.y1 and c.y2 >= det.y2)
@@ -138,18 +127,14 @@ def amp_mask(plane: MaskPlane, det: Section, xbin: int, ybin: int,
     unilluminated -> the binned pixel is).  None when the plane cannot give it (not on
     its grid, or a coarser binning)."""
     ny, nx = shape
-    if xbin % plane.xbin or ybin % plane.ybin:
-        return None
-    if det.x1 % plane.xbin or det.y1 % plane.ybin:
+    if xbin % plane.xbin or ybin % plane.ybin or det.x1 % plane.xbin or det.y1 % plane.ybin:
         return None
     fx, fy = xbin // plane.xbin, ybin // plane.ybin
     x0, y0 = det.x1 // plane.xbin, det.y1 // plane.ybin
     cut = plane.unilluminated[y0:y0 + ny * fy, x0:x0 + nx * fx]
     if cut.shape != (ny * fy, nx * fx):
         return None
-    if fx == fy == 1:
-        return cut.copy()
-    return cut.reshape(ny, fy, nx, fx).any(axis=(1, 3))
+    return cut.reshape(ny, fy, nx, fx).any(axis=(1, 3))  # (a new array, also when fx = fy = 1)
 
 
 def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: int,
@@ -166,19 +151,15 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
     (None, :data:`NO_MASK`) when the camera has no mask.  Raises :class:`IllumMaskError`
     (naming ``filename``) when a mask exists but does not cover an amplifier.
     """
-    files = mask_files(instrument, detector_pretty)
+    files = MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
     if not files:
         return None, NO_MASK
     tried = [b for b in dict.fromkeys(((xbin, ybin), (1, 1))) if b in files]
     for binning in tried:
         plane = load_mask_plane(files[binning], directory)
-        masks = []
-        for det, shape in zip(detsecs, shapes, strict=True):
-            m = amp_mask(plane, det, xbin, ybin, shape) if _covered(plane, det) else None
-            if m is None:
-                break
-            masks.append(m)
-        else:
+        masks = [amp_mask(plane, det, xbin, ybin, shape) if _covered(plane, det) else None
+                 for det, shape in zip(detsecs, shapes, strict=True)]
+        if all(m is not None for m in masks):
             label = files[binning]
             if binning != (xbin, ybin):
                 label += f" (1x1 binned to {xbin}x{ybin})"
@@ -237,14 +218,8 @@ def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     h = w // 2
     pad = [(0, 0), (0, 0)]
     pad[axis] = (h, h)
-    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)
-    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis).astype(np.float32, copy=False)
-
-
-def smoothed_response(response: np.ndarray, window: int = REGION_WINDOW) -> np.ndarray:
-    """Running median (along rows, then along columns) of a (ny, nx) response, ``window``
-    pixels wide in each direction (float32, same shape); NaN pixels are ignored."""
-    return running_median(running_median(response, window, 1), window, 0)
+    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)  # float32
+    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis)
 
 
 def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
@@ -257,10 +232,11 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
     Returns (new DQ with UNILLUMINATED added where the smoothed response is below ``low``
     although the pixel was not flagged unilluminated; the number of pixels so added; the
     number of pixels flagged unilluminated, with data, whose smoothed response is above
-    ``bright``).
+    ``bright``).  The response is smoothed by a running median ``window`` pixels wide along
+    rows, then along columns (NaN pixels ignored).
     """
     dq = np.asarray(dq, np.uint16)
-    smooth = smoothed_response(response, window)
+    smooth = running_median(running_median(response, window, 1), window, 0)
     unillum = (dq & dqbits.UNILLUMINATED) != 0
     no_data = (dq & dqbits.NO_DATA) != 0
     with np.errstate(invalid="ignore"):

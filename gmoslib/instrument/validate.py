@@ -27,17 +27,13 @@ EARLIEST_DATE = dt.date(2001, 1, 1)
 
 def _number(value) -> float | None:
     """The value as a finite float, or None (not a number, NaN, infinite, a boolean)."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool):
         return None
     try:
-        x = float(value)
+        x = float(value)  # (None: TypeError)
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def _where(ext: int | None) -> str:
-    return "primary header" if ext is None else f"extension {ext}"
 
 
 def header_value_problem(phu, exts, kind: str, path: str) -> str:
@@ -47,7 +43,8 @@ def header_value_problem(phu, exts, kind: str, path: str) -> str:
     phu, exts : primary and image-extension headers; kind : the frame's kind ('bias',
     'flat', 'science').  Extensions are numbered from 1."""
     def bad(key: str, problem: str, ext: int | None = None) -> str:
-        return f"bad header: {path}: {_where(ext)} keyword {key}: {problem}"
+        where = "primary header" if ext is None else f"extension {ext}"
+        return f"bad header: {path}: {where} keyword {key}: {problem}"
 
     exptime = phu.get("EXPTIME")
     t = _number(exptime)
@@ -83,11 +80,9 @@ def header_value_problem(phu, exts, kind: str, path: str) -> str:
             return bad("DETSEC", f"{h.get('DETSEC')} covers {det.nx}x{det.ny} unbinned pixels, "
                        f"but DATASEC {h.get('DATASEC')} binned {xbin}x{ybin} covers "
                        f"{ds.nx * xbin}x{ds.ny * ybin}", i)
-        if kind == "science":
-            problem = _wcs_problem(h)
-            if problem:
-                key, text = problem
-                return bad(key, text, i)
+        problem = _wcs_problem(h) if kind == "science" else None
+        if problem:
+            return bad(*problem, i)
     return ""
 
 

@@ -1,14 +1,12 @@
 """FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
 
-Raw files (``.fits``, ``.fits.gz``, ``.fits.bz2``, ``.fits.fz``; a compressed one decompressed
-once per scan, with bounds: :mod:`gmoslib.io.rawcompress`) are read-only; their image
-extensions are unnamed ``uint16`` arrays stored with ``BZERO = 32768``.  Processed files hold
-per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16) HDUs sharing one
-``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically (:mod:`gmoslib.io.atomic`).
+Raw files (``.fits``, ``.gz``, ``.bz2``, ``.fz``: decompressed with bounds by
+:mod:`gmoslib.io.rawcompress`) are read-only, unnamed ``uint16`` images (``BZERO = 32768``).
+Processed files hold per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16)
+HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically.
 
-Headers are parsed by astropy.  The one fast path of our own: a 2-D image's pixels are a
-numpy view of the file's bytes at its data offset (no copy for an uncompressed file, which is
-memory-mapped), scaled to float32 in one pass (BLANK pixels become NaN, as astropy reads them).
+Headers are parsed by astropy; pixels are a numpy view of the file's bytes (memory-mapped
+when uncompressed), scaled to float32 in one pass (BLANK pixels become NaN, as in astropy).
 """
 
 from __future__ import annotations
@@ -73,14 +71,12 @@ def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
     or ``rsync -a`` keeps the time but has a new inode), so that reading it does not hash it
     again.  Returns the paths that changed or are missing (hashed when read, as usual)."""
     stale = []
-    for path, (digest, size, mtime_ns, inode) in known.items():
+    for path, (digest, *stamp) in known.items():
         try:
             st = os.stat(path)
         except OSError:
-            stale.append(path)
-            continue
-        if (st.st_size, st.st_mtime_ns, st.st_ino) == (int(size), int(mtime_ns),
-                                                         int(inode)) and digest:
+            st = None
+        if st and digest and [st.st_size, st.st_mtime_ns, st.st_ino] == [int(v) for v in stamp]:
             _SHA256_SEEN[_file_key(path, st)] = str(digest)
         else:
             stale.append(path)
@@ -101,10 +97,10 @@ def add_date_obs(header: Header) -> None:
                               "UTC start of the exposure (from MJD-OBS)")
 
 
-def _read_bytes(path: str, st: os.stat_result):
+def _read_bytes(path: str, key: tuple):
     """The file's (decompressed) bytes: a read-only memory map of an uncompressed file (no
     copy; pages come from the page cache), else the decompressed bytes (kept for the next
-    read of the same unchanged file)."""
+    read of the same unchanged file, ``key`` of :func:`_file_key`)."""
     lower = path.lower()
     if not lower.endswith(_COMPRESSED):
         try:
@@ -112,7 +108,6 @@ def _read_bytes(path: str, st: os.stat_result):
                 return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as exc:
             raise FitsReadError(f"{path}: not a readable FITS file ({exc})") from exc
-    key = _file_key(path, st)
     if key not in _DECOMPRESSED:
         try:
             data = (rawcompress.read_fpack(path) if lower.endswith(".fz")
@@ -141,13 +136,12 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
     st = os.stat(path)
     if st.st_size == 0:
         raise FitsReadError(f"{path}: empty file (0 bytes)")
-    if reuse and _file_key(path, st) in _LAST_SCAN:
-        return _LAST_SCAN[_file_key(path, st)]
-    data = _read_bytes(path, st)
-    if hash_bytes and isinstance(data, mmap.mmap):
-        key = _file_key(path, st)
-        if key not in _SHA256_SEEN:
-            _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
+    key = _file_key(path, st)
+    if reuse and key in _LAST_SCAN:
+        return _LAST_SCAN[key]
+    data = _read_bytes(path, key)
+    if hash_bytes and isinstance(data, mmap.mmap) and key not in _SHA256_SEEN:
+        _SHA256_SEEN[key] = hashlib.sha256(data).hexdigest()
     if bytes(data[:9]) != b"SIMPLE  =":
         raise FitsReadError(f"{path}: not a readable FITS file (no SIMPLE card)")
     n, pos, end_card = len(data), 0, b"END" + b" " * 77
@@ -183,7 +177,7 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
                                 f"{offset + -(-size // BLOCK) * BLOCK} (incomplete download?)")
         pos = offset + -(-size // BLOCK) * BLOCK
     _LAST_SCAN.clear()
-    _LAST_SCAN[_file_key(path, st)] = (data, hdus)
+    _LAST_SCAN[key] = (data, hdus)
     return data, hdus
 
 
@@ -309,18 +303,15 @@ def read_frame(path: str) -> Frame:
                 ver = int(h.get("EXTVER", 1))
             except (ValueError, TypeError) as exc:
                 raise FitsReadError(f"{path}: {name} EXTVER is not an integer ({exc})") from exc
-            by_ver.setdefault(ver, {})[name] = (h, stored)
+            by_ver.setdefault(ver, {})[name] = stored, h
     exts = []
-    for ver in sorted(by_ver):
-        d = by_ver[ver]
+    for ver, d in sorted(by_ver.items()):
         if "SCI" not in d:
             raise FitsReadError(f"{path}: EXTVER {ver} has no SCI extension")
-        exts.append(Extension(
-            _scaled_float32(d["SCI"][1], d["SCI"][0]),
-            _scaled_float32(d["VAR"][1], d["VAR"][0]) if "VAR" in d else None,
-            _scaled_uint16(d["DQ"][1], d["DQ"][0], path) if "DQ" in d else None,
-            d["SCI"][0],
-        ))
+        var, dq = d.get("VAR"), d.get("DQ")
+        exts.append(Extension(_scaled_float32(*d["SCI"]),
+                              None if var is None else _scaled_float32(*var),
+                              None if dq is None else _scaled_uint16(*dq, path), d["SCI"][1]))
     if not exts:
         raise FitsReadError(f"{path}: no SCI extensions (not a processed gmos-snake file?)")
     return Frame(hdus[0][0], exts, path)
@@ -331,9 +322,8 @@ def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
     bzero = float(header.get("BZERO", 0.0))
     bscale = float(header.get("BSCALE", 1.0))
     if stored.dtype.kind in "iu" and stored.itemsize == 2 and bscale == 1.0 and bzero == 32768:
-        out = stored.view(">u2").astype(np.uint16)  # stored = value - 32768: flip the top bit
-        out ^= np.uint16(0x8000)
-        return out
+        # stored = value - 32768: flip the top bit
+        return np.bitwise_xor(stored.view(">u2"), np.uint16(0x8000), dtype=np.uint16)
     values = stored * bscale + bzero if (bscale, bzero) != (1.0, 0.0) else stored
     if values.size and (np.min(values) < 0 or np.max(values) > 65535):
         raise FitsReadError(f"{path}: DQ values outside 0..65535")

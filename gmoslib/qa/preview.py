@@ -1,11 +1,10 @@
 """PNG previews of raw frames and products: zscale grey levels, DQ-masked pixels in colour.
 
-Three pure steps: :func:`detector_plane` tiles a frame's extensions (their ``DATASEC``, so a
-raw frame's overscan is left out) by ``DETSEC`` and ``CCDSUM``, unrotated, with the gap
-between CCDs as masked columns; :func:`downsample` block-averages an image and its mask to at
-most a given width; :func:`render_rgb` maps it to RGB by zscale (:func:`zscale_limits`), grey
-levels and a mask colour.  :func:`write_preview` draws the same with Pillow alone (a palette
-PNG with a title and a colour bar), atomically.
+:func:`detector_plane` tiles a frame's data sections (no overscan) by ``DETSEC`` and
+``CCDSUM``, unrotated, the CCD gaps as masked columns; :func:`downsample` block-averages an
+image and its mask to a width; :func:`render_rgb` maps it to RGB by zscale
+(:func:`zscale_limits`); :func:`write_preview` draws it with Pillow as a palette PNG with a
+title and a colour bar, atomically.
 """
 
 from __future__ import annotations
@@ -30,23 +29,14 @@ DEFAULT_GAP = 64
 MAX_WIDTH = 640  # PNG pixels: a report picture stays under 300 kB
 
 
-def _binning(header) -> tuple[int, int]:
-    text = str(header.get("CCDSUM", "1 1")).split()
-    if len(text) != 2:
-        raise ValueError(f"CCDSUM {header.get('CCDSUM')!r} is not 'XBIN YBIN'")
-    return int(text[0]), int(text[1])
-
-
 def ccd_gap(detid: str | None) -> int:
     """Gap (unbinned pixels) between neighbouring CCDs of a detector, from the mosaic
     geometry (CCD1's offset from CCD2 minus a CCD width); :data:`DEFAULT_GAP` if unknown."""
-    if detid:
-        try:
-            g = geometry.geometry(str(detid))
-        except KeyError:
-            return DEFAULT_GAP
-        return max(0, int(round(abs(g.shift[0][0]) - g.default_shape[0])))
-    return DEFAULT_GAP
+    try:
+        g = geometry.geometry(str(detid))
+    except KeyError:
+        return DEFAULT_GAP
+    return max(0, int(round(abs(g.shift[0][0]) - g.default_shape[0])))
 
 
 def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
@@ -63,7 +53,11 @@ def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
     """
     if not exts:
         raise ValueError("detector_plane: no extensions")
-    xbin, ybin = _binning(exts[0].header)
+    ccdsum = exts[0].header.get("CCDSUM", "1 1")
+    try:
+        xbin, ybin = (int(v) for v in str(ccdsum).split())
+    except ValueError:
+        raise ValueError(f"CCDSUM {ccdsum!r} is not 'XBIN YBIN'") from None
     width = ccd_width or 2048
     gap_b = int(math.ceil(gap / xbin))
     placed = []
@@ -116,8 +110,6 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
                          "and equal")
     bad = mask | ~np.isfinite(image)
     f = max(1, int(math.ceil(image.shape[1] / max_width)))
-    if f == 1:
-        return np.where(bad, 0.0, image).astype(np.float32), bad, 1
     ny, nx = image.shape
     # sums of the f x f blocks (the last row/column of blocks may be partial) as f*f strided
     # slices, without padded copies of the image
@@ -140,11 +132,11 @@ def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
     range, (0, 1) without a usable pixel."""
     from astropy.visualization import ZScaleInterval
 
-    values = np.ravel(np.asarray(image))
+    values = np.asarray(image, np.float64)
     good = np.isfinite(values)
     if mask is not None:
-        good &= ~np.ravel(np.asarray(mask, bool))
-    values = values[good].astype(np.float64)
+        good &= ~np.asarray(mask, bool)
+    values = values[good]
     if values.size == 0:
         return 0.0, 1.0
     lo, hi = ZScaleInterval().get_limits(values)
@@ -188,11 +180,9 @@ def _font(size: int):
 
 
 def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
-    """Round values between vmin and vmax for the colour bar (1, 2 or 5 x 10^k apart)."""
-    span = vmax - vmin
-    if not span > 0:
-        return [vmin]
-    raw = span / n
+    """Round values between vmin and vmax (> vmin) for the colour bar (1, 2 or 5 x 10^k
+    apart)."""
+    raw = (vmax - vmin) / n
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
     first = math.ceil(vmin / step) * step
@@ -219,8 +209,7 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
     canvas = np.full((height, width), _GREYS - 1, np.uint8)  # white
     scale = (_GREYS - 1) / (vmax - vmin)
     grey = np.clip((small.astype(np.float64) - vmin) * scale, 0, _GREYS - 1)
-    levels = np.rint(grey).astype(np.uint8)
-    levels[small_mask] = _MASK_INDEX
+    levels = np.where(small_mask, _MASK_INDEX, np.rint(grey)).astype(np.uint8)
     canvas[top:top + ny, _LEFT:_LEFT + nx] = levels[::-1]  # row 0 at the bottom
     # colour bar: vmin at the bottom, vmax at the top, in a black frame
     bx0 = _LEFT + nx + _BAR_GAP
@@ -274,7 +263,6 @@ def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
     _, headers = read_headers(fits_path)
     raw = not any(str(h.get("EXTNAME", "")).upper() == "SCI" for h in headers)
     frame = read_raw(fits_path) if raw else read_frame(fits_path)
-    frame.filename = fits_path
     unit = str(frame.exts[0].header.get("BUNIT", "adu" if raw else ""))
     return preview_frame(frame, png_path, title=title or os.path.basename(fits_path),
                          unit=unit, max_width=max_width)
