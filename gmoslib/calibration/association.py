@@ -19,8 +19,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only 
 BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
              "read_speed_setting", "gain_setting", "amp_read_area")
 FLAT_KEYS = (*BIAS_KEYS, "filter_name")
-SCIENCE_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
-                "read_speed_setting", "gain_setting", "amp_read_area", "filter_name", "object")
+SCIENCE_KEYS = (*FLAT_KEYS, "object")
 
 #: Association rules of reference 6.2: keys that must match and the strict time window.
 RULES = {

@@ -177,9 +177,7 @@ def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
                   if abs(wy[ky + _K] * wx[kx + _K]) > threshold]
         if not wanted:
             continue
-        for kx in wanted:
-            if kx in added:
-                continue
+        for kx in sorted(set(wanted) - added):
             added.add(kx)
             sx = ix + kx + _K  # cols[:, X] |= padded[:, X + sx]
             x0, x1 = max(0, -sx), min(nx_o, nx + 2 * _K - sx)
@@ -221,16 +219,10 @@ def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.nda
         # corr[p] = sum_k w_k coef[p + k - 2]; output Y needs coef[Y + i + PAD - 1 + k]
         start = i + _PAD + 1
         lo, hi = max(0, -start), min(n_out, corr.shape[axis] - start)
-        shape = list(corr.shape)
-        shape[axis] = n_out
-        res = np.zeros(shape, np.float32)
+        out = np.zeros((n_out, corr.shape[1]) if axis == 0 else (corr.shape[0], n_out),
+                       np.float32)
         if lo < hi:
-            src = [slice(None)] * 2
-            dst = [slice(None)] * 2
-            src[axis] = slice(start + lo, start + hi)
-            dst[axis] = slice(lo, hi)
-            res[tuple(dst)] = corr[tuple(src)]
-        out = res
+            np.moveaxis(out, axis, 0)[lo:hi] = np.moveaxis(corr, axis, 0)[start + lo:start + hi]
     return out
 
 
