@@ -26,6 +26,7 @@ from gmoslib.io import dq as dqbits
 from gmoslib.io.fitsio import add_date_obs
 from gmoslib.io.frame import Extension
 from gmoslib.science import interp
+from gmoslib.science.qecorrect import SKY_SAMPLES
 
 DQ_THRESHOLD = 0.001
 _DROP = ("AMPNAME", "BIASSEC", "OVERSEC", "TRIMSEC", "FRMNAME", "FRAMEID", "CCDSIZE",
@@ -163,10 +164,6 @@ def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
     if noises:
         h["RDNOISE"] = (float(np.mean(noises)), "Mean read noise of the amplifiers (e-)")
     return h
-
-
-#: Pixels sampled per array for a sky level: its median is then known to ~0.006 sigma.
-SKY_SAMPLES = 50_000
 
 
 def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
