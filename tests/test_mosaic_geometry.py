@@ -11,7 +11,8 @@ from gmoslib.instrument.detectors import LAYOUTS, raw_amp_sections
 from gmoslib.instrument.sections import format_section
 from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import Extension
-from gmoslib.science.mosaic import mosaic_detectors, qe_correct
+from gmoslib.science.mosaic import mosaic_detectors
+from gmoslib.science.qecorrect import qe_correct
 
 GN_HAM = LAYOUTS["GN-Ham"].detid
 

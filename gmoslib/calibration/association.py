@@ -19,8 +19,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only 
 BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
              "read_speed_setting", "gain_setting", "amp_read_area")
 FLAT_KEYS = (*BIAS_KEYS, "filter_name")
-SCIENCE_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
-                "read_speed_setting", "gain_setting", "amp_read_area", "filter_name", "object")
+SCIENCE_KEYS = (*FLAT_KEYS, "object")
 
 #: Association rules of reference 6.2: keys that must match and the strict time window.
 RULES = {
@@ -130,13 +129,12 @@ def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
     """Workflow masters plus processed calibrations of this type found on disk.
 
     A file on disk that is one of the workflow's own masters (a ``calibration_dirs`` entry
-    pointing into the working directory, as :func:`gmoslib.workflow.api.reduce` does) is kept once,
-    as
-    the workflow's product (paths compared after resolving, relative to the current
-    directory), so the workflow keeps it up to date.  A file on disk named like one of the
-    workflow's masters (after the same first raw frame: the same master, made by an earlier
-    run) is dated like it (its header carries its first frame's date, the workflow dates a
-    group by its median), so the tie goes to the file on disk and it is not made again."""
+    pointing into the working directory, as :func:`gmoslib.workflow.api.reduce` does) is
+    kept once, as the workflow's product (paths compared after resolving), so the workflow
+    keeps it up to date.  A file on disk named like one of the workflow's masters (the same
+    master, made by an earlier run) is dated like it (its header carries its first frame's
+    date, the workflow dates a group by its median): the tie goes to the file on disk and it
+    is not made again."""
     if on_disk is not None and not on_disk.empty:
         on_disk = on_disk[on_disk["caltype"] == caltype]
         if not built.empty:
@@ -179,27 +177,21 @@ def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
             f"(no raw {KIND_OF[caltype]} frames in raw_dir and none in calibration_dirs)")
     cands = candidates[candidates["qa_state"] != "Fail"] if "qa_state" in candidates else \
         candidates
-    reasons = []
-    ok = []
+    ok, too_far = [], []  # (days apart, ...) of the candidates with matching keys and ROI
     for _, cand in cands.iterrows():
-        bad = [k for k in keys if str(cand[k]) != str(target[k])]
-        if bad:
-            reasons.append((None, cand["name"], ", ".join(f"{k} {cand[k]} != {target[k]}"
-                                                           for k in bad)))
-            continue
-        if not _roi_ok(target, cand):
-            reasons.append((None, cand["name"], "different amplifiers / ROI"))
+        if any(str(cand[k]) != str(target[k]) for k in keys) or not _roi_ok(target, cand):
             continue
         days = abs((_time(cand["ut_datetime"]) - when).total_seconds()) / 86400.0
         if days >= window:
-            reasons.append((days, cand["name"], f"{days:.1f} days apart"))
-            continue
-        ok.append((days, 0 if cand["origin"] != "workflow" else 1, str(cand["name"]), cand))
+            too_far.append((days, cand["name"]))
+        else:
+            ok.append((days, 0 if cand["origin"] != "workflow" else 1, str(cand["name"]), cand))
     if not ok:
         wanted = ", ".join(f"{k}={target[k]}" for k in keys)
-        timed = sorted(r for r in reasons if r[0] is not None)
-        nearest = (f" (nearest in time with matching keys: {timed[0][1]}, {timed[0][2]})"
-                   if timed else "")
+        nearest = ""
+        if too_far:
+            days, name = min(too_far)
+            nearest = f" (nearest in time with matching keys: {name}, {days:.1f} days apart)"
         raise CalibrationNotFoundError(
             f"no {caltype} for {frame}: none with {wanted} within {window:g} days of "
             f"{when.date().isoformat()}{nearest}")
@@ -260,13 +252,10 @@ def check_user_cal(path: str, target, caltype: str) -> None:
 
 def fringe_wanted(policy: str, filter_pretty: str, detector_pretty: str) -> bool:
     """Fringe policy: 'always', 'never', or 'auto' (the tutorial's tables)."""
-    if policy == "always":
-        return True
-    if policy == "never":
-        return False
-    if policy == "auto":
-        return needs_fringe(filter_pretty, detector_pretty)
-    raise ValueError(f"fringe policy must be auto, always or never, not {policy!r}")
+    if policy not in ("auto", "always", "never"):
+        raise ValueError(f"fringe policy must be auto, always or never, not {policy!r}")
+    return policy == "always" or (policy == "auto"
+                                  and needs_fringe(filter_pretty, detector_pretty))
 
 
 #: A fringe frame needs at least this many dithered science frames (reference 5.12).

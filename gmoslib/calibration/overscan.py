@@ -56,25 +56,22 @@ def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function
 
     y = np.arange(profile.size, dtype=float)
     good = good & np.isfinite(profile)
-    model = profile.copy()
-    for _ in range(max(niter, 0) + 1):
+    for _ in range(max(niter, 0) + 1):  # (at least one fit)
         if good.sum() < 4:
             raise ValueError(f"only {good.sum()} overscan rows left to fit")
         w = 1.0 / sigma[good]
         if function == "chebyshev":
             deg = DEFAULT_CHEBYSHEV_ORDER if order is None else int(order)
             deg = min(deg, int(good.sum()) - 1)
-            cheb = np.polynomial.Chebyshev.fit(y[good], profile[good], deg, w=w,
-                                               domain=[0, profile.size - 1])
-            model = cheb(y)
+            fit = np.polynomial.Chebyshev.fit(y[good], profile[good], deg, w=w,
+                                              domain=[0, profile.size - 1])
         elif order is None:  # spline3, smoothing spline
-            spline = UnivariateSpline(y[good], profile[good], w=w, k=3, s=float(good.sum()))
-            model = spline(y)
+            fit = UnivariateSpline(y[good], profile[good], w=w, k=3, s=float(good.sum()))
         else:  # spline3 with `order` pieces
             yg = y[good]
             knots = np.linspace(yg[0], yg[-1], max(1, int(order)) + 1)[1:-1]
-            spline = LSQUnivariateSpline(yg, profile[good], knots, w=w, k=3)
-            model = spline(y)
+            fit = LSQUnivariateSpline(yg, profile[good], knots, w=w, k=3)
+        model = fit(y)
         with np.errstate(invalid="ignore"):
             resid = (profile - model) / sigma
             new_good = good & (resid >= -lsigma) & (resid <= hsigma)
@@ -117,10 +114,22 @@ def measure_overscan(
 ) -> tuple[np.ndarray, dict]:
     """The overscan level of every row of a raw amplifier, without touching the data.
 
-    Arguments as :func:`subtract_overscan`.  Returns the level (ny,) float64 in ADU (0 for
-    rows outside the overscan section) and the header dict of :func:`subtract_overscan`.
-    Only the overscan strip is read, so callers can subtract the level from the data
-    section alone.
+    raw : (ny, nx) raw counts, ADU (not modified); only the overscan strip is read.
+    datasec, biassec : 0-based :class:`Section` of the data and of the overscan strip.
+    nbiascontam : overscan columns next to the data to drop (4 EEV/Hamamatsu, 5 e2vDD).
+    read_noise_adu : read noise (ADU); the expected per-row noise is read_noise_adu/sqrt(ncols).
+    gain : e-/ADU, only used to express OVERRDNS in electrons.
+    function : 'none' (each row's overscan mean, the GMOS default), 'chebyshev' or 'spline3'
+        (a sigma-clipped fit of the row means; see :func:`_fit_rows`).  Rows deviating from
+        a 5-row running median by more than hsigma/lsigma x the expected noise are left out
+        of the fit (for spline3 with order None they are replaced by the running median).
+    order, lsigma, hsigma, niter : fit order, clipping limits (sigma) and clipping passes.
+
+    Returns the level (ny,) float64 in ADU (0 for rows outside the overscan section) and a
+    dict of header values: OVERSEC (1-based section of the overscan pixels used), OVERSCAN
+    (median of the row levels, ADU), OVERRMS (fit rms, or the expected per-row noise for
+    'none', ADU) and OVERRDNS (rms of the per-row standard deviations excluding the first
+    and last row, x gain: electrons).
     """
     if function not in ("none", "spline3", "chebyshev"):
         raise ValueError(f"overscan function must be none, spline3 or chebyshev, not "
@@ -156,35 +165,27 @@ def measure_overscan(
     return bias, info
 
 
-def _subtract_level(data: np.ndarray, level: np.ndarray, out: np.ndarray) -> None:
-    """out float32 = data - level (float64, broadcast against data: (ny, 1) for one level
-    per row).
+def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.ndarray:
+    """data (ny, nx) minus a per-row level (ny,) float64, as float32, ``rows`` rows at a time.
 
-    Raw integers of up to 16 bits (and float32 values) are converted exactly, then the
-    level is subtracted in two float32 parts, its float32 value and the remainder: the first
-    difference is exact where the data are near the level (the bias-dominated pixels), so
-    the result is the float64 difference rounded once, at a third of the cost of float64
-    arithmetic; far from the level it is within a unit in the last place of it.  Wider
+    Raw integers of up to 16 bits and float32 values are converted exactly and the level is
+    subtracted in two float32 parts (its float32 value, then the remainder): where the data
+    are near the level (bias-dominated pixels) this is the float64 difference rounded once,
+    at a third of the cost, elsewhere within one unit in the last place of it.  Wider
     integers and float64 data are subtracted in float64 and rounded once.
     """
-    if (data.dtype.kind in "iu" and data.dtype.itemsize <= 2) or data.dtype == np.float32:
-        hi = level.astype(np.float32)
-        lo = (level - hi).astype(np.float32)
-        np.copyto(out, data, casting="unsafe")
-        out -= hi
-        out -= lo
-    else:
-        np.subtract(data, level, out=out, dtype=np.float64, casting="same_kind")
-
-
-def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.ndarray:
-    """data (ny, nx) minus a per-row level (ny,) as float32 (see :func:`_subtract_level`),
-    ``rows`` rows at a time."""
     out = np.empty(data.shape, np.float32)
-    level = np.asarray(level, np.float64)
+    level = np.asarray(level, np.float64)[:, None]
+    split = (data.dtype.kind in "iu" and data.dtype.itemsize <= 2) or data.dtype == np.float32
     for y0 in range(0, data.shape[0], rows):
-        y1 = min(data.shape[0], y0 + rows)
-        _subtract_level(data[y0:y1], level[y0:y1, None], out[y0:y1])
+        part, lvl, res = data[y0:y0 + rows], level[y0:y0 + rows], out[y0:y0 + rows]
+        if split:
+            hi = lvl.astype(np.float32)
+            np.copyto(res, part, casting="unsafe")
+            res -= hi
+            res -= (lvl - hi).astype(np.float32)
+        else:
+            np.subtract(part, lvl, out=res, dtype=np.float64, casting="same_kind")
     return out
 
 
@@ -249,44 +250,16 @@ class RowLevelImage:
         return np.asarray(self)[key]
 
 
-def subtract_overscan(
-    raw: np.ndarray,
-    datasec: Section,
-    biassec: Section,
-    *,
-    nbiascontam: int,
-    read_noise_adu: float,
-    gain: float = 1.0,
-    function: str,
-    order: int | None = None,
-    lsigma: float,
-    hsigma: float,
-    niter: int,
-) -> tuple[np.ndarray, dict]:
+def subtract_overscan(raw: np.ndarray, datasec: Section, biassec: Section,
+                      **options) -> tuple[np.ndarray, dict]:
     """Subtract the overscan level from every row of a raw amplifier.
 
-    raw : (ny, nx) raw counts, ADU (not modified).
-    datasec, biassec : 0-based :class:`Section` of the data and of the overscan strip.
-    nbiascontam : overscan columns next to the data to drop (4 EEV/Hamamatsu, 5 e2vDD).
-    read_noise_adu : read noise (ADU); the expected per-row noise is read_noise_adu/sqrt(ncols).
-    gain : e-/ADU, only used to express OVERRDNS in electrons.
-    function : 'none' (subtract each row's overscan mean, the GMOS default), 'chebyshev' or
-        'spline3' (subtract a sigma-clipped fit of the row means; see :func:`_fit_rows`).
-        Rows deviating from a 5-row running median by more than hsigma/lsigma x the
-        expected noise are left out of the fit (for spline3 with order None they are
-        replaced by the running median instead).
-    order, lsigma, hsigma, niter : fit order, clipping limits (sigma) and clipping passes.
-
-    Returns the corrected (ny, nx) float32 array (whole amplifier, overscan included; trim
-    with :func:`trim_to_datasec`) and a dict of header values: OVERSEC (1-based section of
-    the overscan pixels used), OVERSCAN (median of the subtracted row values, ADU), OVERRMS
-    (fit rms, or the expected per-row noise for 'none', ADU) and OVERRDNS (rms of the
-    per-row standard deviations excluding the first and last row, x gain: electrons).
+    Arguments (``options``: keywords) as :func:`measure_overscan`.  Returns the corrected
+    (ny, nx) float32 array (whole amplifier, overscan included; trim with
+    :func:`trim_to_datasec`) and the header dict of :func:`measure_overscan`.
     """
     raw = np.asarray(raw, dtype=np.float32)
-    bias, info = measure_overscan(
-        raw, datasec, biassec, nbiascontam=nbiascontam, read_noise_adu=read_noise_adu,
-        gain=gain, function=function, order=order, lsigma=lsigma, hsigma=hsigma, niter=niter)
+    bias, info = measure_overscan(raw, datasec, biassec, **options)
     return subtract_rows(raw, bias), info
 
 

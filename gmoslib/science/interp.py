@@ -63,21 +63,14 @@ def _pass(coef: np.ndarray, axis: int, pad: int, slope: float, cross: float, con
     block the integer part of the position changes only between runs of j, so each tap is
     one slice of coef per run.
     """
-    other = 1 - axis
-    n_other = coef.shape[other]
-    shape = [0, 0]
-    shape[axis], shape[other] = n_out, n_other
-    out = np.empty(shape, np.float32)
+    n_other = coef.shape[1 - axis]
+    out = np.empty((n_out, n_other) if axis == 0 else (n_other, n_out), np.float32)
+    # views with ``axis`` first: [output index r, index j of the other axis]
+    src, dst = np.moveaxis(coef, axis, 0), np.moveaxis(out, axis, 0)
     drift = abs(slope - 1.0)
     chunk = 256 if drift == 0 else int(max(8, min(256, 2e-4 / drift)))
     j = np.arange(n_other, dtype=np.float64)
     taps = _TAPS[order]
-
-    def cut(lo: int, hi: int, a: int, b: int):
-        sl = [slice(None), slice(None)]
-        sl[axis], sl[other] = slice(lo, hi), slice(a, b)
-        return tuple(sl)
-
     for r0 in range(0, n_out, chunk):
         r1 = min(n_out, r0 + chunk)
         mid = 0.5 * (r0 + r1 - 1)
@@ -85,17 +78,15 @@ def _pass(coef: np.ndarray, axis: int, pad: int, slope: float, cross: float, con
         s = slope * mid + cross * j + const - mid + pad
         k = np.floor(s).astype(np.int64)
         weights = _weights(s - k, order)
-        if axis == 1:  # weights vary down the rows: broadcast them along each row
-            weights = [w[:, None] for w in weights]
         # k is monotonic in j: runs of equal k are read with one slice per tap
         runs = np.flatnonzero(np.diff(k)) + 1
         for a, b in zip(np.r_[0, runs], np.r_[runs, n_other], strict=True):
             kk = int(k[a])
-            acc = out[cut(r0, r1, a, b)]
-            np.multiply(coef[cut(r0 + kk + taps[0], r1 + kk + taps[0], a, b)],
-                        weights[0][a:b], out=acc)
+            acc = dst[r0:r1, a:b]
+            np.multiply(src[r0 + kk + taps[0]:r1 + kk + taps[0], a:b], weights[0][a:b],
+                        out=acc)
             for t, w in zip(taps[1:], weights[1:], strict=True):
-                acc += coef[cut(r0 + kk + t, r1 + kk + t, a, b)] * w[a:b]
+                acc += src[r0 + kk + t:r1 + kk + t, a:b] * w[a:b]
     return out
 
 

@@ -1,14 +1,15 @@
-"""Mosaic of the amplifiers into one image, and QE equalisation of the CCDs (5.13, 5.14).
+"""Mosaic of the amplifiers into one image (reference 5.14; QE equalisation, 5.13, is in
+:mod:`gmoslib.science.qecorrect`).
 
 Amplifiers are first placed inside their CCD by CCDSEC; each CCD is then mapped into the
-mosaic with :mod:`gmoslib.instrument.geometry`.  CCD2 lands on an integer offset and is copied;
-CCD1 and
-CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a degree) are
-resampled with a spline of the chosen order (two 1-D passes, :mod:`gmoslib.science.interp`).  VAR
-is interpolated linearly (the reference's intent for VAR: non-negative weights, never below
-the local variance next to a bright source; clipped at 0), DQ bit plane by bit plane with
-linear weights: a bit is set where its interpolated plane exceeds 0.001.  Pixels that
-no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0 and DQ NO_DATA.
+mosaic with :mod:`gmoslib.instrument.geometry`.  CCD2 lands on an integer offset and is
+copied; CCD1 and CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a
+degree) are resampled with a spline of the chosen order (two 1-D passes,
+:mod:`gmoslib.science.interp`).  VAR is interpolated linearly (the reference's intent for
+VAR: non-negative weights, never below the local variance next to a bright source; clipped
+at 0), DQ bit plane by bit plane with linear weights: a bit is set where its interpolated
+plane exceeds 0.001.  Pixels that no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0
+and DQ NO_DATA.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gmoslib.io import dq as dqbits
 from gmoslib.io.fitsio import add_date_obs
 from gmoslib.io.frame import Extension
 from gmoslib.science import interp
+from gmoslib.science.qecorrect import SKY_SAMPLES
 
 DQ_THRESHOLD = 0.001
 _DROP = ("AMPNAME", "BIASSEC", "OVERSEC", "TRIMSEC", "FRMNAME", "FRAMEID", "CCDSIZE",
@@ -98,12 +100,9 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     np.maximum(out_var, 0, out=out_var)
     out_dq = np.zeros(out_sci.shape, np.uint16)
     present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0
-    for bit in range(16):
-        value = 1 << bit
-        if not present & value:
-            continue
-        plane = ((dq & value) != 0).astype(np.float32)
-        out_dq[resample(plane, min(order, 1)) > DQ_THRESHOLD] |= value
+    for bit in (1 << k for k in range(16) if present >> k & 1):
+        plane = ((dq & bit) != 0).astype(np.float32)
+        out_dq[resample(plane, min(order, 1)) > DQ_THRESHOLD] |= bit
     out_dq[~inside] = dqbits.NO_DATA
     out_sci[~inside] = 0.0
     out_var[~inside] = 0.0
@@ -126,29 +125,21 @@ def mosaic_detectors(exts: list[Extension], detid: str, *, order: int, xbin: int
         if k == 1:  # CCD2: integer offset, copied
             ox, oy = geometry.ccd_to_mosaic(detid, 1, 0.0, 0.0, xbin, ybin)
             ix, iy = int(round(float(ox))) - x0, int(round(float(oy))) - y0
-            sci, var, dq = ccds[1]
-            h, w = sci.shape
-            out_sci[iy:iy + h, ix:ix + w] = sci
-            out_var[iy:iy + h, ix:ix + w] = var
-            out_dq[iy:iy + h, ix:ix + w] = dq
+            h, w = ccds[1][0].shape
+            for out, part in zip((out_sci, out_var, out_dq), ccds[1], strict=True):
+                out[iy:iy + h, ix:ix + w] = part
             continue
-        box, inside, s, v, d = _resample_ccd(detid, k, ccds[k], (ny, nx), x0, y0, xbin,
-                                             ybin, order)
-        out_sci[box][inside] = s[inside]
-        out_var[box][inside] = v[inside]
-        out_dq[box][inside] = d[inside]
+        box, inside, *parts = _resample_ccd(detid, k, ccds[k], (ny, nx), x0, y0, xbin, ybin,
+                                            order)
+        for out, part in zip((out_sci, out_var, out_dq), parts, strict=True):
+            out[box][inside] = part[inside]
     out_sci[(out_dq & dqbits.NO_DATA) != 0] = 0.0
     header = _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny)
     return Extension(out_sci, out_var, out_dq, header)
 
 
 def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
-    ref = None
-    for e in exts:
-        if _ccd_of(e.header, detid) == 1:
-            ref = e
-            break
-    ref = ref or exts[len(exts) // 2]
+    ref = next((e for e in exts if _ccd_of(e.header, detid) == 1), exts[len(exts) // 2])
     h = ref.header.copy()
     add_date_obs(h)  # where astropy's WCS looks for it
     k = _ccd_of(h, detid)
@@ -175,10 +166,6 @@ def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
     return h
 
 
-#: Pixels sampled per array for a sky level: its median is then known to ~0.006 sigma.
-SKY_SAMPLES = 50_000
-
-
 def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
     """Robust sky level (sigma-clipped median of the pixels with DQ = 0: never a bad or
     unilluminated one) and the number of pixels, of an array of any shape (sources not
@@ -198,7 +185,3 @@ def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int
         return float("nan"), 0
     _, med, _ = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
     return float(med), int(values.size)
-
-
-# QECorrect lives in gmoslib.science.qecorrect (sky of illuminated, good, source-free pixels)
-from gmoslib.science.qecorrect import qe_correct, qe_factors  # noqa: E402,F401

@@ -11,29 +11,26 @@ A pixel is *covered* by a frame when its centre maps inside the frame's pixel-ce
 
 Flux, variance and DQ (``conserve=True``):
 
-* SCI is interpolated (order 0 nearest, 1 bilinear, 3 cubic spline via
-  :func:`scipy.ndimage.affine_transform`) and multiplied by ``J = |det|`` of the Jacobian of the
-  output -> input map (the area of an output pixel in input pixels; 1 for pure shifts).
-* VAR is multiplied by ``J**2``.  Interpolation correlates the noise of neighbouring output
-  pixels.  For order 0 the input variance is copied.  For order 1 the exact per-pixel
-  variance of the interpolated value, ``sum(w_i**2 var_i)``, is computed.  Order 3 uses an
-  approximation: VAR is interpolated *linearly*, ``sum(w_i var_i)`` with bilinear weights (as
-  the reference intends for VAR: non-negative weights, so the variance next to a bright
-  source or a flagged pixel never undershoots, as a spline's negative lobes can make it).
-  This equals the local input variance and therefore over-estimates the variance of a
-  single interpolated pixel (by up to 1.75x for white noise at half-pixel shifts in x and y).
-  It is conservative, and it leaves the noise level of sums over many pixels unchanged.
+* SCI is interpolated (order 0 nearest, 1 bilinear, 3 cubic spline as
+  :func:`scipy.ndimage.affine_transform`) and multiplied by ``J = |det|`` of the Jacobian of
+  the output -> input map (the area of an output pixel in input pixels; 1 for pure shifts).
+* VAR is multiplied by ``J**2``.  Order 0 copies the input variance; order 1 computes the
+  exact variance of the interpolated value, ``sum(w_i**2 var_i)``; order 3 interpolates VAR
+  *linearly*, ``sum(w_i var_i)`` with bilinear weights (the reference's intent for VAR:
+  non-negative weights never undershoot next to a bright source or a flagged pixel, as a
+  spline's negative lobes can).  That is the local input variance: it over-estimates the
+  variance of one interpolated pixel (up to 1.75x for white noise at half-pixel shifts in x
+  and y) and keeps the noise of sums over many pixels.  (Interpolation correlates the noise
+  of neighbouring output pixels.)
 * DQ is resampled one bit plane at a time.  Order 3 follows the reference: the 0/1 plane is
-  spline-interpolated and the bit is set where ``|value| > dq_threshold`` (0.001).  For a pure
-  translation a faster single-pixel form is used, with all bits in one pass: the bit is set
-  when any one input pixel with that bit has ``|spline weight| > dq_threshold``.  It is
-  identical for isolated flagged pixels.  Where several flagged pixels each have a weight
-  below the threshold, the two forms differ on ~1 % of pixels at the fringe of dense masks.
-  Orders 0 and 1 use the same single-pixel rule with their own weights.  So an output pixel
-  whose kernel touches a bad or NO_DATA input carries that flag, and edges and chip gaps do not
-  leak into good pixels.
-* Pure integer shifts (identity linear part, integer translation) are copied exactly, with no
-  interpolation.
+  spline-interpolated and the bit is set where ``|value| > dq_threshold`` (0.001).  A pure
+  translation uses a faster single-pixel form, all bits in one pass: the bit is set when one
+  input pixel with that bit has ``|spline weight| > dq_threshold`` (identical for isolated
+  flagged pixels; ~1 % of pixels differ at the fringe of dense masks, where several flagged
+  pixels each weigh less than the threshold).  Orders 0 and 1 use the single-pixel rule with
+  their own weights.  So an output pixel whose kernel touches a bad or NO_DATA input carries
+  that flag, and edges and chip gaps do not leak into good pixels.
+* Pure integer shifts (identity linear part, integer translation) are copied exactly.
 """
 
 from __future__ import annotations
@@ -80,14 +77,11 @@ def output_frame(shapes, transforms, *, footprint: str = "union", reference: int
     """
     shapes = [tuple(int(v) for v in s) for s in shapes]
     if len(shapes) == 0 or len(shapes) != len(transforms):
-        raise ValueError(
-            f"output_frame: need one transform per shape, got {len(shapes)} shapes and "
-            f"{len(transforms)} transforms"
-        )
+        raise ValueError(f"output_frame: need one transform per shape, got {len(shapes)} "
+                         f"shapes and {len(transforms)} transforms")
     if footprint not in ("union", "reference"):
-        raise ValueError(
-            f"output_frame: footprint must be 'union' or 'reference', got {footprint!r}"
-        )
+        raise ValueError(f"output_frame: footprint must be 'union' or 'reference', got "
+                         f"{footprint!r}")
     mats = [_check_transform(t, f"transforms[{i}]") for i, t in enumerate(transforms)]
     idx = range(len(shapes)) if footprint == "union" else [reference]
     boxes = np.array([_footprint(shapes[i], mats[i]) for i in idx])
@@ -110,21 +104,17 @@ def _covered(x, y, nx, ny):
 
 
 def _integer_shift(sci, var, dq, dx, dy, out_shape):
+    """Output (Y, X) copied from input (Y + dy, X + dx); NO_DATA outside the input."""
     ny_o, nx_o = out_shape
     ny, nx = sci.shape
-    o_sci = np.zeros(out_shape, np.float32)
-    o_var = np.zeros(out_shape, np.float32)
-    o_dq = np.full(out_shape, NO_DATA, DQ_DTYPE)
-    # output X reads input X + dx
+    outputs = (np.zeros(out_shape, np.float32), np.zeros(out_shape, np.float32),
+               np.full(out_shape, NO_DATA, DQ_DTYPE))
     xs, xe = max(0, -dx), min(nx_o, nx - dx)
     ys, ye = max(0, -dy), min(ny_o, ny - dy)
     if xs < xe and ys < ye:
-        src = (slice(ys + dy, ye + dy), slice(xs + dx, xe + dx))
-        dst = (slice(ys, ye), slice(xs, xe))
-        o_sci[dst] = sci[src]
-        o_var[dst] = var[src]
-        o_dq[dst] = dq[src]
-    return o_sci, o_var, o_dq
+        for out, arr in zip(outputs, (sci, var, dq), strict=True):
+            out[ys:ye, xs:xe] = arr[ys + dy:ye + dy, xs + dx:xe + dx]
+    return outputs
 
 
 def _linear_block(sci, var, dq, x, y, order, dq_threshold):
@@ -187,9 +177,7 @@ def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
                   if abs(wy[ky + _K] * wx[kx + _K]) > threshold]
         if not wanted:
             continue
-        for kx in wanted:
-            if kx in added:
-                continue
+        for kx in sorted(set(wanted) - added):
             added.add(kx)
             sx = ix + kx + _K  # cols[:, X] |= padded[:, X + sx]
             x0, x1 = max(0, -sx), min(nx_o, nx + 2 * _K - sx)
@@ -231,16 +219,10 @@ def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.nda
         # corr[p] = sum_k w_k coef[p + k - 2]; output Y needs coef[Y + i + PAD - 1 + k]
         start = i + _PAD + 1
         lo, hi = max(0, -start), min(n_out, corr.shape[axis] - start)
-        shape = list(corr.shape)
-        shape[axis] = n_out
-        res = np.zeros(shape, np.float32)
+        out = np.zeros((n_out, corr.shape[1]) if axis == 0 else (corr.shape[0], n_out),
+                       np.float32)
         if lo < hi:
-            src = [slice(None)] * 2
-            dst = [slice(None)] * 2
-            src[axis] = slice(start + lo, start + hi)
-            dst[axis] = slice(lo, hi)
-            res[tuple(dst)] = corr[tuple(src)]
-        out = res
+            np.moveaxis(out, axis, 0)[lo:hi] = np.moveaxis(corr, axis, 0)[start + lo:start + hi]
     return out
 
 
@@ -298,9 +280,8 @@ def resample_to_frame(
     dq = np.zeros(sci.shape, DQ_DTYPE) if dq is None else np.asarray(dq).astype(DQ_DTYPE)
     for name, arr in (("var", var), ("dq", dq)):
         if arr.shape != sci.shape:
-            raise ValueError(
-                f"resample_to_frame: {name} shape {arr.shape} differs from sci shape {sci.shape}"
-            )
+            raise ValueError(f"resample_to_frame: {name} shape {arr.shape} differs from sci "
+                             f"shape {sci.shape}")
     if order not in (0, 1, 3):
         raise ValueError(f"resample_to_frame: order must be 0, 1 or 3, got {order}")
     t = _check_transform(transform)
@@ -314,9 +295,7 @@ def resample_to_frame(
     trans = m[:2, 2]
     if lin_identity and np.allclose(trans, np.round(trans), rtol=0, atol=1e-9):
         dx, dy = (int(v) for v in np.round(trans))
-        return _integer_shift(
-            sci.astype(np.float32), var.astype(np.float32), dq, dx, dy, (ny_o, nx_o)
-        )
+        return _integer_shift(sci, var, dq, dx, dy, (ny_o, nx_o))
 
     ny, nx = sci.shape
     o_sci = np.zeros((ny_o, nx_o), np.float32)
@@ -327,13 +306,11 @@ def resample_to_frame(
     for r0 in range(0, ny_o, _ROWS_PER_BLOCK):
         rows = np.arange(r0, min(ny_o, r0 + _ROWS_PER_BLOCK))
         x, y = _coords(m, x_out, rows)
-        cov = _covered(x, y, nx, ny)
-        cover[rows[0] : rows[-1] + 1] = cov
+        block = slice(rows[0], rows[-1] + 1)
+        cover[block] = _covered(x, y, nx, ny)
         if order <= 1:
-            s, v, d = _linear_block(sci, var, dq, x, y, order, dq_threshold)
-            o_sci[rows[0] : rows[-1] + 1] = s
-            o_var[rows[0] : rows[-1] + 1] = v
-            o_dq[rows[0] : rows[-1] + 1] = d
+            o_sci[block], o_var[block], o_dq[block] = _linear_block(sci, var, dq, x, y, order,
+                                                                    dq_threshold)
 
     if order == 3:
         # scipy works in (row, col) order: input (y, x) = A @ (Y, X) + b
@@ -342,23 +319,19 @@ def resample_to_frame(
             a = np.diag(a)  # diagonal matrix: scipy's faster zoom/shift code path
         b = np.array([m[1, 2], m[0, 2]])
         kw = dict(matrix=a, offset=b, output_shape=(ny_o, nx_o), order=3, mode="nearest")
+        present = 0  # DQ bits still to resample one plane at a time
         if a.ndim == 1 and np.allclose(a, 1.0, rtol=0, atol=1e-12):
-            # pure translation: the same spline interpolation, separably
+            # pure translation: the same spline interpolation, separably; DQ in one pass
             o_sci[:] = _translate_cubic(sci, b[0], b[1], (ny_o, nx_o))
             o_var[:] = _translate_linear(var, b[0], b[1], (ny_o, nx_o))
+            o_dq[:] = _translated_dq_cubic(dq, b[0], b[1], (ny_o, nx_o), dq_threshold)
         else:
             ndimage.affine_transform(sci.astype(np.float32), output=o_sci, **kw)
             ndimage.affine_transform(var.astype(np.float32), output=o_var,
                                      **{**kw, "order": 1})
+            present = int(np.bitwise_or.reduce(dq.ravel())) if dq.size else 0
         np.maximum(o_var, 0.0, out=o_var)
-        if np.allclose(a, 1.0, rtol=0, atol=1e-12) and a.ndim == 1:
-            o_dq[:] = _translated_dq_cubic(dq, b[0], b[1], (ny_o, nx_o), dq_threshold)
-            present = 0  # done: all bits in one pass
-        else:
-            present = np.bitwise_or.reduce(dq.ravel()) if dq.size else 0
-        for bit in (1 << k for k in range(16)):
-            if not present & bit:
-                continue
+        for bit in (1 << k for k in range(16) if present >> k & 1):
             plane = ((dq & bit) != 0).astype(np.float32)
             res = ndimage.affine_transform(plane, output=np.float32, **kw)
             o_dq[np.abs(res) > dq_threshold] |= bit

@@ -16,15 +16,12 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
     stack.qa                                              # the stack's QA table (pandas)
 
 :func:`reduce` runs the gmos-snake Snakefile (:mod:`gmoslib.config.files`) through Snakemake's
-public Python API (lazily imported: ``snakemake.api``, ``snakemake.utils``), in ``workdir``, on
-exactly the files given, exposed as ``workdir/inputs/``, a folder of symbolic links (raw files
-are never copied or modified); processed calibrations in ``workdir/calibrations/`` are the
-caldb.  Products are byte for byte those of a command-line run, and ``gmos reduce``
-(:mod:`gmoslib.cli.reduce`) is this function, so switching between them reruns nothing.  A
-call shows a progress bar (tqdm, when installed) and Snakemake's warnings and errors;
-``verbose=True`` shows Snakemake's own output.  Snakemake returns nothing from a run: the
-products (the target rule's inputs) are listed by :class:`gmoslib.workflow.plan.WorkflowPlan`
-from the run's manifest and validated config.
+Python API (lazily imported) in ``workdir``, on exactly the files given, exposed as
+``workdir/inputs/`` (symbolic links: raw files are never copied or modified); processed
+calibrations in ``workdir/calibrations/`` are the caldb.  Products are byte for byte those of
+a command-line run (``gmos reduce`` is this function), so switching between them reruns
+nothing.  The products (the target rule's inputs) are listed by
+:class:`gmoslib.workflow.plan.WorkflowPlan` from the run's manifest and validated config.
 """
 
 from __future__ import annotations
@@ -251,10 +248,10 @@ def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores
 
     # Unless verbose, Snakemake's console handler is replaced by a progress bar that prints
     # warnings and errors in full; its log file (.snakemake/log/) still gets everything.
+    snakemake_log = logging.getLogger("snakemake.logging")
     with SnakemakeApi(OutputSettings()) as api:
         console = None
         if not verbose:
-            snakemake_log = logging.getLogger("snakemake.logging")
             for handler in list(snakemake_log.handlers):
                 if handler.get_name() == "DefaultStreamHandler":
                     snakemake_log.removeHandler(handler)
@@ -275,7 +272,7 @@ def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores
                                  f"logs under {workdir / 'logs'})") from exc
         finally:
             if console is not None:
-                logging.getLogger("snakemake.logging").removeHandler(console)
+                snakemake_log.removeHandler(console)
                 console.close()
 
 
@@ -315,10 +312,7 @@ class _Console(logging.Handler):
         self.bar.update(done - self.bar.n)
 
     def _write(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)
-        else:
-            print(text, file=sys.stderr)
+        (print if self.bar is None else self.bar.write)(text, file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:
