@@ -117,3 +117,8 @@ def test_the_check_sees_a_backward_import(tmp_path):
 def test_no_module_is_too_long(module):
     lines = len(_modules()[module].read_text().splitlines())
     assert lines <= MAX_LINES, f"{module}: {lines} lines (at most {MAX_LINES})"
+
+
+def test_the_stacker_package_is_small():
+    lines = sum(len(p.read_text().splitlines()) for p in (GMOSLIB / "stacking").glob("*.py"))
+    assert lines < 500, f"gmoslib/stacking: {lines} lines (under 500 in all)"

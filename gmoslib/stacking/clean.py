@@ -14,8 +14,7 @@ import functools
 import bottleneck as bn
 import numpy as np
 
-from gmoslib.io import dq as dqbits
-
+from ..io import dq as dqbits
 from .reject import CLASS_MASK
 
 #: Above this many frames np.partition beats the selection network for the median.

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 import bottleneck as bn
 import numpy as np
 
-from gmoslib.io import dq as dqbits
-
+from ..io import dq as dqbits
 from . import clean
 from .reject import minmax_reject, sigma_clip, usable_values
 
@@ -111,8 +110,8 @@ def combine_block(
 
 
 def check_options(operation: str, reject: str, **clipping) -> None:
-    """ValueError for an unknown operation or rejection, or for a sigclip/varclip rejection
-    without one of its ``clipping`` parameters (lsigma, hsigma, mclip: None = not given)."""
+    """ValueError for an unknown operation or rejection, or sigclip/varclip without lsigma,
+    hsigma or mclip (None: not given)."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
     if reject not in REJECTIONS:

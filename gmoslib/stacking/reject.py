@@ -9,7 +9,7 @@ from __future__ import annotations
 import bottleneck as bn
 import numpy as np
 
-from gmoslib.io import dq as dqbits
+from ..io import dq as dqbits
 
 #: DQ bits in increasing badness (reference 5.8), with their class; good, non-linear and
 #: saturated pixels are class 0.  For each output pixel only the inputs of its best class
