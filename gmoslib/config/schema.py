@@ -56,6 +56,11 @@ def step_parameters(schema: dict, step: str) -> dict[str, dict]:
     return dict(steps[step].get("properties", {}))
 
 
+#: JSON-schema bounds of a number and their symbols, as the listings print them.
+BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+          ("exclusiveMaximum", "<"))
+
+
 def _types(prop: dict) -> list[str]:
     t = prop.get("type", [])
     return [t] if isinstance(t, str) else list(t)

@@ -189,27 +189,15 @@ def associate_bpm(dirs, frame_desc) -> str | None:
     return best["path"]
 
 
-def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
-    """The static BPM for the frames of a job: the user's ``bpm:`` file when given (it
-    always wins), else the processed BPM associated from ``calibration_dirs`` with the raw
-    frame ``raw_path`` (:func:`associate_bpm`), else None."""
-    if user_bpm:
-        return user_bpm
-    if not dirs:
-        return None
-    from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.io.fitsio import read_headers
-
-    phu, exts = read_headers(raw_path)
-    return associate_bpm(dirs, Descriptors(phu, exts, raw_path))
-
-
 def read_bpm(user_bpm: str | None, dirs, raw_path: str):
-    """The static BPM frame for a job's raw frame ``raw_path`` (:func:`bpm_for`), read, or
-    None when there is none."""
-    path = bpm_for(user_bpm, dirs, raw_path)
-    if not path:
-        return None
-    from gmoslib.io.fitsio import read_frame
+    """The static BPM frame of a job, read: the user's ``bpm:`` file when given (it always
+    wins), else the processed BPM under ``dirs`` (calibration_dirs) associated with the raw
+    frame ``raw_path`` (:func:`associate_bpm`), else None."""
+    from gmoslib.instrument.descriptors import Descriptors
+    from gmoslib.io.fitsio import read_frame, read_headers
 
-    return read_frame(path)
+    path = user_bpm
+    if not path and dirs:
+        phu, exts = read_headers(raw_path)
+        path = associate_bpm(dirs, Descriptors(phu, exts, raw_path))
+    return read_frame(path) if path else None
