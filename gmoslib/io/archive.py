@@ -8,11 +8,10 @@ decompressed FITS) and, when present, ``data_label``.  A selection is a program 
 (``GN-2017A-LP-1``), a data label (``GN-2017A-LP-1-15-007``) or any archive selection path
 (``GMOS-N/20170614/filepre=N20170614S02``).  Files come from ``GET {base}/file/{filename}``.
 
-:func:`download` fetches the list, skips files already in the raw directory with the right MD5
-(the stored file, or its decompressed FITS), and downloads the others into ``<file>.part``,
-which is renamed only once its size and MD5 match.  An interrupted download leaves the
-``.part`` file; the next run continues it with an HTTP ``Range`` request when the server
-honours ranges, and starts again otherwise.  Only the standard library is used.
+:func:`download` skips files already in the raw directory with the right MD5 (of the stored
+file or of its decompressed FITS) and downloads the others through ``<file>.part``, renamed
+once its size and MD5 match; the next run continues an interrupted ``.part`` with an HTTP
+``Range`` request (or starts again if the server ignores it).  Only the standard library.
 """
 
 from __future__ import annotations
@@ -211,15 +210,13 @@ def download_file(entry: ArchiveFile, raw_dir: str, *, base_url: str = DEFAULT_B
     final = os.path.join(raw_dir, entry.filename)
     part = final + ".part"
     url = file_url(base_url, entry.filename)
-    resumed = os.path.exists(part) and os.path.getsize(part) > 0
-    if resumed and entry.file_size is not None and os.path.getsize(part) >= entry.file_size:
+    have = os.path.getsize(part) if os.path.exists(part) else 0
+    if have and entry.file_size is not None and have >= entry.file_size:
         # a complete .part (interrupted between the last byte and the rename)
-        if (os.path.getsize(part) == entry.file_size
-                and md5_file(part) == entry.file_md5):
+        if have == entry.file_size and md5_file(part) == entry.file_md5:
             os.replace(part, final)
             return "resumed"
         os.remove(part)
-        resumed = False
     resumed = _fetch(url, part, entry, timeout=timeout)
     problem = _verify(part, entry)
     if problem and resumed:

@@ -189,15 +189,22 @@ def associate_bpm(dirs, frame_desc) -> str | None:
     return best["path"]
 
 
-def read_bpm(user_bpm: str | None, dirs, raw_path: str):
-    """The static BPM frame of a job, read: the user's ``bpm:`` file when given (it always
-    wins), else the processed BPM under ``dirs`` (calibration_dirs) associated with the raw
+def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
+    """The static BPM for the frames of a job: the user's ``bpm:`` file when given (it
+    always wins), else the processed BPM associated from ``calibration_dirs`` with the raw
     frame ``raw_path`` (:func:`associate_bpm`), else None."""
+    if user_bpm or not dirs:
+        return user_bpm or None
     from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.io.fitsio import read_frame, read_headers
+    from gmoslib.io.fitsio import read_headers
 
-    path = user_bpm
-    if not path and dirs:
-        phu, exts = read_headers(raw_path)
-        path = associate_bpm(dirs, Descriptors(phu, exts, raw_path))
+    phu, exts = read_headers(raw_path)
+    return associate_bpm(dirs, Descriptors(phu, exts, raw_path))
+
+
+def read_bpm(user_bpm: str | None, dirs, raw_path: str):
+    """The static BPM frame of :func:`bpm_for`, read, or None when there is none."""
+    from gmoslib.io.fitsio import read_frame
+
+    path = bpm_for(user_bpm, dirs, raw_path)
     return read_frame(path) if path else None

@@ -203,9 +203,7 @@ class Plan:
                                    max_span_days=self.max_span_days)
 
     def groups(self, caltype: str) -> dict[str, list[str]]:
-        attribute = {"processed_bias": "bias_groups", "processed_flat": "flat_groups",
-                     "processed_fringe": "fringe_groups"}[caltype]
-        return getattr(self, attribute)
+        return getattr(self, f"{calib.KIND_OF[caltype]}_groups")
 
     def candidates(self, caltype: str) -> pd.DataFrame:
         return self._index(caltype).candidates
