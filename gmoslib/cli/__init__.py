@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -40,7 +41,6 @@ EXAMPLES = {
     "provenance": "gmos provenance night/results/N20170614S0201_stack.fits",
     "download": "gmos download --program GN-2017A-LP-1 -o night/raw",
     "preview": "gmos preview night/results/N20170614S0201_stack.fits -o pictures",
-    "reduce": "gmos reduce @science.txt -d night -p stackFrames:hsigma=5 --suffix _hs5",
 }
 
 SHOWD_HELP = """Descriptor values, in the form `gmos select --expr` compares them: filter_name and
@@ -63,27 +63,17 @@ def _cmd_manifest(args) -> int:
     return 0
 
 
-def _load_table(args):
-    from gmoslib.workflow.manifest import build_manifest, read_manifest
-
-    if args.manifest:
-        return read_manifest(args.manifest)
-    if not args.files:
-        raise ValueError("give files or --manifest")
-    return build_manifest(args.files)
-
-
 def _cmd_select(args) -> int:
+    from gmoslib.workflow.manifest import build_manifest, read_manifest
     from gmoslib.workflow.select import select_data, split_tags
 
-    paths = select_data(_load_table(args), tags=split_tags(args.tags),
-                        xtags=split_tags(args.xtags), expression=args.expr)
-    text = "".join(f"{p}\n" for p in paths)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    if not (args.manifest or args.files):
+        raise ValueError("give files or --manifest")
+    table = read_manifest(args.manifest) if args.manifest else build_manifest(args.files)
+    paths = select_data(table, tags=split_tags(args.tags), xtags=split_tags(args.xtags),
+                        expression=args.expr)
+    with open(args.output, "w") if args.output else contextlib.nullcontext(sys.stdout) as fh:
+        fh.write("".join(f"{p}\n" for p in paths))
     return 0
 
 
@@ -176,13 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command: exit status 2 for bad arguments or input, 1 when a download or a
+    reduction fails (the message, not a traceback, on stderr)."""
+    from gmoslib.io.archive import ArchiveError
+    from gmoslib.workflow.api import ReductionError
+
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError, KeyError) as exc:
+    except (ValueError, OSError, KeyError, ArchiveError, ReductionError) as exc:
         print(f"gmos {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, ArchiveError | ReductionError) else 2
 
 
 if __name__ == "__main__":

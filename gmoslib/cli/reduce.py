@@ -8,7 +8,6 @@ This module only turns DRAGONS' arguments (``@list`` files, ``-r RECIPE``,
 from __future__ import annotations
 
 import os
-import sys
 
 from gmoslib.workflow.recipes import PRODUCTS
 
@@ -138,7 +137,7 @@ def add_subcommand(sub) -> None:
 
 
 def run(args) -> int:
-    from gmoslib.workflow.api import ReductionError, reduce
+    from gmoslib.workflow.api import reduce
 
     # `-p a:b=1 FILE` : nargs="+" took the file as well; give it back
     params = [p for p in args.params if "=" in p]
@@ -148,14 +147,10 @@ def run(args) -> int:
     if not files:
         raise ValueError("give the files to reduce (FILE... or @LIST)")
     product = product_of(args.recipe, files)
-    try:
-        out = reduce(files, product, workdir=args.workdir, params=parse_params(params) or None,
-                     user_cal=parse_user_cal(user_cal) or None, suffix=args.suffix,
-                     calibration_dirs=args.calibration_dirs or None, name=args.name,
-                     cores=args.cores, verbose=args.verbose)
-    except ReductionError as exc:
-        print(f"gmos reduce: error: {exc}", file=sys.stderr)
-        return 1
+    out = reduce(files, product, workdir=args.workdir, params=parse_params(params) or None,
+                 user_cal=parse_user_cal(user_cal) or None, suffix=args.suffix,
+                 calibration_dirs=args.calibration_dirs or None, name=args.name,
+                 cores=args.cores, verbose=args.verbose)
     for path in out.products:
         print(os.path.relpath(path))
     return 0

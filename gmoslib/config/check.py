@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 
+from gmoslib.config.schema import BOUNDS
+
 #: At most this many problems are shown (the first ones, in key order).
 MAX_PROBLEMS = 3
 
@@ -58,9 +60,7 @@ def _allowed(node: dict) -> str:
     kind = node.get("type")
     if kind:
         parts.append(" or ".join(kind) if isinstance(kind, list) else str(kind))
-    for word, name in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
-                       ("exclusiveMaximum", "<"), ("pattern", "matching"),
-                       ("minItems", "items >=")):
+    for word, name in (*BOUNDS, ("pattern", "matching"), ("minItems", "items >=")):
         if word in node:
             parts.append(f"{name} {node[word]}")
     return ", ".join(parts) or "see config/schema.yaml"

@@ -6,6 +6,7 @@ an installed wheel puts it in (``pyproject.toml``: ``[tool.setuptools.data-files
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import sysconfig
 from pathlib import Path
@@ -18,12 +19,9 @@ def candidates() -> list[Path]:
     """Folders searched for the workflow, in order: the checkout gmoslib sits in, then the
     share folder of this Python's prefixes (a venv, the base installation, a --user one)."""
     found = [Path(__file__).resolve().parents[2]]
-    prefixes = [sys.prefix, sys.base_prefix, sysconfig.get_path("data"),
-                sysconfig.get_path("data", f"{sysconfig.get_default_scheme()}")]
-    try:
+    prefixes = [sys.prefix, sys.base_prefix, sysconfig.get_path("data")]
+    with contextlib.suppress(KeyError):  # (no user scheme on this platform)
         prefixes.append(sysconfig.get_path("data", "posix_user"))
-    except KeyError:  # (no user scheme on this platform)
-        pass
     for prefix in prefixes:
         path = Path(prefix) / SHARE
         if path not in found:

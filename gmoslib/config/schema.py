@@ -56,6 +56,11 @@ def step_parameters(schema: dict, step: str) -> dict[str, dict]:
     return dict(steps[step].get("properties", {}))
 
 
+#: JSON-schema bounds of a number and their symbols, as the listings print them.
+BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+          ("exclusiveMaximum", "<"))
+
+
 def _types(prop: dict) -> list[str]:
     t = prop.get("type", [])
     return [t] if isinstance(t, str) else list(t)
@@ -85,13 +90,10 @@ def _coerce(value, prop: dict):
 
 
 def check_params(params, schema: dict) -> dict:
-    """Check a ``params:`` config section against the schema's steps and parameters.
-
-    Unknown steps or parameters raise :class:`ParamsError` naming the key and the valid ones
-    (the schema validator only says a key "was unexpected"); strings from the command line
-    (``--config 'params={stackBiases: {lsigma: 5}}'`` gives ``'5'``) get the parameter's type.
-    Returns a new dict; types, ranges and enums are left to the schema validation.
-    """
+    """A new ``params:`` config section, checked against the schema's steps and parameters:
+    an unknown step or parameter raises :class:`ParamsError` naming the valid ones, and
+    command-line strings (``--config 'params={stackBiases: {lsigma: 5}}'`` gives ``'5'``) get
+    the parameter's type.  Types, ranges and enums are left to the schema validation."""
     if params is None:
         return {}
     if not isinstance(params, dict):
@@ -126,11 +128,9 @@ def _workflow_schema() -> dict:
 
 
 def step_values(step: str, given: dict | None = None, schema: dict | None = None) -> dict:
-    """Every parameter of ``step``: the schema's defaults, overridden by ``given`` (checked
-    and converted by :func:`check_params`).  The one place where gmoslib applies defaults:
-    recipe entry points call it, so a partial dict (or ``{}``) from the Python API or a test
-    gets the same values as the workflow's validated config, and a schema change changes
-    behaviour.  ``schema``: default :func:`load_schema` (read once per process)."""
+    """Every parameter of ``step``: the schema's defaults (``schema``, default
+    :func:`load_schema` read once) overridden by ``given`` (:func:`check_params`).  Recipe
+    entry points call it: a partial dict from the Python API gets the workflow's values."""
     schema = schema or _workflow_schema()
     checked = check_params({step: dict(given or {})}, schema)[step]
     return {**defaults(schema)[step], **checked}

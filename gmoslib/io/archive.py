@@ -8,11 +8,10 @@ decompressed FITS) and, when present, ``data_label``.  A selection is a program 
 (``GN-2017A-LP-1``), a data label (``GN-2017A-LP-1-15-007``) or any archive selection path
 (``GMOS-N/20170614/filepre=N20170614S02``).  Files come from ``GET {base}/file/{filename}``.
 
-:func:`download` fetches the list, skips files already in the raw directory with the right MD5
-(the stored file, or its decompressed FITS), and downloads the others into ``<file>.part``,
-which is renamed only once its size and MD5 match.  An interrupted download leaves the
-``.part`` file; the next run continues it with an HTTP ``Range`` request when the server
-honours ranges, and starts again otherwise.  Only the standard library is used.
+:func:`download` skips files already in the raw directory with the right MD5 (of the stored
+file or of its decompressed FITS) and downloads the others through ``<file>.part``, renamed
+once its size and MD5 match; the next run continues an interrupted ``.part`` with an HTTP
+``Range`` request (or starts again if the server ignores it).  Only the standard library.
 """
 
 from __future__ import annotations
@@ -194,16 +193,10 @@ def local_copy(entry: ArchiveFile, raw_dir: str) -> tuple[str | None, str]:
     """Where ``entry`` already is in ``raw_dir``: (path, "ok") for the stored file with the
     right MD5 or the decompressed FITS with the right data MD5; (path, "differs") for a file
     of that name with another MD5; (None, "missing") otherwise."""
-    stored = os.path.join(raw_dir, entry.filename)
-    if os.path.exists(stored):
-        if md5_file(stored) == entry.file_md5:
-            return stored, "ok"
-        return stored, "differs"
-    plain = os.path.join(raw_dir, entry.name)
-    if entry.name != entry.filename and os.path.exists(plain):
-        if entry.data_md5 and md5_file(plain) == entry.data_md5:
-            return plain, "ok"
-        return plain, "differs"
+    for name, md5 in ((entry.filename, entry.file_md5), (entry.name, entry.data_md5)):
+        path = os.path.join(raw_dir, name)
+        if os.path.exists(path):
+            return path, "ok" if md5 and md5_file(path) == md5 else "differs"
     return None, "missing"
 
 
@@ -217,15 +210,13 @@ def download_file(entry: ArchiveFile, raw_dir: str, *, base_url: str = DEFAULT_B
     final = os.path.join(raw_dir, entry.filename)
     part = final + ".part"
     url = file_url(base_url, entry.filename)
-    resumed = os.path.exists(part) and os.path.getsize(part) > 0
-    if resumed and entry.file_size is not None and os.path.getsize(part) >= entry.file_size:
+    have = os.path.getsize(part) if os.path.exists(part) else 0
+    if have and entry.file_size is not None and have >= entry.file_size:
         # a complete .part (interrupted between the last byte and the rename)
-        if (os.path.getsize(part) == entry.file_size
-                and md5_file(part) == entry.file_md5):
+        if have == entry.file_size and md5_file(part) == entry.file_md5:
             os.replace(part, final)
             return "resumed"
         os.remove(part)
-        resumed = False
     resumed = _fetch(url, part, entry, timeout=timeout)
     problem = _verify(part, entry)
     if problem and resumed:
@@ -261,7 +252,10 @@ def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
         if have and not append and response.status == 206:
             raise ArchiveError(f"{entry.filename}: {url} answered a range starting at "
                                f"{_range_start(response)}, asked for {have}")
-        length = _opt_length(response.headers.get("Content-Length"))
+        try:
+            length = _opt_int(response.headers.get("Content-Length"))
+        except ArchiveError:  # a malformed Content-Length: as if there were none
+            length = None
         # at most the announced size is written (an endless body would fill the disk)
         if entry.file_size is not None:
             limit = entry.file_size - (have if append else 0)
@@ -297,15 +291,6 @@ def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
             f"{os.path.getsize(part)} of {entry.file_size or length} bytes; "
             "run again to continue")
     return bool(append)
-
-
-def _opt_length(text) -> int | None:
-    """A Content-Length header as a whole number of bytes (None when absent or malformed)."""
-    try:
-        n = int(str(text).strip())
-    except (TypeError, ValueError):
-        return None
-    return n if n >= 0 else None
 
 
 def _range_start(response) -> int | None:
@@ -424,12 +409,8 @@ def _cli_download(args) -> int:
         print(f"{o.status:10s} {o.filename}" + (f"  {o.message}" if o.message else ""),
               file=stream, flush=True)
 
-    try:
-        outcomes = download(selections, args.raw_dir, base_url=args.base_url,
-                            timeout=args.timeout, dry_run=args.dry_run, report=show)
-    except ArchiveError as exc:
-        print(f"gmos download: error: {exc}", file=sys.stderr)
-        return 1
+    outcomes = download(selections, args.raw_dir, base_url=args.base_url, timeout=args.timeout,
+                        dry_run=args.dry_run, report=show)
     counts = Counter(o.status for o in outcomes)
     print("gmos download: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f" into {args.raw_dir}")

@@ -15,13 +15,11 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
     stack.qa                                              # the stack's QA table (pandas)
 
-:func:`reduce` runs the gmos-snake Snakefile (:mod:`gmoslib.config.files`) through Snakemake's
-Python API (lazily imported) in ``workdir``, on exactly the files given, exposed as
-``workdir/inputs/`` (symbolic links: raw files are never copied or modified); processed
-calibrations in ``workdir/calibrations/`` are the caldb.  Products are byte for byte those of
-a command-line run (``gmos reduce`` is this function), so switching between them reruns
-nothing.  The products (the target rule's inputs) are listed by
-:class:`gmoslib.workflow.plan.WorkflowPlan` from the run's manifest and validated config.
+:func:`reduce` runs the workflow's Snakefile (:mod:`gmoslib.config.files`) through Snakemake's
+Python API in ``workdir`` on exactly the files given, linked (never copied) in
+``workdir/inputs/``; processed calibrations in ``workdir/calibrations/`` are the caldb.  The
+products, byte for byte those of a command-line run (``gmos reduce`` is this function), are
+listed by :class:`gmoslib.workflow.plan.WorkflowPlan` from the run's manifest and config.
 """
 
 from __future__ import annotations

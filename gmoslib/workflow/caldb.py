@@ -193,10 +193,8 @@ def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
     """The static BPM for the frames of a job: the user's ``bpm:`` file when given (it
     always wins), else the processed BPM associated from ``calibration_dirs`` with the raw
     frame ``raw_path`` (:func:`associate_bpm`), else None."""
-    if user_bpm:
-        return user_bpm
-    if not dirs:
-        return None
+    if user_bpm or not dirs:
+        return user_bpm or None
     from gmoslib.instrument.descriptors import Descriptors
     from gmoslib.io.fitsio import read_headers
 
@@ -205,11 +203,8 @@ def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
 
 
 def read_bpm(user_bpm: str | None, dirs, raw_path: str):
-    """The static BPM frame for a job's raw frame ``raw_path`` (:func:`bpm_for`), read, or
-    None when there is none."""
-    path = bpm_for(user_bpm, dirs, raw_path)
-    if not path:
-        return None
+    """The static BPM frame of :func:`bpm_for`, read, or None when there is none."""
     from gmoslib.io.fitsio import read_frame
 
-    return read_frame(path)
+    path = bpm_for(user_bpm, dirs, raw_path)
+    return read_frame(path) if path else None

@@ -1,14 +1,10 @@
 """The quiet console of the workflow's default profile (``quiet: [rules, host]``).
 
-Snakemake's ``quiet`` settings hide the job blocks, but its scheduler still prints two lines
-per job ("Select jobs to execute...", "Execute 1 jobs...") and a few set-up lines.  The filter
-here, on Snakemake's console handler only (``.snakemake/log`` keeps everything), drops those
-and turns each "Finished jobid: 7 (Rule: stack_bias)" into one line naming the product: a night
-shows its progress, one line per product, and errors and warnings in full (a failed job's
-block and log, which the quiet 'rules' setting alone would hide).
-
-No Snakemake import: the filter reads :mod:`logging` records only, a job's products from its
-"job_info" record (``jobid`` and ``output``, logged when the job starts).
+On Snakemake's console handler only (``.snakemake/log`` keeps everything), the filter drops
+the scheduler's two lines per job ("Select jobs to execute...", "Execute 1 jobs...") and the
+set-up lines, and turns each "Finished jobid: 7 (Rule: stack_bias)" into one line naming the
+product; errors and warnings are shown in full (a failed job's block and log, which the quiet
+'rules' setting alone would hide).  No Snakemake import: it reads :mod:`logging` records only.
 """
 
 from __future__ import annotations

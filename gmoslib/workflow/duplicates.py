@@ -1,18 +1,14 @@
 """Raw files that hold the same exposure: each exposure is used once.
 
-Three kinds of copies are recognised among the usable rows of a manifest:
+Copies among the usable rows of a manifest: the same frame name (``X.fits`` and
+``X.fits.bz2``), the same bytes (SHA-256 of the stored file), or the same data label (PHU
+``DATALAB``) and start of exposure (``ut_datetime``), as when the archive delivers an exposure
+twice.  A DATALAB alone is not enough (merged or edited sets may repeat one): such files are
+kept, and :func:`datalab_conflicts` reports them.
 
-* the same frame name (``N20170614S0201.fits`` and ``N20170614S0201.fits.bz2``);
-* the same bytes under another name (SHA-256 of the file as stored);
-* the same data label (PHU ``DATALAB``) and start of exposure (``ut_datetime``): the archive
-  delivered the exposure twice (e.g. after a header fix).  DATALAB alone is not enough: the
-  reference does not say no two exposures share one (merged or edited sets may repeat it);
-  those are kept, and :func:`datalab_conflicts` reports them.
-
-Rule: rows are visited in the manifest's order (frame name, then usable before unusable, then
-path: the earliest file name wins) and the first usable row of each exposure is kept; every
-later copy becomes ``usable=False`` with the reason ``"duplicate of NAME (why)"``, NAME
-being the file name of the row kept.
+In the manifest's order (frame name, usable first, path: the earliest file name wins) the
+first usable row of each exposure is kept; every later copy becomes ``usable=False`` with the
+reason ``"duplicate of NAME (why)"``, NAME being the file name of the row kept.
 """
 
 from __future__ import annotations
@@ -27,9 +23,8 @@ def _key_text(value) -> str:
 
 
 def mark_duplicates(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a manifest (sorted as :func:`gmoslib.workflow.manifest.build_manifest` sorts it)
-    where every usable row that repeats an earlier usable row's frame name, SHA-256, or
-    (DATALAB, start time) is made unusable with the reason ``duplicate of NAME (...)``."""
+    """A copy of a manifest (sorted as :func:`gmoslib.workflow.manifest.build_manifest` sorts
+    it) with every later copy of an exposure made unusable, as the module docstring says."""
     out = table.copy()
     by_frame: dict[str, str] = {}
     by_sha: dict[str, str] = {}

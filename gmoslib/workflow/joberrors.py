@@ -51,11 +51,9 @@ def os_error_line(rule: str, product: str | None, exc: OSError) -> str:
 
 @contextlib.contextmanager
 def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
-    """Turn an input error or an OSError raised inside the block into
-    ``sys.exit('rule RULE: message')`` (exit status 1), logging the same line (for an
-    OSError, with its traceback); other exceptions propagate unchanged.
-
-    product : the file the job makes (named in the line for an OSError)."""
+    """Turn an input error or an OSError raised inside the block into ``sys.exit('rule RULE:
+    message')`` (exit status 1), logged too (an OSError with its traceback and naming
+    ``product``, the file the job makes); other exceptions propagate unchanged."""
     try:
         yield
     except INPUT_ERRORS as exc:
@@ -72,13 +70,10 @@ def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def job(snakemake, product: str | None = None) -> Iterator[None]:
-    """The frame of a workflow script: its log to ``snakemake.log[0]``, the SHA-256 of its raw
-    inputs taken from ``params.checksums`` when the rule passes them (the manifest hashed
-    every raw file: the provenance need not hash them again), and the errors of the block
-    reported as :func:`reported_errors` does, under the job's rule name.
-
-    snakemake : the object Snakemake gives a script (``log``, ``params``, ``rule``);
-    product : the file the job makes (named in the line for an OSError)."""
+    """The frame of a workflow script (``snakemake``: the object Snakemake gives it): its log
+    to ``snakemake.log[0]``, the SHA-256 of its raw inputs from ``params.checksums`` when the
+    rule passes them (the manifest hashed them already), and the block's errors reported by
+    :func:`reported_errors` under the job's rule name (``product``: the file it makes)."""
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
     checksums = getattr(snakemake.params, "checksums", None)
     if checksums:

@@ -1,13 +1,11 @@
 """Topping up a manifest: rows of files unchanged since the previous manifest are reused, so
-that adding a night to a raw directory of thousands of files hashes and reads only the new
-files.
+that adding a night to thousands of raw files hashes and reads only the new ones.
 
-A row is reused when its file has the same path, size, modification time (ns) and inode as
-when it was hashed, the row holds a checksum, and the previous manifest was made by the same
-gmoslib code (:func:`describer_digest`); a row marked as a duplicate is always made again
-(the duplicate it named may be gone).  The workflow keeps the previous manifest beside the
-new one (``manifest/manifest.reuse.tsv``): Snakemake removes a job's declared output before
-the job runs.
+A row is reused when its file has the same path, size, modification time (ns) and inode, the
+row holds a checksum, and the same gmoslib code made it (:func:`describer_digest`); a row
+marked as a duplicate is always made again (the file it named may be gone).  The previous
+manifest is kept beside the new one (``manifest/manifest.reuse.tsv``): Snakemake removes a
+job's declared output before the job runs.
 """
 
 from __future__ import annotations

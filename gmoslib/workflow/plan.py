@@ -94,12 +94,9 @@ def aligned_products(config: Mapping) -> list[str]:
 
 
 class WorkflowPlan:
-    """The workflow's answers for one manifest and one validated config.
-
-    config : the validated config (schema defaults filled in); manifest : the manifest
-    table; on_disk : processed calibrations found in calibration_dirs
-    (:func:`gmoslib.workflow.caldb.scan_processed`) or None; skipped_note : a sentence about the raw
-    files the manifest skipped, added to the messages that stop a run."""
+    """The workflow's answers for one validated config and one manifest table.  on_disk:
+    processed calibrations of calibration_dirs (:func:`gmoslib.workflow.caldb.scan_processed`)
+    or None; skipped_note: a sentence on the skipped raw files, added to stopping messages."""
 
     def __init__(self, config: Mapping, manifest, on_disk=None, skipped_note: str = ""):
         self.config = config

@@ -107,12 +107,10 @@ class CandidateIndex:
 
 
 class Plan:
-    """What the workflow derives from one manifest, each part computed once.
-
-    manifest : the manifest table (gmoslib.workflow.manifest.read_manifest); paths :
-    calibration type -> path template of the masters the workflow builds ("...{name}...");
-    on_disk : processed calibrations found on disk (gmoslib.workflow.caldb.scan_processed) or
-    None; the other arguments are the configuration keys of the same names."""
+    """What the workflow derives from one manifest table, each part computed once.  paths:
+    calibration type -> path template ("...{name}...") of the masters the workflow builds;
+    on_disk: processed calibrations on disk (gmoslib.workflow.caldb.scan_processed) or None;
+    the other arguments are the configuration keys of the same names."""
 
     def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
                  max_gap_days: float, max_span_days: float | None,
@@ -203,9 +201,7 @@ class Plan:
                                    max_span_days=self.max_span_days)
 
     def groups(self, caltype: str) -> dict[str, list[str]]:
-        attribute = {"processed_bias": "bias_groups", "processed_flat": "flat_groups",
-                     "processed_fringe": "fringe_groups"}[caltype]
-        return getattr(self, attribute)
+        return getattr(self, f"{calib.KIND_OF[caltype]}_groups")
 
     def candidates(self, caltype: str) -> pd.DataFrame:
         return self._index(caltype).candidates

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from gmoslib.config.schema import ParamsError, _types, step_parameters
+from gmoslib.config.schema import BOUNDS, ParamsError, _types, step_parameters
 
 STEPS: dict[str, str] = {
     "addIllumMaskToDQ": "flag pixels outside the illuminated field (DQ 64) from Gemini's "
@@ -127,8 +127,7 @@ def _format_type(prop: dict) -> str:
     text = "|".join(_types(prop))
     if "enum" in prop:
         text += " in {" + ", ".join(map(str, prop["enum"])) + "}"
-    for key, sym in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
-                     ("exclusiveMaximum", "<")):
+    for key, sym in BOUNDS:
         if key in prop:
             text += f" {sym} {prop[key]}"
     return text
@@ -142,9 +141,9 @@ def format_params(step: str, schema: dict) -> str:
     where = (f"run by rule{'s' if len(rules) > 1 else ''} {', '.join(rules)} "
              f"(products: {', '.join(products_of_step(step))})" if rules
              else "not used by any product")
-    if not params:
-        return "\n".join([head, f"  {where}", "  (no parameters)"])
     lines = [head, f"  {where}"]
+    if not params:
+        return "\n".join([*lines, "  (no parameters)"])
     rows = [(name, yaml.safe_dump(prop.get("default"), default_flow_style=True)
              .strip().removesuffix("...").strip(), _format_type(prop),
              prop.get("description", "")) for name, prop in params.items()]
