@@ -45,9 +45,9 @@ def apply_affine(matrix: np.ndarray, x, y):
     return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
 
 
-def _brightest(cat, n: int) -> np.ndarray:
-    flux = np.asarray(cat["flux"], float)
-    order = np.argsort(-np.nan_to_num(flux, nan=-np.inf))[:n]
+def _brightest(cat) -> np.ndarray:
+    """(n, 2) x, y of a catalogue's sources, brightest first."""
+    order = np.argsort(-np.nan_to_num(np.asarray(cat["flux"], float), nan=-np.inf))
     return np.column_stack([np.asarray(cat["x"], float)[order],
                             np.asarray(cat["y"], float)[order]])
 
@@ -75,11 +75,15 @@ def vote_shift(ref_xy: np.ndarray, xy: np.ndarray, initial: tuple[float, float],
             int(near.sum()))
 
 
+def _shift(dx: float, dy: float) -> np.ndarray:
+    """The 3x3 affine matrix of a pure shift (pixels)."""
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], float)
+
+
 def _fit(src: np.ndarray, dst: np.ndarray, rotation: bool, scale: bool) -> np.ndarray:
     """Least-squares transform src -> dst: shift, or similarity (rotation and/or scale)."""
     if not rotation and not scale:
-        t = np.mean(dst - src, axis=0)
-        return np.array([[1, 0, t[0]], [0, 1, t[1]], [0, 0, 1]], float)
+        return _shift(*np.mean(dst - src, axis=0))
     sc, dc = src.mean(axis=0), dst.mean(axis=0)
     s0, d0 = src - sc, dst - dc
     a = np.sum(s0[:, 0] * d0[:, 0] + s0[:, 1] * d0[:, 1])
@@ -137,10 +141,8 @@ def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float 
     xy = np.asarray(xy, float)
     if len(ref_xy) == 0 or len(xy) == 0:
         return np.eye(3), np.zeros((0, 2), int), float("nan")
-    rb = ref_xy[:n_brightest]
-    fb = xy[:n_brightest]
-    sx, sy, _ = vote_shift(rb, fb, initial_shift, search_radius)
-    transform = np.array([[1, 0, sx], [0, 1, sy], [0, 0, 1]], float)
+    sx, sy, _ = vote_shift(ref_xy[:n_brightest], xy[:n_brightest], initial_shift, search_radius)
+    transform = _shift(sx, sy)
     pairs = np.zeros((0, 2), int)
     rms = float("nan")
     for _ in range(iterations):
@@ -168,7 +170,7 @@ def match_sources(ref_xy, xy, *, initial_shift=(0.0, 0.0), search_radius: float 
     return transform, pairs, rms
 
 
-def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.0, 0.0),
+def align_to_reference(ref_cat, cat, *, header_shift=(0.0, 0.0),
                        search_radius: float = 30.0, match_radius: float = 3.0,
                        min_sources: int, allow_rotation: bool = False,
                        allow_scale: bool = False) -> dict:
@@ -177,10 +179,9 @@ def align_to_reference(ref_cat, cat, ref_wcs=None, wcs=None, *, header_shift=(0.
     header_shift: (dx, dy) reference-minus-frame pixel shift implied by the headers (WCS or
     telescope offsets).  Returns dict(method, transform, n_matched, rms, reason).
     """
-    ref_xy = _brightest(ref_cat, len(ref_cat))
-    xy = _brightest(cat, len(cat))
-    shift = np.array([[1, 0, header_shift[0]], [0, 1, header_shift[1]], [0, 0, 1]], float)
-    fallback = {"method": "offsets", "transform": shift, "n_matched": 0, "rms": float("nan")}
+    ref_xy, xy = _brightest(ref_cat), _brightest(cat)
+    fallback = {"method": "offsets", "transform": _shift(*header_shift), "n_matched": 0,
+                "rms": float("nan")}
     if len(ref_xy) < min_sources or len(xy) < min_sources:
         return {**fallback,
                 "reason": f"too few sources ({len(xy)} in frame, {len(ref_xy)} in reference)"}

@@ -78,13 +78,10 @@ def detect_sources(sci: np.ndarray, var: np.ndarray | None = None, dq: np.ndarra
 
 
 def estimate_seeing(cat: np.ndarray, pixel_scale: float, *, min_snr: float = 25.0,
-                    max_ellipticity: float = 0.5, saturation: float | None = None
-                    ) -> float | None:
+                    max_ellipticity: float = 0.5) -> float | None:
     """Seeing FWHM (arcsec): sigma-clipped mean FWHM of round, unflagged, bright sources."""
     good = (cat["snr"] > min_snr) & (cat["ellipticity"] < max_ellipticity) & \
         ((cat["flags"] & ~7) == 0) & np.isfinite(cat["fwhm"]) & (cat["fwhm"] > 0)
-    if saturation is not None:
-        good &= cat["peak"] < 0.8 * saturation
     fwhm = cat["fwhm"][good]
     if fwhm.size < 3:
         return None

@@ -9,6 +9,7 @@ reference pixel with it, so the products of a 95 KB ROI frame stay small.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import Extension
@@ -19,26 +20,20 @@ from gmoslib.io.frame import Extension
 CROP_BELOW_FRACTION = 0.5
 
 
-def data_box(dq: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y1, y2, x1, x2), half-open, of the pixels without the NO_DATA bit; None if none."""
-    has = (dq & dqbits.NO_DATA) == 0
-    rows = np.flatnonzero(has.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(has.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
 def crop_to_data(mosaic: Extension, *, below: float = CROP_BELOW_FRACTION) -> Extension:
     """The mosaic cut to its data's bounding box when that box is under ``below`` of the
     mosaic's area, else the mosaic unchanged.  sci (electrons), var, dq arrays of shape
     (ny, nx) are cut alike; CRPIX1/2 move by the cut's origin; the header records it in
     CROPX1/CROPY1 (0-based pixel of the uncropped mosaic at the new pixel 0)."""
-    box = None if mosaic.dq is None else data_box(mosaic.dq)
-    if box is None or (box[1] - box[0]) * (box[3] - box[2]) >= below * mosaic.sci.size:
+    # the bounding box of the pixels without the NO_DATA bit
+    found = [] if mosaic.dq is None else ndimage.find_objects(
+        ((mosaic.dq & dqbits.NO_DATA) == 0).astype(np.uint8))
+    if not found:
         return mosaic
-    y1, y2, x1, x2 = box
-    cut = (slice(y1, y2), slice(x1, x2))
+    cut = found[0]
+    (y1, y2), (x1, x2) = ((s.start, s.stop) for s in cut)
+    if (y2 - y1) * (x2 - x1) >= below * mosaic.sci.size:
+        return mosaic
     header = mosaic.header.copy()
     if "CRPIX1" in header and "CRPIX2" in header:
         header["CRPIX1"] = float(header["CRPIX1"]) - x1

@@ -170,7 +170,5 @@ def subtract_fringe(sci: np.ndarray, var: np.ndarray, dq: np.ndarray, f_sci: np.
     """science - scale * fringe (electrons); VAR + scale^2 VAR_fringe; DQ OR-ed with the
     fringe frame's DQ (pixels the fringe frame could not measure stay flagged)."""
     s = np.float32(scale)
-    out = (sci - s * f_sci).astype(np.float32)
-    out_var = (var + s * s * f_var).astype(np.float32)
-    out_dq = (dq | f_dq).astype(np.uint16)
-    return out, out_var, out_dq
+    return ((sci - s * f_sci).astype(np.float32), (var + s * s * f_var).astype(np.float32),
+            (dq | f_dq).astype(np.uint16))

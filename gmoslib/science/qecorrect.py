@@ -1,14 +1,11 @@
 """QECorrect: bring the sky of CCD1 and CCD3 to CCD2's level (reference 5.13).
 
-The twilight sky that made the flat and the night sky have different colours, and the
-three CCDs different QE curves, so after flat-fielding each CCD's sky differs by a few
-percent.  The factors are measured on the science frame's sky, and only on pixels that are
-sky: illuminated (DQ bit 64 clear), good (no DQ bit at all), and away from sources
-(:func:`sky_level`).  A factor outside the range plausible for the detector and filter
-(:data:`QE_FACTOR_RANGE`) stops the frame with the measured levels (:func:`check_factors`):
-a QE factor far from 1 means the levels were measured on something other than sky (noise
-outside the field, a wrong flat), and applying it would make the stars on that CCD wrong by
-as much, silently.
+Twilight (the flat) and night sky differ in colour and the three CCDs in QE, so after
+flat-fielding each CCD's sky differs by a few percent.  The factors are measured on sky
+pixels of the science frame only: illuminated, DQ = 0, away from sources (:func:`sky_level`).
+A factor outside :data:`QE_FACTOR_RANGE` stops the frame (:func:`check_factors`): it means
+the levels were measured on something other than sky, and would silently scale that CCD's
+stars as wrongly.
 """
 
 from __future__ import annotations
@@ -44,14 +41,11 @@ class QEFactorError(ValueError):
 
 
 def _clipped_median(values: np.ndarray) -> tuple[float, float]:
-    """(median, robust sigma = 1.4826 x MAD) of values, iteratively clipped at 3 sigma."""
+    """(median, robust sigma = 1.4826 x MAD) of ~:data:`SKY_SAMPLES` of the 1-D values
+    (a regular subsample), iteratively clipped at 3 sigma."""
+    values = np.asarray(values[::max(1, values.size // SKY_SAMPLES)], np.float64)
     kept = sigma_clip(values, sigma=3.0, maxiters=10, stdfunc="mad_std", masked=False)
     return float(np.median(kept)), float(mad_std(kept))
-
-
-def _sample(values: np.ndarray) -> np.ndarray:
-    step = max(1, values.size // SKY_SAMPLES)
-    return np.asarray(values[::step], np.float64)
 
 
 def source_mask(sci: np.ndarray, good: np.ndarray, level: float, sigma: float) -> np.ndarray:
@@ -77,12 +71,12 @@ def sky_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
         good &= np.asarray(dq) == 0
     if not good.any():
         return float("nan"), 0
-    level, sigma = _clipped_median(_sample(sci[good]))
+    level, sigma = _clipped_median(sci[good])
     if sci.ndim == 2:
         good &= ~source_mask(sci, good, level, sigma)
         if not good.any():
             return float("nan"), 0
-        level, _ = _clipped_median(_sample(sci[good]))
+        level, _ = _clipped_median(sci[good])
     return float(level), int(good.sum())
 
 
@@ -150,10 +144,7 @@ def qe_correct(exts: list[Extension], ccd_index: list[int], factors=None):
     Returns (new extensions, (f1, f3)).
     """
     f1, f3 = qe_factors(exts, ccd_index) if factors is None else factors
-    out = []
-    for e, k in zip(exts, ccd_index, strict=True):
-        f = {0: f1, 1: 1.0, 2: f3}[k]
-        out.append(Extension((e.sci * np.float32(f)).astype(np.float32),
-                             None if e.var is None else (e.var * np.float32(f * f)),
-                             e.dq, e.header))
-    return out, (f1, f3)
+    scale = {0: f1, 1: 1.0, 2: f3}
+    return [Extension((e.sci * np.float32(scale[k])).astype(np.float32),
+                      None if e.var is None else (e.var * np.float32(scale[k] * scale[k])),
+                      e.dq, e.header) for e, k in zip(exts, ccd_index, strict=True)], (f1, f3)

@@ -100,21 +100,18 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
         if not problems[k]:
             place(k, _initial_shift(wcss[0], wcss[k], shapes[k]))
     bad = [k for k in range(1, n) if problems[k]]
-    if bad:
-        model = _offsets_model(phus, records, transforms, scis[0], phus[0])
-        ref_offsets = wcscheck.telescope_offsets(phus[0])
-        for k in bad:
-            offsets = wcscheck.telescope_offsets(phus[k])
-            if model is None or offsets is None or ref_offsets is None:
-                records[k] = _record(names[k], reason=(
-                    f"WCS not usable ({problems[k]}) and its telescope offsets cannot be "
-                    "tied to pixels (fewer than two other aligned frames with offsets in two "
-                    "directions, or POFFSET/QOFFSET missing)"))
-                continue
-            dp = np.subtract(offsets, ref_offsets)
-            guess = model @ dp
-            place(k, (float(guess[0]), float(guess[1])),
-                  f"WCS not used ({problems[k]}): first guess from POFFSET/QOFFSET")
+    model = _offsets_model(phus, transforms, scis[0]) if bad else None
+    for k in bad:
+        offsets = wcscheck.telescope_offsets(phus[k])
+        if model is None or offsets is None:
+            records[k] = _record(names[k], reason=(
+                f"WCS not usable ({problems[k]}) and its telescope offsets cannot be "
+                "tied to pixels (fewer than two other aligned frames with offsets in two "
+                "directions, or POFFSET/QOFFSET missing)"))
+            continue
+        dx, dy = model @ np.subtract(offsets, wcscheck.telescope_offsets(phus[0]))
+        place(k, (float(dx), float(dy)),
+              f"WCS not used ({problems[k]}): first guess from POFFSET/QOFFSET")
     _set_aside_outliers(records, transforms)
     for rec in records:
         if rec["method"] == SET_ASIDE:
@@ -125,19 +122,18 @@ def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[f
     return transforms, records
 
 
-def _offsets_model(phus, records, transforms, ref_sci, ref_phu):
-    ref = wcscheck.telescope_offsets(ref_phu)
-    nominal = wcscheck.nominal_pixel_scale(ref_phu, ref_sci)
+def _offsets_model(phus, transforms, ref_sci):
+    """:func:`wcscheck.offsets_model` of the frames aligned so far (None without the
+    reference's offsets or nominal pixel scale)."""
+    ref = wcscheck.telescope_offsets(phus[0])
+    nominal = wcscheck.nominal_pixel_scale(phus[0], ref_sci)
     if ref is None or nominal is None:
         return None
-    dps, shifts = [], []
-    for k, t in enumerate(transforms):
-        off = wcscheck.telescope_offsets(phus[k])
-        if k == 0 or t is None or off is None:
-            continue
-        dps.append(np.subtract(off, ref))
-        shifts.append((t[0, 2], t[1, 2]))
-    return wcscheck.offsets_model(dps, shifts, nominal)
+    known = [(off, t) for off, t in zip(map(wcscheck.telescope_offsets, phus[1:]),
+                                        transforms[1:], strict=True)
+             if off is not None and t is not None]
+    return wcscheck.offsets_model([np.subtract(off, ref) for off, _ in known],
+                                  [(t[0, 2], t[1, 2]) for _, t in known], nominal)
 
 
 def _set_aside_outliers(records: list[dict], transforms: list) -> None:

@@ -137,15 +137,13 @@ def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
     for k in ok:
         with contextlib.suppress(TypeError, ValueError):
             offsets[k] = _wrap(rotation_deg(cds[k]) - float(phus[k].get("PA")))
+    values, centre = {}, 0.0
     if len(offsets) >= 2:
-        # circular median: unwrap around the first frame's value
+        # circular median: unwrap around the first frame's value; of two, the reference's
         first = next(iter(offsets.values()))
         values = {k: first + _wrap(v - first) for k, v in offsets.items()}
-        centre = float(np.median(list(values.values())))
-        if len(values) == 2:
-            centre = values[ok[0]] if ok[0] in values else centre  # two: trust the reference
-    else:
-        values, centre = {}, 0.0
+        centre = (values[ok[0]] if len(values) == 2 and ok[0] in values
+                  else float(np.median(list(values.values()))))
     for k in ok:
         if parity[k] != majority:
             reasons[k] = "WCS is the mirror image of the other frames' (sign of det CD)"
