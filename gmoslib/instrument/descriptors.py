@@ -28,8 +28,7 @@ _FILTER_ID = re.compile(r"_G.*$")  # reference 4: everything from the first "_G"
 def pretty_filter_name(filter1: str, filter2: str) -> str:
     """DRAGONS' pretty filter name: component ids removed, open/Clear/ND wheels dropped,
     'open' if nothing remains, 'blank'/'dark' appended for blocking filters."""
-    names = []
-    extra = []
+    names, extra = [], []
     for raw in (filter1, filter2):
         name = _FILTER_ID.sub("", raw.strip())
         if "Block" in raw or "Dark" in raw:
@@ -63,8 +62,8 @@ class Descriptors:
         return DescriptorError(f"{name}: {where}keyword {key}: {problem}")
 
     def _phu(self, key: str, *, required: bool = True, default=None):
-        if key in self.phu and self.phu[key] is not None and str(self.phu[key]).strip() != "":
-            value = self.phu[key]
+        value = self.phu.get(key)
+        if value is not None and str(value).strip() != "":
             return value.strip() if isinstance(value, str) else value
         if required:
             raise self._err(key, "missing")
@@ -300,18 +299,20 @@ class Descriptors:
                 raise self._err("AMPNAME", str(exc.args[0]), i) from exc
         return out
 
+    def _prepared_or_lut(self, key: str, which: int) -> list[float]:
+        if "PREPARED" in self.tags():
+            return [float(v) for v in self._ext(key)]
+        return self._lut(which)
+
     def gain(self) -> list[float]:
         """Gain per extension (e-/ADU): the lookup table on raw data (the raw GAIN keyword is
         not trusted), the GAIN keyword once prepared."""
-        if "PREPARED" in self.tags():
-            return [float(v) for v in self._ext("GAIN")]
-        return self._lut(0)
+        return self._prepared_or_lut("GAIN", 0)
 
     def read_noise(self) -> list[float]:
-        """Read noise per extension (electrons), lookup table on raw data."""
-        if "PREPARED" in self.tags():
-            return [float(v) for v in self._ext("RDNOISE")]
-        return self._lut(1)
+        """Read noise per extension (electrons): lookup table on raw data, RDNOISE once
+        prepared."""
+        return self._prepared_or_lut("RDNOISE", 1)
 
     def bias_level(self) -> list[float]:
         """Nominal bias level per extension (ADU) from the lookup table (an estimate)."""
@@ -408,20 +409,18 @@ class Descriptors:
     def dec(self) -> float:
         return self._float("DEC")
 
+    def _port_sign(self, flipped_on: str) -> int:
+        """-1 for ``flipped_on`` (INSTRUME) on the bottom port (INPORT 1), else 1."""
+        return -1 if self.instrument() == flipped_on and int(self._float("INPORT", 0)) == 1 else 1
+
     def detector_x_offset(self) -> float:
-        """POFFSET in binned pixels, sign flipped for GMOS-N on the bottom port (INPORT 1)."""
-        offset = self.telescope_x_offset() / self.pixel_scale() * self.detector_y_bin() \
-            / self.detector_x_bin()
-        if self.instrument() == "GMOS-N" and int(self._float("INPORT", 0)) == 1:
-            offset = -offset
-        return offset
+        """POFFSET in binned pixels, sign flipped for GMOS-N on the bottom port."""
+        return self._port_sign("GMOS-N") * (self.telescope_x_offset() / self.pixel_scale()
+                                            * self.detector_y_bin() / self.detector_x_bin())
 
     def detector_y_offset(self) -> float:
-        """QOFFSET in binned pixels, sign flipped for GMOS-S on the bottom port (INPORT 1)."""
-        offset = self.telescope_y_offset() / self.pixel_scale()
-        if self.instrument() == "GMOS-S" and int(self._float("INPORT", 0)) == 1:
-            offset = -offset
-        return offset
+        """QOFFSET in binned pixels, sign flipped for GMOS-S on the bottom port."""
+        return self._port_sign("GMOS-S") * (self.telescope_y_offset() / self.pixel_scale())
 
     def qa_state(self) -> str:
         pireq = str(self._phu("RAWPIREQ", required=False, default="")).upper()

@@ -46,11 +46,6 @@ def _f(phu: fits.Header, key: str) -> float | None:
         return None
 
 
-def _int(phu: fits.Header, key: str, default: int = 0) -> int:
-    value = _f(phu, key)
-    return default if value is None else int(value)
-
-
 def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[str]:
     """The set of tags of a file.
 
@@ -67,7 +62,7 @@ def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[s
     grating = _s(phu, "GRATING").upper()
     obsmode = _s(phu, "OBSMODE").upper()
     maskname = _s(phu, "MASKNAME")
-    masktyp = _int(phu, "MASKTYP", 0)
+    masktyp = int(_f(phu, "MASKTYP") or 0)
     keys = set(phu.keys())
 
     # --- origin
@@ -119,10 +114,9 @@ def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[s
 
     # --- processing state
     out.add("PREPARED" if any("PREPAR" in k for k in keys) else "UNPREPARED")
-    if any("SUBOVER" in k for k in keys):
-        out.add("OVERSCAN_SUBTRACTED")
-    if any("TRIMOVER" in k for k in keys):
-        out.add("OVERSCAN_TRIMMED")
+    for stem, tag in (("SUBOVER", "OVERSCAN_SUBTRACTED"), ("TRIMOVER", "OVERSCAN_TRIMMED")):
+        if any(stem in k for k in keys):
+            out.add(tag)
     if any(k in keys for k in PROCESSED_KEYS):
         out.add("PROCESSED")
     if obstype == "OBJECT" and ("GMOSAIC" in keys or "PROCSCI" in keys):
