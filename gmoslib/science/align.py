@@ -1,13 +1,9 @@
-"""Alignment of frames to a reference frame from their source catalogues (reference 5.16).
+"""Alignment of a frame to the reference frame from their source catalogues (reference 5.16).
 
-Each frame's sources are compared with the reference's in the reference pixel frame: the
-header WCSs give a first guess of the shift, a vote over all pairwise offsets of the brightest
-sources inside a search box around that guess finds the true shift, and an iterative least
-squares fit on the matched pairs refines it (optionally with rotation and scale).  With fewer
-than ``min_sources`` matches the header-WCS shift is used and the reason is recorded.
-
-A transform is a 3x3 affine matrix mapping a frame pixel (x, y, 1), 0-based, to the
-reference frame's pixel.
+From the header shift, a vote over the pairwise offsets of the brightest sources within a
+search box finds the shift, and an iterative clipped least-squares fit of the matched pairs
+refines it (optionally with rotation and scale).  A transform is a 3x3 affine matrix mapping
+a frame pixel (x, y, 1), 0-based, to the reference frame's pixel.
 """
 
 from __future__ import annotations
@@ -21,9 +17,8 @@ from scipy.spatial import cKDTree
 
 
 def nearest_within(ref_xy, xy, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """For every point of ``xy`` (m, 2), the nearest point of ``ref_xy`` (n, 2) closer than
-    ``radius`` (pixels): (distance, index), with (inf, n) where there is none (a k-d tree of
-    the reference points)."""
+    """(distance, index) of the nearest point of ``ref_xy`` (n, 2) closer than ``radius``
+    (pixels) to every point of ``xy`` (m, 2); (inf, n) where there is none."""
     ref = np.asarray(ref_xy, float).reshape(-1, 2)
     pts = np.asarray(xy, float).reshape(-1, 2)
     n, m = len(ref), len(pts)
@@ -111,10 +106,9 @@ def clip_outlier_matches(src: np.ndarray, dst: np.ndarray, rotation: bool, scale
                          *, nsigma: float = OUTLIER_SIGMA, max_iterations: int = 20
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(inlier mask, transform fitted on the inliers) of matched pairs src (m, 2) -> dst
-    (m, 2), pixels.  Chance coincidences, blends and cosmic rays give residuals far above the
-    centroiding noise: the fit is repeated on the pairs whose residual, in units of the
-    robust spread (1.4826 x MAD) of each axis, is within ``nsigma`` in quadrature, until the
-    inliers no longer change."""
+    (m, 2), pixels: refitted on the pairs whose residual, in robust sigmas (1.4826 x MAD) per
+    axis, is within ``nsigma`` in quadrature, until the inliers stop changing (chance
+    matches, blends and cosmic rays lie far above the centroiding noise)."""
     keep = np.ones(len(src), bool)
     transform = _fit(src, dst, rotation, scale)
     for _ in range(max_iterations):
@@ -174,11 +168,9 @@ def align_to_reference(ref_cat, cat, *, header_shift=(0.0, 0.0),
                        search_radius: float = 30.0, match_radius: float = 3.0,
                        min_sources: int, allow_rotation: bool = False,
                        allow_scale: bool = False) -> dict:
-    """Transform of a frame onto the reference, from sources or (fallback) header offsets.
-
-    header_shift: (dx, dy) reference-minus-frame pixel shift implied by the headers (WCS or
-    telescope offsets).  Returns dict(method, transform, n_matched, rms, reason).
-    """
+    """dict(method, transform, n_matched, rms, reason) placing a frame on the reference from
+    matched sources, or with fewer than ``min_sources`` matches ('offsets') by
+    ``header_shift``, the reference-minus-frame pixel shift of the headers."""
     ref_xy, xy = _brightest(ref_cat), _brightest(cat)
     fallback = {"method": "offsets", "transform": _shift(*header_shift), "n_matched": 0,
                 "rms": float("nan")}

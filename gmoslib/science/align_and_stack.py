@@ -1,12 +1,7 @@
-"""The alignAndStack recipe: already-reduced stacks (or mosaics) -> one aligned stack.
-
-DRAGONS' answer to running out of memory is to reduce the science frames in parts and then
-stack the part stacks with ``reduce -r alignAndStack``.  Here the parts are any
-single-extension SCI/VAR/DQ files in electrons with a celestial WCS (the workflow's
-``results/*_stack.fits`` or ``work/mosaic/*_mosaic.fits``): sources are detected on each,
-the catalogues aligned to the first input, the inputs resampled onto its grid, scaled to its
-exposure time, background-matched and combined by :func:`gmoslib.science.stack.stack_science`
-(without flagCosmicRaysByStacking, which the alignAndStack recipe does not run).
+"""The alignAndStack recipe (DRAGONS ``reduce -r alignAndStack``, for science reduced in
+parts): single-extension SCI/VAR/DQ files in electrons with a celestial WCS (the workflow's
+``results/*_stack.fits`` or ``work/mosaic/*_mosaic.fits``) -> one stack, by
+:func:`gmoslib.science.stack.stack_science` without flagCosmicRaysByStacking.
 """
 
 from __future__ import annotations
@@ -33,10 +28,10 @@ _PER_INPUT_KEY = re.compile(r"^(IMCMB|ALGN|SCAL|BOFF)(\d{3})$")
 
 
 def check_stack_input(path: str) -> dict:
-    """Raise RecipeError (or FitsReadError) unless ``path`` is a regular file (a device or a
-    pipe would be read without end) holding one reduced image in electrons with a sky WCS
-    and an exposure time; only headers are read.  Returns what the inputs are compared on:
-    ``filter`` (pretty name or None), ``binning`` ('XxY' or None), ``pixel_scale`` (arcsec)."""
+    """``filter`` (pretty name or None), ``binning`` ('XxY' or None), ``pixel_scale``
+    (arcsec) of a regular file (a device or pipe would be read without end) holding one
+    image in electrons with a sky WCS and an EXPTIME; else RecipeError (or FitsReadError).
+    Only headers are read."""
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
@@ -118,15 +113,13 @@ def align_and_stack(
     scratch_dir: str,
     provenance: dict,
 ) -> tuple[Frame, list[dict]]:
-    """Detect sources on every input (detectSources parameters ``detect``), align them to the
-    first (``align`` = adjustWCSToReference), resample, scale by exposure time, match
-    backgrounds and stack (``stack`` = stackFrames).  Returns the stacked frame (electrons,
-    one SCI/VAR/DQ extension on the first input's grid extended to the union footprint) and
-    one QA record per input.  Inputs are read one at a time."""
+    """The stack (electrons, one SCI/VAR/DQ on the first input's grid extended to the union
+    footprint) and one QA record per input; ``detect``, ``align``, ``stack``: detectSources,
+    adjustWCSToReference and stackFrames parameters."""
     if len(paths) < 2:
         raise RecipeError(f"alignAndStack needs at least 2 inputs, got {len(paths)}: "
                           f"{', '.join(paths)}")
-    check_stack_inputs(paths)  # (headers only: no pixel is read before every input passes)
+    check_stack_inputs(paths)  # headers only: no pixel read before every input passes
     catalogues = [detect_catalogue(read_frame(path).exts[0], **detect) for path in paths]
     out, records = stack_science(
         list(paths), catalogues, align=align, resample_order=resample_order,

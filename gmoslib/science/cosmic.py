@@ -1,31 +1,22 @@
-"""Cosmic-ray flagging by comparison with the median of aligned frames (reference 5.18).
+"""Cosmic-ray flagging against the median of aligned frames (reference 5.18).
 
 For N >= 2 frames on one grid (SCI electrons, VAR electrons**2, DQ uint16):
 
-1. Background offsets between the frames (:func:`gmoslib.science.final_stack.background_offsets`)
-   are removed, and the median image M is formed from the good pixels only (DQ without bits
-   1, 4, 8, 16, 64).  Its variance is ``(pi/2) * sum(VAR_i) / k**2`` over the k frames used.
-2. For each frame, ``D = frame - offset - M``, and the additive background ``b`` of D is the
-   median of D over good pixels outside the object mask (strided subsample).
-3. A pixel is a cosmic ray when ``D > b + hsigma * sqrt(VAR_frame + VAR_M) +
-   source_tolerance * max(M - sky_M, 0)`` and the frame itself rises above the sky,
-   ``frame - offset - sky_M > hsigma * sqrt(VAR_frame)``; it is not bad (1), saturated (4) or
-   no-data (16), it is not in the frame's object mask, and M is defined there.
+1. The frames' background offsets (:func:`gmoslib.science.final_stack.background_offsets`)
+   are removed and the median M formed from good pixels (DQ without bits 1, 4, 8, 16, 64);
+   its variance is ``(pi/2) * sum(VAR_i) / k**2`` over the k frames used.
+2. Per frame, ``D = frame - offset - M`` and its background ``b`` is the median of D over
+   good pixels outside the object mask (strided subsample).
+3. A cosmic ray has ``D > b + hsigma * sqrt(VAR_frame + VAR_M) + source_tolerance *
+   max(M - sky_M, 0)`` and ``frame - offset - sky_M > hsigma * sqrt(VAR_frame)``, is not bad
+   (1), saturated (4) or no-data (16), not in the object mask, and M is defined there.
 
-Choices beyond the reference:
-
-* The median's own variance is included, so that the threshold covers the noise of the
-  difference and not only of the frame.
-* ``source_tolerance`` (0.5) is a multiplicative tolerance on the source signal of the
-  median.  Where the seeing differs, a star's core in a sharper frame exceeds the median by
-  ~(s_med/s_frame)**2 - 1 of its peak (+23 % for 10 % better seeing).  The tolerance lets
-  such cores through, at the price of missing faint cosmic rays that land on bright sources.
-* Saturated pixels (4) are never flagged.  Otherwise a saturated core, which is left out of
-  the median, would turn into a cosmic ray.
-* Without VAR (any frame's var is None), the noise is the robust standard deviation,
-  1.4826 x MAD, of D over the background sample, one value per frame.
-
-The flagged mask is dilated by a disc of radius ``dilation`` px and OR-ed into DQ as bit 8.
+Beyond the reference: VAR_M is in the threshold (the noise of the difference);
+``source_tolerance`` (0.5) lets through the cores of stars in frames of better seeing, which
+exceed the median by ~(s_med/s_frame)**2 - 1 of their peak (+23 % for 10 % better seeing);
+saturated cores, left out of the median, are never flagged; without VAR the noise is
+1.4826 x MAD of D over the background sample.  The flags are dilated by a disc of radius
+``dilation`` px and OR-ed into DQ as bit 8.
 """
 
 from __future__ import annotations
@@ -36,14 +27,7 @@ import bottleneck as bn
 import numpy as np
 from scipy import ndimage
 
-from gmoslib.io.dq import (
-    BAD_PIXEL,
-    COSMIC_RAY,
-    DQ_DTYPE,
-    NO_DATA,
-    SATURATED,
-    UNILLUMINATED,
-)
+from gmoslib.io.dq import BAD_PIXEL, COSMIC_RAY, DQ_DTYPE, NO_DATA, SATURATED, UNILLUMINATED
 from gmoslib.science.final_stack import background_offsets
 from gmoslib.stacking import median_rows
 
@@ -61,12 +45,11 @@ def _disc(radius: int) -> np.ndarray:
 
 
 def nan_median(blk: np.ndarray) -> np.ndarray:
-    """Median along axis 0 of (n, ...) float32 values ignoring NaNs (NaN where all are),
-    as ``bottleneck.nanmedian``: the pixels without a NaN by a sorting network over whole
-    rows (:func:`gmoslib.stacking.median_rows`), the others by bottleneck."""
+    """``bottleneck.nanmedian`` along axis 0 of (n, ...) float32 values, faster: pixels
+    without a NaN by the sorting network :func:`gmoslib.stacking.median_rows`, the rest
+    (NaN in the network) again by bottleneck."""
     n = blk.shape[0]
     flat = blk.reshape(n, -1)
-    # (a NaN makes its pixel's network result NaN: those pixels are done again below)
     out = median_rows(flat).astype(np.float32)
     rest = np.flatnonzero(np.isnan(flat).any(axis=0))
     if rest.size:
@@ -84,18 +67,12 @@ def flag_cosmic_rays_by_stacking(
     stride: int = 4,
     threads: int = 1,
 ):
-    """Flag cosmic rays in each of N aligned frames (see the module docstring).
+    """N new uint16 DQ arrays with bit 8 on the cosmic rays of N aligned frames (rules in the
+    module docstring; inputs unchanged).
 
-    frames : list of N tuples (sci, var, dq, objmask), each (ny, nx); var, dq and objmask may
-        be None.  objmask is boolean (True = source pixel, never flagged).
-    hsigma : threshold in units of the noise of (frame - median).
-    dilation : radius in px of the disc used to grow the flagged mask (0 = none).
-    source_tolerance : fraction of the median's source signal added to the threshold.
-    stride : row/column stride of the background subsample.
-    threads : frames tested at once (numpy releases the GIL in the array work).
-    Returns a list of N new uint16 DQ arrays (inputs are not modified) with bit 8 set on cosmic
-    rays.
-    """
+    frames: N tuples (sci, var, dq, objmask) of (ny, nx) arrays, var, dq and objmask (bool,
+    True = source, never flagged) possibly None; stride: of the background subsample;
+    threads: frames tested at once (numpy releases the GIL)."""
     n = len(frames)
     if n < 2:
         raise ValueError(f"flag_cosmic_rays_by_stacking: need at least 2 frames, got {n}")
@@ -173,10 +150,8 @@ def flag_cosmic_rays_by_stacking(
             else:
                 noise = own_noise = mad_noise
             thresh = b + h * noise + tol * src[r0:r1]
-            # A cosmic ray is a positive excursion in the frame itself, not only relative
-            # to the median: with two frames the median is their mean, and the
-            # interpolation ringing around a cosmic ray in one frame would otherwise flag
-            # the other frame too.
+            # also above the frame's own sky: with two frames the median is their mean, and
+            # the ringing around a cosmic ray in one would flag the other too
             with np.errstate(invalid="ignore"):
                 c = (diff > thresh) & (level - sky > h * own_noise)
             c &= med_ok[r0:r1]

@@ -1,8 +1,5 @@
-"""Source detection on a mosaic (reference 5.15), with sep.
-
-sep was chosen because it is SExtractor's algorithms as a library: no external binary (DRAGONS
-runs ``sex``), C speed, and it gives background maps, windowed centroids, fluxes and
-segmentation maps directly on numpy arrays.
+"""Source detection on a mosaic (reference 5.15) with sep: SExtractor's algorithms (which
+DRAGONS runs as ``sex``) as a library working on numpy arrays.
 """
 
 from __future__ import annotations
@@ -29,9 +26,8 @@ def detect_sources(sci: np.ndarray, var: np.ndarray | None = None, dq: np.ndarra
                    back_size: int = 32, back_filtersize: int = 8, min_area_clean: int = 20,
                    min_b: float = 1.1, max_axis_ratio: float = 50.0, object_mask: bool = True
                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Detect sources.  sci : (ny, nx) electrons.  Returns (catalogue structured array with
-    0-based x, y, ..., object mask (ny, nx) bool, or None without ``object_mask``: then no
-    segmentation map is made)."""
+    """(catalogue of :data:`CATALOGUE_DTYPE`, 0-based x, y; object mask (ny, nx) bool, or None
+    without ``object_mask``) of the sources on sci (ny, nx), electrons."""
     data = np.ascontiguousarray(sci, dtype=np.float32)
     mask = np.zeros(data.shape, bool) if dq is None else (dq & DETECT_MASK_BITS) != 0
     mask |= ~np.isfinite(data)

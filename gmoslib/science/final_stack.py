@@ -1,9 +1,7 @@
-"""Array primitives of the final stack: background offsets, exposure scaling, the combination.
-
-Reference sections 5.8 (``optimal_normalization``), 5.19 (scaleCountsToReference with
-``tolerance=0``) and 5.20 (final ``stackFrames(zero=True)``), on frames already resampled
-onto one grid; the recipe that reads the mosaics, aligns, resamples and calls these is
-:func:`gmoslib.science.stack.stack_science`.  SCI in electrons, VAR in electrons**2, DQ uint16.
+"""Array primitives of the final stack on frames resampled onto one grid: background offsets
+(reference 5.8, ``optimal_normalization``), exposure scaling (5.19, scaleCountsToReference
+``tolerance=0``), the combination (5.20, ``stackFrames(zero=True)``).  SCI in electrons, VAR
+in electrons**2, DQ uint16; the recipe is :func:`gmoslib.science.stack.stack_science`.
 """
 
 from __future__ import annotations
@@ -21,19 +19,13 @@ __all__ = ["background_offsets", "exposure_scale_factors", "frame_planes", "row_
 
 
 def background_offsets(scis, dqs=None, *, method: str = "optimal", stride: int = 4):
-    """Additive background offset of each frame relative to frame 0.
+    """Offsets (N,) float64 such that ``sci_i - offsets[i]`` has frame 0's background (the
+    ``zero`` of :func:`gmoslib.stacking.combine_block`).
 
-    scis : sequence of N (ny, nx) arrays on one grid (electrons).  If the frames are to be
-        scaled (:func:`exposure_scale_factors`), pass them already scaled.
-    dqs : sequence of N uint16 arrays or None; only pixels with DQ == 0 in both frames of a pair
-        (and finite SCI) are used.
-    method : 'optimal' (reference 5.8): for every pair i < j, d_ij = median(sci_i - sci_j) over
-        pixels good in both and n_ij = number of such pixels; the offsets c (c_0 = 0) solve the
-        weighted least squares c_i - c_j = d_ij with weights n_ij.
-    stride : only every ``stride``-th row and column is used (deterministic subsample).
-    Returns offsets (N,) float64: ``sci_i - offsets[i]`` has frame 0's background.  This is the
-    ``zero`` argument of :func:`gmoslib.stacking.combine_block`.
-    """
+    scis: N (ny, nx) arrays on one grid (electrons), already scaled if they are to be.
+    'optimal' (reference 5.8): d_ij = median(sci_i - sci_j) over the n_ij pixels finite with
+    DQ == 0 in both, and c_i - c_j = d_ij solved by least squares with weights n_ij, c_0 = 0.
+    Every ``stride``-th row and column is used."""
     if method != "optimal":
         raise ValueError(f"background_offsets: method must be 'optimal', got {method!r}")
     n = len(scis)
@@ -118,18 +110,13 @@ def stack_aligned(
     hsigma: float,
     threads: int = 1,
 ):
-    """Stack science frames aligned on one grid (reference 5.20).
+    """(sci float32, var float32, dq uint16, nrejected int16), each (ny, nx): frames on one
+    grid stacked (reference 5.20) by :func:`gmoslib.stacking.stack_frames`, mean of the best
+    DQ class sigma-clipped around the median to convergence.
 
-    frames : per frame either a callable ``read(y0, y1) -> (sci, var, dq)`` giving rows
-        y0:y1, or a tuple of (ny, nx) arrays (sci, var or None, dq or None).
-    offsets : (N,) additive offsets from :func:`background_offsets` (subtracted after scaling,
-        so every frame matches frame 0's background); None = no offsets.
-    scales : (N,) multiplicative factors (e.g. :func:`exposure_scale_factors`); None = 1.
-    Combination: mean of the pixels of the best DQ class, sigma clipped (lsigma, hsigma)
-    around the median (mclip) to convergence, via :func:`gmoslib.stacking.stack_frames`
-    (``threads`` row blocks at once).
-    Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).
-    """
+    frames: per frame a ``read(y0, y1) -> (sci, var, dq)`` or a tuple of (ny, nx) arrays
+    (sci, var, dq; var, dq may be None); scales (N,) multiply, then offsets (N,)
+    (:func:`background_offsets`) are subtracted; None: none."""
     readers = [f if callable(f) else row_reader(*f) for f in frames]
     n = len(readers)
     if n < 2:

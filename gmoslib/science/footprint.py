@@ -1,9 +1,5 @@
-"""Crop a mosaic to the footprint of its data (sub-ROI reads).
-
-A GMOS read of a small region of interest (e.g. Central Stamp) fills a few hundred pixels of a
-mosaic sized for the whole detector: the rest is NO_DATA.  :func:`crop_to_data` cuts the
-mosaic to the bounding box of its data pixels when that saves most of it, and moves the WCS
-reference pixel with it, so the products of a 95 KB ROI frame stay small.
+"""Crop a mosaic to its data: a small region of interest (e.g. Central Stamp) fills a few
+hundred pixels of a whole-detector mosaic, the rest NO_DATA.
 """
 
 from __future__ import annotations
@@ -15,8 +11,7 @@ from gmoslib.io import dq as dqbits
 from gmoslib.io.frame import Extension
 
 #: Crop only when the data's bounding box covers less than this fraction of the mosaic
-#: (full-frame mosaics, whose only NO_DATA pixels are the chip gaps and edges, are kept
-#: as they are).
+#: (full-frame mosaics are kept).
 CROP_BELOW_FRACTION = 0.5
 
 
@@ -25,7 +20,6 @@ def crop_to_data(mosaic: Extension, *, below: float = CROP_BELOW_FRACTION) -> Ex
     mosaic's area, else the mosaic unchanged.  sci (electrons), var, dq arrays of shape
     (ny, nx) are cut alike; CRPIX1/2 move by the cut's origin; the header records it in
     CROPX1/CROPY1 (0-based pixel of the uncropped mosaic at the new pixel 0)."""
-    # the bounding box of the pixels without the NO_DATA bit
     found = [] if mosaic.dq is None else ndimage.find_objects(
         ((mosaic.dq & dqbits.NO_DATA) == 0).astype(np.uint8))
     if not found:

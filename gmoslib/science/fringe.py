@@ -1,10 +1,8 @@
-"""Fringe primitives (reference 5.12): object masks for fringe frames, the fringe scale
-factor (control pairs or least squares) and the subtraction.
+"""Fringe primitives (reference 5.12): object masks, sky levels, the fringe scale factor and
+the subtraction.
 
-All arrays are per amplifier extension after overscan trimming, flat-fielded, in electrons;
-sci/var/dq are (ny, nx) float32/float32/uint16.  Detector-section positions are 0-based
-unbinned pixels; an extension's DETSEC (0-based :class:`~gmoslib.instrument.sections.Section`) says
-which detector pixels it holds.
+Arrays are per trimmed, flat-fielded amplifier, in electrons: sci/var/dq (ny, nx)
+float32/float32/uint16.  Detector positions and DETSECs are 0-based unbinned pixels.
 """
 
 from __future__ import annotations
@@ -42,12 +40,9 @@ def sky_level(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray]) -> float:
 
 def ccd_sky_levels(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray],
                    ccd_index: Sequence[int]) -> list[float]:
-    """The sky level (electrons, :func:`sky_level`) of each extension's CCD, one per
-    extension.  A fringe frame's inputs lose their sky CCD by CCD: before QE equalisation the
-    CCDs' skies differ by a few per cent, and a step left in the fringe frame would be taken
-    away with the fringes and bias the QE factors measured on the fringe-corrected frame.
-    A CCD without any good pixel (all unilluminated or bad) gets the whole frame's level:
-    its pixels are flagged and never used."""
+    """Per extension, the sky level (electrons, :func:`sky_level`) of its CCD; a CCD without
+    a good pixel gets the whole frame's.  (Before QE equalisation the CCDs' skies differ by a
+    few per cent: a step left in a fringe frame would bias the later QE factors.)"""
     levels = {}
     for k in dict.fromkeys(ccd_index):
         members = [i for i, c in enumerate(ccd_index) if c == k]
@@ -61,10 +56,8 @@ def ccd_sky_levels(scis: Sequence[np.ndarray], dqs: Sequence[np.ndarray],
 
 def object_mask(sci: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
                 thresh: float, minarea: int, dilation: int) -> np.ndarray:
-    """Pixels of detected sources, grown by ``dilation`` pixels (bool, same shape as sci).
-
-    Detection is done on ``sci`` as given (for GMOS-S, the caller subtracts the median image
-    first so that fringes are not detected as sources)."""
+    """Bool mask of the sources detected on ``sci`` as given (GMOS-S callers subtract the
+    median image first, so fringes are not detected), grown by ``dilation`` pixels."""
     _, mask = detect_sources(sci, var, dq, thresh=thresh, minarea=minarea,
                              min_area_clean=minarea, min_b=0.0)
     if dilation > 0 and mask.any():
@@ -99,15 +92,12 @@ def control_pair_scale(
     *,
     box_half: int = CONTROL_BOX_HALF,
 ) -> tuple[float | None, int, list[float]]:
-    """Fringe scale factor from control pairs (Snodgrass & Carry 2013).
+    """(median ratio or None when no pair is usable, pairs used, the ratios): the fringe
+    scale factor from control pairs (Snodgrass & Carry 2013).
 
-    sci_exts / fringe_exts : per extension (sci, dq) of the science frame and the fringe frame
-    (same shapes); detsecs : their unbinned 0-based detector sections; pairs : ((x, y) peak,
-    (x, y) trough) in unbinned detector pixels.  For every pair whose boxes (``box_half``
-    unbinned pixels around each point) lie inside one extension with enough good pixels in
-    both images, ratio = (S_peak - S_trough) / (F_peak - F_trough).  Returns (median of the
-    ratios or None when no pair is usable, number of pairs used, the ratios).
-    """
+    sci_exts / fringe_exts: per extension (sci, dq); pairs: ((x, y) peak, (x, y) trough) in
+    unbinned detector pixels.  Each pair whose boxes (``box_half`` unbinned pixels) have
+    enough good pixels in both frames gives (S_peak - S_trough) / (F_peak - F_trough)."""
     half = max(1, math.ceil(box_half / max(xbin, ybin)))
 
     def levels(x, y):  # (science, fringe) box medians at unbinned detector pixel (x, y)
@@ -137,14 +127,10 @@ def least_squares_scale(
     sci_exts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     fringe_exts: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> float:
-    """Fringe scale factor x minimising sum (S - c_i - x F)^2 over the pixels good in both
-    frames and outside the science objects, with one sky constant c_i per extension (so
-    amplifier-to-amplifier sky steps, e.g. before QE correction, do not leak into x).
-
-    sci_exts : per extension (sci, dq, object mask or None); fringe_exts : (sci, dq).
-    x = sum_i sum (S - <S>_i)(F - <F>_i) / sum_i sum (F - <F>_i)^2 (with a single extension
-    this is the reference's (n sum SF - sum S sum F) / (n sum F^2 - (sum F)^2)).
-    """
+    """Fringe scale factor x minimising sum (S - c_i - x F)^2 over pixels good in both frames
+    and outside objects, one sky c_i per extension (sky steps between amplifiers stay out
+    of x); for one extension the reference's (n sum SF - sum S sum F) / (n sum F^2 -
+    (sum F)^2).  sci_exts: per extension (sci, dq, object mask or None)."""
     numerator = denominator = 0.0
     for (s, sdq, objects), (f, fdq) in zip(sci_exts, fringe_exts, strict=True):
         good = ((sdq | fdq) & SCALE_MASK_BITS) == 0

@@ -1,8 +1,5 @@
 """The processed fringe frame (reference 5.12): made from dithered science frames, and
-subtracted, scaled, from each science frame.
-
-The array primitives (object masks, sky levels, scale factors, the subtraction) are in
-:mod:`gmoslib.science.fringe`; these recipes read the frames and record what was done.
+subtracted, scaled, from each; the array primitives are in :mod:`gmoslib.science.fringe`.
 """
 
 from __future__ import annotations
@@ -36,10 +33,9 @@ from gmoslib.stacking import stack_frames
 #: parameters): detection threshold (sigma), minimum area (pixels), growth radius (pixels).
 FRINGE_FIT_SOURCES = {"thresh": 2.0, "minarea": 8, "dilation": 2}
 
-#: While a fringe frame is stacked, source pixels carry this DQ bit: it ranks between cosmic
-#: rays and bad pixels, so a pixel covered by a source in one frame is taken from the frames
-#: where it is sky, and where every frame has a source (or a fringe peak detected as one) all
-#: are used.  No fringe frame pixel keeps it.
+#: DQ bit of source pixels while a fringe frame is stacked (removed after): it ranks between
+#: cosmic rays and bad pixels, so a pixel is taken from the frames where it is sky, or from
+#: all where every frame has a source there.
 OBJECT_BIT = dqbits.OVERLAP
 
 #: The fewest dithered science frames a fringe frame is made from.
@@ -47,11 +43,9 @@ MIN_FRAMES = 3
 
 
 def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors) -> dict:
-    """How much of the fringe frame is in a science frame (both per amplifier, electrons).
-
-    Control pairs of the detector set when it has them and at least one pair is usable,
-    otherwise least squares over the pixels good in both frames and outside the science
-    frame's objects.  Returns {'scale', 'method', 'n_pairs', 'warning'}."""
+    """{'scale', 'method', 'n_pairs', 'warning'} of the fringe frame in a science frame (both
+    per amplifier, electrons): by the detector's control pairs when one is usable, else
+    least squares outside the science frame's objects."""
     pairs = FRINGE_CONTROL_PAIRS.get(desc.detector_name())
     if pairs:
         scale, n_used, _ = fringelib.control_pair_scale(
@@ -71,11 +65,10 @@ def fringe_scale_factor(frame: Frame, fringe: Frame, desc: Descriptors) -> dict:
 def fringe_correct_frame(frame: Frame, fringe: Frame, desc: Descriptors, *,
                          scale: bool | None, scale_factor: float | None
                          ) -> tuple[Frame, dict]:
-    """Subtract a scaled processed fringe from a flat-fielded frame (reference 5.12).
-
-    scale_factor : use this factor.  Otherwise scale=True fits it (control pairs, else least
-    squares), scale=False uses 1, scale=None fits it only when the fringe frame comes from
-    another observation (DRAGONS' rule).  Records FRINGEIM, FRNGSCAL, FRNGMETH and FRNGNPR."""
+    """Subtract a scaled processed fringe from a flat-fielded frame (reference 5.12): by
+    ``scale_factor`` if given, else fitted when ``scale`` is True, or None and the fringe
+    frame is from another observation (DRAGONS' rule), else 1.  Records FRINGEIM, FRNGSCAL,
+    FRNGMETH and FRNGNPR."""
     check_compatible(frame, fringe, "processed fringe")
     fringe_desc = Descriptors(fringe.phu, [e.header for e in fringe.exts], fringe.filename)
     if fringe_desc.filter_name() != desc.filter_name():
@@ -120,17 +113,14 @@ def make_fringe_frame(
     scratch_dir: str,
     bpm: Frame | None = None,
 ) -> Frame:
-    """Processed fringe frame from dithered science frames (reference 5.12).
+    """Processed fringe frame (per amplifier SCI in electrons with sky ~0, VAR, DQ) from
+    dithered science frames (reference 5.12), each with its own master bias and flat.
 
-    Each frame is overscan-, bias-, gain- and flat-corrected (its own master bias and flat,
-    in the order of raw_paths), its sky level subtracted CCD by CCD (so that the CCDs' sky
-    steps before QE equalisation stay out of the fringe frame); its sources are detected
-    (on the frame minus the median of all frames when ``subtract_median_image``, by default
-    for GMOS-S), grown by ``dilation`` pixels and flagged; then the frames are stacked
-    (mean with rejection) from per-extension memory maps in ``scratch_dir``.  Output: per
-    amplifier SCI (electrons, sky ~0), VAR, DQ; PHU of the first frame plus PROCFRNG,
-    NCOMBINE, IMCMBnnn, FRSKYnnn, provenance.
-    """
+    Each calibrated frame loses its sky CCD by CCD; its sources (detected on the frame minus
+    the median of all when ``subtract_median_image``, by default on GMOS-S) are grown and
+    flagged; the frames are then mean-stacked with rejection from memory maps in
+    ``scratch_dir``.  The PHU is the first frame's plus PROCFRNG, NCOMBINE, IMCMBnnn and
+    FRSKYnnn."""
     params = step_values("makeFringeFrame", params)
     paths = list(raw_paths)
     n = len(paths)

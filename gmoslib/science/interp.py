@@ -1,19 +1,12 @@
-"""Near-identity affine resampling in two 1-D passes.
+"""Near-identity affine resampling in two 1-D passes (CCD1 and CCD3 onto the GMOS mosaic).
 
-The GMOS mosaic maps CCD1 and CCD3 onto the mosaic grid with a fractional shift and a rotation
-of at most a few hundredths of a degree.  Such a map is resampled here as two 1-D passes
-(first along the rows of the source, then along the columns), each with 4 taps per pixel for
-the cubic spline (2 for linear) instead of the 16 (4) taps of a direct 2-D
-evaluation (:func:`scipy.ndimage.affine_transform`), with the same spline: edge padding, a
-mirror-bounded prefilter and cubic B-spline weights, as scipy does for ``mode="nearest"``.
-
-Coordinates follow :func:`scipy.ndimage.affine_transform`: output pixel (r, c) samples the
-input at (row, col) = matrix @ (r, c) + offset.  The two-pass form evaluates the first pass at
-the input column of each tap instead of at the exact point, a position error of
-|matrix[0, 1]| x (tap distance) <= 2 x |matrix[0, 1]| px (4e-3 px for GMOS's largest CCD
-rotation, 0.046 deg; weighted by the far taps' small weights, ~1e-4 px in practice); within a
-pass the slope is held constant over blocks of rows (error < 1e-4 px).  Maps further from the
-identity are refused (:func:`separable_ok`); callers use scipy for those.
+The same spline as :func:`scipy.ndimage.affine_transform` with ``mode="nearest"`` (edge
+padding, mirror-bounded prefilter, cubic B-spline), but 4 taps per pixel and pass instead of
+16 (2 instead of 4 for linear).  Output pixel (r, c) samples the input at (row, col) =
+matrix @ (r, c) + offset.  The first pass is evaluated at each tap's input column, not the
+exact point: an error <= 2 |matrix[0, 1]| px (4e-3 px at GMOS's largest CCD rotation,
+0.046 deg; ~1e-4 px once weighted); holding the slope over blocks of rows adds < 1e-4 px.
+Maps further from the identity are refused (:func:`separable_ok`; callers use scipy).
 """
 
 from __future__ import annotations
@@ -55,14 +48,10 @@ def _weights(frac: np.ndarray, order: int) -> list[np.ndarray]:
 
 def _pass(coef: np.ndarray, axis: int, pad: int, slope: float, cross: float, const: float,
           n_out: int, order: int) -> np.ndarray:
-    """One 1-D pass along ``axis`` (0: down the columns, 1: along the rows) of coef: output
-    index r, at every index j of the other axis, samples coef at ``slope*r + cross*j + const``
-    (+ pad, coef's padding along ``axis``).  Float32, n_out along ``axis``.
-
-    The slope is held constant over blocks of outputs (position error < 1e-4 px); within a
-    block the integer part of the position changes only between runs of j, so each tap is
-    one slice of coef per run.
-    """
+    """One 1-D pass along ``axis`` (0: down the columns): output index r at index j of the
+    other axis samples coef at ``slope*r + cross*j + const + pad``.  Float32, n_out along
+    ``axis``.  Per block of outputs the integer position changes only between runs of j, so
+    each tap is one slice of coef per run."""
     n_other = coef.shape[1 - axis]
     out = np.empty((n_out, n_other) if axis == 0 else (n_other, n_out), np.float32)
     # views with ``axis`` first: [output index r, index j of the other axis]
@@ -99,13 +88,9 @@ def _padding(lo: float, hi: float, n: int) -> tuple[int, int]:
 
 def affine_separable(arr: np.ndarray, matrix, offset, out_shape: tuple[int, int], *,
                      order: int) -> np.ndarray:
-    """Resample a 2-D array (float32 result) with a near-identity affine map.
-
-    arr : (ny, nx) input (any units); matrix (2, 2), offset (2,): output (r, c) samples the
-    input at matrix @ (r, c) + offset, as scipy's ``affine_transform``; order 1 (linear) or 3
-    (cubic spline); outside the input the edge values continue (scipy's
-    ``mode="nearest"``).  Raises ValueError for a map :func:`separable_ok` refuses.
-    """
+    """Float32 ``out_shape`` resampling of a (ny, nx) array by matrix (2, 2) and offset (2,)
+    as scipy's ``affine_transform(order=order, mode="nearest")``, order 1 or 3.  Raises
+    ValueError for a map :func:`separable_ok` refuses."""
     if not separable_ok(matrix, order):
         raise ValueError(f"map {np.asarray(matrix).tolist()} (order {order}) is not close "
                          "enough to the identity for the two-pass resampling")

@@ -1,15 +1,12 @@
-"""Mosaic of the amplifiers into one image (reference 5.14; QE equalisation, 5.13, is in
-:mod:`gmoslib.science.qecorrect`).
+"""Mosaic of the amplifiers into one image (reference 5.14).
 
-Amplifiers are first placed inside their CCD by CCDSEC; each CCD is then mapped into the
-mosaic with :mod:`gmoslib.instrument.geometry`.  CCD2 lands on an integer offset and is
-copied; CCD1 and CCD3 (shifted by fractions of a pixel and rotated by a few thousandths of a
-degree) are resampled with a spline of the chosen order (two 1-D passes,
-:mod:`gmoslib.science.interp`).  VAR is interpolated linearly (the reference's intent for
-VAR: non-negative weights, never below the local variance next to a bright source; clipped
-at 0), DQ bit plane by bit plane with linear weights: a bit is set where its interpolated
-plane exceeds 0.001.  Pixels that no CCD covers (gaps, edges, outside a sub-ROI) get SCI 0
-and DQ NO_DATA.
+Amplifiers are placed in their CCD by CCDSEC, each CCD in the mosaic by
+:mod:`gmoslib.instrument.geometry`: CCD2 is copied (integer offset), CCD1 and CCD3 (fractional
+shift, rotation of a few thousandths of a degree) resampled with a spline of the chosen order
+(:mod:`gmoslib.science.interp`).  VAR is interpolated linearly (non-negative weights, as in
+:mod:`gmoslib.science.resample`; clipped at 0), DQ bit plane by bit plane with linear weights,
+set above :data:`DQ_THRESHOLD`.  Pixels no CCD covers (gaps, edges, outside a sub-ROI) get
+SCI 0 and DQ NO_DATA.
 """
 
 from __future__ import annotations
@@ -40,8 +37,8 @@ def _ccd_of(header: fits.Header, detid: str) -> int:
 
 
 def tile_ccds(exts: list[Extension], detid: str, xbin: int, ybin: int):
-    """Per CCD: full-size (ny, nx) sci, var, dq arrays of the CCD read area (binned), with the
-    uncovered parts flagged NO_DATA."""
+    """Per CCD index: its (sci, var, dq) tiled from its amplifiers, (ny, nx) binned pixels of
+    the whole CCD, NO_DATA where no amplifier covers it."""
     g = geometry.geometry(detid)
     nx, ny = g.default_shape[0] // xbin, g.default_shape[1] // ybin
     ccds = {}
@@ -71,8 +68,7 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     by0 = max(int(np.floor(Y.min() - y0)) - 1, 0)
     bx1 = min(int(np.ceil(X.max() - x0)) + 2, out_shape[1])
     by1 = min(int(np.ceil(Y.max() - y0)) + 2, out_shape[0])
-    # the mosaic -> CCD map is affine: scipy computes the coordinates on the fly (no
-    # coordinate arrays); (row, col) of the box -> (v, u) = matrix @ (row, col) + offset
+    # affine mosaic -> CCD map: box (row, col) -> (v, u) = matrix @ (row, col) + offset
     h, w = by1 - by0, bx1 - bx0
     u00, v00 = geometry.mosaic_to_ccd(detid, k, bx0 + x0, by0 + y0, xbin, ybin)
     u01, v01 = geometry.mosaic_to_ccd(detid, k, bx0 + x0 + 1.0, by0 + y0, xbin, ybin)
@@ -89,14 +85,13 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     kw = dict(matrix=matrix, offset=offset, output_shape=(h, w), mode="nearest")
 
     def resample(arr, k):
-        # two 1-D passes for GMOS's near-identity maps (same spline, ~4x faster)
         if interp.separable_ok(matrix, k):
             return interp.affine_separable(arr, matrix, offset, (h, w), order=k)
         return ndimage.affine_transform(arr, order=k, prefilter=k > 1, output=np.float32,
                                         **kw)
 
     out_sci = resample(sci, order)
-    out_var = resample(var, min(order, 1))  # VAR: linear (see the module docstring)
+    out_var = resample(var, min(order, 1))
     np.maximum(out_var, 0, out=out_var)
     out_dq = np.zeros(out_sci.shape, np.uint16)
     present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0
@@ -111,11 +106,8 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
 
 def mosaic_detectors(exts: list[Extension], detid: str, *, order: int, xbin: int,
                      ybin: int) -> Extension:
-    """One mosaic Extension (sci, var float32; dq uint16) from trimmed amplifiers.
-
-    The WCS of the mosaic is the header WCS of the reference amplifier (the first amplifier
-    of CCD2, which lands on an integer offset) shifted to mosaic pixels.
-    """
+    """One mosaic Extension (sci, var float32; dq uint16) from trimmed amplifiers, with the
+    WCS of the first amplifier of CCD2 (integer offset) shifted to mosaic pixels."""
     x0, y0, nx, ny = geometry.mosaic_frame(detid, xbin, ybin)
     out_sci = np.zeros((ny, nx), np.float32)
     out_var = np.zeros((ny, nx), np.float32)
@@ -167,12 +159,12 @@ def _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny) -> fits.Header:
 
 
 def background_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
-    """Robust sky level (sigma-clipped median of the pixels with DQ = 0: never a bad or
-    unilluminated one) and the number of pixels, of an array of any shape (sources not
-    masked; the QE factors use :func:`gmoslib.science.qecorrect.sky_level`)."""
+    """(sigma-clipped median, number of pixels) of the finite pixels with DQ = 0 of an
+    array of any shape, sources not masked (the QE factors mask them:
+    :func:`gmoslib.science.qecorrect.sky_level`)."""
     from astropy.stats import sigma_clipped_stats
 
-    # a regular subsample of ~SKY_SAMPLES pixels, taken before masking (no full-size copies)
+    # ~SKY_SAMPLES pixels, sampled before masking (no full-size copies)
     step = max(1, sci.size // SKY_SAMPLES)
     while np.ndim(sci) == 2 and step > 1 and math.gcd(step, sci.shape[1]) > 1:
         step += 1  # coprime with the row length: the samples visit every column

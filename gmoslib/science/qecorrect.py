@@ -1,11 +1,9 @@
 """QECorrect: bring the sky of CCD1 and CCD3 to CCD2's level (reference 5.13).
 
-Twilight (the flat) and night sky differ in colour and the three CCDs in QE, so after
-flat-fielding each CCD's sky differs by a few percent.  The factors are measured on sky
-pixels of the science frame only: illuminated, DQ = 0, away from sources (:func:`sky_level`).
-A factor outside :data:`QE_FACTOR_RANGE` stops the frame (:func:`check_factors`): it means
-the levels were measured on something other than sky, and would silently scale that CCD's
-stars as wrongly.
+Twilight flats and night sky differ in colour, so after flat-fielding the CCDs' skies differ
+by a few percent.  The factors are measured on the science frame's sky (illuminated, DQ = 0,
+source-free pixels); a factor outside :data:`QE_FACTOR_RANGE` stops the frame, as it was
+measured on something other than sky.
 """
 
 from __future__ import annotations
@@ -23,12 +21,11 @@ SOURCE_SIGMA = 5.0
 #: ... and so do its neighbours within this many pixels (the wings of stars).
 SOURCE_GROW = 4
 
-#: Plausible QE factors (CCD2 sky / CCDk sky after flat-fielding), by filter band; bands
-#: not listed use "other".  The reference gives no QE-ratio numbers (5.13 only says the effect
-#: is strongest in g, where twilight and night sky differ most in colour).  The three CCDs of
-#: a GMOS camera are devices of one type, so the change of their QE ratios between the two
-#: sky colours is a few percent; these bounds leave twice to three times that room, and catch
-#: levels measured on the wrong pixels (issue 16: 0.63 and 2.42 on a mixed night).
+#: Plausible QE factors (CCD2 sky / CCDk sky after flat-fielding) by filter band, else
+#: "other".  The reference gives no numbers (5.13: strongest in g); the CCDs of one camera
+#: are of one type, so their QE ratios change by a few percent between twilight and night
+#: sky colours: these bounds leave 2-3 times that, and catch levels measured on the wrong
+#: pixels (0.63 and 2.42 were seen on a mixed night).
 QE_FACTOR_RANGE = {
     "u": (0.85, 1.15),
     "g": (0.85, 1.15),
@@ -41,8 +38,8 @@ class QEFactorError(ValueError):
 
 
 def _clipped_median(values: np.ndarray) -> tuple[float, float]:
-    """(median, robust sigma = 1.4826 x MAD) of ~:data:`SKY_SAMPLES` of the 1-D values
-    (a regular subsample), iteratively clipped at 3 sigma."""
+    """(median, 1.4826 x MAD) of a regular subsample of ~:data:`SKY_SAMPLES` of the 1-D
+    values, clipped at 3 sigma."""
     values = np.asarray(values[::max(1, values.size // SKY_SAMPLES)], np.float64)
     kept = sigma_clip(values, sigma=3.0, maxiters=10, stdfunc="mad_std", masked=False)
     return float(np.median(kept)), float(mad_std(kept))
@@ -61,10 +58,8 @@ def source_mask(sci: np.ndarray, good: np.ndarray, level: float, sigma: float) -
 
 
 def sky_level(sci: np.ndarray, dq: np.ndarray | None) -> tuple[float, int]:
-    """Sky level (electrons; the clipped median) of an (ny, nx) array and the number of
-    pixels it was measured on (NaN, 0 when none): finite pixels with DQ = 0 (so never a
-    bad, saturated, cosmic-ray, no-data or unilluminated pixel), outside sources
-    (:func:`source_mask`)."""
+    """(sky level in electrons, number of pixels) of an (ny, nx) array, (NaN, 0) when none:
+    the clipped median of finite pixels with DQ = 0 outside :func:`source_mask`."""
     sci = np.asarray(sci)
     good = np.isfinite(sci)
     if dq is not None:
@@ -105,9 +100,8 @@ def qe_factors(exts: list[Extension], ccd_index: list[int]) -> tuple[float, floa
 
 def check_factors(factors: tuple[float, float], levels: dict[int, float] | None, *,
                   frame: str, filter_band: str) -> None:
-    """Raise :class:`QEFactorError` naming the frame, the factors and the sky levels when a
-    factor is outside the :data:`QE_FACTOR_RANGE` of ``filter_band`` (pretty name, e.g. 'r')
-    or not finite."""
+    """Raise :class:`QEFactorError` when a factor is not finite or outside the
+    :data:`QE_FACTOR_RANGE` of ``filter_band`` (pretty name, e.g. 'r')."""
     low, high = QE_FACTOR_RANGE.get(str(filter_band), QE_FACTOR_RANGE["other"])
     bad = [(name, f) for name, f in (("CCD1", factors[0]), ("CCD3", factors[1]))
            if not (np.isfinite(f) and low <= f <= high)]
@@ -138,11 +132,8 @@ def measure_factors(exts: list[Extension], ccd_index: list[int], *, frame: str,
 
 
 def qe_correct(exts: list[Extension], ccd_index: list[int], factors=None):
-    """Multiply CCD1 / CCD3 extensions by their QE factors (VAR by the square).
-
-    factors: (f1, f3) or None to measure them from the sky (:func:`qe_factors`).
-    Returns (new extensions, (f1, f3)).
-    """
+    """(new extensions, (f1, f3)): CCD1 and CCD3 multiplied by f1 and f3 (VAR by their
+    squares); ``factors`` None: measured by :func:`qe_factors`."""
     f1, f3 = qe_factors(exts, ccd_index) if factors is None else factors
     scale = {0: f1, 1: 1.0, 2: f3}
     return [Extension((e.sci * np.float32(scale[k])).astype(np.float32),

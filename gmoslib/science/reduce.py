@@ -1,9 +1,5 @@
-"""Reducing one science frame: raw frame -> calibrated mosaic, its catalogue and seeing.
-
-Like the calibration recipes, these read their inputs, call the array primitives and return
-frames; the caller writes products atomically.  The fringe frame is made from the same
-calibrated frames (:mod:`gmoslib.science.fringe_frame`); the mosaics are stacked by
-:mod:`gmoslib.science.stack`.
+"""Reducing one science frame: raw frame -> calibrated mosaic, its catalogue and seeing
+(the caller writes the products).
 """
 
 from __future__ import annotations
@@ -51,10 +47,9 @@ def reduce_science_frame(
     mosaic_order: int | None = None,
     bpm: Frame | None = None,
 ) -> tuple[Frame, dict]:
-    """:func:`calibrated_frame`, then fringe (when a processed fringe is given; ``fringe`` =
-    fringeCorrect parameters), QE equalisation (Hamamatsu by default) and mosaic
-    (``mosaic_order``: None = mosaicDetectors' schema default).  Returns the single-extension
-    mosaic frame (electrons) and a dict of what was done (fringe scale, QE factors...)."""
+    """(mosaic frame in electrons, dict of what was done): :func:`calibrated_frame`, fringe
+    correction (``fringe``: fringeCorrect parameters), QE equalisation (Hamamatsu by
+    default) and mosaic (``mosaic_order`` None: the schema's)."""
     if mosaic_order is None:
         mosaic_order = step_values("mosaicDetectors")["order"]
     frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
@@ -68,7 +63,7 @@ def reduce_science_frame(
         qe_correct = desc.detector_name(pretty=True).startswith("Hamamatsu")
     ccd_index = ccd_index_of_extensions(frame)
     if qe_correct and len(set(ccd_index)) == 3:
-        try:  # sky of illuminated, good, source-free pixels; implausible factors stop
+        try:
             factors, levels = qelib.measure_factors(frame.exts, ccd_index,
                                                     frame=os.path.basename(raw_path),
                                                     filter_band=desc.filter_name(pretty=True))
@@ -83,7 +78,7 @@ def reduce_science_frame(
         frame.phu["QECORR"] = ("gmos-snake", "CCD1/CCD3 scaled to CCD2 sky")
         frame.phu["QEFACT1"] = (info["qe_factors"][0], "QE factor applied to CCD1")
         frame.phu["QEFACT3"] = (info["qe_factors"][1], "QE factor applied to CCD3")
-    mosaic = crop_to_data(mosaiclib.mosaic_detectors(  # (sub-ROI reads: data footprint)
+    mosaic = crop_to_data(mosaiclib.mosaic_detectors(
         frame.exts, desc.detector_name(), order=mosaic_order,
         xbin=desc.detector_x_bin(), ybin=desc.detector_y_bin()))
     phu = frame.phu.copy()
@@ -97,8 +92,8 @@ def reduce_science_frame(
 
 
 def detect_catalogue(mosaic: Extension, **detect) -> Table:
-    """Source catalogue of a mosaic (electrons) as an astropy Table; ``detect``: parameters
-    of detectSources (missing ones from the schema)."""
+    """Source catalogue (Table) of a mosaic in electrons; ``detect``: detectSources
+    parameters."""
     cat, _ = detectlib.detect_sources(mosaic.sci, mosaic.var, mosaic.dq, object_mask=False,
                                       **step_values("detectSources", detect))
     return Table(cat)

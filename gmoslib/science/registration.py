@@ -1,18 +1,12 @@
 """Which frames of a stack are placed where: WCS checks, source alignment, frames set aside.
 
-Every frame is placed by matching its sources to the reference frame's (the first), starting
-from the shift its header WCS implies, or, when its WCS fails :mod:`gmoslib.science.wcscheck`, from
-its telescope offsets.  A frame is set aside, by name and with the reason (log, stacking
-records, QA table), when
-
-* its WCS fails and its telescope offsets cannot be tied to pixels by the other frames;
-* too few of its sources match the reference's (``min_sources``);
-* its alignment residual is far above the other frames' (:data:`RESIDUAL_FACTOR` times
-  their median and more than :data:`RESIDUAL_FLOOR_PX`).
-
-The reference frame itself must have a sound WCS (the stack inherits it): otherwise the
-stack stops with the reason (a reference whose pixel scale is merely off the nominal one is
-noted in its record and the log, see :func:`gmoslib.science.wcscheck.check_frames`).
+Each frame's sources are matched to the reference's (the first frame), starting from the
+shift its header WCS implies or, when the WCS fails :mod:`gmoslib.science.wcscheck`, from its
+telescope offsets.  A frame is set aside (named, with the reason, in the log, the stacking
+records and the QA table) when its WCS fails and its offsets cannot be tied to pixels, when
+fewer than ``min_sources`` sources match, or when its alignment residual is far above the
+others' (:data:`RESIDUAL_FACTOR`, :data:`RESIDUAL_FLOOR_PX`).  A reference frame with an
+unusable WCS stops the stack (the stack inherits its WCS).
 """
 
 from __future__ import annotations
@@ -61,11 +55,11 @@ def _record(name, result=None, *, reason="") -> dict:
 def register_frames(names: Sequence[str], catalogues: Sequence, phus: Sequence[fits.Header],
                     scis: Sequence[fits.Header], *, align: dict
                     ) -> tuple[list[np.ndarray | None], list[dict]]:
-    """Transforms (3x3, frame pixel -> reference pixel; None for a frame set aside) and one
-    record per frame (frame, method, reason, dx, dy, n_matched, rms) for the mosaics
-    ``names`` (the first is the reference) with their source catalogues, primary and SCI
-    headers.  ``align``: adjustWCSToReference parameters, all of them (first_pass,
-    match_radius in arcsec; min_sources; rotate, scale)."""
+    """Per mosaic of ``names`` (the first is the reference; with catalogues, PHUs and SCI
+    headers): its 3x3 transform (frame pixel -> reference pixel; None when set aside) and a
+    record (frame, method, reason, dx, dy, n_matched, rms).  ``align``: every
+    adjustWCSToReference parameter (first_pass and match_radius in arcsec).  Raises
+    RecipeError when the reference's WCS is unusable."""
     n = len(names)
     names = [os.path.basename(p) for p in names]
     problems, reference_note = wcscheck.check_frames(phus, scis)

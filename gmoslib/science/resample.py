@@ -1,36 +1,24 @@
-"""Resample frames onto a common pixel grid (reference section 5.17, resampleToCommonFrame).
+"""Resample frames onto a common pixel grid (reference 5.17, resampleToCommonFrame).
 
-Coordinates: 0-based pixels, pixel centres at integers, x = column, y = row.  A *transform* is
-a 3x3 affine matrix ``T`` that maps a frame pixel ``(x, y, 1)`` to the reference pixel frame;
-the reference frame itself uses the identity.  An output grid is described by its shape
-``(ny, nx)`` and an integer ``offset = (x0, y0)``: output pixel ``(X, Y)`` is reference pixel
-``(X + x0, Y + y0)``.
-
-A pixel is *covered* by a frame when its centre maps inside the frame's pixel-centre box
-``[0, nx-1] x [0, ny-1]`` (1e-6 px tolerance); uncovered pixels get SCI 0, VAR 0, DQ NO_DATA.
-
-Flux, variance and DQ (``conserve=True``):
+Pixels are 0-based, centres at integers, x = column.  A *transform* is a 3x3 affine matrix
+mapping a frame pixel (x, y, 1) to the reference frame's pixel (identity for the reference).
+An output grid is a shape (ny, nx) and an integer ``offset = (x0, y0)``: output pixel (X, Y)
+is reference pixel (X + x0, Y + y0).  An output pixel is covered when its centre maps inside
+the frame's pixel-centre box (1e-6 px tolerance); uncovered pixels get SCI 0, VAR 0, DQ NO_DATA.
 
 * SCI is interpolated (order 0 nearest, 1 bilinear, 3 cubic spline as
-  :func:`scipy.ndimage.affine_transform`) and multiplied by ``J = |det|`` of the Jacobian of
-  the output -> input map (the area of an output pixel in input pixels; 1 for pure shifts).
-* VAR is multiplied by ``J**2``.  Order 0 copies the input variance; order 1 computes the
-  exact variance of the interpolated value, ``sum(w_i**2 var_i)``; order 3 interpolates VAR
-  *linearly*, ``sum(w_i var_i)`` with bilinear weights (the reference's intent for VAR:
-  non-negative weights never undershoot next to a bright source or a flagged pixel, as a
-  spline's negative lobes can).  That is the local input variance: it over-estimates the
-  variance of one interpolated pixel (up to 1.75x for white noise at half-pixel shifts in x
-  and y) and keeps the noise of sums over many pixels.  (Interpolation correlates the noise
-  of neighbouring output pixels.)
-* DQ is resampled one bit plane at a time.  Order 3 follows the reference: the 0/1 plane is
-  spline-interpolated and the bit is set where ``|value| > dq_threshold`` (0.001).  A pure
-  translation uses a faster single-pixel form, all bits in one pass: the bit is set when one
-  input pixel with that bit has ``|spline weight| > dq_threshold`` (identical for isolated
-  flagged pixels; ~1 % of pixels differ at the fringe of dense masks, where several flagged
-  pixels each weigh less than the threshold).  Orders 0 and 1 use the single-pixel rule with
-  their own weights.  So an output pixel whose kernel touches a bad or NO_DATA input carries
-  that flag, and edges and chip gaps do not leak into good pixels.
-* Pure integer shifts (identity linear part, integer translation) are copied exactly.
+  :func:`scipy.ndimage.affine_transform`) and, with ``conserve``, multiplied by J = |det| of
+  the output -> input map; VAR by J**2.
+* VAR: order 0 copies it, order 1 gives the exact ``sum(w_i**2 var_i)``, order 3 interpolates
+  it linearly (the reference's intent: non-negative weights never undershoot next to a bright
+  or flagged pixel).  That over-estimates one pixel's variance (up to 1.75x at half-pixel
+  shifts) but keeps the noise of sums over many pixels.
+* DQ, order 3 (reference): each bit plane is spline-interpolated and the bit set where
+  ``|value| > dq_threshold`` (0.001).  A pure translation uses the single-pixel form, all bits
+  at once: set when one input pixel with the bit has ``|spline weight| > dq_threshold``
+  (~1 % of pixels differ at the fringe of dense masks).  Orders 0 and 1 use the single-pixel
+  rule with their own weights.  Edges and chip gaps thus never leak into good pixels.
+* Pure integer shifts are copied exactly.
 """
 
 from __future__ import annotations
@@ -66,15 +54,10 @@ def _footprint(shape, t) -> tuple[float, float, float, float]:
 
 
 def output_frame(shapes, transforms, *, footprint: str = "union", reference: int = 0):
-    """Output grid holding the frames mapped into the reference pixel frame.
-
-    shapes : sequence of (ny, nx) frame shapes.
-    transforms : sequence of 3x3 affine matrices (frame pixel -> reference pixel, 0-based).
-    footprint : 'union' (default; bounding box of every frame's pixel-centre footprint) or
-        'reference' (the footprint of frame ``reference`` only).
-    Returns ``(nx, ny, offset)`` with ``offset = (x0, y0)`` integers: output pixel (X, Y) is
-    reference pixel (X + x0, Y + y0).  Box edges within 1e-6 px of an integer are rounded.
-    """
+    """``(nx, ny, (x0, y0))`` of the grid holding frames of (ny, nx) ``shapes`` mapped by
+    ``transforms`` into the reference frame: the bounding box of every frame's pixel-centre
+    footprint ('union') or of frame ``reference``'s only ('reference').  Box edges within
+    1e-6 px of an integer are rounded."""
     shapes = [tuple(int(v) for v in s) for s in shapes]
     if len(shapes) == 0 or len(shapes) != len(transforms):
         raise ValueError(f"output_frame: need one transform per shape, got {len(shapes)} "
@@ -151,18 +134,12 @@ def _cardinal_cubic_weights(frac: float) -> np.ndarray:
 
 
 def _translated_dq_cubic(dq, ty, tx, out_shape, threshold):
-    """DQ for a pure translation with cubic splines, all bits at once.
+    """DQ of a pure translation (output (Y, X) samples input (Y + ty, X + tx)), all bits at
+    once: a bit is set when an input pixel carrying it has |eta(fy-ky) eta(fx-kx)| > threshold.
 
-    Output (Y, X) samples input (Y + ty, X + tx).  A bit is set when an input pixel carrying it
-    has |cubic-spline weight| > threshold (weights of the 2-D kernel are eta(fy-ky) eta(fx-kx)).
-    This is the single-pixel form of the reference rule (|interpolated bit plane| > threshold).
-
-    Done separably: for a kernel row ky the columns kx with |wy wx| > threshold form a set
-    that grows with |wy|, so the rows are visited by increasing |wy| while one array
-    accumulates the OR of the column shifts of the current set; each row then ORs its row
-    shift of that array into the output (about 2 x 21 passes instead of one per kernel
-    element).
-    """
+    Separably: the columns kx passing for kernel row ky grow with |wy|, so rows are visited by
+    increasing |wy| while ``cols`` accumulates the OR of the column shifts so far (~2 x 21
+    passes instead of one per kernel element)."""
     iy, ix = int(np.floor(ty)), int(np.floor(tx))
     wy = _cardinal_cubic_weights(ty - iy)
     wx = _cardinal_cubic_weights(tx - ix)
@@ -201,12 +178,9 @@ def _bspline3_weights(frac: float) -> np.ndarray:
 
 
 def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.ndarray:
-    """Cubic-spline interpolation of arr at (Y + ty, X + tx) for every output pixel (Y, X),
-    separably: the interpolation scipy's affine_transform(order=3, mode="nearest") does
-    for a pure translation (edge padding, mirror-bounded prefilter, 4x4 B-spline taps), as
-    two 1-D passes of 4 taps instead of 16 taps per pixel.  Pixels whose taps fall outside
-    the padded input are 0 (they are outside the frame and masked by the caller).
-    Returns float32 out_shape."""
+    """Float32 ``out_shape`` array of arr at (Y + ty, X + tx): scipy's
+    affine_transform(order=3, mode="nearest") for a pure translation, as two 1-D passes of 4
+    taps.  Pixels whose taps leave the padded input are 0 (the caller masks them)."""
     # float32 coefficients: half the memory traffic; rounding ~1e-7 of the values
     coef = np.pad(np.asarray(arr, np.float32), _PAD, mode="edge")
     for axis in (0, 1):
@@ -227,9 +201,8 @@ def _translate_cubic(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.nda
 
 
 def _translate_linear(arr: np.ndarray, ty: float, tx: float, out_shape) -> np.ndarray:
-    """Linear interpolation of arr at (Y + ty, X + tx) for every output pixel (Y, X): weights
-    (1 - f, f) on the two neighbours along each axis, edge values beyond the input (as
-    scipy's mode="nearest").  Returns float32 out_shape."""
+    """Float32 ``out_shape`` array of arr linearly interpolated at (Y + ty, X + tx), edge
+    values beyond the input (scipy's mode="nearest")."""
     out = np.asarray(arr, np.float32)
     for axis, t, n_out in ((0, ty, out_shape[0]), (1, tx, out_shape[1])):
         i = int(np.floor(t))
@@ -260,19 +233,11 @@ def resample_to_frame(
     conserve: bool = True,
     dq_threshold: float = 0.001,
 ):
-    """Resample one frame onto the output grid (see the module docstring for the rules).
+    """(sci, var, dq) float32/float32/uint16 of shape ``out_shape``: one frame resampled onto
+    the grid of :func:`output_frame` (rules in the module docstring).
 
-    sci, var : (ny, nx) float arrays in electrons / electrons**2 (or ADU / ADU**2); var may be
-        None (treated as zeros).
-    dq : (ny, nx) uint16 or None (treated as 0).
-    transform : 3x3 affine matrix mapping this frame's pixels to reference pixels.
-    out_shape : (ny_out, nx_out) of the output grid; out_offset : (x0, y0) from
-        :func:`output_frame`.
-    order : 0 (nearest), 1 (bilinear) or 3 (cubic spline).
-    conserve : multiply SCI by the Jacobian determinant J of the output -> input map (VAR by
-        J**2) so that total flux is conserved.
-    Returns (sci, var, dq) of shape out_shape: float32, float32, uint16.
-    """
+    sci, var: (ny, nx) electrons and electrons**2 (var None: zeros); dq: uint16 or None;
+    transform: frame pixel -> reference pixel; order 0, 1 or 3."""
     sci = np.asarray(sci)
     if sci.ndim != 2:
         raise ValueError(f"resample_to_frame: sci must be 2-D (ny, nx), got shape {sci.shape}")
@@ -313,7 +278,7 @@ def resample_to_frame(
                                                                     dq_threshold)
 
     if order == 3:
-        # scipy works in (row, col) order: input (y, x) = A @ (Y, X) + b
+        # scipy's (row, col) order: input (y, x) = A @ (Y, X) + b
         a = np.array([[m[1, 1], m[1, 0]], [m[0, 1], m[0, 0]]])
         if a[0, 1] == 0.0 and a[1, 0] == 0.0:
             a = np.diag(a)  # diagonal matrix: scipy's faster zoom/shift code path
@@ -321,7 +286,7 @@ def resample_to_frame(
         kw = dict(matrix=a, offset=b, output_shape=(ny_o, nx_o), order=3, mode="nearest")
         present = 0  # DQ bits still to resample one plane at a time
         if a.ndim == 1 and np.allclose(a, 1.0, rtol=0, atol=1e-12):
-            # pure translation: the same spline interpolation, separably; DQ in one pass
+            # pure translation: the same spline, separably; DQ in one pass
             o_sci[:] = _translate_cubic(sci, b[0], b[1], (ny_o, nx_o))
             o_var[:] = _translate_linear(var, b[0], b[1], (ny_o, nx_o))
             o_dq[:] = _translated_dq_cubic(dq, b[0], b[1], (ny_o, nx_o), dq_threshold)

@@ -1,8 +1,5 @@
-"""The stackScience recipe: calibrated mosaics -> one aligned, resampled, stacked frame.
-
-This reads the mosaics and records what was done; the array work on frames already on one
-grid (background offsets, exposure scaling, the combination) is in
-:mod:`gmoslib.science.final_stack`.
+"""The stackScience recipe: calibrated mosaics -> one aligned, resampled, stacked frame
+(array primitives in :mod:`gmoslib.science.final_stack`).
 """
 
 from __future__ import annotations
@@ -41,15 +38,11 @@ def stack_science(
     provenance: dict,
     threads: int = 1,
 ) -> tuple[Frame, list[dict]]:
-    """Align every mosaic to the first, resample onto the union footprint, flag cosmic rays
-    against the median, scale to the first exposure time, match backgrounds and stack.
-
-    ``align``, ``cosmic``, ``stack``: adjustWCSToReference, flagCosmicRaysByStacking and
-    stackFrames parameters (missing ones from the schema).  ``threads``: frames read and
-    resampled at once (the reading and the numpy work overlap; scipy's interpolation itself
-    holds the GIL), frames tested for cosmic rays at once, and row blocks stacked at once.
-    Returns the stacked frame (electrons) and one QA record per input frame.
-    """
+    """(stacked frame in electrons, one QA record per input): mosaics aligned to the first,
+    resampled onto the union footprint, cosmic rays flagged, scaled to the first exposure
+    time, backgrounds matched, stacked.  ``align``, ``cosmic``, ``stack``:
+    adjustWCSToReference, flagCosmicRaysByStacking and stackFrames parameters; ``threads``:
+    frames resampled, frames tested and row blocks stacked at once."""
     align = step_values("adjustWCSToReference", align)
     cosmic = step_values("flagCosmicRaysByStacking", cosmic)
     stack = step_values("stackFrames", stack)
@@ -57,7 +50,7 @@ def stack_science(
         raise RecipeError("no science frames to stack")
     all_heads = [fits.getheader(p, 0) for p in mosaic_paths]
     all_sci = [fits.getheader(p, ("SCI", 1)) for p in mosaic_paths]
-    # every frame checked and aligned; a frame set aside keeps its record, not its pixels
+    # a frame set aside keeps its record, not its pixels
     all_transforms, records = register_frames(mosaic_paths, catalogues, all_heads, all_sci,
                                               align=align)
     used = [k for k, t in enumerate(all_transforms) if t is not None]

@@ -1,21 +1,19 @@
-"""Is a frame's header WCS good enough to start its alignment from?  (issue 16, item 4)
+"""Is a mosaic's header WCS good enough to start its alignment from?
 
-Each mosaic's celestial WCS is checked before the frames of a stack are aligned:
+Checked on each frame of a stack before alignment:
 
 * the CD matrix is finite and not singular;
-* both its pixel scales (singular values of CD) are within :data:`SCALE_TOLERANCE` of the
-  nominal scale for the instrument, detector and binning (reference 2.4,
-  :data:`gmoslib.instrument.detectors.PIXEL_SCALE`).  A reference frame (the first) whose scale
-  is off is only noted and the others are compared with it: a whole night may share such a
-  WCS (the real 2017 GN Hamamatsu illumination mask has 0.1455 "/pixel at 2x2, nominal 0.1614);
-* its ``rotation - PA`` and parity (sign of det CD) agree with the stack's median and majority
-  within :data:`PA_TOLERANCE_DEG`.  No absolute convention is assumed: the sense of the sky
-  depends on the ISS port (the real DRAGONS illumination masks all have det(CD) > 0).
+* both pixel scales (singular values of CD) are within :data:`SCALE_TOLERANCE` of the nominal
+  one (reference 2.4, :data:`gmoslib.instrument.detectors.PIXEL_SCALE`).  A reference frame
+  (the first) off the nominal scale is only noted and the others compared with it: a whole
+  night may share such a WCS (the real 2017 GN Hamamatsu illumination mask has 0.1455
+  "/pixel at 2x2, nominal 0.1614);
+* ``rotation - PA`` and parity (sign of det CD) agree with the stack's median and majority
+  within :data:`PA_TOLERANCE_DEG`; no absolute sense is assumed, as it depends on the ISS
+  port (the real DRAGONS illumination masks all have det(CD) > 0).
 
-A frame that fails takes its first guess of the shift from its telescope offsets
-(POFFSET/QOFFSET) through the offsets-to-pixels relation of the frames that passed
-(:func:`offsets_model`), and is stacked only if its sources then match the reference's; else
-it is set aside with the reason (:mod:`gmoslib.science.registration`).
+A frame that fails is placed from its POFFSET/QOFFSET (:func:`offsets_model`), see
+:mod:`gmoslib.science.registration`.
 """
 
 from __future__ import annotations
@@ -40,8 +38,7 @@ OFFSETS_SCALE_TOLERANCE = 0.05
 
 
 def cd_matrix(header: fits.Header) -> np.ndarray | None:
-    """The 2x2 CD matrix (deg/pixel) of a header: CDi_j, or PCi_j x CDELTi; None without
-    either."""
+    """The 2x2 CD matrix (deg/pixel): CDi_j, or PCi_j x CDELTi; None without either."""
     if any(f"CD{i}_{j}" in header for i in (1, 2) for j in (1, 2)):
         return np.array([[float(header.get(f"CD{i}_{j}", 0.0)) for j in (1, 2)]
                          for i in (1, 2)])
@@ -107,12 +104,8 @@ def scale_problem(sci: fits.Header, expected: float | None, what: str = "nominal
 
 def check_frames(phus: Sequence[fits.Header], scis: Sequence[fits.Header]
                  ) -> tuple[list[str], str]:
-    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference's WCS).
-
-    The first frame is the reference: a structural problem there is its reason.  A pixel
-    scale off the nominal one is only noted there (the stack inherits it) and the others are
-    compared with it.  Then rotation minus PA and parity are compared between the frames
-    that passed."""
+    """(per frame '' or the reason its WCS cannot be trusted, a note on the reference's WCS),
+    by the rules of the module docstring; the first frame is the reference."""
     reasons = [structural_problem(s) for s in scis]
     if reasons[0]:
         return reasons, ""
@@ -166,11 +159,10 @@ def telescope_offsets(phu: fits.Header) -> tuple[float, float] | None:
 
 def offsets_model(offsets: Sequence[tuple[float, float]], shifts: Sequence[tuple[float, float]],
                   nominal_scale: float) -> np.ndarray | None:
-    """2x2 matrix A with shift = A @ (offset - reference offset), from frames whose shift
-    (pixels, reference minus frame) is known and whose offsets (arcsec) are relative to the
-    reference frame's; the reference itself is the point (0, 0) -> (0, 0) implicitly.  None
-    unless the offsets span two directions and A's singular values are within
-    :data:`OFFSETS_SCALE_TOLERANCE` of 1 / nominal_scale (arcsec/pixel)."""
+    """2x2 matrix A, shift (pixels, reference minus frame) = A @ offset (arcsec, relative to
+    the reference's), fitted on frames of known shift.  None unless the offsets span two
+    directions and A's singular values are within :data:`OFFSETS_SCALE_TOLERANCE` of
+    1 / nominal_scale (arcsec/pixel)."""
     dp = np.asarray(offsets, float).reshape(-1, 2)
     ds = np.asarray(shifts, float).reshape(-1, 2)
     if len(dp) < 2 or np.linalg.matrix_rank(dp, tol=0.5) < 2:
