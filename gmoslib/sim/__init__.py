@@ -1,16 +1,13 @@
 """Raw GMOS data simulator with known truth: an independent witness for the pipeline.
 
-Every instrument fact (gains, read noise, bias levels, full wells, amplifier layouts, mosaic
-geometry, pixel scales, ROIs, fringe control pairs, field stop) comes from the simulator's own
-tables (cameras, amp_tables, focal_plane, field, fringe_pairs), transcribed from the
-reference and real headers; nothing is imported from the rest of gmoslib
-(tests/test_sim_tables.py compares the two entry by entry).
+Every instrument fact comes from the simulator's own tables (cameras, amp_tables,
+focal_plane, field, fringe_pairs), transcribed from the reference and real headers; nothing is
+imported from the rest of gmoslib (tests/test_sim_tables.py compares the two entry by entry).
 
 Public API
 ----------
 simulate_preset(name, outdir, seed=1) -> list of paths
-    The named data sets of presets.py (e.g. "small", "gs-eev-4x4"), each with the field stop
-    and vignetting of the real camera; truth in ``outdir/truth/`` (documented in truth.py).
+    The data sets of presets.py (e.g. "small"); truth in ``outdir/truth/`` (truth.py).
 make_detector_model(camera, xbin, ybin, roi=None, seed=1), FrameSpec(...), write_raw(path,
 model, spec, stars=None, seed=1) -> truth: one file at a time.  camera: a key of CAMERAS.
 """

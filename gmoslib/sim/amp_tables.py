@@ -1,11 +1,7 @@
-"""Amplifier gain, read noise and nominal bias level of every GMOS amplifier (the simulator's
-own copy, transcribed from the reference, section 2.2, independently of
-``gmoslib.instrument``).
-
-Each row is ``"AMPNAME": "g rn bias; g rn bias; g rn bias; g rn bias"`` for the read modes of
-:data:`READ_MODES` in that order; g in electrons/ADU, rn (read noise) in electrons, bias
-(nominal level) in ADU.  Tables are named by detector and era; :func:`amplifier` picks the
-table by camera era (see ``cameras.CAMERAS``).
+"""Gain, read noise and nominal bias level of every GMOS amplifier: the simulator's own copy
+of the reference, section 2.2.  Each row is ``"AMPNAME": "g rn bias; ..."`` for the read modes
+of :data:`READ_MODES` in order; g in e-/ADU, rn in e-, bias in ADU.  Tables are named by
+detector and era (``cameras.CAMERAS`` says which a camera uses on a date).
 """
 
 from __future__ import annotations
@@ -142,10 +138,7 @@ AMP_TABLES: dict[str, dict[str, tuple[AmpSetting, ...]]] = {
 
 def amplifier(table: str, ampname: str, read_speed: str = "slow",
               gain_setting: str = "low") -> AmpSetting:
-    """Gain, read noise and bias level of one amplifier from one named table.
-
-    Raises KeyError naming the table and the amplifier, ValueError for an unknown read mode.
-    """
+    """One amplifier of one named table; KeyError naming both, ValueError for a bad mode."""
     if (read_speed, gain_setting) not in READ_MODES:
         raise ValueError(f"unknown read mode ({read_speed!r}, {gain_setting!r}); expected one "
                          f"of {READ_MODES}")

@@ -1,10 +1,7 @@
 """The simulator's own description of every GMOS camera: amplifier layout, names, pixel scale,
-full wells, named ROIs and the raw sections of an amplifier for a binning and ROI.
-
-Transcribed from the reference (sections 1.1-1.3, 2.1-2.4) and the real headers of the DRAGONS
-illumination masks (shared/data/real), independently of ``gmoslib.instrument``: the
-simulator is a witness for the pipeline and must not share its tables
-(tests/test_sim_tables.py compares the two entry by entry).
+full wells, named ROIs and the raw sections of an amplifier for a binning and ROI, from the
+reference (sections 1.1-1.3, 2.1-2.4) and the real headers of the DRAGONS illumination masks
+(shared/data/real), never from ``gmoslib.instrument``.
 
 Conventions: a :class:`Box` is 0-based and half-open, x (column) first; header strings are
 1-based inclusive ``[x1:x2,y1:y2]``.  CCDSEC and DETSEC are unbinned pixels, DATASEC and
@@ -48,7 +45,7 @@ class Box(NamedTuple):
         return (slice(self.y1, self.y2), slice(self.x1, self.x2))
 
     def header(self) -> str:
-        """The header form ``[x1:x2,y1:y2]`` (1-based, inclusive)."""
+        """``[x1:x2,y1:y2]`` (1-based, inclusive)."""
         return f"[{self.x1 + 1}:{self.x2},{self.y1 + 1}:{self.y2}]"
 
 
@@ -121,16 +118,12 @@ def _e2v_amps() -> tuple[Amp, ...]:
 # ------------------------------------------------------------------------------ cameras
 @dataclass(frozen=True)
 class Camera:
-    """One GMOS detector generation on one instrument.
-
-    detector_names: (first UT date, PHU DETECTOR) pairs, oldest first; amp_tables: (first UT
-    date, amp_tables table name) pairs, oldest first; pixel_scale in arcsec per unbinned
-    pixel; ccd1/ccd3: (shift x, shift y) in unbinned pixels (centre to centre, from the
-    nominal place) and rotation in degrees counter-clockwise of CCD1 and CCD3 relative to
-    CCD2 (reference 5.14); gap: integer tiling gap (unbinned pixels); dead_rows: bottom
-    unbinned rows that hold no data (Hamamatsu); field: key of the field-stop model
-    (``field.FIELDS``); roi_family: key of :data:`NAMED_ROIS`.
-    """
+    """One GMOS detector generation on one instrument.  detector_names, amp_tables: (first UT
+    date, PHU DETECTOR or amp_tables name) pairs, oldest first; pixel_scale: arcsec per
+    unbinned pixel; ccd1/ccd3: (shift x, y) of the centre from its nominal place (unbinned
+    pixels) and counter-clockwise rotation (degrees) relative to CCD2 (reference 5.14); gap:
+    tiling gap and dead_rows: bottom rows without data, unbinned pixels; field: key of
+    ``field.FIELDS``; roi_family: key of :data:`NAMED_ROIS`."""
 
     key: str
     instrument: str
@@ -230,8 +223,8 @@ CAMERAS: dict[str, Camera] = {cam.key: cam for cam in (
 
 
 def camera(which) -> Camera:
-    """A Camera from its key, a Camera, or any object with a ``key`` attribute naming one
-    (e.g. a layout of the pipeline: only its key is read, never its tables)."""
+    """A Camera from its key, a Camera, or any object whose ``key`` names one (a pipeline
+    layout: only its key is read)."""
     if isinstance(which, Camera):
         return which
     key = which if isinstance(which, str) else getattr(which, "key", None)
@@ -240,7 +233,6 @@ def camera(which) -> Camera:
     return CAMERAS[key]
 
 
-# ------------------------------------------------------------------------------ other facts
 #: Full well (electrons, unbinned, slow/low read) per PHU DETECTOR and AMPNAME (reference
 #: 2.3); per detector its chips, then amps 1-4 of each chip in turn.  EEV has none
 #: (ADC-limited).
@@ -277,14 +269,11 @@ OVERSCAN_WIDTH = 32  # binned columns of serial overscan per amplifier, any binn
 
 
 def raw_sections(cam: Camera, xbin: int, ybin: int, roi=None) -> list[dict]:
-    """Raw geometry of the amplifiers read for a binning and an optional ROI.
-
-    roi: unbinned 0-based detector rectangle (x1, x2, y1, y2) or None (full frame).  Returns,
-    in file order and only for amps that the ROI touches, dicts with ampname, ccdname,
-    ccd_index, ccdsec and detsec (unbinned Boxes cut to the ROI), datasec and biassec (binned
-    Boxes within the raw extension), naxis1, naxis2.  ValueError if a cut amp is not a whole
-    number of binned pixels or if the ROI misses every amp.
-    """
+    """Raw geometry of the amplifiers read for a binning and ROI (unbinned 0-based detector
+    (x1, x2, y1, y2) or None): in file order, for the amps the ROI touches, dicts with ampname,
+    ccdname, ccd_index, ccdsec and detsec (unbinned, cut to the ROI), datasec and biassec
+    (binned, in the extension), naxis1, naxis2.  ValueError if a cut amp is not a whole
+    number of binned pixels or the ROI misses every amp."""
     if xbin < 1 or ybin < 1:
         raise ValueError(f"binning must be positive, got {xbin}x{ybin}")
     roi = as_box(roi)

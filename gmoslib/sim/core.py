@@ -67,9 +67,8 @@ class FrameSpec:
 
 @dataclass
 class DetectorModel:
-    """Fixed truth for one camera, binning and ROI (independent of the frame).  Lists hold
-    one entry per amplifier read, in file order; arrays cover the amp's binned data section
-    (ny, nx)."""
+    """Fixed truth for one camera, binning and ROI: lists of one entry per amplifier in file
+    order, arrays of the amp's binned data section (ny, nx)."""
 
     camera: Camera
     xbin: int
@@ -89,11 +88,8 @@ class DetectorModel:
 
 
 def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -> DetectorModel:
-    """Fixed detector truth.  Deterministic for (camera, binning, roi, seed).
-
-    layout: a camera key of ``cameras.CAMERAS`` ('GN-Ham', ...), a Camera, or any object whose
-    ``key`` names one; roi: unbinned 0-based detector rectangle (x1, x2, y1, y2) or None.
-    """
+    """Fixed detector truth, deterministic for (camera, binning, roi, seed).  layout: as
+    ``cameras.camera`` takes it; roi: unbinned 0-based detector (x1, x2, y1, y2) or None."""
     cam = camera(layout)
     roi = as_box(roi)
     rng = np.random.default_rng([seed, 7, xbin, ybin, len(cam.amps)])
@@ -140,14 +136,13 @@ def make_detector_model(layout, xbin: int, ybin: int, roi=None, seed: int = 1) -
 
 
 def _add_fringe_extrema(f: np.ndarray, det: Box, xbin: int, ybin: int, pairs) -> None:
-    """Add a Gaussian peak (+1) and trough (-1) at each control pair, in place.  f covers
-    the unbinned detector section det at the given binning."""
+    """Add a Gaussian peak (+1) and trough (-1) at each control pair to f (binned, covering
+    the unbinned detector section det), in place."""
     ny, nx = f.shape
     for peak, trough in pairs:
         sep = math.hypot(peak[0] - trough[0], peak[1] - trough[1])
         sigma = max(12.0, 0.4 * sep)  # unbinned pixels
         for (xd, yd), sign in ((peak, 1.0), (trough, -1.0)):
-            # binned pixel index range within 5 sigma
             x0 = max(math.floor((xd - 5 * sigma - det.x1) / xbin), 0)
             x1 = min(math.ceil((xd + 5 * sigma - det.x1) / xbin) + 1, nx)
             y0 = max(math.floor((yd - 5 * sigma - det.y1) / ybin), 0)

@@ -1,10 +1,8 @@
 """Where each CCD's pixels lie in the focal plane: the simulator's own mosaic geometry.
 
-Facts from the reference, section 5.14 (the numbers are in ``cameras.CAMERAS``): CCD2 sits at
-its nominal place (its first column at unbinned x = 2048); CCD1 and CCD3 are rotated about
-their own centre ((n - 1) / 2 in binned pixels, y scaled to square pixels first when the
-binning is unequal) by a small angle counter-clockwise, then moved so that their centre lies
-at CCD2's centre plus a shift (unbinned pixels).
+Reference 5.14 (numbers in ``cameras.CAMERAS``): CCD2 at its nominal place (first column at
+unbinned x = 2048); CCD1 and CCD3 rotated counter-clockwise about their centre ((n - 1) / 2
+binned, in square pixels), then centred at CCD2's centre plus a shift (unbinned pixels).
 
 Coordinates are binned pixels, 0-based, pixel centres at integers.  "CCD" positions are along
 the CCD's full read area (x = CCDSEC x / xbin); "focal-plane" positions are those of the

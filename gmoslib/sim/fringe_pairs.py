@@ -3,10 +3,9 @@ and a trough next to each other, so that the control-pair scaling of the referen
 5.12, has real extrema to measure.
 
 Numbers (facts only) from DRAGONS geminidr/gmos/lookups/fringe_control_pairs.py (Gemini
-Observatory, BSD-3 licence), read at GeminiDRSoftware/DRAGONS commit 1b9aa8dc; the GN
-Hamamatsu set is also printed in the reference, section 5.12.  Keyed by DETID; 20 pairs of
-((x, y) peak, (x, y) trough), 0-based unbinned detector-section pixels.  Each string below
-lists x_peak y_peak x_trough y_trough for 4 pairs per line.
+Observatory, BSD-3 licence) at GeminiDRSoftware/DRAGONS commit 1b9aa8dc; the GN Hamamatsu set
+is also in the reference, 5.12.  Per DETID, 20 times x_peak y_peak x_trough y_trough in 0-based
+unbinned detector-section pixels.
 """
 
 from __future__ import annotations

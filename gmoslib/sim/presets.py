@@ -1,10 +1,7 @@
-"""Named data sets written by ``gmos simulate --preset NAME OUTDIR``.
-
-Historical presets: tutorial, small, fringe, fringe-small, gmos-s, eev, e2v, roi, roi-small.
-Per camera and binning, r band: ``<family>-<b>x<b>`` for every family of CAMERA_FAMILIES
-(gn-ham, gs-ham (2023 CCDs), gs-ham-orig, gn-e2v, gn-eev, gs-eev) and b = 1, 2, 4; the 4x4
-ones are small and fast (for tests); ``gn-ham-2x2-fast`` is gn-ham-2x2 read fast (all
-frames).  Every preset models the field stop (``field.py``).
+"""Named data sets written by ``gmos simulate --preset NAME OUTDIR``: tutorial, small, fringe,
+fringe-small, gmos-s, eev, e2v, roi, roi-small; an r-band night ``<family>-<b>x<b>`` per family
+of CAMERA_FAMILIES and b = 1, 2, 4 (4x4: small and fast, for tests); ``gn-ham-2x2-fast`` (read
+fast).  Every preset models the field stop (``field.py``).
 """
 
 from __future__ import annotations
@@ -86,9 +83,8 @@ FRINGE_AMPLITUDES_E = [30.0, 35.0, 40.0, 45.0, 50.0, 40.0]
 
 def preset_fringe(outdir: str, seed: int = 1, binning: int = 2) -> list[str]:
     """GN Hamamatsu z' band with fringes: 5 biases, 5 twilights, 6 dithered science frames at
-    2x2; at 4x4 (fringe-small, fast, for tests) 3 twilights, fewer stars and cosmic rays and
-    fringes twice as strong (same relative precision with 4x fewer pixels per control-pair
-    box)."""
+    2x2; at 4x4 3 twilights, fewer stars and cosmic rays and fringes twice as strong (same
+    precision with 4x fewer pixels per control-pair box)."""
     small = binning == 4
     n_flat = 3 if small else 5
     return _night("GN-Ham", binning, binning, outdir, seed, prefix="N",
@@ -127,12 +123,10 @@ _SIZES = {1: (3, 3, 3, 800, 60), 2: (5, 5, 4, 600, 40), 4: (5, 3, 3, 400, 15)}
 def camera_night(family: str, binning: int, outdir: str, seed: int = 1,
                  read_speed: str = "slow", noise_seed: int | None = None, *,
                  sizes: tuple[int, int, int, int, int] | None = None, **night) -> list[str]:
-    """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning: biases,
-    twilight flats and dithered science frames, all read at ``read_speed``.  ``noise_seed``
-    (default: ``seed``) draws the noise, detector and cosmic rays; ``seed`` the stars, so two
-    nights with the same ``seed`` and other noise seeds observe the same field.  ``sizes``
-    replaces the binning's entry of _SIZES; ``night`` overrides other arguments of _night
-    (filter2, sci_exptime, roi, fringe_e)."""
+    """An r-band night of one camera (CAMERA_FAMILIES) at binning x binning, read at
+    ``read_speed``.  ``seed`` draws the stars, ``noise_seed`` (default ``seed``) the noise,
+    detector and cosmic rays; ``sizes`` replaces the binning's _SIZES entry; ``night``
+    overrides other arguments of _night (filter2, sci_exptime, roi, fringe_e)."""
     fam = CAMERA_FAMILIES[family]
     n_bias, n_flat, n_sci, n_stars, crs = sizes or _SIZES[binning]
     day = dt.date.fromisoformat(fam.day)

@@ -1,10 +1,6 @@
-"""Illumination truth on the sky, for products resampled onto a sky grid (mosaics, stacks).
-
-``unilluminated_at(raw_dir, ra, dec)`` answers, from a simulated set's ``truth/frames.json``
-alone and with the simulator's own geometry (never the pipeline's), whether any illuminated
-detector pixel of the set's science frames saw each sky position.  A stack pixel for which it
-is True was fed by no illuminated input: the pipeline must give it DQ bit 64 (UNILLUMINATED)
-or 16 (NO_DATA).
+"""Illumination truth on the sky, for mosaics and stacks, from ``truth/frames.json`` and the
+simulator's own geometry: a stack pixel where :func:`unilluminated_at` is True had no
+illuminated input and must have DQ bit 64 (UNILLUMINATED) or 16 (NO_DATA).
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ from .headers import mosaic_wcs
 
 
 def frame_wcs(layout: str, xbin: int, ybin: int, info: dict) -> tuple[WCS, int, int]:
-    """(celestial WCS of the frame's ideal mosaic grid, x0, y0) for one frame's truth entry
-    (its poffset, qoffset, pa, ra, dec): mosaic pixel + (x0, y0) = focal-plane position."""
+    """``headers.mosaic_wcs`` for one frame's truth entry (poffset, qoffset, pa, ra, dec)."""
     model = SimpleNamespace(camera=camera(layout), xbin=xbin, ybin=ybin)
     spec = SimpleNamespace(poffset=info["poffset"], qoffset=info["qoffset"], pa=info["pa"],
                            ra=info["ra"], dec=info["dec"])

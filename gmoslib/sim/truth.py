@@ -4,22 +4,18 @@
 
 frames.json
     layout (camera key), xbin, ybin, seed, qe_twilight, qe_night (per CCD), ``amp_sections``
-    (per amplifier in file order: ampname, detsec (unbinned) and datasec (binned), header
-    form), ``field_stop`` (the field-stop model: edges, corner cuts and vignetting width in
-    unbinned detector pixels, scattered-light level, and the amplifiers that lie entirely
-    outside the field) and ``frames`` (per frame: kind, exposure, sky, offsets, seeing,
-    fringe amplitude, pointing (ra, dec, pa in degrees), and per amplifier gain (e-/ADU),
-    read noise (e-), overscan level and bias offset (ADU), dead rows, full well (e-, None if
-    ADC-limited), cosmic rays).
+    (per amp in file order: ampname, detsec (unbinned), datasec (binned)), ``field_stop``
+    (:func:`field_truth`) and ``frames`` (per frame: kind, exposure, sky, offsets, seeing,
+    fringe amplitude, ra, dec, pa (degrees); per amp gain (e-/ADU), read noise (e-), overscan
+    level and bias offset (ADU), dead rows, full well (e-, None if ADC-limited); cosmic rays).
 stars.ecsv
     ra, dec (degrees), flux_e (electrons per exposure through the full pupil).
 detector.npz
-    per amplifier i (file order), arrays of its binned data section (ny, nx):
-    ``response_i`` (pixel response), ``illumination_i`` (smooth illumination times the
-    field-stop transmission: what a perfect flat would show), ``unilluminated_i`` (bool: pixel
-    centre outside the field stop; the pipeline must give it DQ bit 64 UNILLUMINATED or 16
-    NO_DATA), ``pattern_i`` (bias pattern, ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe
-    pattern times the field-stop transmission); and ``bias_offset``, ``dead_rows`` per amp.
+    per amp i (file order), binned data section (ny, nx): ``response_i``, ``illumination_i``
+    (times the field-stop transmission: a perfect flat), ``unilluminated_i`` (bool: centre
+    outside the field stop; the pipeline must give it DQ 64 UNILLUMINATED or 16 NO_DATA),
+    ``pattern_i`` (bias, ADU), ``bad_i`` (bool), ``fringe_i`` (unit fringe pattern times the
+    transmission); and ``bias_offset``, ``dead_rows`` per amp.
 
 For products on the sky (mosaics, stacks), ``sky_truth.unilluminated_at(raw_dir, ra, dec)``
 says which sky positions no illuminated pixel of any science frame saw.
@@ -38,7 +34,7 @@ from .core import DetectorModel, FrameSpec, make_detector_model, write_raw
 
 
 def field_truth(model: DetectorModel) -> dict:
-    """The field-stop model of a detector model, as written in frames.json."""
+    """The field-stop model (unbinned detector pixels) and the amps entirely outside it."""
     stop = field_stop.FIELDS[model.camera.field]
     dark = [amp["ampname"] for amp, out in zip(model.amps, model.unilluminated, strict=True)
             if out.all()]
@@ -56,8 +52,8 @@ def field_truth(model: DetectorModel) -> dict:
 
 def write_set(outdir: str, layout_key: str, xbin: int, ybin: int, specs: list[FrameSpec],
               *, roi, seed: int, stars: Table | None) -> list[str]:
-    """Write every frame of specs into outdir and the set's truth into outdir/truth; return
-    the raw file paths.  roi: unbinned detector rectangle (x1, x2, y1, y2) or None."""
+    """Write the frames of specs and their truth (outdir/truth); return the raw paths.  roi:
+    unbinned detector rectangle (x1, x2, y1, y2) or None."""
     truth_dir = os.path.join(outdir, "truth")
     os.makedirs(truth_dir, exist_ok=True)
     model = make_detector_model(layout_key, xbin, ybin, roi, seed=seed)

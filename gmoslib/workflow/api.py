@@ -15,11 +15,9 @@ The equivalent of DRAGONS' ``dataselect.select_data`` and ``Reduce()``::
                    params={"stackFrames": {"hsigma": 5}}, suffix="_hs5")
     stack.qa                                              # the stack's QA table (pandas)
 
-:func:`reduce` runs the workflow's Snakefile (:mod:`gmoslib.config.files`) through Snakemake's
-Python API in ``workdir`` on exactly the files given, linked (never copied) in
-``workdir/inputs/``; processed calibrations in ``workdir/calibrations/`` are the caldb.  The
-products, byte for byte those of a command-line run (``gmos reduce`` is this function), are
-listed by :class:`gmoslib.workflow.plan.WorkflowPlan` from the run's manifest and config.
+:func:`reduce` runs the workflow's Snakefile through Snakemake's Python API in ``workdir`` on
+exactly the files given, linked in ``workdir/inputs/``; ``workdir/calibrations/`` is the caldb.
+Products are those of ``gmos reduce`` (this function), byte for byte.
 """
 
 from __future__ import annotations
@@ -49,13 +47,9 @@ class ReductionError(RuntimeError):
 
 
 class Reduction(list):
-    """The absolute paths of a reduction's products (a list), with their QA tables.
-
-    qa: one row per product from its ``*_qa_stack.tsv`` table (science stacks: the image
-        numbers measured on the stack), or None for products without one (calibrations).
-    qa_frames: one row per input frame from the ``*_qa_frames.tsv`` tables, or None.
-    qa_paths: the QA table files read.
-    """
+    """The absolute paths of a reduction's products (a list).  qa: one row per science stack
+    (its ``*_qa_stack.tsv``) or None (calibrations); qa_frames: one row per input frame
+    (``*_qa_frames.tsv``) or None; qa_paths: the QA tables read."""
 
     def __init__(self, products: Sequence[str], qa_paths: Sequence[str] = ()):
         super().__init__(products)
@@ -77,18 +71,17 @@ def _read_tables(paths):
 
 def select_data(files, tags: Sequence[str] = (), xtags: Sequence[str] = (),
                 expression: str | None = None) -> list[str]:
-    """Paths of the usable files among ``files`` (a list of paths, a directory, or a manifest
-    DataFrame) that have every tag in ``tags``, none in ``xtags`` and satisfy the descriptor
-    ``expression`` (e.g. ``'filter_name=="i" and exposure_time > 5'``); see
-    :mod:`gmoslib.workflow.select`.  Same answer as ``gmos select``."""
+    """Paths of the usable files among ``files`` (paths, a directory or a manifest DataFrame)
+    with every tag in ``tags``, none in ``xtags``, satisfying ``expression``
+    (:mod:`gmoslib.workflow.select`); same answer as ``gmos select``."""
     if isinstance(tags, str) or isinstance(xtags, str):
         raise TypeError("tags and xtags are lists of tags, e.g. tags=['BIAS']")
     return _select_data(files, tags=tags, xtags=xtags, expression=expression)
 
 
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a message is emitted (notebooks and test
-    runners replace it); the stream given to the handler is ignored."""
+    """Writes to ``sys.stderr`` as it is at each message (notebooks and test runners
+    replace it)."""
 
     stream = property(lambda self: sys.stderr, lambda self, value: None)
 
@@ -103,16 +96,15 @@ def configure_logging(level: int = logging.INFO, stream=None) -> logging.Logger:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level)
-    # Snakemake attaches its own handlers to its logger at every run: propagating to the root
-    # logger as well (a notebook's logging.basicConfig) would print every message twice.
+    # Snakemake adds its own handlers at every run: propagating to a notebook's root logger
+    # would print every message twice
     logging.getLogger("snakemake.logging").propagate = False
     return log
 
 
 def _stage(files: Sequence[str], folder: Path) -> None:
-    """Make ``folder`` hold exactly one symbolic link per file (named like the file).  Links
-    that already point to the right file are left alone, and new links get their target's
-    modification time, so that Snakemake sees the inputs as unchanged."""
+    """Make ``folder`` hold exactly one symbolic link per file, named like it; links are kept
+    or made with their target's mtime, so that Snakemake sees unchanged inputs."""
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {}
     for f in files:
@@ -165,25 +157,22 @@ def reduce(
     cores: int | None = None,
     verbose: bool = False,
 ) -> Reduction:
-    """Reduce ``files`` into ``product`` and return the absolute paths of the products (a
-    list, whose ``qa`` and ``qa_frames`` attributes hold the products' QA tables).
+    """Reduce ``files`` into ``product``: a :class:`Reduction` (the products' absolute paths
+    and QA tables).
 
-    files: raw files (bias, flat, fringe, science) or, for alignAndStack, reduced stacks or
-        mosaics.  Calibrations the product needs are taken from these files, from
-        ``workdir/calibrations`` (products of earlier calls), from ``calibration_dirs`` and
-        from ``user_cal``, as the workflow's association rules choose.
-    product: one of :data:`gmoslib.workflow.recipes.PRODUCTS` (bias, flat, fringe, science,
-        alignAndStack); ``gmos recipes`` lists their steps.
-    workdir: the working directory (created if needed); products go where a command-line
-        run in it puts them.
+    files: raw files, or for alignAndStack reduced stacks or mosaics.  Calibrations come from
+        these files, ``workdir/calibrations`` (earlier calls), ``calibration_dirs`` and
+        ``user_cal``, by the workflow's association rules.
+    product: a key of :data:`gmoslib.workflow.recipes.PRODUCTS` (``gmos recipes``).
+    workdir: the working directory (created if needed), laid out as a command-line run's.
     params: step parameters, e.g. ``{"stackFrames": {"hsigma": 5}}`` (``gmos params STEP``).
     user_cal: calibration overrides, e.g. ``{"processed_bias": "cals/X_bias.fits"}``.
     suffix: suffix of science and alignAndStack products (``output_suffix``, default _stack).
     name: name of the alignAndStack group (default: the first file's name without .fits).
     config: any other config keys (``config/schema.yaml``).
     cores: CPU cores for the jobs (default: all).
-    verbose: show Snakemake's own output (every job, its reason, resources and timing)
-        instead of a progress bar; errors and warnings are shown in full either way.
+    verbose: Snakemake's own output instead of a progress bar (errors and warnings are
+        shown in full either way).
     """
     if product not in PRODUCTS:
         raise ReductionError(f"unknown product {product!r}; products: {', '.join(PRODUCTS)}")
@@ -207,11 +196,11 @@ def reduce(
         _stage(paths, inputs)
     cfg["raw_dir"] = str(inputs)
     own = workdir / "calibrations"
-    own.mkdir(parents=True, exist_ok=True)  # where this call's calibrations will land anyway
+    own.mkdir(parents=True, exist_ok=True)
     cfg["calibration_dirs"] = [str(own)] + [os.path.abspath(d) for d in
                                             (calibration_dirs or cfg.get("calibration_dirs", []))]
     if params:
-        # the schema's types, once, for every front-end: 5 and "5" for a number are 5.0
+        # the schema's types: 5 and "5" for a number are 5.0
         try:
             schema = load_schema(str(workflow_files.schema_path()))
             cfg["params"] = check_params({step: dict(values) for step, values in
@@ -244,8 +233,8 @@ def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores
         ResourceSettings,
     )
 
-    # Unless verbose, Snakemake's console handler is replaced by a progress bar that prints
-    # warnings and errors in full; its log file (.snakemake/log/) still gets everything.
+    # unless verbose, Snakemake's console handler gives way to _Console (.snakemake/log/
+    # still gets everything)
     snakemake_log = logging.getLogger("snakemake.logging")
     with SnakemakeApi(OutputSettings()) as api:
         console = None
@@ -275,9 +264,8 @@ def _run_snakemake(snakefile: Path, workdir: Path, cfg: dict, target: str, cores
 
 
 class _Console(logging.Handler):
-    """The quiet console of :func:`reduce`: Snakemake's "n of m steps done" drives a tqdm
-    progress bar (terminal or notebook; without tqdm, a progress line), warnings and errors
-    are printed in full, everything else is left to the log file in .snakemake/log."""
+    """The quiet console of :func:`reduce`: a tqdm progress bar (or, without tqdm, progress
+    lines) and warnings and errors in full; the rest goes to the log file only."""
 
     def __init__(self, label: str):
         super().__init__(logging.DEBUG)
@@ -320,9 +308,8 @@ class _Console(logging.Handler):
 
 
 def validated_config(snakefile: Path, cfg: Mapping) -> dict:
-    """The config a run of ``snakefile`` with ``--config cfg`` works with: the workflow's
-    config.yaml updated with ``cfg``, step parameters typed, the schema's defaults filled in
-    (what the Snakefile does before its rules)."""
+    """The config a run of ``snakefile`` with ``--config cfg`` works with: config.yaml
+    updated with ``cfg``, typed and with the schema's defaults, as the Snakefile makes it."""
     import yaml
     from snakemake.utils import update_config, validate
 
@@ -341,16 +328,16 @@ def validated_config(snakefile: Path, cfg: Mapping) -> dict:
 
 def _products(snakefile: Path, workdir: Path, cfg: Mapping, target: str
               ) -> tuple[list[str], list[str]]:
-    """(absolute paths of the products of ``target`` in ``workdir``, which are the target
-    rule's inputs; the QA tables written with them), listed from the run's manifest."""
+    """(absolute paths of the products of ``target`` in ``workdir``, of their QA tables),
+    listed from the run's manifest."""
     from gmoslib.workflow.caldb import scan_processed
     from gmoslib.workflow.manifest import read_manifest
     from gmoslib.workflow.plan import MANIFEST, PlanningError, WorkflowPlan, aligned_products
 
     config = validated_config(snakefile, cfg)
-    with contextlib.chdir(workdir):  # (the workflow's paths are relative to its workdir)
+    with contextlib.chdir(workdir):  # the workflow's paths are relative to it
         try:
-            if target == "aligned":  # (made from the config alone: no manifest)
+            if target == "aligned":  # from the config alone: no manifest
                 products, qa_paths = aligned_products(config), []
             else:
                 plan = WorkflowPlan(config, read_manifest(MANIFEST),

@@ -1,10 +1,7 @@
-"""Processed calibrations on disk (the caldb equivalent).
-
-``scan_processed(dirs)`` turns every processed bias / flat / fringe found under the given
-folders into association candidates; ``associate_bpm(dirs, frame)`` finds the processed
-bad-pixel mask (BPM) for a frame there.  ``gmos caldb`` keeps a small TSV index that users can
-list, add to and remove from; the workflow reads the folders named in ``calibration_dirs``.
-"""
+"""Processed calibrations on disk (the caldb equivalent): :func:`scan_processed` makes
+association candidates of the processed biases, flats and fringes under folders (the
+workflow's ``calibration_dirs``), :func:`associate_bpm` finds a frame's processed BPM there;
+``gmos caldb`` keeps a TSV index to list, add to and remove from."""
 
 from __future__ import annotations
 
@@ -18,8 +15,6 @@ from gmoslib.instrument.manifest_row import describe
 from gmoslib.io.errors import FitsReadError
 from gmoslib.workflow.manifest import COLUMNS, frame_root
 
-# gmoslib.io.fitsio (numpy, astropy) is imported where files are read.
-
 _log = logging.getLogger(__name__)
 
 CALTYPE_OF_TAG = (("BIAS", "processed_bias"), ("FLAT", "processed_flat"),
@@ -28,8 +23,8 @@ DEFAULT_INDEX = "calibrations/caldb.tsv"
 
 
 def describe_processed(path: str, problems: list[str] | None = None) -> dict | None:
-    """Candidate row of one processed calibration file, or None if it is not one (a file
-    that cannot be read is also noted in ``problems``, as 'PATH: problem')."""
+    """Candidate row of one processed calibration, or None (an unreadable file is also noted
+    in ``problems`` as 'PATH: problem')."""
     from gmoslib.io.fitsio import read_headers
 
     try:
@@ -67,8 +62,8 @@ def _table(rows: list[dict]) -> pd.DataFrame:
 
 
 def scan_processed(dirs) -> pd.DataFrame:
-    """Candidates table of the processed calibrations under the given folders; the files
-    that cannot be read are listed in ``table.attrs["problems"]`` ('PATH: problem')."""
+    """Candidates table of the processed calibrations under ``dirs``; unreadable files in
+    ``table.attrs["problems"]`` ('PATH: problem')."""
     problems: list[str] = []
     rows = [r for r in (describe_processed(p, problems) for p in _fits_under(dirs))
             if r is not None]
@@ -143,10 +138,9 @@ def _cli(args) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- static BPMs
 def _bpm_row(path: str) -> dict | None:
-    """(instrument, binning, valid-from date, array names) of a processed BPM file, or None
-    if the file is not one.  A BPM whose headers lack what association needs is logged."""
+    """path, instrument, binning, valid-from date and array names of a processed BPM, or
+    None (logged when a BPM's headers lack what association needs)."""
     from gmoslib.instrument.descriptors import Descriptors
     from gmoslib.io.fitsio import read_headers
 
@@ -167,11 +161,9 @@ def _bpm_row(path: str) -> dict | None:
 
 
 def associate_bpm(dirs, frame_desc) -> str | None:
-    """Path of the processed BPM under the folders ``dirs`` for a raw frame (its
-    :class:`~gmoslib.instrument.descriptors.Descriptors`), by the archive rule of reference 6.2:
-    same instrument and binning, the BPM's date not after the frame's, the BPM's amplifiers
-    (AMPNAME) including every amplifier of the frame; the most recent such BPM wins (ties:
-    the path).  None when no BPM qualifies (logged with the candidates' count)."""
+    """Path of the processed BPM under ``dirs`` for a raw frame (its Descriptors) by the
+    archive rule of reference 6.2: same instrument and binning, dated no later than the frame,
+    its AMPNAMEs including the frame's; the most recent wins (ties: the path).  None if none."""
     want_inst = frame_desc.instrument()
     want_bin = (frame_desc.detector_x_bin(), frame_desc.detector_y_bin())
     when = frame_desc.ut_datetime()
@@ -190,9 +182,8 @@ def associate_bpm(dirs, frame_desc) -> str | None:
 
 
 def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
-    """The static BPM for the frames of a job: the user's ``bpm:`` file when given (it
-    always wins), else the processed BPM associated from ``calibration_dirs`` with the raw
-    frame ``raw_path`` (:func:`associate_bpm`), else None."""
+    """The static BPM of a job: the user's ``bpm:`` file when given, else the processed BPM
+    in ``dirs`` for the raw frame ``raw_path`` (:func:`associate_bpm`), else None."""
     if user_bpm or not dirs:
         return user_bpm or None
     from gmoslib.instrument.descriptors import Descriptors
@@ -203,7 +194,7 @@ def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
 
 
 def read_bpm(user_bpm: str | None, dirs, raw_path: str):
-    """The static BPM frame of :func:`bpm_for`, read, or None when there is none."""
+    """The frame of :func:`bpm_for`, read, or None."""
     from gmoslib.io.fitsio import read_frame
 
     path = bpm_for(user_bpm, dirs, raw_path)

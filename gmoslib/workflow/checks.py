@@ -1,9 +1,6 @@
-"""Checks the workflow makes before any job (the config's paths exist, the output folders can
-be written to), the resource requests of its jobs, and the notes it prints at the end of a run.
-
-No Snakemake import: each check raises :class:`gmoslib.workflow.plan.PlanningError` with a
-message naming the key or folder and what to do; ``rules/common.smk`` shows it.
-"""
+"""The workflow's checks before any job (config paths exist, output folders writable; each
+raises :class:`gmoslib.workflow.plan.PlanningError` naming the key or folder and what to do),
+its jobs' resource requests, and its notes at the end of a run.  No Snakemake import."""
 
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ OUTPUT_DIRS = ("manifest", "calibrations", "work", "results", "logs", "benchmark
 
 
 def config_path_problems(config: Mapping) -> list[str]:
-    """One line per file or folder named in the config that is not there (or not a file)."""
+    """One line per file or folder named in the config that is not there."""
     problems = []
     folder = ("is a folder, not a file: name the file itself (folders of processed "
               "calibrations go in calibration_dirs)")
@@ -29,7 +26,7 @@ def config_path_problems(config: Mapping) -> list[str]:
         if not os.path.isdir(d):
             problems.append(f"calibration_dirs: {d} is not a directory")
     for name, paths in sorted(config["align_and_stack"].items()):
-        for p in paths:  # (may be products of this run: only what exists is checked)
+        for p in paths:  # may be products of this run: only what exists is checked
             if os.path.exists(p) and not os.path.isfile(p):
                 problems.append(f"align_and_stack.{name}: {p} is not a regular file "
                                 "(a folder or a device): name reduced stacks or mosaics")
@@ -41,7 +38,7 @@ def config_path_problems(config: Mapping) -> list[str]:
 
 
 def check_config_paths(config: Mapping) -> None:
-    """Files and folders named in the config exist (checked before any job runs)."""
+    """PlanningError unless the files and folders named in the config exist."""
     problems = config_path_problems(config)
     if problems:
         raise PlanningError(
@@ -51,8 +48,8 @@ def check_config_paths(config: Mapping) -> None:
 
 
 def check_writable(workdir: str = ".") -> None:
-    """The working directory and the output folders that already exist can be written to
-    (tried with a temporary file: permission bits alone say nothing for root)."""
+    """PlanningError unless the working directory and existing output folders are writable
+    (tried with a temporary file: permission bits say nothing for root)."""
     dirs = [workdir]
     for top in OUTPUT_DIRS:
         top = os.path.join(workdir, top)
@@ -73,9 +70,8 @@ def check_writable(workdir: str = ".") -> None:
 
 # -- resource requests (MB of memory, minutes of runtime) ---------------------------------
 def stack_mem_mb(paths: Iterable[str], stack_memory_mb: float) -> int:
-    """Memory request of a stacking job: two prepared frames in flight (its 2 threads; SCI+VAR
-    +DQ, ~5x a raw uint16 frame each) plus the stacking budget, so it follows the binning, not
-    the number of frames."""
+    """Memory request of a stacking job: two prepared frames in flight (2 threads; SCI+VAR+DQ,
+    ~5x a raw uint16 frame each) plus the stacking budget, whatever the number of frames."""
     paths = list(paths)
     largest = max((os.path.getsize(p) for p in paths), default=0)
     raw_factor = 1 if all(p.endswith(".fits") for p in paths) else 4
@@ -88,8 +84,8 @@ def stack_runtime_min(paths: Iterable[str]) -> int:
 
 
 def frame_mem_mb(path: str) -> int:
-    """Memory request of a per-frame job: the raw frame decoded to SCI+VAR+DQ and its mosaic
-    (a compressed raw file: ~4x its size once decompressed)."""
+    """Memory request of a per-frame job: the frame as SCI+VAR+DQ and its mosaic (a compressed
+    raw file is ~4x larger decompressed)."""
     return int(400 + 12 * os.path.getsize(path) * (1 if path.endswith(".fits") else 4) / 1e6)
 
 
@@ -109,7 +105,7 @@ def skipped_line(manifest_path: str = MANIFEST) -> str:
 
 def stale_line(current_names: Callable[[], set[str]], move: bool, workdir: str = ".") -> str:
     """'' or the line about products of frames no longer in the raw directory (moved to
-    stale/ when move is true: config stale_products: move)."""
+    stale/ when ``move``)."""
     if not os.path.exists(os.path.join(workdir, MANIFEST)):
         return ""
     from gmoslib.workflow.stale import find_stale, move_aside, stale_note

@@ -1,10 +1,7 @@
-"""The quiet console of the workflow's default profile (``quiet: [rules, host]``).
-
-On Snakemake's console handler only (``.snakemake/log`` keeps everything), the filter drops
-the scheduler's two lines per job ("Select jobs to execute...", "Execute 1 jobs...") and the
-set-up lines, and turns each "Finished jobid: 7 (Rule: stack_bias)" into one line naming the
-product; errors and warnings are shown in full (a failed job's block and log, which the quiet
-'rules' setting alone would hide).  No Snakemake import: it reads :mod:`logging` records only.
+"""The quiet console of the workflow's default profile (``quiet: [rules, host]``): a filter on
+Snakemake's console handler only (``.snakemake/log`` keeps everything) that drops scheduling
+and set-up lines, names the product of each finished job, and shows errors and warnings in
+full.  No Snakemake import: it reads :mod:`logging` records only.
 """
 
 from __future__ import annotations
@@ -30,11 +27,10 @@ ERROR_EVENTS = ("job_error", "group_error")
 
 
 class QuietConsole(logging.Filter):
-    """Drops :data:`CHATTER` and rewrites "Finished jobid: N (Rule: R)" as "R: PRODUCT"
-    (``products_of_job(N)`` gives the paths, by default the FITS outputs (else the first
-    output) of job N's "job_info" record; a job without products, a target rule, gets no
-    line of its own).  ``inner``: the handler's own filters (Snakemake's quiet settings),
-    applied first, except to :data:`ERROR_EVENTS`, which always pass."""
+    """Drops :data:`CHATTER`; rewrites "Finished jobid: N (Rule: R)" as "R: PRODUCT"
+    (``products_of_job(N)``, by default the FITS outputs, else the first output, of job N's
+    "job_info"; none for a target rule: no line).  ``inner``: the handler's own filters,
+    applied first except to :data:`ERROR_EVENTS`."""
 
     def __init__(self, products_of_job: Callable[[int], list[str]] | None = None, inner=()):
         super().__init__()

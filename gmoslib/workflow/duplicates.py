@@ -1,14 +1,10 @@
 """Raw files that hold the same exposure: each exposure is used once.
 
-Copies among the usable rows of a manifest: the same frame name (``X.fits`` and
-``X.fits.bz2``), the same bytes (SHA-256 of the stored file), or the same data label (PHU
-``DATALAB``) and start of exposure (``ut_datetime``), as when the archive delivers an exposure
-twice.  A DATALAB alone is not enough (merged or edited sets may repeat one): such files are
-kept, and :func:`datalab_conflicts` reports them.
-
-In the manifest's order (frame name, usable first, path: the earliest file name wins) the
-first usable row of each exposure is kept; every later copy becomes ``usable=False`` with the
-reason ``"duplicate of NAME (why)"``, NAME being the file name of the row kept.
+Copies among usable manifest rows: the same frame name (``X.fits`` and ``X.fits.bz2``), the
+same bytes (SHA-256), or the same PHU ``DATALAB`` and ``ut_datetime``.  A DATALAB alone is not
+enough (merged sets may repeat one): :func:`datalab_conflicts` reports those.  In the
+manifest's order the first row of an exposure is kept; later copies become ``usable=False``
+with the reason ``"duplicate of NAME (why)"``, NAME the file name of the row kept.
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ def _key_text(value) -> str:
 
 
 def mark_duplicates(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a manifest (sorted as :func:`gmoslib.workflow.manifest.build_manifest` sorts
-    it) with every later copy of an exposure made unusable, as the module docstring says."""
+    """A copy of a manifest (sorted by ``build_manifest``) with later copies made unusable."""
     out = table.copy()
     by_frame: dict[str, str] = {}
     by_sha: dict[str, str] = {}
@@ -57,9 +52,8 @@ def mark_duplicates(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def datalab_conflicts(table: pd.DataFrame) -> list[str]:
-    """One line per DATALAB that several usable rows share with different start times
-    (kept, as different exposures; a data label should be unique, so it is worth a
-    warning)."""
+    """A warning line per DATALAB shared by usable rows with different start times (kept as
+    different exposures)."""
     usable = table[table["usable"] & (table["data_label"].fillna("").str.strip() != "")]
     lines = []
     for label, rows in usable.groupby("data_label", sort=True):

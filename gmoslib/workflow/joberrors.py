@@ -1,10 +1,7 @@
-"""The adapter every workflow script runs in (:func:`job`), and how a job reports a problem
-with its inputs: one line naming the rule, the file and the problem (in the job's log and on
-stderr, where Snakemake shows it), not a traceback.
-
-A failing write or read of the system (``OSError``: a full disk, a read-only or vanished
-folder, a quota, an I/O error) ends the same way, with one line naming the product the job
-was making, the path and the cause; the job log keeps the traceback for whoever debugs it."""
+"""The adapter every workflow script runs in (:func:`job`): a problem with the inputs, or an
+``OSError`` (full disk, quota, read-only or vanished folder), ends the job with one line naming
+the rule, the file and the cause on stderr and in the job's log (which also keeps an OSError's
+traceback), not a traceback."""
 
 from __future__ import annotations
 
@@ -51,9 +48,8 @@ def os_error_line(rule: str, product: str | None, exc: OSError) -> str:
 
 @contextlib.contextmanager
 def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
-    """Turn an input error or an OSError raised inside the block into ``sys.exit('rule RULE:
-    message')`` (exit status 1), logged too (an OSError with its traceback and naming
-    ``product``, the file the job makes); other exceptions propagate unchanged."""
+    """Turn an input error or OSError inside the block into ``sys.exit('rule RULE: message')``
+    (status 1), logged too; ``product``: the file the job makes.  Others propagate."""
     try:
         yield
     except INPUT_ERRORS as exc:
@@ -70,10 +66,9 @@ def reported_errors(rule: str, product: str | None = None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def job(snakemake, product: str | None = None) -> Iterator[None]:
-    """The frame of a workflow script (``snakemake``: the object Snakemake gives it): its log
-    to ``snakemake.log[0]``, the SHA-256 of its raw inputs from ``params.checksums`` when the
-    rule passes them (the manifest hashed them already), and the block's errors reported by
-    :func:`reported_errors` under the job's rule name (``product``: the file it makes)."""
+    """The frame of a workflow script (``snakemake``: Snakemake's object): logging to
+    ``snakemake.log[0]``, the raw inputs' SHA-256 from ``params.checksums`` if given, and
+    :func:`reported_errors` under the job's rule name."""
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
     checksums = getattr(snakemake.params, "checksums", None)
     if checksums:

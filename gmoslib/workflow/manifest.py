@@ -1,9 +1,7 @@
 """The manifest: one row per file of a raw directory, with tags, descriptors and checksum.
 
-A file that cannot be used is listed with ``usable=False`` and the reason, never dropped
-and never raised.  The table is written as TSV (readable by people and by any tool) and read
-back with the explicit dtypes of :data:`COLUMNS`; TSV with declared dtypes was chosen over
-parquet so that the workflow needs no pyarrow.
+A file that cannot be used is listed with ``usable=False`` and the reason, never dropped or
+raised.  Written as TSV, read back with the dtypes of :data:`COLUMNS` (no pyarrow needed).
 """
 
 from __future__ import annotations
@@ -21,8 +19,7 @@ from gmoslib.io.names import printable, safe_frame_name
 from gmoslib.io.rawdir import READ_SUFFIXES, entry_problem, list_entries
 from gmoslib.workflow.duplicates import duplicate_rows, mark_duplicates
 
-# gmoslib.io.fitsio (numpy, astropy) is imported where files are read: the Snakemake process
-# only reads the manifest back.
+# gmoslib.io.fitsio is imported where files are read: Snakemake only reads the manifest back
 
 ALLOWED_EXTENSIONS = (1, 2, 3, 4, 6, 12)
 NOT_IMAGING_TAGS = ("SPECT", "LS", "MOS", "IFU", "ARC", "THRUSLIT", "MASK", "DARK")
@@ -48,8 +45,7 @@ COLUMNS: dict[str, str] = {
     "ra": "Float64", "dec": "Float64", "group_id": "string",
 }
 assert tuple(COLUMNS)[8:] == DESCRIBED_COLUMNS
-#: Columns added since the first manifests: an older manifest without them is still read
-#: (they are empty).
+#: Columns an older manifest may lack (read as empty).
 _ADDED_COLUMNS = ("mtime_ns", "inode")
 
 
@@ -63,10 +59,8 @@ def frame_root(path: str) -> str:
 
 
 def _check_structure(phu, exts, detector: str, roi: str) -> str:
-    """'' when the extension structure is consistent, else the reason.
-
-    detector, roi : pretty detector name and ROI setting (descriptors), to check the number
-    of extensions of a full-width read against the detector's amplifier count."""
+    """'' when the extension structure is consistent, else the reason.  detector, roi: pretty
+    detector name and ROI setting (a full-width read has all the detector's amplifiers)."""
     if len(exts) not in ALLOWED_EXTENSIONS:
         return (f"{len(exts)} image extensions; GMOS raw files have "
                 f"{', '.join(map(str, ALLOWED_EXTENSIONS))}")
@@ -117,7 +111,6 @@ def _describe_into(row: dict, path: str) -> str:
 
     st = os.stat(path)
     row["size_bytes"], row["mtime_ns"], row["inode"] = st.st_size, st.st_mtime_ns, st.st_ino
-    # (the jobs reuse it for their provenance: see gmoslib.io.fitsio.remember_sha256)
     row["sha256"] = file_sha256(path)
     phu, exts = read_headers(path)
     instrument = str(phu.get("INSTRUME", "")).strip()
@@ -160,13 +153,12 @@ def _describe_into(row: dict, path: str) -> str:
 
 def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = None
                    ) -> pd.DataFrame:
-    """Manifest of a raw directory (str) or of a list of file paths; ``threads`` files are
-    read at once (hashing and the pixel checks release the GIL).  previous : an earlier
-    manifest whose rows of unchanged files are reused instead of reading the files again
-    (gmoslib.workflow.manifest_reuse)."""
+    """Manifest of a raw directory (str) or a list of paths, ``threads`` files read at once
+    (hashing and pixel checks release the GIL).  previous: an earlier manifest whose rows of
+    unchanged files are reused (gmoslib.workflow.manifest_reuse)."""
     from gmoslib.workflow.manifest_reuse import reusable_rows
 
-    # a directory: every entry whose name says FITS, whatever it is (gmoslib.io.rawdir)
+    # a directory: every entry named like FITS, whatever it is (gmoslib.io.rawdir)
     paths = list_entries(source) if isinstance(source, str | os.PathLike) else list(source)
     reused = reusable_rows(previous, paths)
     done = set(reused["path"]) if len(reused) else set()
@@ -186,8 +178,7 @@ def build_manifest(source, *, threads: int = 1, previous: pd.DataFrame | None = 
     for c, t in COLUMNS.items():
         if t == "string":
             table[c] = table[c].fillna("")
-    # the same exposure twice (same frame name, same bytes, or same DATALAB and start time):
-    # the earliest file name is kept (gmoslib.workflow.duplicates)
+    # sorted so that the earliest file name of an exposure is kept (gmoslib.workflow.duplicates)
     order = sorted(range(len(table)), key=lambda i: (table["frame"].iat[i],
                                                       not bool(table["usable"].iat[i]),
                                                       table["path"].iat[i]))
@@ -200,7 +191,7 @@ def write_manifest(table: pd.DataFrame, path: str) -> None:
     from gmoslib.io.fitsio import atomic_output
 
     with atomic_output(path) as tmp:
-        # (a file name that is not UTF-8 is kept byte for byte: its row is set aside)
+        # a file name that is not UTF-8 is kept byte for byte
         table.to_csv(tmp, sep="\t", index=False, na_rep="", errors="surrogateescape")
 
 
@@ -214,7 +205,7 @@ def read_manifest(path: str) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in table.columns and c not in _ADDED_COLUMNS]
     if missing:
         raise ValueError(f"{path}: not a gmos-snake manifest (missing columns {missing})")
-    for c in _ADDED_COLUMNS:  # a manifest written before the column existed: empty
+    for c in _ADDED_COLUMNS:
         if c not in table.columns:
             table[c] = pd.Series(pd.NA, index=table.index, dtype=COLUMNS[c])
     table = table[list(COLUMNS)]

@@ -1,11 +1,9 @@
-"""Topping up a manifest: rows of files unchanged since the previous manifest are reused, so
-that adding a night to thousands of raw files hashes and reads only the new ones.
+"""Topping up a manifest: adding a night to thousands of raw files reads only the new ones.
 
-A row is reused when its file has the same path, size, modification time (ns) and inode, the
-row holds a checksum, and the same gmoslib code made it (:func:`describer_digest`); a row
-marked as a duplicate is always made again (the file it named may be gone).  The previous
-manifest is kept beside the new one (``manifest/manifest.reuse.tsv``): Snakemake removes a
-job's declared output before the job runs.
+A row is reused when its file has the same path, size, mtime (ns) and inode, the row holds a
+checksum, and the same gmoslib code made it (:func:`describer_digest`); duplicate rows are
+always remade.  The previous manifest is kept as ``manifest/manifest.reuse.tsv`` (Snakemake
+removes a job's declared output before the job runs).
 """
 
 from __future__ import annotations
@@ -62,8 +60,7 @@ def _stat(path: str) -> tuple[int, int, int] | None:
 
 
 def write_reuse_file(manifest_path: str, path: str) -> None:
-    """Keep a written manifest TSV for the next top-up, tagged with the code's digest
-    (atomic)."""
+    """Keep a manifest TSV for the next top-up, tagged with the code's digest (atomic)."""
     from gmoslib.io.fitsio import atomic_output
 
     # bytes: raw file names that are not UTF-8 are kept as they are (surrogate escapes)

@@ -1,10 +1,7 @@
-"""What the workflow makes and from what: the paths of its products, the calibration of every
-frame, and the messages that stop a run before any job when a frame cannot be calibrated.
-
-Pure functions of the validated config and the manifest (no Snakemake): ``rules/common.smk``
-turns them into input functions, and :mod:`gmoslib.workflow.api` lists the products of a call with
-them.  The groups and the association themselves are :class:`gmoslib.workflow.planning.Plan`'s.
-"""
+"""What the workflow makes and from what: product paths, every frame's calibration, and the
+messages that stop a run before any job.  Pure functions of the validated config and the
+manifest (no Snakemake), used by ``rules/common.smk`` and :mod:`gmoslib.workflow.api`; groups
+and association are :class:`gmoslib.workflow.planning.Plan`'s."""
 
 from __future__ import annotations
 
@@ -57,8 +54,7 @@ def suffixed_paths(suffix: str) -> dict[str, str]:
 
 
 def step_params(config: Mapping, step: str) -> dict:
-    """Parameters of one step, from the validated config (defaults filled in by the schema).
-    Only steps of gmoslib.workflow.recipes (the `gmos recipes` listing) may be asked for."""
+    """Parameters of one step of :data:`gmoslib.workflow.recipes.STEPS` (schema defaults in)."""
     if step not in recipes.STEPS or step not in config["params"]:
         raise PlanningError(
             f"step_params: {step!r} is not a step of gmoslib.workflow.recipes with a schema "
@@ -67,7 +63,7 @@ def step_params(config: Mapping, step: str) -> dict:
 
 
 def existing_raw(paths: list[str]) -> list[str]:
-    """The raw paths, after checking they still exist (the manifest may be older)."""
+    """The raw paths, checked to still exist (the manifest may be older)."""
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
@@ -94,9 +90,9 @@ def aligned_products(config: Mapping) -> list[str]:
 
 
 class WorkflowPlan:
-    """The workflow's answers for one validated config and one manifest table.  on_disk:
-    processed calibrations of calibration_dirs (:func:`gmoslib.workflow.caldb.scan_processed`)
-    or None; skipped_note: a sentence on the skipped raw files, added to stopping messages."""
+    """The workflow's answers for one validated config and manifest.  on_disk: processed
+    calibrations (:func:`gmoslib.workflow.caldb.scan_processed`) or None; skipped_note: a
+    sentence on the skipped raw files, added to stopping messages."""
 
     def __init__(self, config: Mapping, manifest, on_disk=None, skipped_note: str = ""):
         self.config = config
@@ -111,7 +107,6 @@ class WorkflowPlan:
             min_dither=step_params(config, "makeFringeFrame")["min_dither"],
             on_disk=on_disk, frames_per_job=config["frames_per_cluster_job"])
 
-    # -- groups and raw files -------------------------------------------------------------
     def require_usable(self) -> None:
         """Stop when the manifest holds no usable file: nothing could be reduced."""
         if not self.manifest["usable"].any():
@@ -135,13 +130,11 @@ class WorkflowPlan:
         raise PlanningError(f"no calibration group named {name!r} in {MANIFEST}")
 
     def raw_checksums(self, paths) -> dict[str, list]:
-        """{path: [sha256, size_bytes, mtime_ns, inode]} of raw inputs, from the manifest
-        (which hashed every raw file): a job takes them for its provenance instead of hashing
-        its inputs again (gmoslib.io.fitsio.remember_sha256 checks each file is unchanged)."""
+        """{path: [sha256, size_bytes, mtime_ns, inode]} of raw inputs from the manifest, for
+        a job's provenance without hashing again (gmoslib.io.fitsio.remember_sha256)."""
         known = self.plan.checksums
         return {p: known[os.path.abspath(p)] for p in paths if os.path.abspath(p) in known}
 
-    # -- association ----------------------------------------------------------------------
     def _associate(self, frame: str, caltype: str) -> str:
         p = self.plan
         return calib.associate_path(p.row(frame), p.candidates(caltype), caltype,
@@ -162,8 +155,8 @@ class WorkflowPlan:
             raise PlanningError(f"{exc}\nWhat to do: {todo}.{self.skipped_note}") from None
 
     def fringe_for(self, frame: str) -> list[str] | str:
-        """The processed fringe of one science frame, or [] when none is wanted.  A frame
-        that needs one and cannot have one stops the workflow before any processing."""
+        """The processed fringe of one science frame, or [] when none is wanted;
+        PlanningError when one is needed and there is none."""
         row = self.plan.row(frame)
         policy = self.config["fringe"]
         if not calib.fringe_wanted(policy, row["filter"], row["detector"]):
@@ -185,7 +178,6 @@ class WorkflowPlan:
                 "fringe in a folder of calibration_dirs, name one in user_cal.processed_fringe, "
                 "or set fringe: never to reduce without fringe correction.") from None
 
-    # -- targets --------------------------------------------------------------------------
     def biases(self) -> list[str]:
         return [BIAS_PATH.format(name=n) for n in self.plan.bias_groups]
 
@@ -241,8 +233,8 @@ class WorkflowPlan:
         return targets[rule]()
 
     def qa_tables(self, products: list[str]) -> list[str]:
-        """The QA tables (``*_qa_frames.tsv``, ``*_qa_stack.tsv``) written with the science
-        stacks among ``products``, in the order of the products."""
+        """The QA tables (``*_qa_frames.tsv``, ``*_qa_stack.tsv``) of the science stacks
+        among ``products``, in their order."""
         stacks = {self.paths["stack"].format(name=n): n for n in self.plan.science_groups}
         return [self.paths[k].format(name=stacks[p]) for p in products if p in stacks
                 for k in ("qa_frames", "qa_stack")]

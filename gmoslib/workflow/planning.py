@@ -1,15 +1,14 @@
-"""Planning many nights at once: a plan that associates every frame once, in time linear in
-the number of frames (observing nights and calibration windows: gmoslib.calibration.windows).
+"""Planning many nights at once: every frame associated once, in time linear in the number of
+frames (nights and calibration windows: :mod:`gmoslib.calibration.windows`).
 
-Snakemake's input functions ask for the groups and calibrations of every frame of a semester
-again and again: :class:`Plan` computes each answer once per manifest, and
-:class:`CandidateIndex` finds a frame's calibration by bisection over the candidates with its
-association keys (a scan of every candidate made planning quadratic in the number of nights).
+Snakemake's input functions ask the same questions for every frame of a semester: :class:`Plan`
+answers each once per manifest, :class:`CandidateIndex` by bisection over the candidates.
 """
 
 from __future__ import annotations
 
 import bisect
+from dataclasses import KW_ONLY, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,8 @@ if TYPE_CHECKING:
 
 
 def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]:
-    """Frames (in time order) cut into batches of at most ``size`` frames of one observing
-    night each (nights: each frame's night label).  A new night only ever adds batches."""
+    """Frames (time order) in batches of at most ``size`` frames of one night each (nights:
+    each frame's night label); a new night only ever adds batches."""
     if size < 1:
         raise ValueError(f"batch size must be at least 1, not {size}")
     out: list[list[str]] = []
@@ -34,9 +33,8 @@ def night_batches(frames: list[str], nights: list, size: int) -> list[list[str]]
 
 
 class CandidateIndex:
-    """The candidates of one calibration type, indexed by their association keys and sorted
-    by time: :meth:`find` gives what :func:`gmoslib.calibration.association.associate` gives,
-    in O(log n) when the frame's nearest candidates fit (else ``associate`` explains why)."""
+    """The candidates of one calibration type by association key, sorted by time: :meth:`find`
+    answers as :func:`gmoslib.calibration.association.associate`, in O(log n)."""
 
     def __init__(self, candidates: pd.DataFrame, caltype: str):
         if caltype not in calib.RULES:
@@ -66,7 +64,7 @@ class CandidateIndex:
 
     def find(self, target) -> pd.Series:
         """The best candidate for one frame (a manifest row or dict); raises
-        CalibrationNotFoundError as :func:`gmoslib.calibration.association.associate` does."""
+        CalibrationNotFoundError as ``associate`` does."""
         key = tuple(str(target[k]) for k in self.keys)
         found = self._by_key.get(key)
         if found is not None:
@@ -84,7 +82,7 @@ class CandidateIndex:
                     item, left = items[left], left - 1
                 else:
                     item, right = items[right], right + 1
-                # days computed as associate() does, so that ties are the same ties
+                # days as associate() computes them, so that ties are the same ties
                 days = abs(item[0] - t0) / 86400.0
                 if best is not None and days > best[0]:
                     break
@@ -101,36 +99,37 @@ class CandidateIndex:
                 if label not in self._rows:
                     self._rows[label] = self.candidates.loc[label]
                 return self._rows[label]
-        # nothing fits: associate() explains why (or, should the index ever disagree with
-        # it, gives the answer)
+        # nothing fits: associate() explains why
         return calib.associate(target, self.candidates, self.caltype)
 
 
+@dataclass(eq=False)
 class Plan:
     """What the workflow derives from one manifest table, each part computed once.  paths:
     calibration type -> path template ("...{name}...") of the masters the workflow builds;
     on_disk: processed calibrations on disk (gmoslib.workflow.caldb.scan_processed) or None;
-    the other arguments are the configuration keys of the same names."""
+    the other fields are the configuration keys of the same names."""
 
-    def __init__(self, manifest: pd.DataFrame, *, paths: dict[str, str],
-                 max_gap_days: float, max_span_days: float | None,
-                 stack_per_night: bool, fringe_policy: str, min_dither: float,
-                 frames_per_job: int, on_disk: pd.DataFrame | None = None):
-        self.manifest = manifest
-        self.paths = dict(paths)
-        self.max_gap_days = max_gap_days
-        self.max_span_days = max_span_days
-        self.stack_per_night = stack_per_night
-        self.fringe_policy = fringe_policy
-        self.min_dither = min_dither
-        self.on_disk = on_disk
-        self.frames_per_job = frames_per_job
-        self._found: dict[tuple[str, str], object] = {}
-        self._rows: dict[str, object] = {}
+    manifest: pd.DataFrame
+    _: KW_ONLY
+    paths: dict[str, str]
+    max_gap_days: float
+    max_span_days: float | None
+    stack_per_night: bool
+    fringe_policy: str
+    min_dither: float
+    frames_per_job: int
+    on_disk: pd.DataFrame | None = None
+    _found: dict = field(default_factory=dict, init=False, repr=False)
+    _rows: dict = field(default_factory=dict, init=False, repr=False)
+    _indexes: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self):
+        self.paths = dict(self.paths)
 
     @cached_property
     def usable(self) -> pd.DataFrame:
-        """Usable rows indexed by frame (duplicates are never usable: the index is unique)."""
+        """Usable rows indexed by frame (unique: duplicates are never usable)."""
         return self.manifest[self.manifest["usable"]].set_index("frame", drop=False)
 
     def row(self, frame: str):
@@ -169,8 +168,8 @@ class Plan:
 
     @cached_property
     def science_batches(self) -> dict[str, list[str]]:
-        """Science frames reduced in one cluster job: for every stack, its frames of one
-        observing night in batches of at most frames_per_job (name = first frame)."""
+        """Batch name (its first frame) -> the science frames of one stack and one night
+        reduced in one cluster job (at most frames_per_job)."""
         out = {}
         for frames in self.science_groups.values():
             nights = [observing_night(calib._time(self.usable.at[f, "ut_datetime"]),
@@ -207,7 +206,7 @@ class Plan:
         return self._index(caltype).candidates
 
     def _index(self, caltype: str) -> CandidateIndex:
-        cache = self.__dict__.setdefault("_indexes", {})
+        cache = self._indexes
         if caltype not in cache:
             built = calib.candidates_from_groups(self.manifest, self.groups(caltype), caltype,
                                                  self.paths[caltype])
@@ -216,8 +215,8 @@ class Plan:
         return cache[caltype]
 
     def calibration(self, frame: str, caltype: str):
-        """The candidate (a Series) that serves one usable frame; raises
-        CalibrationNotFoundError (remembered: asked again, it is raised again)."""
+        """The candidate (a Series) for one usable frame; CalibrationNotFoundError (remembered
+        and raised again when asked again)."""
         key = (frame, caltype)
         if key not in self._found:
             try:
@@ -230,6 +229,5 @@ class Plan:
         return found
 
     def finder(self, caltype: str):
-        """An ``associate``-like function for
-        :func:`gmoslib.calibration.association.associate_path`."""
+        """An ``associate``-like function for ``association.associate_path``."""
         return lambda target, candidates, ct: self.calibration(str(target["frame"]), ct)

@@ -1,9 +1,6 @@
-"""The workflow's recipes: which steps make each product, in order, and which rule runs them.
-
-This table is the single definition behind ``gmos recipes`` and the API's product names; the
-parameters of every step come from the schema (:mod:`gmoslib.config.schema`).  A test parses
-``rules/*.smk`` and checks that every rule reads the parameters of exactly the steps this table
-gives it, and that every step listed here has a schema entry.
+"""The workflow's recipes: the steps that make each product, in order, and the rule running
+them; the one definition behind ``gmos recipes`` and the API's product names (step parameters:
+:mod:`gmoslib.config.schema`; tests/test_recipes_params.py checks ``rules/*.smk`` against it).
 """
 
 from __future__ import annotations
@@ -41,14 +38,9 @@ STEPS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Product:
-    """One product of the workflow and the recipe that makes it.
-
-    name: the product (as given to ``gmos recipes`` and :func:`gmoslib.workflow.api.reduce`).
-    recipe: DRAGONS' recipe of the same product.
-    target: the Snakemake rule that asks for every product of this kind.
-    output: where it is written, relative to the working directory.
-    steps: (step, rule) pairs in the order they are applied.
-    """
+    """One product and its recipe: DRAGONS' recipe name, the Snakemake target rule of every
+    product of this kind, the output path (relative to the working directory) and the (step,
+    rule) pairs in order."""
 
     name: str
     recipe: str
@@ -88,9 +80,7 @@ PRODUCTS: dict[str, Product] = {p.name: p for p in (
 )}
 
 
-#: Steps whose parameters a rule reads to measure a product rather than make it: the QA of a
-#: stack (made by the job that makes the stack) detects its sources with the science
-#: detection parameters.
+#: Steps whose parameters a rule reads to measure, not make, its product (a stack's QA).
 QA_RULE_STEPS: dict[str, tuple[str, ...]] = {"stack_science": ("detectSources",)}
 
 
@@ -104,7 +94,7 @@ def products_of_step(step: str) -> list[str]:
 
 
 def format_recipes(products: list[str] | None = None) -> str:
-    """The ``gmos recipes`` listing: every product's steps in order with the rule running them."""
+    """The ``gmos recipes`` listing."""
     names = products or list(PRODUCTS)
     unknown = [n for n in names if n not in PRODUCTS]
     if unknown:
@@ -134,7 +124,7 @@ def _format_type(prop: dict) -> str:
 
 
 def format_params(step: str, schema: dict) -> str:
-    """The ``gmos params STEP`` listing: each parameter's default, type and meaning."""
+    """The ``gmos params STEP`` listing: default, type and meaning of each parameter."""
     params = step_parameters(schema, step)
     rules = rules_of_step(step)
     head = f"{step}: {STEPS.get(step, '')}"

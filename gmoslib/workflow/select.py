@@ -1,10 +1,10 @@
 """File selection: the dataselect equivalent over the manifest.
 
-Expressions use descriptor names, comparisons (``== != < > <= >=``), ``and``, ``or``, ``not``
-and parentheses, e.g. ``filter_name=="i" and exposure_time > 5``.  As in DRAGONS' default
-(non-strict) mode, ``filter_name`` and ``detector_name`` compare with the pretty names,
-``exposure_time==x`` is a closeness test, and ``ut_date``/``ut_datetime`` compare as dates.
-The parser is a small recursive-descent parser: nothing is evaluated with ``eval``.
+Expressions: descriptor names, ``== != < > <= >=``, ``and``, ``or``, ``not``, parentheses,
+e.g. ``filter_name=="i" and exposure_time > 5``.  As in DRAGONS' non-strict mode,
+``filter_name`` and ``detector_name`` compare with the pretty names, ``exposure_time==x`` is a
+closeness test, ``ut_date``/``ut_datetime`` compare as dates.  Parsed by recursive descent
+(no ``eval``).
 """
 
 from __future__ import annotations
@@ -23,20 +23,18 @@ class ExpressionError(ValueError):
     """A selection expression cannot be parsed; the message gives the position."""
 
 
-#: DRAGONS descriptor name -> manifest column, where they differ (pretty forms in non-strict
-#: mode); every other manifest column (exposure_time, object, ut_date, ...) is its own name.
+#: DRAGONS descriptor name -> manifest column where they differ (other columns are their own).
 ALIASES = {"filter_name": "filter", "detector_name": "detector", "detector_roi_setting": "roi",
            "raw_filter_name": "filter_name", "raw_detector_name": "detector_name"}
 
-#: Descriptors whose value in expressions and in ``gmos showd`` is DRAGONS' short (pretty)
-#: form, e.g. filter_name ``i``; ``raw_<name>`` is the form of the header, e.g.
-#: raw_filter_name ``open1-6&i_G0302``.
+#: Descriptors compared (and shown by ``gmos showd``) in DRAGONS' pretty form, e.g. filter_name
+#: ``i``; ``raw_<name>`` is the header's, e.g. raw_filter_name ``open1-6&i_G0302``.
 PRETTY = ("filter_name", "detector_name")
 
 
 def descriptor_value(descriptors, name: str):
-    """The value of descriptor ``name`` of a :class:`gmoslib.instrument.descriptors.Descriptors`
-    in the form expressions compare (:data:`PRETTY` short, ``raw_<name>`` as in the header)."""
+    """Descriptor ``name`` of a :class:`gmoslib.instrument.descriptors.Descriptors`, in the
+    form expressions compare (:data:`PRETTY`)."""
     if name in PRETTY:
         return getattr(descriptors, name)(pretty=True)
     if name.startswith("raw_") and name[4:] in PRETTY:
@@ -208,7 +206,7 @@ def parse_expression(text: str, columns: Iterable[str] | None = None) -> Predica
 
 def select_data(inputs, tags: Sequence[str] = (), xtags: Sequence[str] = (),
                 expression: str | None = None) -> list[str]:
-    """Paths of the usable files that have all ``tags``, none of ``xtags`` and satisfy the
+    """Paths of the usable files with all ``tags``, none of ``xtags``, satisfying the
     expression.  inputs: a manifest DataFrame, a raw directory, or a list of paths."""
     table = inputs if isinstance(inputs, pd.DataFrame) else build_manifest(inputs)
     pred = parse_expression(expression, table.columns) if expression else None

@@ -1,9 +1,6 @@
-"""Products of frames that are no longer in the raw directory.
-
-A night's folder keeps every product ever made: when raw frames are removed (or set aside by
-the manifest), their mosaics, masters and stacks stay beside the new ones.  After a run, the
-products whose name belongs to no current frame or group are reported, and with
-``stale_products: move`` moved into ``stale/`` (same relative path), never deleted.
+"""Products of frames no longer in the raw directory (removed, or set aside by the manifest):
+reported after a run and, with ``stale_products: move``, moved into ``stale/`` (same relative
+path), never deleted.
 """
 
 from __future__ import annotations
@@ -21,9 +18,8 @@ STALE_DIR = "stale"
 
 
 def find_stale(workdir: str, names: Iterable[str]) -> list[str]:
-    """Product files (relative paths, sorted) under the product folders of workdir whose
-    name starts with none of ``names`` (current frames and groups) followed by '_' or '.'.
-    Hidden files (a running job's temporaries) are left out."""
+    """Product files (relative paths, sorted) whose name starts with none of ``names``
+    (current frames and groups) followed by '_' or '.'; hidden files (temporaries) left out."""
     keys = {n for n in names if n}
     out = []
     for folder in PRODUCT_FOLDERS:
@@ -41,8 +37,8 @@ def find_stale(workdir: str, names: Iterable[str]) -> list[str]:
 
 
 def move_aside(workdir: str, paths: Iterable[str]) -> list[str]:
-    """Move products (relative paths) to ``stale/<same path>`` under workdir; returns the new
-    relative paths.  An existing file of that name in stale/ is replaced."""
+    """Move products (relative paths) to ``stale/<same path>`` (replacing any file there);
+    returns the new relative paths."""
     moved = []
     for rel in paths:
         dest = os.path.join(STALE_DIR, rel)
