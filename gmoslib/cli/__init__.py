@@ -28,8 +28,7 @@ import pandas as pd
 SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.workflow.caldb", "gmoslib.io.provenance",
                       "gmoslib.io.archive", "gmoslib.qa.preview", "gmoslib.cli.reduce")
 
-#: An example for every subcommand's --help (the commands' own modules may bring a longer
-#: epilog; this one is used when they do not).
+#: An example for every subcommand's --help that has no epilog of its own.
 EXAMPLES = {
     "manifest": "gmos manifest night/raw -o manifest.tsv",
     "select": "gmos select --tags FLAT --expr 'filter_name==\"i\"' night/raw/*.fits -o flats.txt",

@@ -1,8 +1,5 @@
-"""``gmos reduce``: DRAGONS' ``reduce`` command line, run by :func:`gmoslib.workflow.api.reduce`.
-
-This module only turns DRAGONS' arguments (``@list`` files, ``-r RECIPE``,
-``-p STEP:PARAM=VALUE``, ``--suffix``, ``--user_cal TYPE:FILE``) into the arguments of
-:func:`gmoslib.workflow.api.reduce`, so both write the same config and the same products.
+"""``gmos reduce``: DRAGONS' ``reduce`` arguments (``@list``, ``-r``, ``-p STEP:PARAM=VALUE``,
+``--suffix``, ``--user_cal TYPE:FILE``) turned into those of :func:`gmoslib.workflow.api.reduce`.
 """
 
 from __future__ import annotations
@@ -27,9 +24,8 @@ USER_CAL_TYPES = ("processed_bias", "processed_flat", "processed_fringe")
 
 
 def expand_files(items) -> list[str]:
-    """Paths from FILE and @LIST arguments; a list file holds one path per line (blank lines
-    and lines starting with # are skipped), relative to the current directory as
-    ``gmos select -o`` writes them."""
+    """Paths from FILE and @LIST arguments; a list holds one path per line, relative to the
+    current directory (``gmos select -o``); blank and ``#`` lines are skipped."""
     out = []
     for item in items:
         if not item.startswith("@"):
@@ -49,8 +45,8 @@ def expand_files(items) -> list[str]:
 
 
 def parse_params(items) -> dict[str, dict[str, str]]:
-    """``["stackFrames:hsigma=5", ...]`` -> ``{"stackFrames": {"hsigma": "5"}}`` (values
-    stay text: the workflow converts them to each parameter's type from config/schema.yaml)."""
+    """``["stackFrames:hsigma=5", ...]`` -> ``{"stackFrames": {"hsigma": "5"}}`` (text: the
+    workflow gives each value its schema type)."""
     out: dict[str, dict[str, str]] = {}
     for item in items:
         key, eq, value = item.partition("=")
@@ -75,9 +71,8 @@ def parse_user_cal(items) -> dict[str, str]:
 
 
 def product_of(recipe: str | None, files: list[str]) -> str:
-    """The product to make: from ``-r`` (a product or DRAGONS recipe name), else from the
-    files' tags as DRAGONS chooses a recipe (all BIAS -> bias, all FLAT -> flat, no CAL ->
-    science)."""
+    """The product of ``-r`` (product or DRAGONS recipe name), else from the files' tags as
+    DRAGONS chooses (all BIAS -> bias, all FLAT -> flat, no CAL -> science)."""
     if recipe:
         if recipe in PRODUCTS:
             return recipe

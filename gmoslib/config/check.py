@@ -1,8 +1,5 @@
-"""Configuration errors in a few lines: the offending key, what is allowed, one example.
-
-Snakemake's own ``validate`` reports a bad key with the whole schema (some 660 lines); the
-workflow checks the config with :func:`config_problems` first and stops with its short text.
-Only jsonschema (a Snakemake dependency) is used.
+"""Configuration errors in a few lines (the key, what is allowed, one example), checked before
+Snakemake's ``validate``, which prints the whole ~660-line schema.  Uses jsonschema only.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ MAX_PROBLEMS = 3
 
 
 def _node(schema: dict, path) -> dict:
-    """The schema node that describes the config value at path (keys and indexes)."""
+    """The schema node of the config value at path (keys and indexes)."""
     node = schema
     for part in path:
         if isinstance(part, int):

@@ -1,7 +1,5 @@
-"""Where the gmos-snake workflow (Snakefile, rules/, scripts/, config/, report/, envs/,
-profiles/) is: beside the gmoslib package in a repository checkout, else in the share folder
-an installed wheel puts it in (``pyproject.toml``: ``[tool.setuptools.data-files]``,
-``<prefix>/share/gmos-snake``).
+"""Where the workflow (Snakefile, rules/, config/, ...) is: beside gmoslib in a checkout, else
+in ``<prefix>/share/gmos-snake`` of an installed wheel (``pyproject.toml`` data-files).
 """
 
 from __future__ import annotations
@@ -11,13 +9,13 @@ import sys
 import sysconfig
 from pathlib import Path
 
-#: The folder, under an installation prefix, that holds an installed copy of the workflow.
+#: The workflow's folder under an installation prefix.
 SHARE = Path("share") / "gmos-snake"
 
 
 def candidates() -> list[Path]:
-    """Folders searched for the workflow, in order: the checkout gmoslib sits in, then the
-    share folder of this Python's prefixes (a venv, the base installation, a --user one)."""
+    """Folders searched for the workflow: gmoslib's checkout, then :data:`SHARE` under this
+    Python's prefixes (venv, base, --user)."""
     found = [Path(__file__).resolve().parents[2]]
     prefixes = [sys.prefix, sys.base_prefix, sysconfig.get_path("data")]
     with contextlib.suppress(KeyError):  # (no user scheme on this platform)
@@ -30,8 +28,7 @@ def candidates() -> list[Path]:
 
 
 def workflow_dir() -> Path:
-    """The folder holding the workflow's Snakefile (FileNotFoundError naming the folders
-    searched when there is none)."""
+    """The folder of the workflow's Snakefile (FileNotFoundError naming the folders searched)."""
     for folder in candidates():
         if (folder / "Snakefile").is_file() and (folder / "rules").is_dir():
             return folder

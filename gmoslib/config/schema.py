@@ -1,10 +1,7 @@
-"""The step parameters of the workflow's config schema (``config/schema.yaml``, ``params:``):
-the one place where their defaults, types and meanings live.
-
-The workflow validates its config against the schema and reads a step's parameters through
-``step_params("stepName")`` in ``rules/*.smk``; :func:`step_values` fills in the same defaults
-for a recipe called from Python with some or none of them.  Step names are DRAGONS' primitive
-names, so ``-p stackFrames:hsigma=5`` becomes ``params: {stackFrames: {hsigma: 5}}``.
+"""Step parameters (``params:``) of ``config/schema.yaml``, the one home of their defaults,
+types and meanings; :func:`step_values` gives the same defaults to recipes called from Python.
+Steps are DRAGONS' primitive names: ``-p stackFrames:hsigma=5`` is
+``params: {stackFrames: {hsigma: 5}}``.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ class ParamsError(ValueError):
 
 
 def default_schema_path() -> str:
-    """config/schema.yaml of the workflow this gmoslib belongs to (gmoslib.config.files)."""
+    """config/schema.yaml of this gmoslib's workflow (:mod:`gmoslib.config.files`)."""
     from gmoslib.config.files import schema_path
 
     try:
@@ -67,14 +64,13 @@ def _types(prop: dict) -> list[str]:
 
 
 def _coerce(value, prop: dict):
-    """A string from ``--config`` (Snakemake passes nested values as strings) turned into the
-    type the schema asks for, and an integer given for a number parameter into a float (so a
-    config file, ``--config`` and the Python API record the same value); anything else is
-    returned unchanged for the schema to judge."""
+    """A ``--config`` string (Snakemake passes nested values as text) as the schema's type,
+    an integer for a number as a float (one value in HISTORY, whatever the source); anything
+    else unchanged, for the schema to judge."""
     types = _types(prop)
     if (isinstance(value, int) and not isinstance(value, bool) and "number" in types
             and "integer" not in types):
-        return float(value)  # 5 and 5.0 are one value: one form in HISTORY, whatever the source
+        return float(value)
     if not isinstance(value, str) or "string" in types:
         return value
     text = value.strip()
@@ -90,10 +86,9 @@ def _coerce(value, prop: dict):
 
 
 def check_params(params, schema: dict) -> dict:
-    """A new ``params:`` config section, checked against the schema's steps and parameters:
-    an unknown step or parameter raises :class:`ParamsError` naming the valid ones, and
-    command-line strings (``--config 'params={stackBiases: {lsigma: 5}}'`` gives ``'5'``) get
-    the parameter's type.  Types, ranges and enums are left to the schema validation."""
+    """A new ``params:`` section: an unknown step or parameter raises :class:`ParamsError`
+    naming the valid ones; command-line strings get the parameter's type (:func:`_coerce`).
+    Types, ranges and enums are left to the schema validation."""
     if params is None:
         return {}
     if not isinstance(params, dict):
@@ -128,9 +123,8 @@ def _workflow_schema() -> dict:
 
 
 def step_values(step: str, given: dict | None = None, schema: dict | None = None) -> dict:
-    """Every parameter of ``step``: the schema's defaults (``schema``, default
-    :func:`load_schema` read once) overridden by ``given`` (:func:`check_params`).  Recipe
-    entry points call it: a partial dict from the Python API gets the workflow's values."""
+    """Every parameter of ``step``: the schema's defaults (default schema: :func:`load_schema`,
+    read once) overridden by ``given`` (:func:`check_params`)."""
     schema = schema or _workflow_schema()
     checked = check_params({step: dict(given or {})}, schema)[step]
     return {**defaults(schema)[step], **checked}

@@ -1,17 +1,12 @@
 """Download raw files from the Gemini Observatory Archive over HTTP (tutorial chapter 6).
 
-The archive answers ``GET {base}/jsonfilelist/canonical/{selection}`` with a JSON list with one
-object per file; the keys used here are ``name`` (the FITS name, e.g. ``N20170614S0201.fits``),
-``filename`` (the stored file, usually ``N20170614S0201.fits.bz2``), ``compressed``,
-``file_md5`` and ``file_size`` (of the stored file), ``data_md5`` and ``data_size`` (of the
-decompressed FITS) and, when present, ``data_label``.  A selection is a program ID
-(``GN-2017A-LP-1``), a data label (``GN-2017A-LP-1-15-007``) or any archive selection path
-(``GMOS-N/20170614/filepre=N20170614S02``).  Files come from ``GET {base}/file/{filename}``.
-
-:func:`download` skips files already in the raw directory with the right MD5 (of the stored
-file or of its decompressed FITS) and downloads the others through ``<file>.part``, renamed
-once its size and MD5 match; the next run continues an interrupted ``.part`` with an HTTP
-``Range`` request (or starts again if the server ignores it).  Only the standard library.
+``GET {base}/jsonfilelist/canonical/{selection}`` lists the files of a program ID
+(``GN-2017A-LP-1``), a data label (``GN-2017A-LP-1-15-007``) or a selection path
+(``GMOS-N/20170614/filepre=N20170614S02``): JSON objects with ``name`` (``N20170614S0201.fits``),
+``filename`` (stored, usually ``.fits.bz2``), ``compressed``, ``file_md5``/``file_size`` (stored
+file), ``data_md5``/``data_size`` (decompressed) and ``data_label``.  ``GET {base}/file/{filename}``
+gives a file: through ``<file>.part``, continued by an HTTP ``Range`` request after an
+interruption, renamed once its size and MD5 match.  Standard library only.
 """
 
 from __future__ import annotations
@@ -202,11 +197,9 @@ def local_copy(entry: ArchiveFile, raw_dir: str) -> tuple[str | None, str]:
 
 def download_file(entry: ArchiveFile, raw_dir: str, *, base_url: str = DEFAULT_BASE_URL,
                   timeout: float = 60.0) -> str:
-    """Download one file into ``raw_dir`` through ``<filename>.part`` (continued with an HTTP
-    Range request if it exists), check its size and MD5, rename it.  Returns "resumed" when
-    bytes kept from an earlier attempt were used, else "downloaded".  Raises
-    :class:`ArchiveError` naming the file; a checksum failure removes the ``.part`` file (a
-    resumed one is first retried once from the start)."""
+    """Download one file into ``raw_dir`` through ``<filename>.part``, check size and MD5,
+    rename it.  Returns "resumed" (an earlier part was used) or "downloaded".  Raises
+    :class:`ArchiveError`; a failed check removes the part (a resumed one is retried once)."""
     final = os.path.join(raw_dir, entry.filename)
     part = final + ".part"
     url = file_url(base_url, entry.filename)
@@ -233,8 +226,8 @@ def download_file(entry: ArchiveFile, raw_dir: str, *, base_url: str = DEFAULT_B
 
 
 def _fetch(url: str, part: str, entry: ArchiveFile, *, timeout: float) -> bool:
-    """Bytes of ``url`` into ``part``: appended after the bytes already there when the
-    server answers a Range request with 206 (returns True), else the whole file (False)."""
+    """Bytes of ``url`` into ``part``, appended when the server answers the Range request
+    with 206 (returns True), else the whole file (False)."""
     have = os.path.getsize(part) if os.path.exists(part) else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
@@ -323,12 +316,10 @@ class Outcome:
 def download(selections: Sequence[str], raw_dir: str, *, base_url: str = DEFAULT_BASE_URL,
              timeout: float = 60.0, dry_run: bool = False,
              report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Fetch every file of the selections into ``raw_dir`` (created if needed).
-
-    Files present with the right MD5 are skipped; a file present with another MD5 is left
-    alone and reported (raw files are never overwritten).  A failure of one file does not
-    stop the others.  Returns one :class:`Outcome` per file (``report`` is called with each
-    as it happens)."""
+    """Fetch every file of the selections into ``raw_dir``: present with the right MD5 (of
+    the stored or the decompressed file), skipped; with another MD5, left alone and reported.
+    One failure does not stop the others.  Returns an :class:`Outcome` per file, each also
+    passed to ``report`` as it happens."""
     entries = fetch_file_list(selections, base_url=base_url, timeout=timeout)
     os.makedirs(raw_dir, exist_ok=True)
     outcomes = []

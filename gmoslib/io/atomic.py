@@ -18,8 +18,7 @@ def atomic_output(path: str) -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     prefix = f".{os.path.basename(path)}."
-    # temporary files of an earlier writer of this same path that was killed (SIGKILL leaves
-    # no chance to clean up): only one job writes a given product at a time
+    # left-overs of a killed writer of this path (one job writes a given product at a time)
     for stale in glob.glob(os.path.join(glob.escape(directory),
                                         glob.escape(prefix) + "?" * 8 + ".tmp")):
         with contextlib.suppress(OSError):
@@ -43,9 +42,8 @@ def atomic_output(path: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def scratch_dir_for(path: str) -> Iterator[str]:
-    """A private scratch folder beside the product ``path`` (``.NAME.scratch``), removed on
-    exit.  Left-overs of an earlier job writing the same product that was killed before it
-    could clean up are removed first, so an interrupted run leaves nothing behind once rerun."""
+    """A private scratch folder ``.NAME.scratch`` beside the product ``path``, removed on exit
+    (and on entry: the left-overs of a killed job)."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     scratch = os.path.join(directory, f".{os.path.basename(path)}.scratch")
     shutil.rmtree(scratch, ignore_errors=True)

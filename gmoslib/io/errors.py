@@ -1,9 +1,5 @@
-"""Error types shared by the FITS reader, the descriptors, the recipes and the workflow.
-
-A module of its own, without astropy or numpy, so that the Snakemake process (which only
-reads the manifest and associates calibrations) can catch them without importing the
-pixel-processing stack.
-"""
+"""Errors of the FITS reader, descriptors, recipes and workflow; free of astropy and numpy so
+the Snakemake process can catch them without importing the pixel stack."""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
-"""FITS input/output for raw GMOS files and processed SCI/VAR/DQ products, through astropy.
-
-Raw files (``.fits``, ``.gz``, ``.bz2``, ``.fz``: decompressed with bounds by
-:mod:`gmoslib.io.rawcompress`) are read-only, unnamed ``uint16`` images (``BZERO = 32768``).
-Processed files hold per amplifier (or mosaic) ``SCI``, ``VAR`` (float32) and ``DQ`` (uint16)
-HDUs sharing one ``EXTVER``, each with ``CHECKSUM``/``DATASUM``, written atomically.
+"""FITS reading and writing of raw GMOS files and SCI/VAR/DQ products (layout:
+:mod:`gmoslib.io.frame`; compressed raw files: :mod:`gmoslib.io.rawcompress`).
 
 Headers are parsed by astropy; pixels are a numpy view of the file's bytes (memory-mapped
 when uncompressed), scaled to float32 in one pass (BLANK pixels become NaN, as in astropy).
+Products get CHECKSUM/DATASUM in every HDU and are written atomically.
 """
 
 from __future__ import annotations
@@ -31,20 +28,16 @@ from gmoslib.io.errors import FitsReadError
 from gmoslib.io.frame import Extension, Frame
 
 BLOCK = 2880
-#: Name endings of compressed files (decompressed with bounds: gmoslib.io.rawcompress).
 _COMPRESSED = (".gz", ".bz2", ".fz")
-#: Comment of the CHECKSUM/DATASUM cards: a fixed text (astropy's default holds the time of
-#: writing, which would make two runs' products differ).
+#: Comment of the CHECKSUM/DATASUM cards: fixed (astropy's default holds the time of writing).
 _CHECKSUM_COMMENT = "HDU checksum (FITS checksum convention)"
 
 
-#: SHA-256 of files whose bytes this process has already read, keyed by (path, size,
-#: mtime_ns, inode): a raw file read by :func:`read_raw` is not read again for provenance.
+#: SHA-256 of files already read by this process, keyed by (path, size, mtime_ns, inode).
 _SHA256_SEEN: dict[tuple, str] = {}
 #: The decompressed bytes of the last compressed file read, keyed as _SHA256_SEEN.
 _DECOMPRESSED: dict[tuple, bytes] = {}
-#: The last scan (:func:`_scan`: bytes and HDUs), keyed as _SHA256_SEEN, for the pixel
-#: statistics that follow reading a file's headers (:func:`nonfinite_counts`, ...).
+#: The last :func:`_scan` (bytes and HDUs), for the pixel statistics that follow a header read.
 _LAST_SCAN: dict[tuple, tuple] = {}
 
 
@@ -53,8 +46,7 @@ def _file_key(path: str, st: os.stat_result) -> tuple:
 
 
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (streamed; remembered from an earlier read of the same,
-    unchanged file in this process)."""
+    """SHA-256 of a file's bytes (remembered from an earlier read of the unchanged file)."""
     key = _file_key(path, os.stat(path))
     if key in _SHA256_SEEN:
         return _SHA256_SEEN[key]
@@ -66,10 +58,9 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 
 def remember_sha256(known: Mapping[str, Sequence]) -> list[str]:
-    """Remember the SHA-256 of files from an earlier reading, the manifest's ``{path: (sha256,
-    size_bytes, mtime_ns, inode)}``, for every file still as it was (a copy made by ``cp -p``
-    or ``rsync -a`` keeps the time but has a new inode), so that reading it does not hash it
-    again.  Returns the paths that changed or are missing (hashed when read, as usual)."""
+    """Remember the manifest's ``{path: (sha256, size_bytes, mtime_ns, inode)}`` for every
+    file still as it was (``cp -p`` keeps the time, not the inode), so it is not hashed again.
+    Returns the paths that changed or are missing."""
     stale = []
     for path, (digest, *stamp) in known.items():
         try:
@@ -90,17 +81,15 @@ def date_obs_from_mjd(mjd: float) -> str:
 
 
 def add_date_obs(header: Header) -> None:
-    """Give a header that has ``MJD-OBS`` but no ``DATE-OBS`` the ``DATE-OBS`` card
-    astropy's WCS reads (else its 'datfix' sets it and warns)."""
+    """Add ``DATE-OBS`` from ``MJD-OBS`` when missing (else astropy's WCS 'datfix' warns)."""
     if "DATE-OBS" not in header and header.get("MJD-OBS") is not None:
         header["DATE-OBS"] = (date_obs_from_mjd(header["MJD-OBS"]),
                               "UTC start of the exposure (from MJD-OBS)")
 
 
 def _read_bytes(path: str, key: tuple):
-    """The file's (decompressed) bytes: a read-only memory map of an uncompressed file (no
-    copy; pages come from the page cache), else the decompressed bytes (kept for the next
-    read of the same unchanged file, ``key`` of :func:`_file_key`)."""
+    """A read-only memory map of an uncompressed file, else its decompressed bytes (kept for
+    the next read of the same file, ``key`` of :func:`_file_key`)."""
     lower = path.lower()
     if not lower.endswith(_COMPRESSED):
         try:
@@ -123,14 +112,12 @@ def _read_bytes(path: str, key: tuple):
 
 def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
           reuse: bool = False):
-    """(file bytes, [(header, data offset) of every HDU]) of a FITS file, headers parsed by
-    astropy (:meth:`astropy.io.fits.Header.fromstring`: fits.open's own bookkeeping costs
-    5x more per raw file), pixels not read.  A header without END or data cut short raise
-    FitsReadError (with ``check_size`` False the HDUs whose headers are complete are
-    returned); bytes after the last HDU that do not start an extension are ignored, as
-    astropy does.  ``hash_bytes``: take an uncompressed file's SHA-256 while its bytes are at
-    hand (:func:`file_sha256`); ``reuse``: the last scan of the same unchanged file (its
-    headers must not be modified)."""
+    """(file bytes, [(header, data offset) of every HDU]), pixels not read; headers by
+    ``Header.fromstring`` (fits.open costs 5x more per raw file).  A header without END or
+    data cut short raise FitsReadError, unless ``check_size`` is False (complete HDUs are
+    returned); trailing bytes that start no extension are ignored, as by astropy.
+    ``hash_bytes``: record an uncompressed file's SHA-256 (:func:`file_sha256`); ``reuse``:
+    return the last scan of the unchanged file (its headers must not be modified)."""
     if not os.path.exists(path):
         raise FitsReadError(f"{path}: file does not exist")
     st = os.stat(path)
@@ -146,8 +133,7 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
         raise FitsReadError(f"{path}: not a readable FITS file (no SIMPLE card)")
     n, pos, end_card = len(data), 0, b"END" + b" " * 77
     hdus: list[tuple[Header, int]] = []
-    # Each header ends with an END card at a multiple of 80 bytes; its data follow from the
-    # next 2880-byte block (astropy's Header.fromstring parses the cards).
+    # A header ends with an END card at a multiple of 80 bytes; data start at the next block.
     while pos < n and (not hdus or bytes(data[pos:pos + 8]) == b"XTENSION"):
         end = data.find(end_card, pos)
         while end >= 0 and (end - pos) % 80:
@@ -182,12 +168,8 @@ def _scan(path: str, *, check_size: bool = True, hash_bytes: bool = False,
 
 
 def read_headers(path: str, *, check_size: bool = True) -> tuple[Header, list[Header]]:
-    """Primary header and the image-extension headers, without reading pixel data.
-
-    With ``check_size`` the file length is compared with what the headers declare, so a
-    truncated file is reported here rather than when its pixels are first used.  Of a
-    processed file, only the SCI headers (one per amplifier: VAR and DQ carry no geometry).
-    """
+    """Primary header and image-extension headers (of a product, SCI only), pixels not read.
+    ``check_size``: a file shorter than its headers declare raises FitsReadError here."""
     _, hdus = _scan(path, check_size=check_size)
     exts = [h for k, (h, _) in enumerate(hdus)
             if k and str(h.get("XTENSION", "")).strip() == "IMAGE"]
@@ -200,9 +182,9 @@ _BITPIX_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f
 
 
 def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
-    """(data offset in bytes, header, stored array) of every image extension: a read-only
-    view of the file's bytes (big-endian, BZERO/BSCALE not applied).  Table extensions are
-    not images (skipped); an image extension that is not 2-D raises FitsReadError."""
+    """(data offset in bytes, header, stored (ny, nx) array) of every image extension: a
+    read-only big-endian view, BZERO/BSCALE not applied.  Tables are skipped; an image
+    that is not 2-D raises FitsReadError."""
     out = []
     for k, (h, offset) in enumerate(hdus):
         if k == 0 or str(h.get("XTENSION", "")).strip() != "IMAGE":
@@ -214,7 +196,7 @@ def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
             raise FitsReadError(f"{path}: extension {k} is a {naxis}-D image (NAXIS = "
                                 f"{naxis}): GMOS images are 2-D")
         try:
-            float(h.get("BZERO", 0.0)), float(h.get("BSCALE", 1.0))  # (numbers, checked here)
+            _zero_scale(h)  # (numbers: checked here)
             ny, nx = int(h["NAXIS2"]), int(h["NAXIS1"])
             stored = np.frombuffer(data, dtype=_BITPIX_DTYPES[int(h["BITPIX"])],
                                    count=ny * nx, offset=offset).reshape(ny, nx)
@@ -225,11 +207,14 @@ def _images(path: str, data, hdus) -> list[tuple[int, Header, np.ndarray]]:
     return out
 
 
+def _zero_scale(header: Header) -> tuple[float, float]:
+    """(BZERO, BSCALE) of an image: physical value = stored * BSCALE + BZERO."""
+    return float(header.get("BZERO", 0.0)), float(header.get("BSCALE", 1.0))
+
+
 def _scaled_float32(stored: np.ndarray, header: Header) -> np.ndarray:
-    """Physical values (stored * BSCALE + BZERO) of an image as float32 (one pass); stored
-    integers equal to BLANK become NaN, as astropy reads them."""
-    bzero = float(header.get("BZERO", 0.0))
-    bscale = float(header.get("BSCALE", 1.0))
+    """Physical values of an image as float32 (one pass); stored BLANK becomes NaN."""
+    bzero, bscale = _zero_scale(header)
     if bscale == 1.0:
         out = np.add(stored, np.float32(bzero), dtype=np.float32)
     else:
@@ -247,12 +232,10 @@ def nonfinite_counts(path: str) -> list[int]:
 
 
 def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
-    """Fraction of raw pixels at or above the saturation level, over every image extension.
+    """Fraction of raw pixels at or above saturation, on every ``stride``-th row and column.
 
-    sections : the data section (:class:`~gmoslib.instrument.sections.Section`) of each image
-    extension;
-    levels : saturation level of each extension (ADU, raw values with the bias level in);
-    only every ``stride``-th row and column is looked at (a deterministic sample).
+    sections : data section (:class:`~gmoslib.instrument.sections.Section`) of each extension
+    levels : saturation level of each extension (ADU, raw values with the bias level in)
     """
     data, hdus = _scan(path, reuse=True)
     images = _images(path, data, hdus)
@@ -260,7 +243,8 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
     try:
         for (_, h, stored), sec, level in zip(images, sections, levels, strict=True):
             sample = stored[sec.slice][::stride, ::stride]
-            physical = sample * float(h.get("BSCALE", 1.0)) + float(h.get("BZERO", 0.0))
+            bzero, bscale = _zero_scale(h)
+            physical = sample * bscale + bzero
             n_sat += int(np.count_nonzero(physical >= level))
             n_all += sample.size
     except (ValueError, TypeError, KeyError) as exc:
@@ -271,10 +255,9 @@ def saturated_fraction(path: str, sections, levels, stride: int = 4) -> float:
 def read_raw(path: str, *, scaled: bool = True) -> Frame:
     """A raw GMOS file as a :class:`Frame`: sci = raw counts as float32 (ADU), no VAR/DQ.
 
-    With ``scaled=False`` sci is the stored integer array, read-only (GMOS: big-endian int16,
-    ADU = stored * BSCALE + BZERO), for a caller that scales only the pixels it uses; stored
-    floating-point pixels are scaled either way.  An uncompressed file's bytes are hashed for
-    provenance (:func:`file_sha256`) while they are in memory.
+    ``scaled=False``: sci is the stored read-only integer array (big-endian int16, ADU =
+    stored * BSCALE + BZERO; floating-point data are scaled anyway).  The bytes are hashed
+    for provenance (:func:`file_sha256`) while in memory.
     """
     data, hdus = _scan(path, hash_bytes=True)
     exts = []
@@ -292,8 +275,8 @@ def read_raw(path: str, *, scaled: bool = True) -> Frame:
 
 
 def read_frame(path: str) -> Frame:
-    """A processed SCI/VAR/DQ file written by :func:`write_frame` (native byte order: SCI and
-    VAR float32, DQ uint16); its bytes are hashed while in memory, as by :func:`read_raw`."""
+    """A product of :func:`write_frame` (native SCI, VAR float32, DQ uint16), hashed as by
+    :func:`read_raw`."""
     data, hdus = _scan(path, hash_bytes=True)
     by_ver: dict[int, dict] = {}
     for _, h, stored in _images(path, data, hdus):
@@ -319,8 +302,7 @@ def read_frame(path: str) -> Frame:
 
 def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
     """A DQ plane as native uint16: stored unsigned (BZERO 32768) or as small integers."""
-    bzero = float(header.get("BZERO", 0.0))
-    bscale = float(header.get("BSCALE", 1.0))
+    bzero, bscale = _zero_scale(header)
     if stored.dtype.kind in "iu" and stored.itemsize == 2 and bscale == 1.0 and bzero == 32768:
         # stored = value - 32768: flip the top bit
         return np.bitwise_xor(stored.view(">u2"), np.uint16(0x8000), dtype=np.uint16)
@@ -337,7 +319,7 @@ _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAX
 
 
 def _clean(header) -> Header:
-    """A copy of a header without the cards that describe an HDU's data layout."""
+    """A copy of a header without the :data:`_STRUCTURAL` cards."""
     h = Header(header, copy=True)
     for key in _STRUCTURAL:
         h.remove(key, ignore_missing=True, remove_all=True)
@@ -345,8 +327,7 @@ def _clean(header) -> Header:
 
 
 def _variance_unit(unit, ext: int) -> str | None:
-    """BUNIT of a VAR HDU: the square of the SCI unit as astropy.units writes it
-    ('electron' -> 'electron2', 'adu' -> 'adu2'); None for a unitless SCI."""
+    """VAR BUNIT: the SCI unit squared as astropy.units writes it ('adu2'); None if unitless."""
     if not unit:
         return None
     if not re.fullmatch(r"[A-Za-z]+", str(unit)):
@@ -362,9 +343,8 @@ def _full(plane, dtype, shape) -> np.ndarray:
 
 
 def frame_hdus(frame: Frame) -> fits.HDUList:
-    """The HDUs of a processed file: the PHU, then SCI, VAR and DQ per extension with
-    EXTVER = 1..N (SCI and VAR float32, DQ uint16: astropy stores it with BZERO 32768),
-    each with CHECKSUM/DATASUM."""
+    """PHU, then SCI, VAR (float32) and DQ (uint16, stored with BZERO 32768) per extension,
+    EXTVER = 1..N, each with CHECKSUM/DATASUM."""
     hdus = [fits.PrimaryHDU(header=_clean(frame.phu))]
     for i, ext in enumerate(frame.exts, start=1):
         hdr = _clean(ext.header)
@@ -378,7 +358,7 @@ def frame_hdus(frame: Frame) -> fits.HDUList:
             unit = _variance_unit(hdr.get("BUNIT"), i)
             if unit:
                 var.header["BUNIT"] = unit
-            # astropy's CCDData.read(..., hdu_uncertainty="VAR") reads the type here
+            # read by astropy's CCDData.read(..., hdu_uncertainty="VAR")
             var.header["UTYPE"] = ("VarianceUncertainty", "astropy.nddata uncertainty class")
             hdus.append(var)
         if ext.dq is not None:
@@ -390,9 +370,8 @@ def frame_hdus(frame: Frame) -> fits.HDUList:
 
 
 def write_frame(path: str, frame: Frame) -> None:
-    """Write a processed frame atomically (temp file + fsync + rename), with CHECKSUM and
-    DATASUM in every HDU.  The HDUs are made (and their cards checked) before the file is
-    opened; a value that cannot be written raises and leaves no file behind."""
+    """Write a product atomically (:func:`frame_hdus`); a card that cannot be written raises
+    before the file is opened, leaving no file behind."""
     hdul = frame_hdus(frame)
     with atomic_output(path) as tmp:
         hdul.writeto(tmp, overwrite=True, output_verify="exception")

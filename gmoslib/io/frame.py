@@ -1,8 +1,6 @@
-"""In-memory model of a GMOS frame: a primary header plus extensions.
-
-Raw files hold one unnamed ``uint16`` image extension per amplifier.  Processed files hold, for
-each amplifier (or for the single mosaic), three HDUs ``SCI`` (float32), ``VAR`` (float32) and
-``DQ`` (uint16) that share one ``EXTVER``.  In memory each such set is an :class:`Extension`.
+"""A GMOS frame in memory: a primary header and one :class:`Extension` per amplifier (raw:
+one unnamed ``uint16`` image each) or mosaic (products: SCI, VAR float32 and DQ uint16 HDUs
+sharing one ``EXTVER``).
 """
 
 from __future__ import annotations
@@ -24,11 +22,9 @@ def _empty_header() -> Header:
 
 @runtime_checkable
 class LazyPlane(Protocol):
-    """A (ny, nx) plane computed where it is read, row block by row block: ``np.asarray``
-    gives its values, ``rows(y0, y1)`` the plane of rows y0:y1 (still lazy).  An
-    :class:`Extension` may hold one as sci or dq (a prepared bias's overscan-corrected raw
-    integers, :class:`gmoslib.calibration.overscan.RowLevelImage`; a DQ constant along rows,
-    :class:`gmoslib.calibration.prepare.RowPlane`); a stacking reader may return one."""
+    """A (ny, nx) plane computed when read: ``np.asarray`` gives its values, ``rows(y0, y1)``
+    rows y0:y1 (still lazy).  E.g. :class:`gmoslib.calibration.overscan.RowLevelImage` (sci),
+    :class:`gmoslib.calibration.prepare.RowPlane` (dq)."""
 
     shape: tuple[int, int]
     dtype: np.dtype
@@ -47,9 +43,8 @@ class Extension:
     var : (ny, nx) float32 or None -- variance, in the square of sci's unit
     dq : (ny, nx) uint16 or None -- data-quality bits (:mod:`gmoslib.io.dq`); or a LazyPlane
     header : the extension header (an astropy ``fits.Header``: geometry, per-amp keywords)
-    source : (file path, byte offset) of sci's pixels as stored in an uncompressed file,
-        when sci is exactly them (raw integers from ``read_raw(scaled=False)``), so that
-        rows can be read again from the file instead of being kept; else None
+    source : (file path, byte offset) of sci's pixels in an uncompressed file when sci is
+        exactly them (``read_raw(scaled=False)``), so rows can be read again; else None
     """
 
     sci: np.ndarray

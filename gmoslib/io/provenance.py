@@ -1,8 +1,6 @@
-"""Provenance written into every product's primary header, and read back.
-
-Each processing step appends ``HISTORY`` cards of the form ``gmos-snake <version> <step>
-<json parameters>`` and ``GMSIN`` cards naming its input files with their SHA-256.  Only header
-cards are written: the data arrays never carry timestamps, so reruns are byte-identical.
+"""Provenance in every product's PHU: per step, ``HISTORY`` cards ``gmos-snake <version> <step>
+<json parameters>`` and one per input file with its SHA-256.  No timestamps: reruns are
+byte-identical.
 """
 
 from __future__ import annotations
@@ -38,10 +36,7 @@ def git_commit() -> str | None:
 
 
 def add_provenance(phu: Header, step: str, params: dict, inputs: list[tuple[str, str]]):
-    """Record one step in ``phu`` (modified in place).
-
-    inputs : (file name, sha256 hex) pairs.  params : JSON-serialisable step parameters.
-    """
+    """Record one step in ``phu`` (in place).  inputs : (file name, sha256 hex) pairs."""
     phu["GMSVER"] = (__version__, f"{SOFTWARE} software version")
     commit = git_commit()
     if commit:
@@ -57,9 +52,8 @@ def read_provenance(phu: Header) -> list[str]:
     """The provenance lines written by :func:`add_provenance`, oldest first."""
     entries: list[str] = []
     last = ""  # the previous card of the current entry ("" = no entry open)
-    # astropy splits a long HISTORY text over several 72-character cards: glue them back.  A
-    # card read from a file loses its trailing blank, so a 71-character card is a full card
-    # that ended with a space (JSON's ", " and ": " make that common): put the space back.
+    # astropy splits a long HISTORY over 72-character cards: glue them back.  A card read from
+    # a file loses its trailing blank: a 71-character card ended with a space (put it back).
     for card in phu.get("HISTORY", []):
         text = str(card)
         if text.startswith(HISTORY_PREFIX):

@@ -1,13 +1,9 @@
-"""Compressed raw files, decompressed with bounds: gzip and bzip2 streams, fpack tiles.
+"""Compressed raw files decompressed with bounds (a 1.6 KB ``.bz2`` can expand to gigabytes).
 
-A gzip/bzip2 stream is decompressed one HDU at a time, no further than its headers declare
-(BITPIX x NAXISn, PCOUNT, GCOUNT).  A file declaring more than :data:`MAX_DECOMPRESSED_BYTES`,
-or going on past its last HDU by more than the HDUs' size plus :data:`MAX_TRAILING_BYTES`, is
-refused (:class:`~gmoslib.io.errors.FitsReadError`): a 1.6 KB ``.bz2`` can expand to gigabytes.
-Trailing bytes are read (and dropped) to the end, so that a damaged stream fails its CRC check.
-
-``.fits.fz`` files (fpack: tile-compressed images, the Gemini archive's format) are read with
-astropy after the same size check, and turned back into plain image HDUs.
+gzip/bzip2: one HDU at a time, no further than its headers declare; a file declaring more
+than :data:`MAX_DECOMPRESSED_BYTES`, or with more than :data:`MAX_TRAILING_BYTES` (plus the
+HDUs' size) after its last HDU, raises FitsReadError.  ``.fits.fz`` (fpack, the Gemini
+archive's format): read by astropy after the same size check, as plain image HDUs.
 """
 
 from __future__ import annotations
@@ -29,9 +25,8 @@ _CHUNK = 1 << 20
 
 
 def _structure(raw: bytes) -> dict:
-    """The structural keywords of a header still being decompressed (XTENSION, BITPIX,
-    NAXISn, PCOUNT, GCOUNT; numbers as int or float), read from its cards without parsing
-    the rest: the size of the data that follow is known before they are decompressed."""
+    """XTENSION, BITPIX, NAXISn, PCOUNT, GCOUNT (numbers as int or float) of a raw header's
+    cards, other cards not parsed: the data size before the data are decompressed."""
     out: dict = {}
     for i in range(0, len(raw), 80):
         key = raw[i:i + 8].rstrip().decode("ascii", "replace")
@@ -72,9 +67,8 @@ def _too_big(path: str, declared: int) -> FitsReadError:
 
 
 def read_stream(path: str, stream) -> memoryview:
-    """The FITS bytes of an open decompressing stream (gzip/bz2), HDU by HDU, bounded by
-    what the headers declare; a read-only view.  Truncated data are returned as they are
-    (the caller reports the truncation)."""
+    """The FITS bytes (read-only) of an open gzip/bz2 stream, bounded by what the headers
+    declare; truncated data are returned as they are (the caller reports them)."""
     out = bytearray()
     declared = 0
     first = True
@@ -120,8 +114,8 @@ def read_stream(path: str, stream) -> memoryview:
 
 
 def _drain(path: str, stream, already: int, limit: int) -> None:
-    """Read (and drop) a stream's bytes after the last HDU to its end, so that a damaged
-    stream fails its CRC check, refusing more than ``limit`` bytes."""
+    """Read and drop the bytes after the last HDU (a damaged stream fails its CRC check),
+    refusing more than ``limit`` bytes."""
     seen = already
     while chunk := stream.read(_CHUNK):
         seen += len(chunk)
@@ -147,9 +141,8 @@ def read_compressed(path: str) -> memoryview:
 
 
 def read_fpack(path: str) -> bytes:
-    """The FITS bytes of a .fits.fz file with every tile-compressed image decompressed into a
-    plain image HDU (16-bit unsigned values stored as int16 with BZERO = 32768, as in raw
-    GMOS files); other HDUs unchanged."""
+    """The FITS bytes of a .fits.fz file, tile-compressed images as plain image HDUs (uint16
+    stored as int16 + BZERO 32768, as in raw GMOS files); other HDUs unchanged."""
     import warnings
 
     from astropy.io import fits
@@ -161,7 +154,6 @@ def read_fpack(path: str) -> bytes:
                 declared = sum(data_bytes(h.header) for h in hdul)
                 if declared > MAX_DECOMPRESSED_BYTES:
                     raise _too_big(path, declared)
-                # (physical values: astropy stores uint16 back as int16 + BZERO 32768)
                 out = [fits.PrimaryHDU(data=hdul[0].data, header=hdul[0].header.copy())]
                 for h in hdul[1:]:
                     if isinstance(h, fits.CompImageHDU):
@@ -172,8 +164,7 @@ def read_fpack(path: str) -> bytes:
                 fits.HDUList(out).writeto(buf, output_verify="silentfix")
     except FitsReadError:
         raise
-    except Exception as exc:  # noqa: BLE001 -- astropy's tile decoder raises its own types
-        # (CfitsioException for a damaged tile, OSError, ValueError, ...): all mean the same
+    except Exception as exc:  # noqa: BLE001 -- astropy's tile decoder: CfitsioException, ...
         raise FitsReadError(f"{path}: not a readable fpack (.fits.fz) file "
                             f"({type(exc).__name__}: {exc})") from exc
     return buf.getvalue()

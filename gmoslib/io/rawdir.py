@@ -1,10 +1,6 @@
-"""The entries of a raw directory, each with the one outcome the manifest gives it.
-
-Every entry named like a FITS file (``*.fits``, ``*.fits.gz``, ``*.fits.bz2``, ``*.fits.fz``,
-variants ``.fit``, ``.fts``, other compressions, in any case) gets one manifest row: read, or
-set aside with a reason found without reading it when it is not a regular file (reading a
-named pipe or a device blocks or never ends).  The manifest rule's input is exactly the
-entries :func:`entry_problem` passes, so nothing set aside can fail Snakemake later.
+"""The FITS-like entries of a raw directory, each one manifest row: read, or set aside with a
+reason found without reading it (reading a pipe or a device may never end).  The manifest
+rule's input is exactly the entries :func:`entry_problem` passes.
 """
 
 from __future__ import annotations
@@ -38,9 +34,8 @@ _KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe (FIFO)",
 
 
 def entry_problem(path: str) -> str:
-    """'' when path is a regular file that can be opened for reading, else why it is set
-    aside (one line, naming no path: the manifest row has it).  Follows symbolic links; the
-    file is opened but not read."""
+    """'' for a regular file (links followed) that opens for reading, not read; else why it
+    is set aside (one line, no path)."""
     name = os.path.basename(path)
     lower = name.lower()
     if lower.endswith(".part"):
@@ -83,16 +78,15 @@ def entry_problem(path: str) -> str:
 
 
 def workflow_inputs(raw_dir: str) -> list[str]:
-    """The entries the manifest reads (regular, readable files): the manifest rule's input.
-    [] when raw_dir is not a folder (the manifest rule reports it)."""
+    """The manifest rule's input: the readable regular files ([] when raw_dir is no folder)."""
     if not os.path.isdir(raw_dir):
         return []
     return [p for p in list_entries(raw_dir) if not entry_problem(p)]
 
 
 def listing_signature(raw_dir: str) -> str:
-    """Names and outcomes of every FITS-like entry (a manifest rule parameter: adding or
-    removing any entry, even one that is set aside, remakes the manifest)."""
+    """Names and outcomes of every FITS-like entry: a manifest rule parameter, so adding or
+    removing any entry remakes the manifest."""
     if not os.path.isdir(raw_dir):
         return ""
     from gmoslib.io.names import printable

@@ -1,10 +1,5 @@
-"""PNG previews of raw frames and products: zscale grey levels, DQ-masked pixels in colour.
-
-:func:`detector_plane` tiles a frame's data sections (no overscan) by ``DETSEC`` and
-``CCDSUM``, unrotated, the CCD gaps as masked columns; :func:`downsample` block-averages an
-image and its mask to a width; :func:`render_rgb` maps it to RGB by zscale
-(:func:`zscale_limits`); :func:`write_preview` draws it with Pillow as a palette PNG with a
-title and a colour bar, atomically.
+"""PNG previews of raw frames and products: data sections tiled by ``DETSEC`` (CCD gaps
+masked), block-averaged, zscale grey levels, DQ-masked pixels in colour, a colour bar.
 """
 
 from __future__ import annotations
@@ -30,8 +25,8 @@ MAX_WIDTH = 640  # PNG pixels: a report picture stays under 300 kB
 
 
 def ccd_gap(detid: str | None) -> int:
-    """Gap (unbinned pixels) between neighbouring CCDs of a detector, from the mosaic
-    geometry (CCD1's offset from CCD2 minus a CCD width); :data:`DEFAULT_GAP` if unknown."""
+    """Gap between CCDs (unbinned pixels): CCD1's mosaic offset minus a CCD width;
+    :data:`DEFAULT_GAP` for an unknown detector."""
     try:
         g = geometry.geometry(str(detid))
     except KeyError:
@@ -43,13 +38,11 @@ def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
                    ccd_width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Tile extensions into one (ny, nx) float32 image and a bool mask (True = masked).
 
-    exts : extensions whose headers have ``DETSEC`` (unbinned, 1-based), ``CCDSUM`` and
-        optionally ``DATASEC`` (the part of the array holding data; default: all of it).
-        ``sci`` in any unit (ADU or electrons); ``dq`` (optional) is masked by
-        :data:`MASK_BITS`.
-    gap : unbinned columns inserted between CCDs, left masked.
-    ccd_width : unbinned width of one CCD in ``DETSEC`` (default 2048, every GMOS CCD).
-    Pixels that no extension covers are masked.  Binning is that of the first extension.
+    exts : headers with ``DETSEC`` (unbinned, 1-based), ``CCDSUM``, optional ``DATASEC``
+        (default: the whole array); sci in any unit; dq (optional) masked by :data:`MASK_BITS`
+    gap : unbinned columns inserted between CCDs, masked
+    ccd_width : unbinned width of one CCD (default 2048, every GMOS CCD)
+    Pixels no extension covers are masked; the binning is the first extension's.
     """
     if not exts:
         raise ValueError("detector_plane: no extensions")
@@ -87,9 +80,8 @@ def detector_plane(exts: Sequence[Extension], *, gap: int = DEFAULT_GAP,
 
 
 def frame_image(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
-    """(image, mask) of a frame: a single-extension frame (a mosaic or a stack) as it is,
-    with its DQ; a multi-extension frame tiled by :func:`detector_plane` with the detector's
-    CCD gap."""
+    """(image, mask) of a frame: one extension (mosaic, stack) as it is, several tiled by
+    :func:`detector_plane`."""
     if len(frame.exts) == 1:
         e = frame.exts[0]
         mask = np.zeros(e.sci.shape, bool) if e.dq is None else (e.dq & MASK_BITS) != 0
@@ -99,10 +91,9 @@ def frame_image(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
                max_width: int = MAX_WIDTH) -> tuple[np.ndarray, np.ndarray, int]:
-    """Block-average ``image`` (ny, nx) by the smallest integer factor f making it at most
-    ``max_width`` wide (same factor in y).  Masked and non-finite pixels are left out of
-    the means; a block is masked when at least half of its pixels are.
-    Returns (image, mask, f)."""
+    """(image, mask, f): ``image`` (ny, nx) block-averaged f x f, f the smallest making it at
+    most ``max_width`` wide, without masked or non-finite pixels; a block is masked when at
+    least half of its pixels are."""
     image = np.asarray(image, dtype=np.float32)
     mask = np.zeros(image.shape, bool) if mask is None else np.asarray(mask, bool)
     if image.ndim != 2 or mask.shape != image.shape:
@@ -111,8 +102,7 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
     bad = mask | ~np.isfinite(image)
     f = max(1, int(math.ceil(image.shape[1] / max_width)))
     ny, nx = image.shape
-    # sums of the f x f blocks (the last row/column of blocks may be partial) as f*f strided
-    # slices, without padded copies of the image
+    # block sums (the last blocks may be partial) from f*f strided slices, no padded copy
     total = np.zeros((-(-ny // f), -(-nx // f)), np.float32)
     good = np.zeros(total.shape, np.float32)
     for i in range(f):
@@ -127,9 +117,8 @@ def downsample(image: np.ndarray, mask: np.ndarray | None = None, *,
 
 
 def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
-    """(vmin, vmax) for display by IRAF's zscale rule (astropy's ZScaleInterval, default
-    settings) over the unmasked, finite pixels; the sample's range when the rule finds no
-    range, (0, 1) without a usable pixel."""
+    """(vmin, vmax) by IRAF's zscale (astropy's ZScaleInterval) over the unmasked finite
+    pixels; their range if zscale finds none, (0, 1) without a usable pixel."""
     from astropy.visualization import ZScaleInterval
 
     values = np.asarray(image, np.float64)
@@ -150,9 +139,8 @@ def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
 def render_rgb(image: np.ndarray, mask: np.ndarray | None = None, *,
                limits: tuple[float, float] | None = None,
                mask_color=MASK_COLOR) -> np.ndarray:
-    """RGB float array (ny, nx, 3) in [0, 1]: grey = clip((v - vmin) / (vmax - vmin)) with
-    (vmin, vmax) from :func:`zscale_limits` unless given; masked pixels get ``mask_color``.
-    Row 0 is the image's row 0 (display with origin='lower')."""
+    """(ny, nx, 3) float RGB in [0, 1]: grey = clip((v - vmin) / (vmax - vmin)), limits by
+    :func:`zscale_limits` unless given, masked pixels ``mask_color``; row 0 = image row 0."""
     image = np.asarray(image, dtype=np.float64)
     mask = np.zeros(image.shape, bool) if mask is None else np.asarray(mask, bool)
     mask = mask | ~np.isfinite(image)
@@ -180,8 +168,7 @@ def _font(size: int):
 
 
 def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
-    """Round values between vmin and vmax (> vmin) for the colour bar (1, 2 or 5 x 10^k
-    apart)."""
+    """Colour-bar ticks between vmin and vmax (> vmin), 1, 2 or 5 x 10^k apart."""
     raw = (vmax - vmin) / n
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
@@ -191,10 +178,9 @@ def _ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
 
 def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, *,
                   title: str = "", unit: str = "", max_width: int = MAX_WIDTH) -> dict:
-    """Draw ``image`` (downsampled to at most ``max_width`` pixels wide, row 0 at the bottom)
-    in zscale grey levels, masked pixels in :data:`MASK_COLOR`, with a title and a colour bar
-    labelled ``unit``, into the palette PNG ``path`` (atomically).  Returns vmin, vmax, the
-    downsampling factor, the shape drawn and the masked fraction."""
+    """Draw ``image`` (:func:`downsample`, row 0 at the bottom) in zscale greys, masked pixels
+    in :data:`MASK_COLOR`, with a title and a colour bar in ``unit``, into the palette PNG
+    ``path`` (atomically).  Returns vmin, vmax, factor, shape drawn, masked fraction."""
     from PIL import Image, ImageDraw
 
     from gmoslib.io.fitsio import atomic_output
@@ -239,9 +225,8 @@ def write_preview(path: str, image: np.ndarray, mask: np.ndarray | None = None, 
 
 def preview_frame(frame: Frame, png_path: str, *, title: str | None = None,
                   unit: str | None = None, max_width: int = MAX_WIDTH) -> dict:
-    """PNG preview of a frame in memory: a raw frame's amplifiers (data sections) or a
-    product's extensions tiled by DETSEC, or a single-extension mosaic or stack as it is.
-    The colour bar's unit is ``unit``, else the first extension's BUNIT."""
+    """PNG preview of a frame in memory (:func:`frame_image`); ``unit`` defaults to the
+    first extension's BUNIT."""
     try:
         image, mask = frame_image(frame)
     except (ValueError, KeyError) as exc:
@@ -256,8 +241,7 @@ def preview_frame(frame: Frame, png_path: str, *, title: str | None = None,
 
 def preview_file(fits_path: str, png_path: str, *, title: str | None = None,
                  max_width: int = MAX_WIDTH) -> dict:
-    """PNG preview of a raw GMOS file (tiled amplifiers, data sections only) or of a
-    processed SCI/VAR/DQ product (tiled by DETSEC when it has several extensions)."""
+    """PNG preview of a raw GMOS file or a SCI/VAR/DQ product (:func:`preview_frame`)."""
     from gmoslib.io.fitsio import read_frame, read_headers, read_raw
 
     _, headers = read_headers(fits_path)

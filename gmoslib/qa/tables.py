@@ -1,9 +1,6 @@
-"""Quality-assessment numbers of calibrated frames and stacks.
-
-Per frame (a calibrated mosaic, electrons): sky background and noise, seeing FWHM, sources,
-DQ-masked pixels, joined with what stacking recorded for it (alignment, exposure-time scale,
-background offset, cosmic rays).  Per stack: the same numbers measured on the stack, the input
-values the clipping rejected, and summaries of the alignment.
+"""QA tables: per calibrated mosaic (electrons), sky background and noise, seeing, sources,
+masked pixels and what stacking recorded (alignment, scale, offset, cosmic rays); per stack,
+the same measured on it, the clipping's rejections and alignment summaries.
 """
 
 from __future__ import annotations
@@ -34,10 +31,9 @@ STACK_COLUMNS = ("stack", "n_frames", "exptime", "background", "noise", "seeing_
 def sky_statistics(sci: np.ndarray, dq: np.ndarray | None = None, *, stride: int = 2,
                    nsigma: float = 3.0, iterations: int = 5,
                    max_samples: int = 250_000) -> tuple[float, float]:
-    """(background, noise) of an image, in sci's unit: median and robust standard deviation
-    (1.4826 x MAD) of the pixels without :data:`MASKED_BITS`, clipped at ``nsigma`` (stars
-    and cosmic rays drop out), on every ``stride``-th row and column or a larger stride
-    keeping about ``max_samples`` pixels (noise known to ~0.2 %).  NaN, NaN without a pixel."""
+    """(background, noise) in sci's unit: median and 1.4826 x MAD of the pixels without
+    :data:`MASKED_BITS`, clipped at ``nsigma``, on every ``stride``-th row and column (larger
+    to keep ~``max_samples`` pixels: noise to ~0.2 %).  (NaN, NaN) without a pixel."""
     sci = np.asarray(sci)
     stride = max(int(stride), int(np.ceil(np.sqrt(sci.size / max_samples))))
     s = sci[::stride, ::stride].astype(np.float64)
@@ -61,9 +57,8 @@ def count_masked(dq: np.ndarray | None) -> int:
 
 def image_qa(sci: np.ndarray, dq: np.ndarray | None, n_sources: int | None,
              seeing_fwhm: float | None) -> dict:
-    """Image numbers of one calibrated frame or stack (sci in electrons): background,
-    noise (electrons), seeing FWHM (arcsec, NaN if unknown), number of sources (NaN if
-    unknown), masked pixels."""
+    """:func:`frame_qa_record` (sci in electrons) plus seeing FWHM (arcsec) and number of
+    sources, NaN when unknown."""
     return {**frame_qa_record(sci, dq),
             "seeing_fwhm": float("nan") if seeing_fwhm is None else float(seeing_fwhm),
             "n_sources": float("nan") if n_sources is None else int(n_sources)}
@@ -74,19 +69,16 @@ IMAGE_QA_KEYS = ("background", "noise", "n_masked")
 
 
 def frame_qa_record(sci: np.ndarray, dq: np.ndarray | None) -> dict:
-    """The image numbers of a calibrated mosaic (electrons) that the QA table of its stack
-    uses, for the catalogue's metadata: background and noise (:func:`sky_statistics`) and
-    masked pixels (:func:`count_masked`)."""
+    """Background and noise (electrons, :func:`sky_statistics`) and masked pixels of a
+    calibrated mosaic, kept in its catalogue's metadata for its stack's QA table."""
     background, noise = sky_statistics(sci, dq)
     return {"background": background, "noise": noise, "n_masked": count_masked(dq)}
 
 
 def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[dict]:
-    """Per-frame QA rows: ``frames[k]`` (from :func:`image_qa` plus ``frame``, ``exptime``
-    and the QE factors ``qe_factor1``/``qe_factor3`` applied to CCD1/CCD3, NaN when none)
-    joined with ``stack_records[k]`` (what stacking recorded for the same input: method,
-    dx, dy, n_matched, rms, scale, offset, n_cosmic, and the reason of a frame set aside or
-    aligned without its WCS).  Columns :data:`FRAME_COLUMNS`."""
+    """Per-frame rows (:data:`FRAME_COLUMNS`): ``frames[k]`` (:func:`image_qa` plus ``frame``,
+    ``exptime``, QE factors ``qe_factor1``/``qe_factor3`` of CCD1/CCD3) joined with
+    ``stack_records[k]`` (method, dx, dy, n_matched, rms, scale, offset, n_cosmic, reason)."""
     if len(frames) != len(stack_records):
         raise ValueError(f"frame_table: {len(frames)} frames but {len(stack_records)} "
                          "stacking records")
@@ -103,10 +95,9 @@ def frame_table(frames: Sequence[dict], stack_records: Sequence[dict]) -> list[d
 
 def stack_row(name: str, stack: dict, frame_rows: Sequence[dict], *, n_rejected: int,
               n_pixels_rejected: int, exptime: float) -> dict:
-    """The per-stack QA row (columns :data:`STACK_COLUMNS`): ``stack`` from :func:`image_qa`,
-    the clipping counts (input values rejected; output pixels with a rejection), and from the
-    frames the largest shift and alignment residual, how many fell back to the header
-    offsets or were set aside (``n_fallback``) and how many were set aside."""
+    """The per-stack row (:data:`STACK_COLUMNS`): ``stack`` (:func:`image_qa`), the clipping
+    counts (input values; output pixels), the frames' largest shift and alignment rms, and
+    how many fell back to header offsets or were set aside (``n_fallback``) or set aside."""
     shifts = [np.hypot(r["dx"], r["dy"]) for r in frame_rows
               if np.isfinite(r["dx"]) and np.isfinite(r["dy"])]
     rms = [r["align_rms"] for r in frame_rows[1:] if np.isfinite(r["align_rms"])]
@@ -150,8 +141,8 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
         catalogues, in stacking order (the first is the reference).
     stack_path : the stack written by the workflow (PHU keywords NREJECT, NREJPIX, EXPTIME).
     records_path : the stacking records (``results/<name>_qa.tsv``), one row per frame.
-    detect : parameters of :func:`gmoslib.science.detect.detect_sources` for the stack's sources.
-    Returns (per-frame rows, the per-stack row).
+    detect : :func:`gmoslib.science.detect.detect_sources` parameters for the stack.
+    Returns (per-frame rows, per-stack row).
     """
     import pandas as pd
     from astropy.io import fits
@@ -166,7 +157,7 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
         seeing = cat.meta.get("seeing_fwhm_arcsec")
         recorded = cat.meta.get("qa")
         if isinstance(recorded, dict) and set(IMAGE_QA_KEYS) <= set(recorded):
-            # measured by the job that made the mosaic (frame_qa_record), on the same pixels
+            # measured by the job that made the mosaic (frame_qa_record)
             row = {k: recorded[k] for k in IMAGE_QA_KEYS}
         else:
             ext = read_frame(mpath).exts[0]
@@ -192,9 +183,8 @@ def stack_qa(mosaic_paths: Sequence[str], catalogue_paths: Sequence[str], stack_
     for key in ("NREJECT", "NREJPIX"):
         if key not in stack.phu:
             raise ValueError(f"{stack_path}: no {key} keyword (not written by stack_science?)")
-    # The stack is made in the same job: a failed source detection (e.g. sep's pixel buffer
-    # overflowing on a crowded field) must not cost it.  The two numbers that need sources
-    # are left empty and the reason goes to the job's log and standard error.
+    # A failed detection (e.g. sep's pixel buffer overflowing on a crowded field) must not
+    # cost the stack made in the same job: the numbers needing sources are left empty.
     try:
         cat = detect_catalogue(ext, **(detect or {}))
         seeing, n_sources = frame_seeing(ext, cat), len(cat)
