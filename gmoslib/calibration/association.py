@@ -1,7 +1,5 @@
-"""Calibration grouping and association over the manifest (reference section 6).
-
-Pure functions over pandas tables: which raw frames make each master calibration, and which
-master (built by the workflow, found on disk, or named by the user) serves each frame.
+"""Calibration grouping and association over the manifest (reference section 6): which raw
+frames make each master, and which master (built, on disk, or the user's) serves each frame.
 """
 
 from __future__ import annotations
@@ -52,10 +50,8 @@ def _usable_kind(manifest: pd.DataFrame, kind: str) -> pd.DataFrame:
 def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None,
            max_span_days: float | None = None, per_night: bool = False
            ) -> dict[str, list[str]]:
-    """Frames with equal keys, in time order, split where two consecutive frames are more
-    than max_gap_days apart, then into windows spanning at most max_span_days (whole nights
-    kept together, see gmoslib.calibration.windows.bounded_windows), or per observing night."""
-
+    """Frames with equal keys in time order, split at gaps over max_gap_days, then into
+    :func:`~gmoslib.calibration.windows.bounded_windows` of max_span_days, or per night."""
     groups: dict[str, list[str]] = {}
     if rows.empty:
         return groups
@@ -84,11 +80,9 @@ def group_calibrations(manifest: pd.DataFrame, kind: str, *, max_gap_days: float
                        max_span_days: float | None = None) -> dict[str, list[str]]:
     """Raw frames stacked into each master: name (first frame) -> frames in time order.
 
-    Frames with identical association keys are chained in time and split where two
-    consecutive frames are more than max_gap_days apart; a chain is then cut into windows
-    that span at most max_span_days (None: no limit), whole observing nights kept together,
-    so that calibrations taken every night never chain into one master over a semester.
-    Unusable frames and frames whose QA state is Fail (RAWGEMQA=BAD) never enter a master.
+    Frames with equal association keys, chained in time, split at gaps over max_gap_days,
+    then cut into windows of at most max_span_days (None: no limit) of whole observing
+    nights.  Unusable and QA-failed (RAWGEMQA=BAD) frames never enter a master.
     """
     if kind not in ("bias", "flat"):
         raise ValueError(f"kind must be 'bias' or 'flat', not {kind!r}")
@@ -105,10 +99,8 @@ def group_science(manifest: pd.DataFrame, *, per_night: bool = False
 
 def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
                            caltype: str, path_template: str) -> pd.DataFrame:
-    """Candidates for the masters the workflow builds: the descriptors of each group's
-    first frame (a master inherits its first input's header), dated by the median UT time
-    of the group's frames (so that association picks the group nearest in time)."""
-
+    """Candidates for the masters the workflow builds: each group's first frame's
+    descriptors (a master has its header), dated by the group's median UT time."""
     # unusable rows may repeat a frame name (a duplicate .fits.bz2): never look them up
     table = manifest[manifest["usable"]].set_index("frame", drop=False)
     rows = []
@@ -128,13 +120,10 @@ def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
                      ) -> pd.DataFrame:
     """Workflow masters plus processed calibrations of this type found on disk.
 
-    A file on disk that is one of the workflow's own masters (a ``calibration_dirs`` entry
-    pointing into the working directory, as :func:`gmoslib.workflow.api.reduce` does) is
-    kept once, as the workflow's product (paths compared after resolving), so the workflow
-    keeps it up to date.  A file on disk named like one of the workflow's masters (the same
-    master, made by an earlier run) is dated like it (its header carries its first frame's
-    date, the workflow dates a group by its median): the tie goes to the file on disk and it
-    is not made again."""
+    A file on disk that is a workflow master itself (same real path: a ``calibration_dirs``
+    entry in the working directory) is kept once, as the workflow's.  One named like a
+    workflow master (made by an earlier run) gets its date, so the tie goes to the file on
+    disk and it is not made again."""
     if on_disk is not None and not on_disk.empty:
         on_disk = on_disk[on_disk["caltype"] == caltype]
         if not built.empty:
@@ -270,7 +259,6 @@ def max_dither_arcsec(ra_deg, dec_deg) -> float:
     dec = np.radians(np.asarray(dec_deg, float))
     if ra.size < 2:
         return 0.0
-    # haversine over all pairs
     dra = ra[:, None] - ra[None, :]
     ddec = dec[:, None] - dec[None, :]
     a = np.sin(ddec / 2) ** 2 + np.cos(dec[:, None]) * np.cos(dec[None, :]) * np.sin(dra / 2) ** 2
@@ -318,11 +306,9 @@ def _fringe_problem(by_frame: pd.DataFrame, frames: list[str], min_dither: float
 def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
                   wanted: set[str], *, min_dither: float,
                   max_span_days: float | None = None) -> dict[str, list[str]]:
-    """Fringe frames the workflow can build: for every science group, its frames that need
-    fringe correction, cut into windows spanning at most max_span_days (None: no limit;
-    whole nights kept together), each window kept when its frames are enough and dithered
-    enough (name = first frame)."""
-
+    """Fringe frames the workflow can build (name = first frame): each science group's
+    ``wanted`` frames, in windows of at most max_span_days (None: no limit) of whole
+    nights, kept when enough frames are dithered enough."""
     by_frame = manifest.set_index("frame", drop=False)
     if max_span_days is not None:  # (the unique usable rows: the times are looked up)
         by_frame = manifest[manifest["usable"]].set_index("frame", drop=False)

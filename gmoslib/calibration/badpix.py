@@ -1,11 +1,10 @@
 """Bad pixels found in a master flat (BAD_PIXEL, DQ bit 1): dead, weak or hot pixels,
 columns and rows.
 
-A pixel is bad when its flat response departs, significantly against the flat's variance,
-from both the median of the ``WINDOW // 2`` pixels on its left and that of those on its
-right (for rows: below and above).  A pixel on a smooth slope (vignetting, a wide dust
-shadow, the field's edge) lies between the two and is not a defect.  Pixels with no valid
-neighbour on one side (next to an unilluminated or no-data region) are not judged.
+A pixel is bad when its response departs significantly (against the flat's VAR) from both
+the median of the ``WINDOW // 2`` pixels on its left and of those on its right (for rows:
+below, above); a pixel on a smooth slope (vignetting, the field's edge) lies between the
+two.  Pixels with no valid neighbour on one side are not judged.
 """
 
 from __future__ import annotations
@@ -31,9 +30,8 @@ SKIP_BITS = dqbits.UNILLUMINATED | dqbits.NO_DATA
 
 
 def side_medians(values: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median of the ``half`` pixels before and of the ``half`` pixels after every pixel
-    along ``axis`` of a (ny, nx) array (mirrored at the array's edges; NaN pixels ignored,
-    NaN where a side has none).  Returns (before, after), float32, same shape."""
+    """(before, after) float32 (ny, nx): the median of the ``half`` pixels before and after
+    each pixel along ``axis`` (mirrored at the edges; NaNs ignored, NaN if a side has none)."""
     a = np.asarray(values, np.float32)
     n = a.shape[axis]
     h = max(1, min(int(half), n - 1))
@@ -48,13 +46,11 @@ def side_medians(values: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, 
 def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray | None, *,
                     window: int = WINDOW, threshold: float = THRESHOLD,
                     nsigma: float = NSIGMA, min_level: float = LOW_RESPONSE) -> np.ndarray:
-    """Bad pixels of one amplifier of a master flat (bool (ny, nx), True = bad).
+    """Bad pixels (bool (ny, nx)) of one amplifier of a master flat.
 
-    response : (ny, nx) flat response relative to its normalisation level (dimensionless);
-    var : (ny, nx) its variance (same unit squared) or None (no significance test);
-    dq : (ny, nx) uint16 or None.  Pixels flagged unilluminated or no-data, and pixels
-    whose neighbourhood is below ``min_level`` (outside the field: the illumination
-    check's business), are never bad here.
+    response : (ny, nx) flat / normalisation level; var : its VAR or None (no significance
+    test); dq : uint16 or None.  Unilluminated or no-data pixels, and those whose
+    neighbourhood is below ``min_level`` (the illumination check's business), are never bad.
     """
     r = np.asarray(response, np.float32)
     skip = ~np.isfinite(r)
@@ -80,16 +76,13 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
 def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
                    dqs: list[np.ndarray | None], names: list[str], level: float,
                    flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
-    """The data checks of a stacked (not yet normalised) master flat, amplifier by
-    amplifier (one amplifier's temporary arrays at a time), in order: the illumination
-    check (:func:`gmoslib.instrument.illum.check_flat_illumination`: dark regions -> UNILLUMINATED),
-    then the bad pixels (:func:`flat_bad_pixels` -> BAD_PIXEL); both logged per amplifier
-    (``names``: AMPNAME).
+    """Checks of a stacked, not yet normalised master flat, one amplifier at a time and
+    logged (``names``: AMPNAME): :func:`gmoslib.instrument.illum.check_flat_illumination`
+    (dark -> UNILLUMINATED), then :func:`flat_bad_pixels` (-> BAD_PIXEL).
 
-    scis, variances : per amplifier (ny, nx) electrons and electrons^2; dqs : uint16 or
-    None; level : the normalisation level (electrons).  Returns (new DQs uint16; counts
-    ``ILLUMLOW`` (pixels made unilluminated), ``ILLUMHI`` (masked but bright pixels),
-    ``FLATBAD`` (pixels made bad that were not))."""
+    scis, variances : per amplifier (ny, nx) electrons, electrons^2; dqs : uint16 or None;
+    level : normalisation level (electrons).  Returns (new uint16 DQs, counts ``ILLUMLOW``
+    (made unilluminated), ``ILLUMHI`` (masked but bright), ``FLATBAD`` (newly bad)))."""
     inv = np.float32(1.0 / level)
     out = []
     counts = {"ILLUMLOW": 0, "ILLUMHI": 0, "FLATBAD": 0}

@@ -22,12 +22,9 @@ def make_master_bias(
     bpm: Frame | None = None,
     threads: int = 1,
 ) -> Frame:
-    """Master bias from raw bias files: prepare each, stack with rejection (``threads``,
-    ``memory_bytes``: see :func:`~gmoslib.calibration.stack_prepared.stack_prepared`).
-
-    Output per amplifier: SCI (ADU), VAR (ADU^2), DQ; PHU of the first input plus PROCBIAS,
-    NCOMBINE, IMCMBnnn and provenance.
-    """
+    """Master bias from raw bias files, prepared and stacked
+    (:func:`~gmoslib.calibration.stack_prepared.stack_prepared`): per amplifier SCI (ADU),
+    VAR (ADU^2), DQ; the first input's PHU plus PROCBIAS, NCOMBINE, IMCMBnnn, provenance."""
     paths = list(paths)
     if not paths:
         raise RecipeError("a master bias needs at least one bias frame")
@@ -36,8 +33,7 @@ def make_master_bias(
         combine["reject"] = "none"  # too few frames to reject anything
 
     def frame(k):
-        # only the first frame's headers go into the master; only the stack reads the
-        # pixels, computed there rows at a time
+        # (only frame 0's headers are used; the stack computes the pixels rows at a time)
         f = load_prepared(paths[k], overscan=overscan, bpm=bpm, update_headers=k == 0,
                           defer_sci=True)
         if "BIAS" not in Descriptors(f.phu, [e.header for e in f.exts], paths[k]).tags():

@@ -29,8 +29,8 @@ def check_compatible(first: Frame, other: Frame, what: str = "") -> None:
 
 def _apply_calibration(frame: Frame, cal: Frame, kind: str, primitive, keyword: str,
                        comment: str) -> Frame:
-    """Apply a per-extension calibration primitive (sci, var, dq, cal_sci, cal_var, cal_dq)
-    to every extension after checking that the calibration fits; record it in the PHU."""
+    """``primitive(sci, var, dq, cal_sci, cal_var, cal_dq)`` on every extension of a frame
+    the calibration fits; its name goes in the PHU ``keyword``."""
     check_compatible(frame, cal, kind)
     exts = []
     for e, c in zip(frame.exts, cal.exts, strict=True):

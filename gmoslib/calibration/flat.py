@@ -19,11 +19,9 @@ from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import read_frame
 from gmoslib.io.frame import Frame
 
-#: DRAGONS uses int(max/0.1) histogram bins, sized for ADU-scale data near 1.  For
-#: electron-scale flats (~20000 e-) that is ~200000 bins of a few counts each, so the fullest
-#: bin is decided by Poisson noise; we cap the count at this many (bin width ~(max-min)/20000,
-#: still far below the pixel scatter).  The mode only centres the +-3 sigma window whose
-#: median is the result, so the cap does not move the answer beyond noise.
+#: Histogram bins at most: DRAGONS' int(max/0.1) bins give ~200000 bins of a few counts for
+#: flats of ~20000 e-, whose fullest bin is Poisson noise.  The mode only centres the +-3
+#: sigma window whose median is the result, so the cap moves it by less than the noise.
 MAX_HISTOGRAM_BINS = 20000
 
 
@@ -56,14 +54,12 @@ def flat_rejection_for_count(n: int) -> tuple[str, int, int]:
 
 
 def flat_normalisation(sci: np.ndarray, dq: np.ndarray) -> float:
-    """Normalisation level of a stacked flat (reference 5.9).
+    """Normalisation level (electrons) of a stacked flat (reference 5.9).
 
-    sci, dq : (ny, nx) float32 electrons and uint16 of the statistics region (CCD2 minus its
-    border, :func:`gmoslib.calibration.ccds.ccd2_stat_region`).  Keeps DQ == 0, finite, > 0
-    pixels; histogram with int(max/0.1) bins over (min, max), capped at MAX_HISTOGRAM_BINS;
-    mode = left edge of the fullest bin; sigma = std of the kept pixels; returns the median of
-    the kept pixels within mode +- 3 sigma (electrons).  Raises ValueError when no pixel is
-    good.
+    sci, dq : (ny, nx) float32 electrons, uint16, of the statistics region
+    (:func:`gmoslib.calibration.ccds.ccd2_stat_region`).  Of the DQ == 0, finite, > 0 pixels:
+    mode = left edge of the fullest of int(max/0.1) bins (at most MAX_HISTOGRAM_BINS), the
+    median of those within mode +- 3 std.  Raises ValueError when no pixel is good.
     """
     good = (dq == 0) & np.isfinite(sci) & (sci > 0)
     values = np.asarray(sci[good], np.float64)
@@ -79,12 +75,9 @@ def flat_normalisation(sci: np.ndarray, dq: np.ndarray) -> float:
 
 
 def normalize_flat(scis, vars_, dqs, factor: float):
-    """Divide every extension by factor (VAR by factor^2); SCI = 1 where DQ > 0.
-
-    scis, vars_, dqs : per-extension (ny, nx) float32 (electrons), float32 or None, uint16
-    or None.  factor : the normalisation level (electrons, > 0).  Returns new lists of
-    arrays (SCI, VAR dimensionless).
-    """
+    """New lists: every extension / factor (VAR / factor^2), dimensionless; SCI = 1 where
+    DQ > 0.  scis, vars_, dqs : per extension (ny, nx) float32 electrons, float32 or None,
+    uint16 or None; factor : normalisation level (electrons, > 0)."""
     if not np.isfinite(factor) or factor <= 0:
         raise ValueError(f"flat normalisation factor {factor} is not positive")
     out_sci, out_var, out_dq = [], [], []
@@ -110,11 +103,10 @@ def make_master_flat(
     bpm: Frame | None = None,
     threads: int = 1,
 ) -> Frame:
-    """Master twilight flat: prepare, subtract the master bias, convert to electrons, add
-    Poisson VAR, scale each flat to the first on the central CCD, stack (minmax rejection
-    chosen from the number of flats unless given), check it against the illumination mask
-    and find its bad pixels (:func:`~gmoslib.calibration.badpix.flat_dq_checks`), normalise
-    by the mode-clipped median of the central CCD; SCI = 1 where DQ is set.
+    """Master twilight flat: prepare, subtract the bias, electrons with Poisson VAR, scale
+    each flat to the first on the central CCD, stack (minmax rejection by number of flats
+    unless given), :func:`~gmoslib.calibration.badpix.flat_dq_checks`, normalise
+    (:func:`flat_normalisation`); SCI = 1 where DQ is set.
     """
     paths = list(paths)
     if not paths:
@@ -142,7 +134,6 @@ def make_master_flat(
     norm = float(flat_normalisation(*ccd2_statistics_region(out)))
     if not np.isfinite(norm) or norm <= 0:
         raise RecipeError(f"flat from {paths[0]}: normalisation level {norm} is not positive")
-    # the flat checks itself: illumination against the mask, then bad pixels (DQ 64, 1)
     scis, variances = [e.sci for e in out.exts], [e.var for e in out.exts]
     dqs, counts = flat_dq_checks(
         scis, variances, [e.dq for e in out.exts],

@@ -47,10 +47,9 @@ def _fit_rows(profile: np.ndarray, sigma: np.ndarray, good: np.ndarray, function
               order: int | None, lsigma: float, hsigma: float, niter: int) -> np.ndarray:
     """Sigma-clipped, 1/sigma-weighted fit of a 1-D bias profile (ADU) along the rows.
 
-    good : initial row mask (True = use).  chebyshev: degree ``order`` (None ->
-    DEFAULT_CHEBYSHEV_ORDER) on rows mapped to [-1, 1].  spline3: cubic least-squares spline
-    with ``order`` equal pieces, or for order None a smoothing spline whose chi^2 equals
-    the number of rows used.  Up to ``niter`` clipping passes (stop early on no change).
+    good : initial row mask.  chebyshev: degree ``order`` (None: DEFAULT_CHEBYSHEV_ORDER);
+    spline3: cubic least-squares spline of ``order`` equal pieces, for None a smoothing
+    spline with chi^2 = rows used.  Up to ``niter`` clipping passes (fewer if nothing changes).
     """
     from scipy.interpolate import LSQUnivariateSpline, UnivariateSpline  # only for fits
 
@@ -112,7 +111,7 @@ def measure_overscan(
     hsigma: float,
     niter: int,
 ) -> tuple[np.ndarray, dict]:
-    """The overscan level of every row of a raw amplifier, without touching the data.
+    """The overscan level of every row of a raw amplifier.
 
     raw : (ny, nx) raw counts, ADU (not modified); only the overscan strip is read.
     datasec, biassec : 0-based :class:`Section` of the data and of the overscan strip.
@@ -168,11 +167,10 @@ def measure_overscan(
 def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.ndarray:
     """data (ny, nx) minus a per-row level (ny,) float64, as float32, ``rows`` rows at a time.
 
-    Raw integers of up to 16 bits and float32 values are converted exactly and the level is
-    subtracted in two float32 parts (its float32 value, then the remainder): where the data
-    are near the level (bias-dominated pixels) this is the float64 difference rounded once,
-    at a third of the cost, elsewhere within one unit in the last place of it.  Wider
-    integers and float64 data are subtracted in float64 and rounded once.
+    Integers of up to 16 bits and float32 data: the level is subtracted in two float32 parts
+    (its float32 value, then the remainder): the float64 difference rounded once near the
+    level (bias-dominated pixels), within 1 ulp of it elsewhere, at a third of the cost.
+    Wider integers and float64: subtracted in float64, rounded once.
     """
     out = np.empty(data.shape, np.float32)
     level = np.asarray(level, np.float64)[:, None]
@@ -190,19 +188,19 @@ def subtract_rows(data: np.ndarray, level: np.ndarray, rows: int = 256) -> np.nd
 
 
 class RowLevelImage:
-    """Overscan-corrected pixels computed where they are used: ``stored`` (ny, nx) raw
-    integers (any byte order; a view of the file's bytes) minus one level per row (ny,)
-    float64, as float32 -- the values of :func:`subtract_rows`.
-
-    A prepared bias is only read once, by the stack, a block of rows at a time: computing
-    its float32 pixels there instead of in a float32 copy of the whole frame saves half the
-    memory.  A :class:`gmoslib.io.frame.LazyPlane`: ``np.asarray`` gives the (ny, nx) float32
-    array, ``rows(y0, y1)`` rows y0:y1, still lazy.
+    """Overscan-corrected pixels computed where they are used (a prepared bias, read only by
+    the stack a block of rows at a time: half the memory of a float32 copy): ``stored``
+    (ny, nx) raw integers (any byte order, a view of the file's bytes) minus a (ny,) float64
+    level per row, as float32 (:func:`subtract_rows`).  A :class:`gmoslib.io.frame.LazyPlane`:
+    ``np.asarray`` gives the (ny, nx) float32 array, ``rows(y0, y1)`` rows y0:y1, still lazy.
     """
 
     __slots__ = ("stored", "level", "source")
     dtype = np.dtype(np.float32)
     ndim = 2
+    shape = property(lambda self: self.stored.shape)
+    size = property(lambda self: self.stored.size)
+    nbytes = property(lambda self: self.stored.nbytes + self.level.nbytes)
 
     def __init__(self, stored: np.ndarray, level: np.ndarray,
                  source: tuple[str, int, int] | None = None):
@@ -216,23 +214,10 @@ class RowLevelImage:
         #: the integers can be read again from an uncompressed file
         self.source = source
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.stored.shape
-
-    @property
-    def size(self) -> int:
-        return self.stored.size
-
-    @property
-    def nbytes(self) -> int:
-        return self.stored.nbytes + self.level.nbytes
-
     def __len__(self) -> int:
         return self.stored.shape[0]
 
     def rows(self, y0: int, y1: int) -> RowLevelImage:
-        """Rows y0:y1 (a view, still not computed)."""
         return RowLevelImage(self.stored[y0:y1], self.level[y0:y1])
 
     def __array__(self, dtype=None, copy=None):
@@ -240,8 +225,7 @@ class RowLevelImage:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getitem__(self, key):
-        """numpy indexing of the computed pixels (only the rows asked for are computed when
-        the first index is a slice)."""
+        """numpy indexing; a first index that is a slice computes only those rows."""
         first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
         if isinstance(first, slice) and first.step in (None, 1):
             y0, y1, _ = first.indices(self.stored.shape[0])
@@ -252,12 +236,8 @@ class RowLevelImage:
 
 def subtract_overscan(raw: np.ndarray, datasec: Section, biassec: Section,
                       **options) -> tuple[np.ndarray, dict]:
-    """Subtract the overscan level from every row of a raw amplifier.
-
-    Arguments (``options``: keywords) as :func:`measure_overscan`.  Returns the corrected
-    (ny, nx) float32 array (whole amplifier, overscan included; trim with
-    :func:`trim_to_datasec`) and the header dict of :func:`measure_overscan`.
-    """
+    """(whole raw amplifier minus its overscan level per row, (ny, nx) float32, overscan
+    included: trim with :func:`trim_to_datasec`; header dict), as :func:`measure_overscan`."""
     raw = np.asarray(raw, dtype=np.float32)
     bias, info = measure_overscan(raw, datasec, biassec, **options)
     return subtract_rows(raw, bias), info

@@ -15,35 +15,23 @@ from gmoslib.io import dq as dqbits
 
 
 class RowPlane:
-    """A (ny, nx) plane that is constant along each row, kept as its (ny,) row values: the DQ
-    of an amplifier whose only flags are whole rows (a bias's dead Hamamatsu rows), which
-    otherwise costs a full uint16 plane per frame.  A :class:`gmoslib.io.frame.LazyPlane`:
-    ``np.asarray`` gives the plane, ``rows(y0, y1)`` rows y0:y1, still lazy."""
+    """A (ny, nx) DQ plane constant along each row, kept as its (ny,) row values (a bias's
+    dead Hamamatsu rows) instead of a full uint16 plane per frame.  A
+    :class:`gmoslib.io.frame.LazyPlane`: ``np.asarray`` gives the plane, ``rows(y0, y1)``
+    rows y0:y1, still lazy."""
 
     __slots__ = ("values", "nx")
     ndim = 2
+    dtype = property(lambda self: self.values.dtype)
+    shape = property(lambda self: (self.values.shape[0], self.nx))
+    size = property(lambda self: self.values.shape[0] * self.nx)
+    nbytes = property(lambda self: self.values.nbytes)
 
     def __init__(self, values: np.ndarray, nx: int):
         self.values = np.asarray(values)
         if self.values.ndim != 1:
             raise ValueError(f"row values must be 1-D, got shape {self.values.shape}")
         self.nx = int(nx)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.values.dtype
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.values.shape[0], self.nx)
-
-    @property
-    def size(self) -> int:
-        return self.values.shape[0] * self.nx
-
-    @property
-    def nbytes(self) -> int:
-        return self.values.nbytes
 
     def max(self):
         return self.values.max()
@@ -82,8 +70,6 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
     Non-finite values get BAD_PIXEL (not looked for when ``finite``: integer raw data).
     """
     raw_data = np.asarray(raw_data)
-    # most amplifiers have no saturated pixel, which their maximum tells (cheaper than a
-    # full boolean plane); integers compare with the smallest integer at or above the level
     if any_saturated(raw_data, saturation_adu):
         level = math.ceil(saturation_adu) if raw_data.dtype.kind in "iu" else saturation_adu
         dq = np.multiply(raw_data >= level, np.uint16(dqbits.SATURATED), dtype=np.uint16)
@@ -102,12 +88,9 @@ def make_dq(raw_data: np.ndarray, saturation_adu: float, *, bpm: np.ndarray | No
 
 
 def hamamatsu_dead_rows(ny: int, ybin: int, ccd_y_start: int) -> np.ndarray:
-    """Rows (bool, length ny) of an amplifier that fall in the bottom 48 unbinned rows of a
-    Hamamatsu CCD, which hold no data.  A binned row counts as dead if any of its unbinned rows
-    is.  Callers flag these rows UNILLUMINATED (64), as the DRAGONS illumination masks do
-    (reference 5.3), so they survive into the flat and are excluded from stacks.
-    ny : binned rows of the amplifier; ybin : y binning; ccd_y_start : 0-based unbinned CCD
-    row of the amplifier's first row (CCDSEC y1 - 1; > 0 for a sub-ROI)."""
+    """(ny,) bool: the binned rows of an amplifier touching the bottom 48 unbinned rows of a
+    Hamamatsu CCD, which hold no data (flagged UNILLUMINATED as in the DRAGONS masks,
+    reference 5.3).  ccd_y_start : 0-based unbinned CCD row of its first row (CCDSEC y1 - 1)."""
     ccd_rows = ccd_y_start + np.arange(ny) * ybin
     return ccd_rows < HAMAMATSU_DEAD_ROWS
 
@@ -132,12 +115,20 @@ def _check_shape(a: np.ndarray, b: np.ndarray, what: str):
         raise ValueError(f"{what} shape {b.shape} differs from the data shape {a.shape}")
 
 
-def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
-    """sci - bias; VAR added; DQ OR-ed.
+def _or_dq(dq, cal_dq, shape) -> np.ndarray:
+    """New uint16 ``shape`` array: dq (zeros if None) OR the calibration's DQ (if any)."""
+    out = np.zeros(shape, np.uint16) if dq is None else np.array(dq, np.uint16)
+    if cal_dq is not None:
+        out |= np.asarray(cal_dq, np.uint16)
+    return out
 
-    sci, var, dq : (ny, nx) float32, float32 or None, uint16 or None -- trimmed science, ADU.
-    bias_sci, bias_var, bias_dq : the same shape and unit (bias_var/bias_dq may be None).
-    Raises ValueError naming both shapes when they differ.  Returns new arrays.
+
+def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
+    """sci - bias, VAR added, DQ OR-ed; new arrays.
+
+    sci, var, dq : (ny, nx) trimmed science in ADU: float32, float32 or None, uint16 or None.
+    bias_sci, bias_var, bias_dq : the master bias, same shape and unit (VAR, DQ may be None).
+    Raises ValueError naming both shapes when they differ.
     """
     _check_shape(sci, bias_sci, "bias")
     out_sci = np.subtract(sci, bias_sci, dtype=np.float32)
@@ -145,24 +136,18 @@ def subtract_bias(sci, var, dq, bias_sci, bias_var, bias_dq):
     if var is not None:
         out_var = (np.add(var, bias_var, dtype=np.float32) if bias_var is not None
                    else np.array(var, np.float32))
-    out_dq = None
-    if dq is not None:
-        out_dq = (dq | bias_dq).astype(np.uint16) if bias_dq is not None else dq.copy()
-    return out_sci, out_var, out_dq
+    return out_sci, out_var, None if dq is None else _or_dq(dq, bias_dq, sci.shape)
 
 
 def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
-    """sci / flat with variance propagation, DQ OR-ed.
+    """sci / flat, VAR = var / f^2 + sci^2 var_f / f^4, DQ OR-ed; new arrays.
 
-    sci, var, dq : (ny, nx) float32 (electrons), float32 or None, uint16 or None.
-    flat_sci, flat_var, flat_dq : normalised flat (dimensionless), same shape.
-
-    Flat pixels that are <= 0 or not finite are divided by 1 and flagged BAD_PIXEL, unless
-    the flat's DQ already marks them UNILLUMINATED (that flag is OR-ed in instead).
-    VAR = var / f^2 + sci^2 var_f / f^4.
+    sci, var, dq : (ny, nx) electrons: float32, float32 or None, uint16 or None.
+    flat_sci, flat_var, flat_dq : normalised (dimensionless) master flat, same shape.
+    Flat pixels <= 0 or not finite divide by 1 and get BAD_PIXEL, unless the flat's DQ
+    already calls them UNILLUMINATED.  float32 throughout (rounding ~1e-7, far below noise).
     """
     _check_shape(sci, flat_sci, "flat")
-    # float32 throughout (relative rounding ~1e-7, far below any noise), few passes
     f = np.asarray(flat_sci, np.float32)
     with np.errstate(invalid="ignore"):
         bad = ~(f > 0) | ~np.isfinite(f)  # NaN fails f > 0
@@ -174,16 +159,13 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     if var is not None:
         inv2 = inv * inv
         out_var = np.multiply(var, inv2, dtype=np.float32)
-        if flat_var is not None:
-            # s^2 var_f / f^4 = (s / f)^2 var_f / f^2
+        if flat_var is not None:  # s^2 var_f / f^4 = (s / f)^2 var_f / f^2
             fv = np.asarray(flat_var, np.float32)
             if bad.any():
                 fv = np.where(bad, np.float32(0), fv)
             out_var += out_sci * out_sci * fv * inv2
-    out_dq = np.zeros(sci.shape, np.uint16) if dq is None else np.array(dq, np.uint16)
+    out_dq = _or_dq(dq, flat_dq, sci.shape)
     if flat_dq is not None:
-        out_dq |= np.asarray(flat_dq, np.uint16)
-        # a flat pixel the flat itself calls unilluminated keeps that flag only
         bad &= (np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0
     out_dq[bad] |= dqbits.BAD_PIXEL
     return out_sci, out_var, out_dq

@@ -33,15 +33,13 @@ def prepare_raw_frame(
 ) -> Frame:
     """Overscan-correct, trim, and attach DQ and read-noise VAR to every amplifier.
 
-    Input: a raw frame (float32 ADU or the stored integers).  Output per amplifier: SCI (ADU,
-    bias level removed, DATASEC), VAR = (read noise / gain)^2 ADU^2 as a read-only broadcast,
-    DQ with saturated pixels (raw value >= saturation level), the static ``bpm``, the
-    illumination mask (not for biases and darks) and the 48 dead bottom rows of Hamamatsu
-    CCDs (UNILLUMINATED | NO_DATA).  ``copy_headers=False`` updates and reuses the raw
-    headers; ``update_headers=False`` leaves them as they are (frames whose headers nothing
-    reads).  ``defer_sci`` (raw integers without BSCALE, for a frame that only goes into a
-    stack): SCI is an :class:`~gmoslib.calibration.overscan.RowLevelImage` and a DQ whose only
-    flags are whole rows a :class:`~gmoslib.calibration.prepare.RowPlane`.
+    frame : raw (float32 ADU or the stored integers).  Per amplifier: SCI (ADU, DATASEC, bias
+    level removed), VAR = (read noise / gain)^2 ADU^2 (read-only broadcast), DQ: saturated
+    (raw >= saturation level), ``bpm``, illumination mask (not biases, darks), Hamamatsu dead
+    bottom rows (UNILLUMINATED | NO_DATA).  ``copy_headers=False`` updates the raw headers in
+    place, ``update_headers=False`` leaves them.  ``defer_sci`` (unscaled raw integers of a
+    frame only stacked): SCI a :class:`~gmoslib.calibration.overscan.RowLevelImage`, a DQ of
+    whole-row flags only a :class:`~gmoslib.calibration.prepare.RowPlane`.
     """
     overscan = step_values("overscanCorrect", overscan)
     datasecs = desc.data_section()
@@ -67,9 +65,8 @@ def prepare_raw_frame(
     for i, ext in enumerate(frame.exts):
         datasec, biassec = datasecs[i], biassecs[i]
         gain, rn = float(gains[i]), float(read_noises[i])
-        # integer pixels as stored (read_raw(scaled=False)): ADU = stored + BZERO.  The
-        # overscan level is measured and subtracted in stored units (BZERO cancels), so the
-        # data are converted once, in the subtraction.
+        # stored integers (ADU = stored + BZERO): overscan measured and subtracted in stored
+        # units (BZERO cancels), the data converted once, in the subtraction
         stored = np.asarray(ext.sci)
         bzero = 0.0
         if stored.dtype.kind in "iu":
@@ -100,7 +97,7 @@ def prepare_raw_frame(
             sci = oscan.subtract_rows(raw_data, level[datasec.y1:datasec.y2])
         bpm_amp = _bpm_for_amp(bpm, ext.header, datasec.shape, xbin, ybin) if bpm else None
         row_bits = np.zeros(sci.shape[0], np.uint16)  # flags of whole rows
-        if hamamatsu:  # the dead bottom rows: no data, and outside the illuminated field
+        if hamamatsu:
             dead = prep.hamamatsu_dead_rows(sci.shape[0], ybin,
                                             parse_section(ext.header["CCDSEC"]).y1)
             row_bits[dead] = dqbits.UNILLUMINATED | dqbits.NO_DATA
@@ -117,7 +114,6 @@ def prepare_raw_frame(
                               finite=integers)
             if row_bits.any():
                 dq |= row_bits[:, None]
-        # one read-only value per amplifier (every later step makes new arrays from it)
         var = np.broadcast_to(np.float32((rn / gain) ** 2), sci.shape)
         hdr = ext.header.copy() if copy_headers else ext.header
         exts.append(Extension(sci, var, dq, hdr))
@@ -148,7 +144,7 @@ def prepare_raw_frame(
     phu["TRIMOVER"] = ("gmos-snake", "Overscan trimmed")
     phu["TRIMMED"] = "yes"
     if illum_label is not None:
-        # the comment only where the card has room for it (astropy would truncate it, warning)
+        # (a comment only where the card has room: astropy would truncate it, warning)
         comment = "Illumination mask (addIllumMaskToDQ)"
         phu["ILLUMMSK"] = (illum_label[:68], comment if len(illum_label) <= 28 else "")
     return Frame(phu, exts, frame.filename)
@@ -193,9 +189,8 @@ def load_prepared(path: str, *, overscan: dict, bpm: Frame | None = None,
 
 
 class RawRows:
-    """The raw integers of a prepared amplifier (a RowLevelImage with a file source), read
-    back from their uncompressed file a few rows at a time (``os.pread``: nothing mapped,
-    nothing copied to scratch files), with the amplifier's row levels."""
+    """The raw integers of a RowLevelImage with a file source, read back from the
+    uncompressed file a few rows at a time (``os.pread``), with their row levels."""
 
     __slots__ = ("path", "fd", "offset", "row_bytes", "dtype", "nx", "level")
 

@@ -1,8 +1,6 @@
-"""Stacking prepared frames (the tutorial's stackBiases, stackFlats) in row blocks.
-
-Prepared frames are kept in memory when they fit in the stacking budget and in plain scratch
-files otherwise, so peak memory is a prepared frame or two plus the budget, whatever the
-number of inputs.
+"""Stacking prepared frames (the tutorial's stackBiases, stackFlats) in row blocks, held in
+memory when they fit the budget, else in scratch files: peak memory is a prepared frame or
+two plus the budget, whatever the number of inputs.
 """
 
 from __future__ import annotations
@@ -46,13 +44,11 @@ class ScratchRows:
 class FrameStore:
     """Prepared frames held for row-block stacking.
 
-    Per frame and extension: SCI (float32, or a :class:`RowLevelImage` computed where the
-    stack reads it); VAR as one number when it is constant (a bias's read noise), else
-    float32; DQ as None when all zero (uint8 in scratch files when no bit above 128 is set).
-    The arrays stay in memory when the whole set fits in ``keep_bytes``; otherwise each is
-    written to a plain scratch file and rows are read back with ``np.fromfile`` at an
-    offset, so the frames sit in the page cache, not in this process's memory (a memory map
-    would count every page written in the process's resident set).
+    Per frame and extension: SCI float32 or a :class:`RowLevelImage`; VAR one number when
+    constant (a bias's read noise), else float32; DQ None when all zero (uint8 in scratch
+    files when no bit above 128 is set).  In memory when the set fits ``keep_bytes``, else
+    in scratch files read back with ``np.fromfile``: the page cache holds them, not this
+    process (a memory map would count every written page in its resident set).
     """
 
     def __init__(self, directory: str, n: int, keep_bytes: int):
@@ -149,23 +145,17 @@ def stack_prepared(
     threads: int = 1,
 ) -> Frame:
     """Prepare ``frames(0)`` .. ``frames(n - 1)`` into a :class:`FrameStore`, then stack each
-    extension in row blocks (``combine``: keywords of :func:`gmoslib.stacking.stack_frames`).
-    Returns the stacked frame with the headers of frame 0.
-
-    With ``threads`` > 1, up to ``threads`` frames are prepared at once and extensions are
-    stacked side by side (numpy releases the GIL in the array work), each with its share of
-    the block budget, so the peak stays within ``memory_bytes`` plus ``threads`` prepared
-    frames.
+    extension in row blocks (``combine``: keywords of :func:`gmoslib.stacking.stack_frames`);
+    the result has frame 0's headers.  ``threads`` frames are prepared and extensions stacked
+    at once, each with its share of the budget: peak ``memory_bytes`` plus ``threads`` frames.
     """
     threads = max(1, int(threads))
     # (exits in reverse order: the pool's threads have stopped before the raw files they
     # read rows from are closed, also when an extension fails)
     with tempfile.TemporaryDirectory(prefix=".stack-", dir=scratch_dir) as tmp, \
             contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=threads) as pool:
-        # frames kept in memory may use 3/4 of the budget, the row blocks the rest
-        store = FrameStore(tmp, n, memory_bytes * 3 // 4)
+        store = FrameStore(tmp, n, memory_bytes * 3 // 4)  # the row blocks get the rest
         stack.callback(store.close)  # (raw files it reads rows from)
-        # at most `threads` prepared frames alive at once
         pending = deque(pool.submit(frames, k) for k in range(min(threads, n)))
         first = None
         for k in range(n):

@@ -13,23 +13,18 @@ SITE_UTC_OFFSET_HOURS = {"GMOS-N": -10.0, "GMOS-S": -4.0}
 
 
 def observing_night(when: dt.datetime, instrument: str) -> dt.date:
-    """The night a frame belongs to, named by the local date of its evening.
-
-    A night runs from local noon to the next local noon at the instrument's site, so the
-    afternoon biases, the evening and morning twilights and the science frames of one night
-    share a date whichever side of UT midnight they fall (an unknown instrument: UT noon)."""
+    """The night a frame belongs to, named by the local date of its evening: from local noon
+    at the instrument's site to the next (an unknown instrument: UT noon)."""
     offset = SITE_UTC_OFFSET_HOURS.get(str(instrument).strip().upper(), 0.0)
     return (when + dt.timedelta(hours=offset - 12.0)).date()
 
 
 def bounded_windows(times: list[dt.datetime], nights: list, max_span_days: float
                     ) -> list[list[int]]:
-    """Split frames in time order into consecutive windows spanning at most max_span_days.
+    """Consecutive windows (lists of indices) spanning at most max_span_days, packed with
+    whole nights; a night is cut only when it alone spans more.
 
-    times : the frames' UT start times, sorted; nights : each frame's observing night (any
-    label, equal for frames of one night).  Returns the windows as lists of indices.  Whole
-    nights are packed into a window while its span (last time - first time) stays within the
-    limit; a night is cut only when it alone spans more than the limit."""
+    times : the frames' UT start times, sorted; nights : each frame's night (any label)."""
     limit = dt.timedelta(days=float(max_span_days))
     windows: list[list[int]] = []
     for _, night in itertools.groupby(range(len(times)), key=lambda k: nights[k]):

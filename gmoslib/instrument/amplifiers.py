@@ -111,11 +111,9 @@ _AMP_TABLES["EEV_PRE2006"] = {**_AMP_TABLES["EEV_2006"], **{
     "EEV 2037-06-03, right": [(2.403, 4.28, 566.0), (2.551, 4.81, 439.0), (5.253, 6.28, 369.0), (4.862, 5.48, 480.0)],
 }}
 
-# Which tables DRAGONS consults for a UT date (newest era first): (start date, whether the
-# read-noise choice excludes the start date itself, tables).  Reference 2.1: gain and bias
-# switch to the newer tables ON the boundary date (>=), read noise only the day after (>) for
-# the 2017-02-24 and 2023-12-14 boundaries; the 2015-08-26 and 2006-08-31 boundaries are >=
-# for all.
+# The tables DRAGONS consults from a UT date, newest first: (start, read noise switches only
+# the day after, tables).  Reference 2.1: gain and bias switch ON the date (>=), read noise
+# the day after (>) in 2017 and 2023.
 _ERAS = (
     (_dt.date(2023, 12, 14), True, ("GN_HAM", "GS_HAM_2023")),
     (_dt.date(2017, 2, 24), True, ("GN_HAM", "GS_HAM_2015")),
@@ -145,11 +143,9 @@ def amp_parameters(ampname: str, read_speed: str, gain_setting: str,
                    date: _dt.date) -> tuple[float, float, float]:
     """(gain e-/ADU, read noise e-, nominal bias ADU) of one amplifier on a UT date.
 
-    The tables are chosen by UT date as DRAGONS does (reference 2.1): gain and bias with the
-    ``>=`` rule, read noise with the ``>`` rule on 2017-02-24 and 2023-12-14.  An amplifier
-    absent from that era's tables (data taken outside the detector's nominal period) falls
-    back to the newest table that knows it.  Raises KeyError naming the amplifier when no
-    table knows it, ValueError for an unknown read mode.
+    Tables by date as DRAGONS (reference 2.1, :data:`_ERAS`); an amplifier absent from its
+    era's tables falls back to the newest that knows it.  Raises KeyError naming an unknown
+    amplifier, ValueError for an unknown read mode.
     """
     if (read_speed, gain_setting) not in READ_MODES:
         raise ValueError(f"unknown GMOS read mode ({read_speed!r}, {gain_setting!r}); expected "

@@ -1,8 +1,7 @@
 """Descriptors: named, typed values computed from GMOS headers (reference sections 1-4).
 
-``Descriptors(phu, exts, filename)`` wraps the primary header and the image-extension
-headers of one file (raw or processed by gmos-snake).  Method names follow DRAGONS so that
-selection expressions read the same.  A missing or malformed required keyword raises
+``Descriptors(phu, exts, filename)`` wraps the headers of one file, raw or processed;
+method names follow DRAGONS.  A missing or malformed required keyword raises
 :class:`DescriptorError` naming the file and the keyword.
 """
 
@@ -84,7 +83,6 @@ class Descriptors:
         return out
 
     def _number(self, key: str, value, ext: int | None = None) -> float:
-        """float(value) of keyword key (DescriptorError naming it when not a number)."""
         try:
             return float(value)
         except (TypeError, ValueError) as exc:
@@ -148,7 +146,6 @@ class Descriptors:
 
     # ------------------------------------------------------------------ time
     def _time_of_day(self, key: str) -> dt.timedelta | None:
-        """A PHU 'hh:mm:ss.s' keyword as a time since midnight (None if absent)."""
         text = self._phu(key, required=False)
         if text is None:
             return None
@@ -172,13 +169,9 @@ class Descriptors:
         return None
 
     def ut_datetime(self) -> dt.datetime:
-        """UT start of the observation (naive datetime, UTC), reference section 4.
-
-        Date from DATE-OBS (used as is when it holds 'YYYY-MM-DDThh:mm:ss'), else UTDATE; time
-        of day from UT, then TIME-OBS, STARTUT, UTSTART; MJD-OBS (primary header, then the
-        extensions) when no date or no time keyword exists.  Unlike DRAGONS, the file-write
-        time DATE is never used (DRAGONS copies it into DATE-OBS for GMOS-N Hamamatsu files,
-        which would associate calibrations by the time a file was written).
+        """UT start (naive datetime, UTC), reference section 4: DATE-OBS (as is when it holds
+        a time), else UTDATE, plus UT, TIME-OBS, STARTUT or UTSTART; else MJD-OBS.  Never the
+        file-write time DATE (which DRAGONS copies into DATE-OBS for GMOS-N Hamamatsu files).
         """
         key = "DATE-OBS" if self._phu("DATE-OBS", required=False) is not None else "UTDATE"
         date_text = self._phu(key, required=False)
@@ -267,8 +260,7 @@ class Descriptors:
         return "slow" if self._number("AMPINTEG", self._phu("AMPINTEG")) > limit else "fast"
 
     def gain_setting(self) -> str:
-        """'low' or 'high': GAINSET on prepared data, else the controller GAIN (< 3 = low);
-        one answer when all but at most one extension agree."""
+        """'low' or 'high': GAINSET, else GAIN < 3 is low; all but one extension must agree."""
         settings = []
         for i, h in enumerate(self.exts):
             if "GAINSET" in h:
@@ -305,8 +297,8 @@ class Descriptors:
         return self._lut(which)
 
     def gain(self) -> list[float]:
-        """Gain per extension (e-/ADU): the lookup table on raw data (the raw GAIN keyword is
-        not trusted), the GAIN keyword once prepared."""
+        """Gain per extension (e-/ADU): lookup table on raw data (not the raw GAIN keyword),
+        GAIN once prepared."""
         return self._prepared_or_lut("GAIN", 0)
 
     def read_noise(self) -> list[float]:
@@ -324,11 +316,9 @@ class Descriptors:
     def saturation_level(self) -> list[float]:
         """Saturation (= non-linear) level per extension in ADU (reference 2.3).
 
-        P = 65535 - b, where b is the bias level already removed from the data (the
-        extension's OVERSCAN keyword; 0 on raw data).  EEV, or binning product x*y > 2: P
-        (so raw 2x2 and 4x4 data saturate at 65535 ADU).  Otherwise (1x1, 1x2, 2x1 on e2vDD /
-        Hamamatsu) min((well + b*g)/g, P) with well = full well (gmosThresholds[DETECTOR]
-        [AMPNAME], electrons) * x*y and g the lookup gain; P if the amplifier has no entry.
+        P = 65535 - b, b the bias level already removed (OVERSCAN; 0 on raw data).  EEV, or
+        binning x*y > 2: P.  Else min((well + b*g)/g, P), well = FULL_WELL[DETECTOR][AMPNAME]
+        (electrons) * x*y, g the lookup gain; P for an amplifier without a full well.
         """
         pretty = self.detector_name(pretty=True)
         x, y = self._binning()
@@ -358,9 +348,8 @@ class Descriptors:
         return detectors.PIXEL_SCALE[key] * self.detector_y_bin()
 
     def detector_rois_requested(self) -> list[tuple[int, int, int, int]]:
-        """Requested ROIs as 0-based unbinned (y1, y2, x1, x2), from DETNROI and
-        DETRO<n>X / DETRO<n>XS / DETRO<n>Y / DETRO<n>YS (start 1-based unbinned, size binned).
-        Empty when there are no DETRO keywords."""
+        """Requested ROIs, 0-based unbinned (y1, y2, x1, x2), from DETNROI and DETRO<n>X, XS,
+        Y, YS (start 1-based unbinned, size binned); empty without DETRO keywords."""
         try:
             nroi = int(self.phu.get("DETNROI", 1))
         except (TypeError, ValueError) as exc:
@@ -379,9 +368,8 @@ class Descriptors:
         return rois
 
     def detector_roi_setting(self) -> str:
-        """Name of the first requested ROI ('Full Frame', 'CCD2', 'Central Spectrum',
-        'Central Stamp'), 'Custom' when it matches none, 'Undefined' without DETRO keywords
-        (reference 2.4)."""
+        """Name of the first requested ROI (:func:`detectors.roi_name`), 'Undefined' without
+        DETRO keywords (reference 2.4)."""
         rois = self.detector_rois_requested()
         if not rois:
             return "Undefined"

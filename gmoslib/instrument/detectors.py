@@ -75,11 +75,9 @@ def needs_fringe(filter_pretty: str, detector_pretty: str) -> bool:
     return filter_pretty in ("i", "CaT", "Z") and detector_pretty in ("EEV", "e2vDD")
 
 
-#: Fringe control pairs per detector set (DETID): ((x, y) of a fringe peak, (x, y) of the
-#: neighbouring trough), 0-based unbinned detector-section pixels, about 20 per detector set
-#: spread over the three CCDs (reference 5.12; values from DRAGONS' lookup table).  Detector
-#: sets without pairs (the 2023 GMOS-S CCDs, the early GMOS-S EEV CCD1) are scaled by least
-#: squares instead.
+#: Fringe control pairs by DETID: ((x, y) of a fringe peak, (x, y) of the trough beside it),
+#: 0-based unbinned detector pixels (reference 5.12; DRAGONS' lookup table).  Detectors
+#: without pairs (GMOS-S 2023, early GMOS-S EEV) are scaled by least squares instead.
 FRINGE_CONTROL_PAIRS = {
     # GMOS-N EEV
     "EEV9273-16-03EEV9273-20-04EEV9273-20-03": (
@@ -189,7 +187,6 @@ _OTHER_SIDE = {"left": "right", "right": "left"}
 
 def _amp(ampname: str, ccdname: str, k: int, x1: int, nx: int, ny: int,
          overscan_side: str) -> AmpLayout:
-    """Amplifier reading columns x1 to x1 + nx (unbinned) of CCD k, all ny rows."""
     x0 = CCD_WIDTH * k
     return AmpLayout(ampname, ccdname, k, Section(x1, x1 + nx, 0, ny),
                      Section(x0 + x1, x0 + x1 + nx, 0, ny), overscan_side)
@@ -254,8 +251,8 @@ GS_HAM_NEW_BOARDS = _dt.date(2015, 8, 26)
 
 
 def detector_keyword(layout: DetectorLayout, date: _dt.date) -> str:
-    """PHU DETECTOR string of a layout on a UT date: the GS original-CCD Hamamatsu read 'GMOS +
-    Hamamatsu' before 2015-08-26, ``layout.detector`` from then on and for other layouts."""
+    """PHU DETECTOR of a layout on a UT date ('GMOS + Hamamatsu' for GS-Ham before the new
+    boards)."""
     if layout.key == "GS-Ham" and date < GS_HAM_NEW_BOARDS:
         return "GMOS + Hamamatsu"
     return layout.detector
@@ -271,13 +268,9 @@ def layout_for_detid(detid: str) -> DetectorLayout:
 
 def raw_amp_sections(layout: DetectorLayout, xbin: int, ybin: int,
                      roi: Section | None = None) -> list[dict]:
-    """Raw geometry of every amplifier read for a binning and an optional ROI.
-
-    roi : unbinned 0-based detector section (None = full frame).  Returns, in file order and
-    only for amplifiers that overlap the ROI: ampname, ccdname, ccd_index, ccdsec and detsec
-    (unbinned, clipped to the ROI), datasec and biassec (binned, within the raw extension),
-    naxis1, naxis2.
-    """
+    """Raw geometry, in file order, of the amplifiers a binning and ROI (unbinned 0-based
+    detector section, None = full frame) read: ampname, ccdname, ccd_index, ccdsec and
+    detsec (unbinned, clipped to the ROI), datasec and biassec (binned), naxis1, naxis2."""
     if xbin < 1 or ybin < 1:
         raise ValueError(f"binning must be positive, got {xbin}x{ybin}")
     out = []

@@ -1,10 +1,9 @@
 """Mosaic geometry of the three GMOS CCDs (reference 5.14).
 
-Coordinates are binned pixels, 0-based, pixel centres at integers (x = column, y = row).
-A CCD-local position (the CCD's full read area, x = CCDSEC x / xbin) maps to the "detector
-frame" by a rotation about the CCD centre followed by a shift; CCD2 (index 1) is only offset
-by its nominal origin (2048 unbinned pixels).  The mosaic pixel grid is the detector frame
-shifted by integer offsets so that every CCD lands at non-negative coordinates.
+Binned pixels, 0-based, centres at integers.  A CCD-local position (x = CCDSEC x / xbin)
+maps to the "detector frame" by a rotation about the CCD centre and a shift; CCD2 (index 1)
+only by its origin (2048 unbinned pixels).  The mosaic grid is that frame shifted by integers
+so that every CCD lands at non-negative coordinates.
 """
 
 from __future__ import annotations
@@ -63,7 +62,6 @@ def _params(detid: str, ccd_index: int, xbin: int, ybin: int):
     c = ((nx_b - 1) / 2.0, (ny_b - 1) / 2.0)
     dx, dy = g.shift.get(ccd_index, (0.0, 0.0))
     theta = math.radians(g.rotation.get(ccd_index, 0.0))
-    # CCD k's nominal place: (k - 1) CCD widths from CCD2, which starts at CCD2_ORIGIN.
     ox = (CCD2_ORIGIN + dx) / xbin if ccd_index != 1 else CCD2_ORIGIN / xbin
     oy = dy / ybin if ccd_index != 1 else 0.0
     return c, theta, (ox, oy), ybin / xbin

@@ -1,13 +1,11 @@
 """addIllumMaskToDQ: DQ bit 64 (UNILLUMINATED) outside the illuminated field, from Gemini's
 illumination masks (reference 5.3), and the check of a master flat against them.
 
-The masks (``gmoslib/data/illum``, see its README) hold one extension per amplifier, 0 inside
-and 64 outside the field.  A mask file is laid on the detector plane by DETSEC and every
-amplifier of a frame is cut out of it by its own DETSEC (amplifier order, read mode and ROI
-do not matter).  A binning without a file of its own (4x4 on e2v or EEV, a ROI off the
-file's binned grid) is binned from the 1x1 mask: a binned pixel is unilluminated when any
-of its unbinned pixels is (closest to Gemini's own 2x2 masks: 0.3-0.4 % of pixels differ).
-A camera without a mask is an explicit outcome (:data:`NO_MASK`, logged, PHU ``ILLUMMSK``).
+The masks (``gmoslib/data/illum``, see its README: one extension per amplifier, 0 inside,
+64 outside the field) are laid on the detector plane by DETSEC and each amplifier is cut out
+by its own DETSEC.  A binning without a file (4x4 on e2v or EEV, a ROI off the file's grid)
+is binned from the 1x1 mask, a binned pixel unilluminated when any of its pixels is (0.3-0.4 %
+of pixels differ from Gemini's own 2x2 masks).  No mask for a camera: :data:`NO_MASK`, logged.
 """
 
 from __future__ import annotations
@@ -76,8 +74,7 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
 
     path = os.path.join(directory, name)
     exts = []
-    # decompressed in one read: astropy reading the .bz2 itself seeks in the compressed
-    # stream and is several times slower
+    # (decompressed in one read: astropy seeking in the .bz2 is several times slower)
     with (bz2.open if name.endswith(".bz2") else open)(path, "rb") as fh:
         content = fh.read()
     with fits.open(io.BytesIO(content)) as hdul:
@@ -122,10 +119,8 @@ def _covered(plane: MaskPlane, det: Section) -> bool:
 
 def amp_mask(plane: MaskPlane, det: Section, xbin: int, ybin: int,
              shape: tuple[int, int]) -> np.ndarray | None:
-    """Unilluminated (bool, ``shape`` = binned (ny, nx)) of the amplifier whose unbinned
-    DETSEC is det, cut from a mask plane; binned from a finer plane (any unbinned pixel
-    unilluminated -> the binned pixel is).  None when the plane cannot give it (not on
-    its grid, or a coarser binning)."""
+    """Unilluminated pixels (bool ``shape``, binned (ny, nx)) of the amplifier at unbinned
+    DETSEC det, cut (and binned) from a plane; None off its grid or at a coarser binning."""
     ny, nx = shape
     if xbin % plane.xbin or ybin % plane.ybin or det.x1 % plane.xbin or det.y1 % plane.ybin:
         return None
@@ -143,13 +138,11 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
                        ) -> tuple[list[np.ndarray] | None, str]:
     """Unilluminated pixels of every amplifier of a frame.
 
-    instrument : INSTRUME (``GMOS-N`` / ``GMOS-S``); detector_pretty : ``Hamamatsu-N``,
-    ``Hamamatsu-S``, ``EEV`` or ``e2vDD``; xbin, ybin : binning; detsecs : unbinned DETSEC
-    of each amplifier; shapes : binned (ny, nx) of each amplifier's trimmed data.
-    Returns (one bool (ny, nx) array per amplifier, True = unilluminated; the mask used,
-    e.g. ``gmos-n_illum_HAM_22_12amp_v1.fits.bz2`` or ``... (1x1 binned to 4x4)``), or
-    (None, :data:`NO_MASK`) when the camera has no mask.  Raises :class:`IllumMaskError`
-    (naming ``filename``) when a mask exists but does not cover an amplifier.
+    detsecs : unbinned DETSEC per amplifier; shapes : binned (ny, nx) of its trimmed data.
+    Returns (one bool (ny, nx) array per amplifier; the mask used, e.g.
+    ``gmos-n_illum_HAM_22_12amp_v1.fits.bz2`` or ``... (1x1 binned to 4x4)``), or (None,
+    :data:`NO_MASK`) without a mask.  Raises :class:`IllumMaskError` (naming ``filename``)
+    when a mask does not cover an amplifier.
     """
     files = MASK_FILES.get((instrument, FAMILY.get(detector_pretty, "")), {})
     if not files:
@@ -173,8 +166,7 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
 
 def frame_illumination_masks(desc, shapes: list[tuple[int, int]], filename: str = ""
                              ) -> tuple[list[np.ndarray] | None, str]:
-    """:func:`illumination_masks` of a raw frame from its descriptors (a
-    :class:`~gmoslib.instrument.descriptors.Descriptors`); logs the outcome."""
+    """:func:`illumination_masks` of a raw frame from its Descriptors ``desc``, logged."""
     masks, label = illumination_masks(
         desc.instrument(), desc.detector_name(pretty=True), desc.detector_x_bin(),
         desc.detector_y_bin(), desc.detector_section(), shapes, filename)
@@ -192,24 +184,21 @@ def frame_illumination_masks(desc, shapes: list[tuple[int, int]], filename: str 
 
 
 # --------------------------------------------------------------------------- flat check
-#: A region whose smoothed flat response is below this fraction of the normalisation level
-#: while the mask calls it illuminated is flagged unilluminated (dividing by it would
-#: amplify the science noise more than 1 / LOW_RESPONSE times).
+#: Smoothed flat response (fraction of the level) below which a region the mask calls
+#: illuminated is flagged unilluminated (dividing by it amplifies noise > 1/LOW_RESPONSE x).
 LOW_RESPONSE = 0.3
-#: A region the mask calls unilluminated whose smoothed response is above this fraction
-#: of the normalisation level is reported (the mask may not fit the data).
+#: ... above which a region the mask calls unilluminated is reported (the mask may not fit).
 BRIGHT_RESPONSE = 0.7
-#: Smoothing window (binned pixels, each axis) of the response before it is compared: a
-#: region, not a dead column or a hot pixel (those are :mod:`gmoslib.calibration.badpix`'s).
+#: Smoothing window (binned pixels, each axis): regions, not bad columns or pixels
+#: (:mod:`gmoslib.calibration.badpix`).
 REGION_WINDOW = 15
 #: Fraction of an amplifier's pixels above which a disagreement is a warning, not a note.
 WARN_FRACTION = 0.01
 
 
 def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """Centred running median of a (ny, nx) array along one axis (1: along rows, 0: along
-    columns), ``window`` pixels (made odd, at most the axis length), mirrored at the edges
-    (an edge column counts once); NaN pixels are ignored (float32, same shape)."""
+    """Centred running median (float32, same shape) of a (ny, nx) array along ``axis``,
+    ``window`` pixels (made odd, at most the axis length), mirrored at the edges, NaNs ignored."""
     a = np.asarray(values, np.float32)
     n = a.shape[axis]
     w = min(max(1, int(window)) | 1, n if n % 2 else n - 1)
@@ -227,13 +216,10 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
                             window: int = REGION_WINDOW) -> tuple[np.ndarray, int, int]:
     """Compare one amplifier of a master flat with its illumination flags.
 
-    response : (ny, nx) flat response relative to the normalisation level (stacked flat /
-    level, dimensionless, before SCI is set to 1 in flagged pixels); dq : (ny, nx) uint16.
-    Returns (new DQ with UNILLUMINATED added where the smoothed response is below ``low``
-    although the pixel was not flagged unilluminated; the number of pixels so added; the
-    number of pixels flagged unilluminated, with data, whose smoothed response is above
-    ``bright``).  The response is smoothed by a running median ``window`` pixels wide along
-    rows, then along columns (NaN pixels ignored).
+    response : (ny, nx) stacked flat / normalisation level; dq : (ny, nx) uint16.  The
+    response is smoothed by running medians along rows, then columns.  Returns (new DQ with
+    UNILLUMINATED where smoothed < ``low`` and not flagged; how many were added; how many
+    flagged pixels with data have smoothed > ``bright``).
     """
     dq = np.asarray(dq, np.uint16)
     smooth = running_median(running_median(response, window, 1), window, 0)
@@ -248,8 +234,8 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
 
 
 def log_flat_check(name: str, n_dark: int, n_lit: int, npix: int, flat_name: str = "") -> None:
-    """Log the outcome of :func:`check_flat_illumination` for one amplifier (AMPNAME
-    ``name``, ``npix`` pixels): a warning above :data:`WARN_FRACTION`, else a note."""
+    """Log :func:`check_flat_illumination` of amplifier ``name`` (``npix`` pixels): a
+    warning above :data:`WARN_FRACTION`, else a note."""
     for n, what in ((n_dark, f"below {LOW_RESPONSE:g} of the flat level where the mask says "
                      "illuminated: flagged unilluminated (64)"),
                     (n_lit, f"above {BRIGHT_RESPONSE:g} of the flat level where the mask "

@@ -1,9 +1,7 @@
 """FITS/IRAF section strings <-> numpy slices.
 
-Header sections (``DATASEC``, ``BIASSEC``, ``CCDSEC``, ``DETSEC``, ...) are written as
-``[x1:x2,y1:y2]``: 1-based, inclusive, x (column) first.  Inside ``gmoslib`` a section is a
-:class:`Section` with 0-based, half-open bounds ``(x1, x2, y1, y2)``; ``section.slice`` gives the
-numpy index ``(slice(y1, y2), slice(x1, x2))`` (row first).
+Header sections (``DATASEC``, ``CCDSEC``, ...) are ``[x1:x2,y1:y2]``: 1-based, inclusive, x
+(column) first; a :class:`Section` is 0-based, half-open ``(x1, x2, y1, y2)``.
 """
 
 from __future__ import annotations
@@ -24,21 +22,12 @@ class Section(NamedTuple):
 
     @property
     def slice(self) -> tuple[slice, slice]:
-        """numpy index ``(rows, columns)`` for a ``(ny, nx)`` array."""
+        """numpy index ``(slice(y1, y2), slice(x1, x2))`` of a ``(ny, nx)`` array."""
         return (slice(self.y1, self.y2), slice(self.x1, self.x2))
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(ny, nx)`` of the section."""
-        return (self.y2 - self.y1, self.x2 - self.x1)
-
-    @property
-    def nx(self) -> int:
-        return self.x2 - self.x1
-
-    @property
-    def ny(self) -> int:
-        return self.y2 - self.y1
+    shape = property(lambda self: (self.y2 - self.y1, self.x2 - self.x1), doc="(ny, nx)")
+    nx = property(lambda self: self.x2 - self.x1)
+    ny = property(lambda self: self.y2 - self.y1)
 
     def to_string(self) -> str:
         """The header form ``[x1:x2,y1:y2]`` (1-based, inclusive)."""
@@ -50,10 +39,7 @@ class Section(NamedTuple):
 
 
 def parse_section(text: str) -> Section:
-    """Parse ``'[x1:x2,y1:y2]'`` (1-based inclusive) into a 0-based half-open :class:`Section`.
-
-    Raises ``ValueError`` naming the text when it is not a well-formed, increasing section.
-    """
+    """``'[x1:x2,y1:y2]'`` as a :class:`Section` (ValueError naming a malformed text)."""
     if not isinstance(text, str):
         raise ValueError(f"section must be a string like '[1:32,1:2112]', got {text!r}")
     m = _SECTION_RE.match(text)

@@ -1,17 +1,12 @@
 """Tags of a GMOS file from its primary header (reference section 3).
 
-Each rule adds tags and may block others (BIAS blocks IMAGE and SPECT, BPM blocks IMAGE,
-SPECT, NON_SIDEREAL, ...).  Blocked tags are removed once all rules have run; rules whose
-condition is "only if tag X is present" (THRUSLIT, LS/MOS/IFU) are evaluated after that, so
-a bias taken with a grating or a slit in place stays a plain bias.
-
-Spectroscopic flavours (these frames are never reduced here, but must be recognised so they
-can be excluded), evaluated only when SPECT survives:
-  * IFU  -- OBSMODE 'IFU', MASKTYP -1 (IFU in the focal plane) or 'IFU' in MASKNAME;
-  * LS   -- OBSMODE 'LONGSLIT', or MASKTYP 1 with a facility long-slit name ending in
-            'arcsec' (e.g. '1.0arcsec');
-  * MOS  -- OBSMODE 'MOS', or MASKTYP 1 with any other mask name (program masks such as
-            'GN2017A-Q-1-1').
+Each rule adds tags and may block others (BIAS blocks IMAGE and SPECT, ...); blocked tags
+are removed after all rules, then the rules needing a surviving tag run (THRUSLIT, LS/MOS/IFU),
+so a bias taken with a grating or slit in place stays a plain bias.  Spectroscopic flavours
+(recognised to be excluded), when SPECT survives:
+  * IFU -- OBSMODE 'IFU', MASKTYP -1 or 'IFU' in MASKNAME;
+  * LS  -- OBSMODE 'LONGSLIT', or MASKTYP 1 with a name ending in 'arcsec' ('1.0arcsec');
+  * MOS -- OBSMODE 'MOS', or MASKTYP 1 with any other mask name ('GN2017A-Q-1-1').
 """
 
 from __future__ import annotations
@@ -47,11 +42,8 @@ def _f(phu: fits.Header, key: str) -> float | None:
 
 
 def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[str]:
-    """The set of tags of a file.
-
-    phu : primary header.  exts : image-extension headers (accepted for API symmetry with
-    the descriptors; every GMOS tag rule reads only the primary header).
-    """
+    """The tags of a file from its primary header (``exts`` is accepted for symmetry with
+    the descriptors: no GMOS tag rule reads it)."""
     del exts
     out: set[str] = set()
     blocked: set[str] = set()
@@ -128,8 +120,7 @@ def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[s
         out |= {"BPM", "CAL", "PROCESSED"}
         blocked |= {"IMAGE", "SPECT", "NON_SIDEREAL", "AZEL_TARGET", "GCALFLAT", "LAMPON",
                     "GCAL_IR_ON", "GCAL_IR_OFF", "DARK"}
-    # DRAGONS: RAW = no GEM-TLM.  Our own products may lack GEM-TLM, so a processed
-    # calibration or science product is never RAW either.
+    # DRAGONS: RAW = no GEM-TLM; our products may lack it too, so PROCESSED is never RAW
     if "GEM-TLM" not in keys and "PROCESSED" not in out:
         out.add("RAW")
     out -= blocked
@@ -143,8 +134,7 @@ def tags(phu: fits.Header, exts: list[fits.Header] | None = None) -> frozenset[s
 
 
 def _spect_flavour(obsmode: str, masktyp: int, maskname: str) -> set[str]:
-    """{'IFU'} / {'MOS'} / {'LS'} / set() for a spectroscopic frame (see module docstring);
-    OBSMODE decides when it names a mode, else MASKTYP and MASKNAME."""
+    """{'IFU'}, {'MOS'}, {'LS'} or set() for a spectroscopic frame (module docstring)."""
     by_mode = {"IFU": "IFU", "MOS": "MOS", "LONGSLIT": "LS"}
     if obsmode in by_mode:
         return {by_mode[obsmode]}

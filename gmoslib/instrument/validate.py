@@ -1,10 +1,9 @@
 """Header values that later steps rely on, checked when the manifest is made.
 
-The manifest's descriptors only need a header to be well formed; the reduction needs more: an
-exposure time > 0 to scale a science or flat frame, a numeric WCS to align, a gain and read
-noise for every amplifier, sections that agree with each other.  A value that would stop a
-job hours later sets the file aside at scan time, with a reason naming the file and the
-keyword (``bad header: PATH: extension 3 keyword CRPIX1: ...``).
+The reduction needs more than well-formed headers: an exposure time > 0 for science and
+flats, a numeric WCS, a gain and read noise per amplifier, sections that agree.  A value that
+would stop a job hours later sets the file aside at scan time, with a reason naming the file
+and keyword (``bad header: PATH: extension 3 keyword CRPIX1: ...``).
 """
 
 from __future__ import annotations
@@ -38,10 +37,7 @@ def _number(value) -> float | None:
 
 def header_value_problem(phu, exts, kind: str, path: str) -> str:
     """'' when the values the reduction reads are usable, else 'bad header: PATH: WHERE
-    keyword KEY: problem'.
-
-    phu, exts : primary and image-extension headers; kind : the frame's kind ('bias',
-    'flat', 'science').  Extensions are numbered from 1."""
+    keyword KEY: problem' (extensions numbered from 1); kind : 'bias', 'flat', 'science'."""
     def bad(key: str, problem: str, ext: int | None = None) -> str:
         where = "primary header" if ext is None else f"extension {ext}"
         return f"bad header: {path}: {where} keyword {key}: {problem}"

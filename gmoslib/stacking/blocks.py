@@ -1,5 +1,4 @@
-"""Stacking in row blocks: the frames' rows are read block by block, so that memory is set by
-a budget and not by the number of frames."""
+"""Stacking in row blocks, so that memory is set by a budget, not by the number of frames."""
 
 from __future__ import annotations
 
@@ -10,14 +9,12 @@ import numpy as np
 
 from .combine import combine_block
 
-#: At most this many input values per block (8 MB as float64), so that a block's working
-#: arrays stay in the CPU cache (a third less CPU time for a master bias than larger blocks).
+#: Input values per block at most (8 MB as float64): the working arrays stay in the CPU
+#: cache (a third less CPU time for a master bias than larger blocks).
 BLOCK_VALUES = 1 << 20
-#: Bytes per input pixel while stacking a block: the float32/float32/uint16 block read (10)
-#: plus the float64 working copies of :func:`combine_block`, measured with tracemalloc at
-#: <= 55 in the worst modes (wtmean with varclip, minmax); 80 leaves room.  Blocks have at
-#: most memory_bytes // (N * nx * 80) rows (at least 1), so the peak is ~memory_bytes
-#: whatever N is, plus the (ny, nx) outputs (12 bytes per output pixel).
+#: Bytes per input pixel while stacking a block: the sci/var/dq block read (10) plus the
+#: float64 copies of :func:`combine_block`, <= 55 by tracemalloc in the worst modes (wtmean
+#: with varclip, minmax); 80 leaves room.  Peak ~memory_bytes plus 12 bytes per output pixel.
 BYTES_PER_PIXEL = 80
 
 
@@ -39,14 +36,13 @@ def stack_frames(
     threads: int = 1,
     **combine_kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stack N frames read in row blocks with :func:`combine_block` (its keyword arguments).
+    """Stack N frames in row blocks with :func:`combine_block` (its keyword arguments).
 
-    readers : one callable per frame, ``read(y0, y1) -> (sci, var or None, dq or None)``,
-    each plane (y1 - y0, nx) and anything ``np.asarray`` takes (an array, a broadcast
-    constant, a :class:`gmoslib.io.frame.LazyPlane`); safe to call from several threads.
-    Peak memory ~ memory_bytes plus the (ny, nx) outputs.  threads : blocks combined at once
-    (numpy releases the GIL in the array work), each with memory_bytes / threads.
-    Returns (sci float32, var float32, dq uint16, nrejected int16), each (ny, nx).
+    readers : one thread-safe callable per frame, ``read(y0, y1) -> (sci, var or None, dq or
+    None)``, each plane (y1 - y0, nx), anything ``np.asarray`` takes (array, broadcast
+    constant, :class:`gmoslib.io.frame.LazyPlane`).  threads : blocks combined at once, each
+    with memory_bytes / threads.  Returns (sci float32, var float32, dq uint16, nrejected
+    int16), each (ny, nx).
     """
     n = len(readers)
     if n == 0:
@@ -74,9 +70,8 @@ def stack_frames(
 
 
 def read_block(readers, y0: int, y1: int, nx: int):
-    """Rows y0:y1 of every frame: sci (N, rows, nx) float32, var float32 or None (when a
-    frame has none), dq uint16 or None (likewise).  When every frame's VAR is one value (a
-    broadcast constant, e.g. a bias's read noise) var is a broadcast of those N values."""
+    """Rows y0:y1 of every frame: sci (N, rows, nx) float32, var float32, dq uint16 (None
+    when a frame has none); var a broadcast of N values when every frame's VAR is constant."""
     n = len(readers)
     sci = np.empty((n, y1 - y0, nx), np.float32)
     var = np.empty_like(sci)

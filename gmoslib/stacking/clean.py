@@ -1,10 +1,9 @@
 """The stacker's one fast path: the mean of the pixels that clipping leaves whole.
 
 Most pixels of a sigma- or variance-clipped mean lose nothing: all N inputs are usable and
-the first clipping pass rejects none.  Finding them needs each pixel's median: bottleneck's
-costs ~400 ns per pixel of 10 frames, a selection network of elementwise minimum/maximum
-over whole rows ~6x less (:func:`median_rows`).  The rest is the plain path's own float64
-arithmetic, so these pixels get its result (tests compare the two paths).
+the first pass rejects none.  Their median comes from a selection network (:func:`median_rows`,
+~6x faster than bottleneck's ~400 ns per pixel of 10 frames); the rest is the plain path's
+own float64 arithmetic, so they get its result (tests compare the two paths).
 """
 
 from __future__ import annotations
@@ -24,12 +23,10 @@ NETWORK_MAX = 32
 def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | None,
                          varclip: bool, lsigma: float, hsigma: float, apply_dq: bool,
                          x32: np.ndarray | None = None):
-    """The pixels of x (N, m) float64 (scaled values; v (N, m) or (N, 1) float64 VARs or
-    None; d (N, m) DQ or None) whose values are all usable and all inside the first pass's limits
-    [median - lsigma * spread, median + hsigma * spread] (spread: population std, or each
-    value's sqrt(VAR) for ``varclip``).  x32: the same values as float32 when they are
-    (unscaled float32 inputs), for the median at half the memory traffic.  Nothing is
-    modified.  Returns (done (m,) bool, (sci, var, dq, nrejected) of the done pixels)."""
+    """The pixels of x (N, m) float64 (v: (N, m) or (N, 1) VARs or None; d: (N, m) DQ or
+    None) whose values are all usable and inside [median - lsigma * spread, median + hsigma *
+    spread] (spread: population std, or sqrt(VAR) for ``varclip``).  x32: x as float32 when
+    exact, for a cheaper median.  Returns (done (m,) bool, (sci, var, dq, nrejected) of them)."""
     n = x.shape[0]
     with np.errstate(invalid="ignore", over="ignore"):
         done = np.ones(x.shape[1], bool)  # (a NaN or infinite value fails the limits)
@@ -60,11 +57,8 @@ def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | No
 
 
 def median_rows(x: np.ndarray) -> np.ndarray:
-    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,); x is not modified.
-
-    For n <= 32 a selection network of elementwise minimum/maximum over whole rows (an order
-    of magnitude faster than np.partition along a short axis), else np.partition.
-    """
+    """Median along axis 0 of x (n, m) without NaNs, as float64 (m,): for n <= 32 a
+    selection network of elementwise min/max over whole rows, else np.partition."""
     n = x.shape[0]
     middle = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
     part = np.partition(x, middle, axis=0) if n > NETWORK_MAX else None
@@ -92,9 +86,7 @@ def _select_rows(x: np.ndarray, wanted: tuple[int, ...]) -> list[np.ndarray]:
 def _selection_network(n: int, wanted: tuple[int, ...]) -> tuple[tuple[int, int, bool, bool],
                                                                   ...]:
     """The comparators (i, j, min used, max used) of Batcher's odd-even merge sort of n
-    elements that the ``wanted`` sorted positions depend on: walking back from the outputs,
-    a comparator whose outputs nothing uses is dropped, and of the others only the used
-    outputs are computed."""
+    elements that the ``wanted`` sorted positions depend on (found walking back from them)."""
     pairs = []
     t = max(1, (n - 1).bit_length())
     p = 1 << (t - 1)

@@ -59,15 +59,9 @@ def minmax_reject(x: np.ndarray, n_usable: np.ndarray, nlow: int, nhigh: int) ->
 
 def sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
                mclip: bool, max_iters: int) -> None:
-    """Iterative clipping of each pixel's values (sigclip, or varclip with ``sigma``).
-
-    Each pass: centre = median of the surviving values (mean after the first pass unless
-    ``mclip``), spread = their population standard deviation, or each value's own sigma
-    (sqrt VAR, (N, m) or (N, 1)) for variance clipping; values below centre - lsigma * spread
-    or above centre + hsigma * spread are rejected, unless that would reject every value of
-    the pixel.  A pixel that loses nothing in a pass has converged; the passes stop when
-    every pixel has, or after ``max_iters``.
-    """
+    """Iterative clipping of each pixel's values (sigclip, or varclip with ``sigma``: sqrt
+    VAR, (N, m) or (N, 1)), as :func:`~.combine.combine_block` describes; a pixel that loses
+    nothing in a pass has converged."""
     active = None  # the pixels not yet converged (None: all)
     for it in range(max_iters):
         values = x if active is None else x[:, active]
