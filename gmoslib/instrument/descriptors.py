@@ -73,13 +73,10 @@ class Descriptors:
             raise DescriptorError(f"{self.filename or '<headers>'}: no image extensions")
         out = []
         for i, h in enumerate(self.exts):
-            if key not in h or h[key] is None:
-                if required:
-                    raise self._err(key, "missing", i)
-                out.append(None)
-            else:
-                value = h[key]
-                out.append(value.strip() if isinstance(value, str) else value)
+            value = h.get(key)
+            if value is None and required:
+                raise self._err(key, "missing", i)
+            out.append(value.strip() if isinstance(value, str) else value)
         return out
 
     def _number(self, key: str, value, ext: int | None = None) -> float:
