@@ -47,12 +47,23 @@ def pretty_filter_name(filter1: str, filter2: str) -> str:
 
 
 class Descriptors:
-    """Descriptor values of one GMOS file."""
+    """Descriptor values of one GMOS file.  Each keyword is read from the headers once: a
+    Descriptors describes them as they were when first asked (make a new one after
+    changing them)."""
 
     def __init__(self, phu: fits.Header, exts: list[fits.Header], filename: str = ""):
         self.phu = phu
         self.exts = list(exts)
         self.filename = filename
+        self._read: dict[tuple[bool, str], object] = {}  # (extensions?, key) -> raw value(s)
+
+    def _raw(self, key: str, exts: bool):
+        """The header value of ``key`` (PHU), or the list of values (extensions); None when
+        missing (astropy header lookups are slow, and descriptors ask for some keys often)."""
+        if (exts, key) not in self._read:
+            self._read[exts, key] = ([h.get(key) for h in self.exts] if exts
+                                     else self.phu.get(key))
+        return self._read[exts, key]
 
     # ------------------------------------------------------------------ keyword access
     def _err(self, key: str, problem: str, ext: int | None = None) -> DescriptorError:
@@ -61,7 +72,7 @@ class Descriptors:
         return DescriptorError(f"{name}: {where}keyword {key}: {problem}")
 
     def _phu(self, key: str, *, required: bool = True, default=None):
-        value = self.phu.get(key)
+        value = self._raw(key, False)
         if value is not None and str(value).strip() != "":
             return value.strip() if isinstance(value, str) else value
         if required:
@@ -72,8 +83,7 @@ class Descriptors:
         if not self.exts:
             raise DescriptorError(f"{self.filename or '<headers>'}: no image extensions")
         out = []
-        for i, h in enumerate(self.exts):
-            value = h.get(key)
+        for i, value in enumerate(self._raw(key, True)):
             if value is None and required:
                 raise self._err(key, "missing", i)
             out.append(value.strip() if isinstance(value, str) else value)
@@ -259,14 +269,15 @@ class Descriptors:
     def gain_setting(self) -> str:
         """'low' or 'high': GAINSET, else GAIN < 3 is low; all but one extension must agree."""
         settings = []
-        for i, h in enumerate(self.exts):
-            if "GAINSET" in h:
-                settings.append(str(h["GAINSET"]).strip())
+        for i, (gainset, orig, gain) in enumerate(zip(
+                *(self._raw(k, True) for k in ("GAINSET", "GAINORIG", "GAIN")), strict=True)):
+            if gainset is not None:
+                settings.append(str(gainset).strip())
                 continue
-            key = "GAINORIG" if "GAINORIG" in h else "GAIN"
-            if key not in h:
+            key, value = ("GAINORIG", orig) if orig is not None else ("GAIN", gain)
+            if value is None:
                 raise self._err("GAIN", "missing", i)
-            settings.append("low" if self._number(key, h[key], i) < 3.0 else "high")
+            settings.append("low" if self._number(key, value, i) < 3.0 else "high")
         for s in ("low", "high"):
             if settings.count(s) >= len(settings) - 1:
                 return s
