@@ -53,9 +53,11 @@ _COMPUTED = {
 }
 
 
-def describe(phu: fits.Header, exts: list[fits.Header], filename: str = "") -> dict:
+def describe(phu: fits.Header, exts: list[fits.Header], filename: str = "", *,
+             descriptors: Descriptors | None = None) -> dict:
     """The descriptor columns of one file's manifest row (see DESCRIBED_COLUMNS), computed
-    in that order (the first malformed keyword raises its DescriptorError)."""
-    d = Descriptors(phu, exts, filename)
+    in that order (the first malformed keyword raises its DescriptorError); ``descriptors``:
+    the file's Descriptors when the caller has them already."""
+    d = descriptors or Descriptors(phu, exts, filename)
     return {col: _COMPUTED[col](d) if col in _COMPUTED else getattr(d, col)()
             for col in DESCRIBED_COLUMNS}

@@ -35,9 +35,11 @@ def _number(value) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def header_value_problem(phu, exts, kind: str, path: str) -> str:
+def header_value_problem(phu, exts, kind: str, path: str,
+                         descriptors: Descriptors | None = None) -> str:
     """'' when the values the reduction reads are usable, else 'bad header: PATH: WHERE
-    keyword KEY: problem' (extensions numbered from 1); kind : 'bias', 'flat', 'science'."""
+    keyword KEY: problem' (extensions numbered from 1); kind : 'bias', 'flat', 'science';
+    ``descriptors``: the file's Descriptors when the caller has them already."""
     def bad(key: str, problem: str, ext: int | None = None) -> str:
         where = "primary header" if ext is None else f"extension {ext}"
         return f"bad header: {path}: {where} keyword {key}: {problem}"
@@ -51,7 +53,7 @@ def header_value_problem(phu, exts, kind: str, path: str) -> str:
     for key in OFFSET_NUMBERS:
         if key in phu and _number(phu[key]) is None:
             return bad(key, f"not a finite number ({phu[key]!r})")
-    d = Descriptors(phu, exts, path)
+    d = descriptors or Descriptors(phu, exts, path)
     try:
         date = d.ut_date()
         latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)

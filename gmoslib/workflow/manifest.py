@@ -117,7 +117,8 @@ def _describe_into(row: dict, path: str) -> str:
     if instrument.upper() not in ("GMOS-N", "GMOS-S"):
         row["instrument"] = instrument or pd.NA
         return f"not GMOS (INSTRUME={instrument!r})"
-    row.update(describe(phu, exts, path))
+    d = Descriptors(phu, exts, path)  # one set for the row, the checks and the saturation
+    row.update(describe(phu, exts, path, descriptors=d))
     tags = set(row["tags"].split(","))
     bad_tags = [t for t in NOT_IMAGING_TAGS if t in tags]
     if bad_tags:
@@ -139,10 +140,9 @@ def _describe_into(row: dict, path: str) -> str:
     problem = _check_structure(phu, exts, row["detector"], row["roi"])
     if problem:
         return f"bad structure: {problem}"
-    problem = header_value_problem(phu, exts, row["kind"], path)
+    problem = header_value_problem(phu, exts, row["kind"], path, d)
     if problem:
         return problem
-    d = Descriptors(phu, exts, path)
     levels = d.saturation_level()
     fraction = saturated_fraction(path, d.data_section(), levels)
     if fraction > MAX_SATURATED_FRACTION:
