@@ -38,7 +38,8 @@ class CalibrationNotFoundError(LookupError):
     """No calibration satisfies the association rules; the message says why."""
 
 
-def _time(value) -> dt.datetime:
+def as_datetime(value) -> dt.datetime:
+    """A manifest ``ut_datetime`` (ISO text or datetime) as a datetime."""
     return dt.datetime.fromisoformat(str(value))
 
 
@@ -57,7 +58,7 @@ def _chain(rows: pd.DataFrame, keys, max_gap_days: float | None,
         return groups
     gap = None if max_gap_days is None else dt.timedelta(days=float(max_gap_days))
     for _, sub in rows.groupby(list(keys), sort=True, dropna=False):
-        sub = sub.assign(_t=[_time(t) for t in sub["ut_datetime"]]).sort_values(
+        sub = sub.assign(_t=[as_datetime(t) for t in sub["ut_datetime"]]).sort_values(
             ["_t", "frame"])
         frames, times = list(sub["frame"]), list(sub["_t"])
         nights = [observing_night(t, i) for t, i in zip(times, sub["instrument"], strict=True)]
@@ -106,7 +107,7 @@ def candidates_from_groups(manifest: pd.DataFrame, groups: dict[str, list[str]],
     rows = []
     for name, frames in groups.items():
         row = table.loc[name].to_dict()
-        when = median_time([_time(table.at[f, "ut_datetime"]) for f in frames])
+        when = median_time([as_datetime(table.at[f, "ut_datetime"]) for f in frames])
         row.update(name=name, caltype=caltype, path=path_template.format(name=name),
                    origin="workflow", ut_datetime=when.isoformat())
         rows.append(row)
@@ -141,7 +142,7 @@ def merge_candidates(built: pd.DataFrame, on_disk: pd.DataFrame, caltype: str
     return built.reset_index(drop=True)
 
 
-def _roi_ok(target, cand) -> bool:
+def roi_compatible(target, cand) -> bool:
     """Equal amp_read_area for full frame / central spectrum, else containment."""
     t, c = str(target["amp_read_area"]), str(cand["amp_read_area"])
     if str(target.get("roi", "")) in ("Full Frame", "Central Spectrum"):
@@ -159,7 +160,7 @@ def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
         raise ValueError(f"unknown calibration type {caltype!r}")
     keys, window = RULES[caltype]
     frame = target["frame"]
-    when = _time(target["ut_datetime"])
+    when = as_datetime(target["ut_datetime"])
     if candidates is None or candidates.empty:
         raise CalibrationNotFoundError(
             f"no {caltype} for {frame}: there is no {KIND_OF[caltype]} calibration at all "
@@ -168,9 +169,9 @@ def associate(target, candidates: pd.DataFrame, caltype: str) -> pd.Series:
         candidates
     ok, too_far = [], []  # (days apart, ...) of the candidates with matching keys and ROI
     for _, cand in cands.iterrows():
-        if any(str(cand[k]) != str(target[k]) for k in keys) or not _roi_ok(target, cand):
+        if any(str(cand[k]) != str(target[k]) for k in keys) or not roi_compatible(target, cand):
             continue
-        days = abs((_time(cand["ut_datetime"]) - when).total_seconds()) / 86400.0
+        days = abs((as_datetime(cand["ut_datetime"]) - when).total_seconds()) / 86400.0
         if days >= window:
             too_far.append((days, cand["name"]))
         else:
@@ -319,8 +320,8 @@ def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
             continue
         windows = [chosen]
         if max_span_days is not None:
-            chosen.sort(key=lambda f: (_time(by_frame.at[f, "ut_datetime"]), f))
-            times = [_time(by_frame.at[f, "ut_datetime"]) for f in chosen]
+            chosen.sort(key=lambda f: (as_datetime(by_frame.at[f, "ut_datetime"]), f))
+            times = [as_datetime(by_frame.at[f, "ut_datetime"]) for f in chosen]
             nights = [observing_night(t, by_frame.at[f, "instrument"])
                       for t, f in zip(times, chosen, strict=True)]
             windows = [[chosen[i] for i in w]

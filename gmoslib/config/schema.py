@@ -58,7 +58,8 @@ BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
           ("exclusiveMaximum", "<"))
 
 
-def _types(prop: dict) -> list[str]:
+def param_types(prop: dict) -> list[str]:
+    """The JSON types a parameter's schema allows, as a list."""
     t = prop.get("type", [])
     return [t] if isinstance(t, str) else list(t)
 
@@ -67,7 +68,7 @@ def _coerce(value, prop: dict):
     """A ``--config`` string (Snakemake passes nested values as text) as the schema's type,
     an integer for a number as a float (one value in HISTORY, whatever the source); anything
     else unchanged, for the schema to judge."""
-    types = _types(prop)
+    types = param_types(prop)
     if (isinstance(value, int) and not isinstance(value, bool) and "number" in types
             and "integer" not in types):
         return float(value)

@@ -55,7 +55,7 @@ class CandidateIndex:
                 usable.index, zip(*(usable[c] for c in columns), strict=True), strict=True)):
             key = tuple(str(v) for v in values[:len(self.keys)])
             when, origin, name, area = values[len(self.keys):]
-            t = calib._time(when).timestamp()
+            t = calib.as_datetime(when).timestamp()
             entries.setdefault(key, []).append(
                 (t, 0 if origin != "workflow" else 1, str(name), str(area), order, label))
         for key, items in entries.items():
@@ -69,7 +69,7 @@ class CandidateIndex:
         found = self._by_key.get(key)
         if found is not None:
             times, items = found
-            when = calib._time(target["ut_datetime"])
+            when = calib.as_datetime(target["ut_datetime"])
             t0 = when.timestamp()
             best = None
             right = bisect.bisect_left(times, t0)
@@ -88,7 +88,7 @@ class CandidateIndex:
                     break
                 if days >= self.window:
                     break
-                if not calib._roi_ok(target, {"amp_read_area": item[3]}):
+                if not calib.roi_compatible(target, {"amp_read_area": item[3]}):
                     continue
                 # full ties go to the earlier candidate, as associate()'s stable sort does
                 rank = (days, item[1], item[2], item[4])
@@ -172,7 +172,7 @@ class Plan:
         reduced in one cluster job (at most frames_per_job)."""
         out = {}
         for frames in self.science_groups.values():
-            nights = [observing_night(calib._time(self.usable.at[f, "ut_datetime"]),
+            nights = [observing_night(calib.as_datetime(self.usable.at[f, "ut_datetime"]),
                                       self.usable.at[f, "instrument"]) for f in frames]
             for batch in night_batches(frames, nights, self.frames_per_job):
                 out[batch[0]] = batch

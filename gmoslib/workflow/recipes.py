@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from gmoslib.config.schema import BOUNDS, ParamsError, _types, step_parameters
+from gmoslib.config.schema import BOUNDS, ParamsError, param_types, step_parameters
 
 STEPS: dict[str, str] = {
     "addIllumMaskToDQ": "flag pixels outside the illuminated field (DQ 64) from Gemini's "
@@ -114,7 +114,7 @@ def format_recipes(products: list[str] | None = None) -> str:
 
 
 def _format_type(prop: dict) -> str:
-    text = "|".join(_types(prop))
+    text = "|".join(param_types(prop))
     if "enum" in prop:
         text += " in {" + ", ".join(map(str, prop["enum"])) + "}"
     for key, sym in BOUNDS:
