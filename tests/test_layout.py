@@ -19,20 +19,20 @@ ORDER = ("config", "io", "instrument", "stacking", "calibration", "science", "qa
 MAX_LINES = 450
 
 
-def _modules() -> dict[str, Path]:
+def _modules(root: Path = GMOSLIB) -> dict[str, Path]:
+    """module name -> file, for every module of the package at ``root``."""
     out = {}
-    for path in sorted(GMOSLIB.rglob("*.py")):
-        parts = path.relative_to(GMOSLIB.parent).with_suffix("").parts
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
         out[".".join(parts)] = path
     return out
 
 
-def imported(path: Path, module: str) -> set[str]:
-    """Every gmoslib module or package that ``path`` (module ``module``) imports."""
+def imported(path: Path, module: str, modules: dict[str, Path]) -> set[str]:
+    """Every module or package of ``modules`` that ``path`` (module ``module``) imports."""
     tree = ast.parse(path.read_text(), str(path))
-    modules = _modules()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
@@ -61,7 +61,7 @@ def layering_problems(modules: dict[str, Path]) -> list[str]:
     problems = []
     for module, path in modules.items():
         own = subpackage(module)
-        for target in sorted(imported(path, module)):
+        for target in sorted(imported(path, module, modules)):
             theirs = subpackage(target)
             if theirs is None or theirs == own:
                 continue  # gmoslib itself (its version) or its own subpackage
@@ -101,13 +101,7 @@ def test_the_check_sees_a_backward_import(tmp_path):
     (pkg / "instrument" / "tags.py").write_text("from gmoslib.io import fitsio\n")
     (pkg / "io" / "fitsio.py").write_text("def f():\n    from ..workflow.plan import X\n")
     (pkg / "sim" / "core.py").write_text("from gmoslib.instrument import tags\n")
-    global GMOSLIB
-    saved, GMOSLIB = GMOSLIB, pkg
-    try:
-        problems = layering_problems(_modules())
-    finally:
-        GMOSLIB = saved
-    assert problems == [
+    assert layering_problems(_modules(pkg)) == [
         "gmoslib.io.fitsio (io) imports gmoslib.workflow.plan (workflow), which comes after it",
         "gmoslib.sim.core imports gmoslib.instrument.tags (the simulator stands apart)",
     ]
