@@ -1,5 +1,6 @@
 """Calibrating a prepared frame extension by extension (the tutorial's biasCorrect,
-ADUToElectrons, flatCorrect), after checking that the calibration fits the frame.
+ADUToElectrons, flatCorrect), after checking that the calibration fits the frame; and
+:func:`calibrated_frame`, the raw-to-flat-fielded chain of a science frame.
 """
 
 from __future__ import annotations
@@ -7,7 +8,10 @@ from __future__ import annotations
 import os
 
 from gmoslib.calibration import prepare as prep
+from gmoslib.calibration.raw_frame import load_prepared
+from gmoslib.instrument.descriptors import Descriptors
 from gmoslib.io.errors import RecipeError
+from gmoslib.io.fitsio import read_frame
 from gmoslib.io.frame import Extension, Frame
 
 
@@ -70,3 +74,14 @@ def flat_correct_frame(frame: Frame, flat: Frame) -> Frame:
     """Divide every extension by the master flat (VAR propagated, DQ OR-ed)."""
     return _apply_calibration(frame, flat, "master flat", prep.flat_correct, "FLATIM",
                               "Master flat used")
+
+
+def calibrated_frame(raw_path: str, bias_path: str, flat_path: str, *, overscan: dict,
+                     bpm: Frame | None = None) -> tuple[Frame, Descriptors]:
+    """Overscan, bias, gain (electrons, Poisson VAR) and flat: the per-amplifier frame
+    (electrons) that both the science chain and the fringe frame start from."""
+    frame = load_prepared(raw_path, overscan=overscan, bpm=bpm)
+    desc = Descriptors(frame.phu, [e.header for e in frame.exts], raw_path)
+    frame = subtract_master(frame, read_frame(bias_path), "master bias")
+    frame = flat_correct_frame(to_electrons(frame), read_frame(flat_path))
+    return frame, desc

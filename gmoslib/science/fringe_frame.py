@@ -14,7 +14,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from gmoslib.calibration.association import max_dither_arcsec
 from gmoslib.calibration.ccds import ccd_index_of_extensions
-from gmoslib.calibration.correct import check_compatible
+from gmoslib.calibration.correct import calibrated_frame, check_compatible
 from gmoslib.config.schema import step_values
 from gmoslib.instrument.descriptors import Descriptors
 from gmoslib.instrument.detectors import FRINGE_CONTROL_PAIRS
@@ -26,7 +26,6 @@ from gmoslib.io.frame import Extension, Frame
 from gmoslib.io.provenance import add_provenance
 from gmoslib.science import fringe as fringelib
 from gmoslib.science.final_stack import frame_planes, row_reader
-from gmoslib.science.reduce import calibrated_frame
 from gmoslib.stacking import stack_frames
 
 #: Sources kept out of the least-squares fringe fit (fringeCorrect has no detection

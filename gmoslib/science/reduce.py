@@ -10,10 +10,8 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from gmoslib.calibration.ccds import ccd_index_of_extensions
-from gmoslib.calibration.correct import flat_correct_frame, subtract_master, to_electrons
-from gmoslib.calibration.raw_frame import load_prepared
+from gmoslib.calibration.correct import calibrated_frame
 from gmoslib.config.schema import step_values
-from gmoslib.instrument.descriptors import Descriptors
 from gmoslib.io.errors import RecipeError
 from gmoslib.io.fitsio import file_sha256, read_frame
 from gmoslib.io.frame import Extension, Frame
@@ -22,17 +20,7 @@ from gmoslib.science import detect as detectlib
 from gmoslib.science import mosaic as mosaiclib
 from gmoslib.science import qecorrect as qelib
 from gmoslib.science.footprint import crop_to_data
-
-
-def calibrated_frame(raw_path: str, bias_path: str, flat_path: str, *, overscan: dict,
-                     bpm: Frame | None = None) -> tuple[Frame, Descriptors]:
-    """Overscan, bias, gain (electrons, Poisson VAR) and flat: the per-amplifier frame
-    (electrons) that both the science chain and the fringe frame start from."""
-    frame = load_prepared(raw_path, overscan=overscan, bpm=bpm)
-    desc = Descriptors(frame.phu, [e.header for e in frame.exts], raw_path)
-    frame = subtract_master(frame, read_frame(bias_path), "master bias")
-    frame = flat_correct_frame(to_electrons(frame), read_frame(flat_path))
-    return frame, desc
+from gmoslib.science.fringe_frame import fringe_correct_frame
 
 
 def reduce_science_frame(
@@ -47,16 +35,15 @@ def reduce_science_frame(
     mosaic_order: int | None = None,
     bpm: Frame | None = None,
 ) -> tuple[Frame, dict]:
-    """(mosaic frame in electrons, dict of what was done): :func:`calibrated_frame`, fringe
-    correction (``fringe``: fringeCorrect parameters), QE equalisation (Hamamatsu by
-    default) and mosaic (``mosaic_order`` None: the schema's)."""
+    """(mosaic frame in electrons, dict of what was done): overscan, bias, gain and flat
+    (:func:`~gmoslib.calibration.correct.calibrated_frame`), fringe correction (``fringe``:
+    fringeCorrect parameters), QE equalisation (Hamamatsu by default) and mosaic
+    (``mosaic_order`` None: the schema's)."""
     if mosaic_order is None:
         mosaic_order = step_values("mosaicDetectors")["order"]
     frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
     info: dict = {}
     if fringe_path:
-        from gmoslib.science.fringe_frame import fringe_correct_frame  # (it imports this module)
-
         frame, info["fringe"] = fringe_correct_frame(frame, read_frame(fringe_path), desc,
                                                      **step_values("fringeCorrect", fringe))
     if qe_correct is None:
