@@ -23,8 +23,6 @@ import contextlib
 import importlib
 import sys
 
-import pandas as pd
-
 SUBCOMMAND_MODULES = ("gmoslib.sim.cli", "gmoslib.workflow.caldb", "gmoslib.io.provenance",
                       "gmoslib.io.archive", "gmoslib.qa.preview", "gmoslib.cli.reduce")
 
@@ -49,6 +47,8 @@ descriptor (exposure_time, binning, object, gain, ...) prints its one value."""
 
 
 def _cmd_manifest(args) -> int:
+    import pandas as pd
+
     from gmoslib.workflow.manifest import build_manifest, write_manifest
 
     table = build_manifest(args.raw_dir)
