@@ -8,10 +8,10 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
+from gmoslib.calibration.association import read_bpm  # noqa: E402
 from gmoslib.io.fitsio import write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
 from gmoslib.science.fringe_frame import make_fringe_frame  # noqa: E402
-from gmoslib.workflow.caldb import read_bpm  # noqa: E402
 from gmoslib.workflow.joberrors import job  # noqa: E402
 
 out = snakemake.output.fringe

@@ -7,11 +7,11 @@ import sys
 snakemake = globals()["snakemake"]
 sys.path.insert(0, os.path.dirname(snakemake.scriptdir))  # the gmoslib beside this workflow
 
+from gmoslib.calibration.association import read_bpm  # noqa: E402
 from gmoslib.io.fitsio import atomic_output, read_raw, write_frame  # noqa: E402
 from gmoslib.qa.preview import preview_frame  # noqa: E402
 from gmoslib.qa.tables import frame_qa_record  # noqa: E402
 from gmoslib.science.reduce import detect_catalogue, frame_seeing, reduce_science_frame  # noqa: E402
-from gmoslib.workflow.caldb import read_bpm  # noqa: E402
 from gmoslib.workflow.joberrors import job  # noqa: E402
 
 with job(snakemake, snakemake.output.mosaic):

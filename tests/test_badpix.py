@@ -92,8 +92,8 @@ def _write_bpm(path, xbin, date, instrument="GMOS-N"):
 
 
 def test_processed_bpm_in_calibration_dirs_is_associated(tmp_path):
+    from gmoslib.calibration.association import associate_bpm, bpm_for
     from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.workflow.caldb import associate_bpm, bpm_for
     from tests._descriptors_helpers import headers
 
     d = tmp_path / "cals"

@@ -116,3 +116,23 @@ def test_no_module_is_too_long(module):
 def test_the_stacker_package_is_small():
     lines = sum(len(p.read_text().splitlines()) for p in (GMOSLIB / "stacking").glob("*.py"))
     assert lines < 500, f"gmoslib/stacking: {lines} lines (under 500 in all)"
+
+
+#: Job scripts that make pixels and have no table to write: pandas (~0.25 s to import,
+#: every job) stays out of them.
+PIXEL_JOBS = ("stack_bias", "stack_flat", "make_fringe", "reduce_science_frame")
+
+
+@pytest.mark.parametrize("script", PIXEL_JOBS)
+def test_pixel_jobs_do_not_import_pandas(script):
+    import subprocess
+    import sys
+
+    source = (GMOSLIB.parent / "scripts" / f"{script}.py").read_text()
+    imports = "\n".join(line.split("  #")[0] for line in source.splitlines()
+                        if line.startswith(("from gmoslib", "import gmoslib")))
+    assert imports, f"scripts/{script}.py imports nothing of gmoslib"
+    check = f"import sys\n{imports}\nprint(sorted(m for m in sys.modules if m == 'pandas'))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                         cwd=GMOSLIB.parent, check=True).stdout
+    assert out.strip() == "[]", f"scripts/{script}.py imports pandas"

@@ -5,14 +5,20 @@ frames make each master, and which master (built, on disk, or the user's) serves
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from typing import TYPE_CHECKING
 
 from gmoslib.calibration.windows import bounded_windows, median_time, observing_night
+from gmoslib.instrument.descriptors import DescriptorError, Descriptors
 from gmoslib.instrument.detectors import needs_fringe
+from gmoslib.io.errors import FitsReadError
+from gmoslib.io.fitsio import read_frame, read_headers
 
 if TYPE_CHECKING:  # pandas is imported where it is used: job scripts need only the errors
     import pandas as pd
+
+_log = logging.getLogger(__name__)
 
 BIAS_KEYS = ("instrument", "detector_name", "detector_x_bin", "detector_y_bin",
              "read_speed_setting", "gain_setting", "amp_read_area")
@@ -210,9 +216,6 @@ def associate_path(target, candidates: pd.DataFrame, caltype: str,
 
 def check_user_cal(path: str, target, caltype: str) -> None:
     """A user-supplied calibration must exist and fit the frame (binning, filter)."""
-    from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.io.fitsio import read_headers
-
     if not os.path.exists(path):
         raise CalibrationNotFoundError(
             f"user_cal {caltype}: {path} does not exist (config key user_cal.{caltype})")
@@ -330,3 +333,69 @@ def fringe_groups(manifest: pd.DataFrame, science_groups: dict[str, list[str]],
             if not _fringe_problem(by_frame, w, min_dither):
                 out[w[0]] = w
     return dict(sorted(out.items()))
+
+
+# ------------------------------------------------------------------ processed BPMs on disk
+def fits_under(dirs) -> list[str]:
+    """The FITS files (also .gz, .bz2) under the folders ``dirs``, sorted."""
+    out = []
+    for d in dirs:
+        for root, _, files in os.walk(d):
+            out.extend(os.path.join(root, f) for f in sorted(files)
+                       if f.lower().endswith((".fits", ".fits.gz", ".fits.bz2")))
+    return sorted(out)
+
+
+def _bpm_row(path: str) -> dict | None:
+    """path, instrument, binning, valid-from date and array names of a processed BPM, or
+    None (logged when a BPM's headers lack what association needs)."""
+    try:
+        phu, exts = read_headers(path)
+    except (FitsReadError, OSError):
+        return None
+    desc = Descriptors(phu, exts, path)
+    try:
+        if "BPM" not in desc.tags():
+            return None
+        return {"path": os.path.abspath(path), "instrument": desc.instrument(),
+                "binning": (desc.detector_x_bin(), desc.detector_y_bin()),
+                "when": desc.ut_datetime(), "array_name": set(desc.array_name())}
+    except DescriptorError as exc:
+        _log.warning("processed BPM %s is not usable for association: %s", path, exc)
+        return None
+
+
+def associate_bpm(dirs, frame_desc) -> str | None:
+    """Path of the processed BPM under ``dirs`` for a raw frame (its Descriptors) by the
+    archive rule of reference 6.2: same instrument and binning, dated no later than the frame,
+    its AMPNAMEs including the frame's; the most recent wins (ties: the path).  None if none."""
+    want_inst = frame_desc.instrument()
+    want_bin = (frame_desc.detector_x_bin(), frame_desc.detector_y_bin())
+    when = frame_desc.ut_datetime()
+    amps = set(frame_desc.array_name())
+    rows = [r for r in (_bpm_row(p) for p in fits_under(dirs)) if r is not None]
+    ok = [r for r in rows if r["instrument"] == want_inst and r["binning"] == want_bin
+          and r["when"] <= when and amps <= r["array_name"]]
+    if not ok:
+        if rows:
+            _log.info("no processed BPM for %s among %d in %s (instrument, binning, date or "
+                      "amplifiers differ)", frame_desc.filename, len(rows), list(dirs))
+        return None
+    best = max(ok, key=lambda r: (r["when"], r["path"]))
+    _log.info("processed BPM for %s: %s", frame_desc.filename, best["path"])
+    return best["path"]
+
+
+def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
+    """The static BPM of a job: the user's ``bpm:`` file when given, else the processed BPM
+    in ``dirs`` for the raw frame ``raw_path`` (:func:`associate_bpm`), else None."""
+    if user_bpm or not dirs:
+        return user_bpm or None
+    phu, exts = read_headers(raw_path)
+    return associate_bpm(dirs, Descriptors(phu, exts, raw_path))
+
+
+def read_bpm(user_bpm: str | None, dirs, raw_path: str):
+    """The frame of :func:`bpm_for`, read, or None."""
+    path = bpm_for(user_bpm, dirs, raw_path)
+    return read_frame(path) if path else None

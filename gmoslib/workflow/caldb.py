@@ -1,6 +1,7 @@
 """Processed calibrations on disk (the caldb equivalent): :func:`scan_processed` makes
 association candidates of the processed biases, flats and fringes under folders (the
-workflow's ``calibration_dirs``), :func:`associate_bpm` finds a frame's processed BPM there;
+workflow's ``calibration_dirs``) (a frame's processed BPM there:
+:func:`gmoslib.calibration.association.associate_bpm`);
 ``gmos caldb`` keeps a TSV index to list, add to and remove from."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 
 import pandas as pd
 
+from gmoslib.calibration.association import fits_under
 from gmoslib.instrument.descriptors import DescriptorError
 from gmoslib.instrument.manifest_row import describe
 from gmoslib.io.errors import FitsReadError
@@ -47,15 +49,6 @@ def describe_processed(path: str, problems: list[str] | None = None) -> dict | N
     return None
 
 
-def _fits_under(dirs) -> list[str]:
-    out = []
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            out.extend(os.path.join(root, f) for f in sorted(files)
-                       if f.lower().endswith((".fits", ".fits.gz", ".fits.bz2")))
-    return sorted(out)
-
-
 def _table(rows: list[dict]) -> pd.DataFrame:
     cols = ["name", "caltype", "path", "origin", *[c for c in COLUMNS if c != "path"]]
     return pd.DataFrame(rows, columns=cols)
@@ -65,7 +58,7 @@ def scan_processed(dirs) -> pd.DataFrame:
     """Candidates table of the processed calibrations under ``dirs``; unreadable files in
     ``table.attrs["problems"]`` ('PATH: problem')."""
     problems: list[str] = []
-    rows = [r for r in (describe_processed(p, problems) for p in _fits_under(dirs))
+    rows = [r for r in (describe_processed(p, problems) for p in fits_under(dirs))
             if r is not None]
     table = _table(rows)
     table.attrs["problems"] = problems
@@ -136,66 +129,3 @@ def _cli(args) -> int:
     if problems_note(table):
         print(problems_note(table))
     return 0
-
-
-def _bpm_row(path: str) -> dict | None:
-    """path, instrument, binning, valid-from date and array names of a processed BPM, or
-    None (logged when a BPM's headers lack what association needs)."""
-    from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.io.fitsio import read_headers
-
-    try:
-        phu, exts = read_headers(path)
-    except (FitsReadError, OSError):
-        return None
-    desc = Descriptors(phu, exts, path)
-    try:
-        if "BPM" not in desc.tags():
-            return None
-        return {"path": os.path.abspath(path), "instrument": desc.instrument(),
-                "binning": (desc.detector_x_bin(), desc.detector_y_bin()),
-                "when": desc.ut_datetime(), "array_name": set(desc.array_name())}
-    except DescriptorError as exc:
-        _log.warning("processed BPM %s is not usable for association: %s", path, exc)
-        return None
-
-
-def associate_bpm(dirs, frame_desc) -> str | None:
-    """Path of the processed BPM under ``dirs`` for a raw frame (its Descriptors) by the
-    archive rule of reference 6.2: same instrument and binning, dated no later than the frame,
-    its AMPNAMEs including the frame's; the most recent wins (ties: the path).  None if none."""
-    want_inst = frame_desc.instrument()
-    want_bin = (frame_desc.detector_x_bin(), frame_desc.detector_y_bin())
-    when = frame_desc.ut_datetime()
-    amps = set(frame_desc.array_name())
-    rows = [r for r in (_bpm_row(p) for p in _fits_under(dirs)) if r is not None]
-    ok = [r for r in rows if r["instrument"] == want_inst and r["binning"] == want_bin
-          and r["when"] <= when and amps <= r["array_name"]]
-    if not ok:
-        if rows:
-            _log.info("no processed BPM for %s among %d in %s (instrument, binning, date or "
-                      "amplifiers differ)", frame_desc.filename, len(rows), list(dirs))
-        return None
-    best = max(ok, key=lambda r: (r["when"], r["path"]))
-    _log.info("processed BPM for %s: %s", frame_desc.filename, best["path"])
-    return best["path"]
-
-
-def bpm_for(user_bpm: str | None, dirs, raw_path: str) -> str | None:
-    """The static BPM of a job: the user's ``bpm:`` file when given, else the processed BPM
-    in ``dirs`` for the raw frame ``raw_path`` (:func:`associate_bpm`), else None."""
-    if user_bpm or not dirs:
-        return user_bpm or None
-    from gmoslib.instrument.descriptors import Descriptors
-    from gmoslib.io.fitsio import read_headers
-
-    phu, exts = read_headers(raw_path)
-    return associate_bpm(dirs, Descriptors(phu, exts, raw_path))
-
-
-def read_bpm(user_bpm: str | None, dirs, raw_path: str):
-    """The frame of :func:`bpm_for`, read, or None."""
-    from gmoslib.io.fitsio import read_frame
-
-    path = bpm_for(user_bpm, dirs, raw_path)
-    return read_frame(path) if path else None
