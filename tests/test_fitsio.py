@@ -296,3 +296,44 @@ def test_a_compressed_file_is_decompressed_once_per_scan(raw, tmp_path, monkeypa
     assert len(parsed) == n_parsed == len(exts) + 1  # the headers were parsed once
     read_raw(str(path))
     assert calls == [str(path)]
+
+
+def _plain_hdus(frame: Frame) -> fits.HDUList:
+    """frame_hdus as plain astropy builds it: header copies extended card by card, native
+    pixels (astropy swaps and offsets them)."""
+    def clean(h):
+        h = fits.Header(h, copy=True)
+        for key in fitsio._STRUCTURAL:
+            h.remove(key, ignore_missing=True, remove_all=True)
+        return h
+
+    hdus = [fits.PrimaryHDU(header=clean(frame.phu))]
+    for i, ext in enumerate(frame.exts, start=1):
+        hdr = clean(ext.header)
+        fitsio.add_date_obs(hdr)
+        hdus.append(fits.ImageHDU(np.asarray(ext.sci, np.float32), hdr, name="SCI", ver=i))
+        var = fits.ImageHDU(np.asarray(ext.var, np.float32), name="VAR", ver=i)
+        var.header["BUNIT"] = f"{hdr['BUNIT']}2"
+        var.header["UTYPE"] = ("VarianceUncertainty", "astropy.nddata uncertainty class")
+        hdus.append(var)
+        hdus.append(fits.ImageHDU(np.asarray(ext.dq, np.uint16), name="DQ", ver=i))
+    out = fits.HDUList(hdus)
+    for hdu in out:
+        hdu.add_checksum(when=fitsio._CHECKSUM_COMMENT)
+    return out
+
+
+def test_products_are_the_bytes_plain_astropy_writes(tmp_path):
+    frame = _frame(np.random.default_rng(8), n_ext=2)
+    frame.phu.add_history("first")
+    frame.phu["NAXIS"], frame.phu["EXTEND"], frame.phu["NEXTEND"] = 0, True, 6
+    frame.phu.add_comment("a comment")
+    frame.phu.append(("AMPNAME", "again", "a duplicate keyword"))
+    h = frame.exts[0].header
+    h["MJD-OBS"] = (57917.79, "start")  # DATE-OBS added
+    h["BZERO"], h["EXTNAME"], h["CHECKSUM"], h["NAXIS1"] = 0, "SCI", "x", 7
+    frame.exts[1].header["DATE-OBS"] = "2017-06-13T19:00:00"
+    frame.exts[1].sci = frame.exts[1].sci.astype(">f4")
+    write_frame(str(tmp_path / "a.fits"), frame)
+    _plain_hdus(frame).writeto(tmp_path / "b.fits", output_verify="exception")
+    assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()

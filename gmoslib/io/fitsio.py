@@ -8,6 +8,7 @@ Products get CHECKSUM/DATASUM in every HDU and are written atomically.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import mmap
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits import Header
+from astropy.io.fits import Card, Header
 from astropy.io.fits.verify import VerifyWarning
 
 from gmoslib.io import rawcompress
@@ -313,17 +314,14 @@ def _scaled_uint16(stored: np.ndarray, header: Header, path: str) -> np.ndarray:
 
 
 #: Cards that describe an HDU's data layout or checksum: astropy writes its own.
-_STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
-               "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK", "EXTNAME",
-               "EXTVER", "NEXTEND", "CHECKSUM", "DATASUM")
+_STRUCTURAL = frozenset(("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3",
+                         "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK", "EXTNAME",
+                         "EXTVER", "NEXTEND", "CHECKSUM", "DATASUM", "GROUPS", "TFIELDS"))
 
 
-def _clean(header) -> Header:
-    """A copy of a header without the :data:`_STRUCTURAL` cards."""
-    h = Header(header, copy=True)
-    for key in _STRUCTURAL:
-        h.remove(key, ignore_missing=True, remove_all=True)
-    return h
+def _clean(header) -> list[Card]:
+    """Copies of a header's cards but the :data:`_STRUCTURAL` ones."""
+    return [copy.copy(c) for c in header.cards if c.keyword not in _STRUCTURAL]
 
 
 def _variance_unit(unit, ext: int) -> str | None:
@@ -342,27 +340,41 @@ def _full(plane, dtype, shape) -> np.ndarray:
     return out if out.shape == shape else np.array(np.broadcast_to(out, shape))
 
 
+def _hdu(data, cards: list, name: str = "", ver: int = 0, *, last: bool = False):
+    """An HDU of big-endian ``data`` (stored values) whose header is astropy's own cards, then
+    ``cards`` (before EXTNAME/EXTVER when ``last``): the header is built once, not card by
+    card, and astropy neither swaps nor rescales the pixels (int16 data: BZERO 32768 in
+    ``cards``)."""
+    hdu = (fits.ImageHDU(data, name=name, ver=ver, do_not_scale_image_data=True) if name
+           else fits.PrimaryHDU())
+    own = list(hdu.header.cards)
+    hdu.header = Header(own[:-2] + cards + own[-2:] if last else own + cards)
+    return hdu
+
+
 def frame_hdus(frame: Frame) -> fits.HDUList:
     """PHU, then SCI, VAR (float32) and DQ (uint16, stored with BZERO 32768) per extension,
     EXTVER = 1..N, each with CHECKSUM/DATASUM."""
-    hdus = [fits.PrimaryHDU(header=_clean(frame.phu))]
+    hdus = [_hdu(None, _clean(frame.phu))]
     for i, ext in enumerate(frame.exts, start=1):
-        hdr = _clean(ext.header)
-        add_date_obs(hdr)
-        sci = np.asarray(ext.sci, np.float32)
+        cards = _clean(ext.header)
+        if "DATE-OBS" not in ext.header and ext.header.get("MJD-OBS") is not None:
+            cards.append(Card("DATE-OBS", date_obs_from_mjd(ext.header["MJD-OBS"]),
+                              "UTC start of the exposure (from MJD-OBS)"))
+        sci = np.asarray(ext.sci, ">f4")
         if sci.ndim != 2:
             raise ValueError(f"extension {i}: SCI must be 2-D, got shape {sci.shape}")
-        hdus.append(fits.ImageHDU(sci, hdr, name="SCI", ver=i))
+        hdus.append(_hdu(sci, cards, "SCI", i, last=True))
         if ext.var is not None:
-            var = fits.ImageHDU(_full(ext.var, np.float32, sci.shape), name="VAR", ver=i)
-            unit = _variance_unit(hdr.get("BUNIT"), i)
-            if unit:
-                var.header["BUNIT"] = unit
+            unit = _variance_unit(ext.header.get("BUNIT"), i)
             # read by astropy's CCDData.read(..., hdu_uncertainty="VAR")
-            var.header["UTYPE"] = ("VarianceUncertainty", "astropy.nddata uncertainty class")
-            hdus.append(var)
+            cards = [Card("BUNIT", unit)] if unit else []
+            cards.append(Card("UTYPE", "VarianceUncertainty", "astropy.nddata uncertainty class"))
+            hdus.append(_hdu(_full(ext.var, ">f4", sci.shape), cards, "VAR", i))
         if ext.dq is not None:
-            hdus.append(fits.ImageHDU(_full(ext.dq, np.uint16, sci.shape), name="DQ", ver=i))
+            stored = np.bitwise_xor(_full(ext.dq, np.uint16, sci.shape), np.uint16(0x8000))
+            hdus.append(_hdu(stored.view(np.int16).astype(">i2"),
+                             [Card("BSCALE", 1), Card("BZERO", 32768)], "DQ", i, last=True))
     out = fits.HDUList(hdus)
     for hdu in out:
         hdu.add_checksum(when=_CHECKSUM_COMMENT)
