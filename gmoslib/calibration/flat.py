@@ -138,7 +138,7 @@ def make_master_flat(
     dqs, counts = flat_dq_checks(
         scis, variances, [e.dq for e in out.exts],
         [str(e.header.get("AMPNAME", k + 1)) for k, e in enumerate(out.exts)], norm,
-        os.path.basename(paths[0]))
+        os.path.basename(paths[0]), threads)
     for e, *planes in zip(out.exts, *normalize_flat(scis, variances, dqs, norm), strict=True):
         e.sci, e.var, e.dq = planes
         e.header["BUNIT"] = ""
