@@ -57,6 +57,8 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     skip = ~np.isfinite(r)
     if dq is not None:
         skip |= (np.asarray(dq) & SKIP_BITS) != 0
+    if skip.all():  # (an amplifier off the field)
+        return np.zeros(r.shape, bool)
     masked = np.where(skip, np.float32(np.nan), r)
     sigma = None if var is None else np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
     bad = np.zeros(r.shape, bool)

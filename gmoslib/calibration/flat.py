@@ -4,6 +4,7 @@ rejection choice, normalisation, and the recipe that chains them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -125,6 +126,7 @@ def make_master_flat(
         f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
         return to_electrons(subtract_master(f, bias, "master bias"))
 
+    @functools.cache  # (once for the stack, again for the header)
     def factors():
         return np.asarray(flat_scale_factors(regions), dtype=np.float64)
 
