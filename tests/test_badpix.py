@@ -52,6 +52,8 @@ def test_field_edge_and_unilluminated_pixels_are_not_bad():
     edge[150 - 0, 130 - 121] = False  # the hot pixel is still a defect
     edge[220, :] = False  # and the bad row
     assert edge.sum() <= 3
+    dq[:] = dqbits.UNILLUMINATED  # an amplifier off the field (returns early)
+    assert not badpix.flat_bad_pixels(resp, var, dq).any()
 
 
 def test_significance_against_the_flat_variance():

@@ -169,6 +169,34 @@ def test_flat_check_flags_dark_regions_and_counts_bright_masked_ones():
     assert (new & dq == dq).all()
 
 
+@pytest.mark.parametrize("shape", [(40, 31), (7, 6), (2, 9), (1, 1)])
+def test_median_over_half_is_the_thresholded_running_median(shape):
+    """Ties, values equal to the threshold, windows longer than the axis, mirrored edges."""
+    x = np.random.default_rng(2).choice(np.float32([0.1, 0.3, 0.5, 0.7, 0.9]), size=shape)
+    for window in (15, 5, 4, 1):
+        for axis in (0, 1):
+            smooth = illum.running_median(x, window, axis)
+            for t in (0.3, 0.6):
+                assert (illum.median_over_half(x < t, window, axis) == (smooth < t)).all()
+                assert (illum.median_over_half(x > t, window, axis) == (smooth > t)).all()
+
+
+@pytest.mark.parametrize("nan", [False, True])
+def test_flat_check_equals_its_plain_running_medians(nan):
+    rng = np.random.default_rng(3)
+    ramp = np.linspace(0, 1, 45) + rng.choice([-0.2, 0, 0.2], size=(60, 45))
+    resp = np.round(ramp, 1).astype(np.float32)  # ties and values at the thresholds
+    if nan:
+        resp[rng.random(resp.shape) < 0.2] = np.nan
+    dq = np.where(rng.random(resp.shape) < 0.3, np.uint16(dqbits.UNILLUMINATED), np.uint16(0))
+    smooth = illum.running_median(illum.running_median(resp, 15, 1), 15, 0)
+    dark = (smooth < illum.LOW_RESPONSE) & (dq == 0)
+    lit = (smooth > illum.BRIGHT_RESPONSE) & (dq != 0)
+    new, n_dark, n_lit = illum.check_flat_illumination(resp, dq)
+    assert (new == (dq | np.where(dark, np.uint16(dqbits.UNILLUMINATED), 0))).all()
+    assert (n_dark, n_lit) == (int(dark.sum()), int(lit.sum())) and n_dark and n_lit
+
+
 def test_flat_statistics_and_qe_sky_ignore_unilluminated_pixels():
     sci = np.full((100, 100), 1000.0, np.float32)
     dq = np.zeros((100, 100), np.uint16)

@@ -10,6 +10,7 @@ two.  Pixels with no valid neighbour on one side are not judged.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck as bn
 import numpy as np
@@ -56,6 +57,8 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     skip = ~np.isfinite(r)
     if dq is not None:
         skip |= (np.asarray(dq) & SKIP_BITS) != 0
+    if skip.all():  # (an amplifier off the field)
+        return np.zeros(r.shape, bool)
     masked = np.where(skip, np.float32(np.nan), r)
     sigma = None if var is None else np.sqrt(np.maximum(np.asarray(var, np.float32), 0))
     bad = np.zeros(r.shape, bool)
@@ -73,29 +76,40 @@ def flat_bad_pixels(response: np.ndarray, var: np.ndarray | None, dq: np.ndarray
     return bad
 
 
+def _amp_checks(sci: np.ndarray, var: np.ndarray | None, d: np.ndarray | None,
+                inv: np.float32) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """:func:`flat_dq_checks` of one amplifier: (new uint16 DQ, newly bad bool, ILLUMLOW,
+    ILLUMHI)."""
+    response = np.multiply(sci, inv, dtype=np.float32)
+    d = np.zeros(response.shape, np.uint16) if d is None else np.asarray(d, np.uint16)
+    d, n_dark, n_lit = check_flat_illumination(response, d)
+    rel_var = None if var is None else np.multiply(var, inv * inv, dtype=np.float32)
+    bad = flat_bad_pixels(response, rel_var, d)
+    new = bad & ((d & dqbits.BAD_PIXEL) == 0)
+    d[bad] |= np.uint16(dqbits.BAD_PIXEL)
+    return d, new, n_dark, n_lit
+
+
 def flat_dq_checks(scis: list[np.ndarray], variances: list[np.ndarray | None],
                    dqs: list[np.ndarray | None], names: list[str], level: float,
-                   flat_name: str = "") -> tuple[list[np.ndarray], dict[str, int]]:
-    """Checks of a stacked, not yet normalised master flat, one amplifier at a time and
-    logged (``names``: AMPNAME): :func:`gmoslib.instrument.illum.check_flat_illumination`
-    (dark -> UNILLUMINATED), then :func:`flat_bad_pixels` (-> BAD_PIXEL).
+                   flat_name: str = "", threads: int = 1
+                   ) -> tuple[list[np.ndarray], dict[str, int]]:
+    """Checks of a stacked, not yet normalised master flat, per amplifier (``threads`` at
+    once: bottleneck and numpy release the GIL) and logged in order (``names``: AMPNAME):
+    :func:`gmoslib.instrument.illum.check_flat_illumination` (dark -> UNILLUMINATED), then
+    :func:`flat_bad_pixels` (-> BAD_PIXEL).
 
     scis, variances : per amplifier (ny, nx) electrons, electrons^2; dqs : uint16 or None;
     level : normalisation level (electrons).  Returns (new uint16 DQs, counts ``ILLUMLOW``
     (made unilluminated), ``ILLUMHI`` (masked but bright), ``FLATBAD`` (newly bad)))."""
     inv = np.float32(1.0 / level)
+    args = (scis, variances, dqs, [inv] * len(scis))
+    with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+        results = list(pool.map(_amp_checks, *args))
     out = []
     counts = {"ILLUMLOW": 0, "ILLUMHI": 0, "FLATBAD": 0}
-    for sci, var, d, name in zip(scis, variances, dqs, names, strict=True):
-        response = np.multiply(sci, inv, dtype=np.float32)
-        d = np.zeros(response.shape, np.uint16) if d is None else np.asarray(d, np.uint16)
-        d, n_dark, n_lit = check_flat_illumination(response, d)
-        log_flat_check(name, n_dark, n_lit, response.size, flat_name)
-        rel_var = None if var is None else np.multiply(var, inv * inv, dtype=np.float32)
-        bad = flat_bad_pixels(response, rel_var, d)
-        del response, rel_var
-        new = bad & ((d & dqbits.BAD_PIXEL) == 0)
-        d[bad] |= np.uint16(dqbits.BAD_PIXEL)
+    for (d, new, n_dark, n_lit), name in zip(results, names, strict=True):
+        log_flat_check(name, n_dark, n_lit, new.size, flat_name)
         out.append(d)
         n = int(new.sum())
         for key, value in zip(counts, (n_dark, n_lit, n), strict=True):

@@ -4,6 +4,7 @@ rejection choice, normalisation, and the recipe that chains them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -125,6 +126,7 @@ def make_master_flat(
         f = load_prepared(paths[k], overscan=overscan, bpm=bpm)
         return to_electrons(subtract_master(f, bias, "master bias"))
 
+    @functools.cache  # (once for the stack, again for the header)
     def factors():
         return np.asarray(flat_scale_factors(regions), dtype=np.float64)
 
@@ -138,7 +140,7 @@ def make_master_flat(
     dqs, counts = flat_dq_checks(
         scis, variances, [e.dq for e in out.exts],
         [str(e.header.get("AMPNAME", k + 1)) for k, e in enumerate(out.exts)], norm,
-        os.path.basename(paths[0]))
+        os.path.basename(paths[0]), threads)
     for e, *planes in zip(out.exts, *normalize_flat(scis, variances, dqs, norm), strict=True):
         e.sci, e.var, e.dq = planes
         e.header["BUNIT"] = ""

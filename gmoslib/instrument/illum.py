@@ -196,19 +196,36 @@ REGION_WINDOW = 15
 WARN_FRACTION = 0.01
 
 
+def _odd_window(window: int, n: int) -> int:
+    """The odd window (pixels) of :func:`running_median` along an axis of n pixels."""
+    return min(max(1, int(window)) | 1, n if n % 2 else n - 1)
+
+
+def _centred(values: np.ndarray, w: int, axis: int, move) -> np.ndarray:
+    """move(padded, w, axis) at every pixel's centred window of w along ``axis``, mirrored
+    at the edges (move: a bottleneck moving function, the window ending at its index)."""
+    n, h = values.shape[axis], w // 2
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (h, h)
+    m = move(np.pad(values, pad, mode="reflect"), w, axis=axis, min_count=1)
+    return m[(slice(None),) * axis + (slice(w - 1, w - 1 + n),)]
+
+
 def running_median(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     """Centred running median (float32, same shape) of a (ny, nx) array along ``axis``,
     ``window`` pixels (made odd, at most the axis length), mirrored at the edges, NaNs ignored."""
     a = np.asarray(values, np.float32)
-    n = a.shape[axis]
-    w = min(max(1, int(window)) | 1, n if n % 2 else n - 1)
-    if w <= 1:
-        return a.copy()
-    h = w // 2
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (h, h)
-    m = bn.move_median(np.pad(a, pad, mode="reflect"), w, axis=axis, min_count=1)  # float32
-    return np.take(m, np.arange(w - 1, w - 1 + n), axis=axis)
+    w = _odd_window(window, a.shape[axis])
+    return a.copy() if w <= 1 else _centred(a, w, axis, bn.move_median)  # float32
+
+
+def median_over_half(flags: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Whether more than half of each centred window of :func:`running_median` holds a True
+    (bool (ny, nx)).  For x without NaN, an odd window's median is below (above) t iff more
+    than half its values are: ``running_median(x, w, axis) < t == median_over_half(x < t,
+    w, axis)``, exactly and without sorting."""
+    w = _odd_window(window, flags.shape[axis])
+    return _centred(flags.astype(np.float32), w, axis, bn.move_sum) > w // 2
 
 
 def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
@@ -217,17 +234,24 @@ def check_flat_illumination(response: np.ndarray, dq: np.ndarray, *,
     """Compare one amplifier of a master flat with its illumination flags.
 
     response : (ny, nx) stacked flat / normalisation level; dq : (ny, nx) uint16.  The
-    response is smoothed by running medians along rows, then columns.  Returns (new DQ with
-    UNILLUMINATED where smoothed < ``low`` and not flagged; how many were added; how many
-    flagged pixels with data have smoothed > ``bright``).
+    response is smoothed by running medians along rows, then columns (without NaN: the
+    thresholds by :func:`median_over_half`).  Returns (new DQ with UNILLUMINATED where
+    smoothed < ``low`` and not flagged; how many were added; how many flagged pixels with
+    data have smoothed > ``bright``).
     """
     dq = np.asarray(dq, np.uint16)
-    smooth = running_median(running_median(response, window, 1), window, 0)
+    response = np.asarray(response, np.float32)
+    if np.isnan(response).any():
+        smooth = running_median(running_median(response, window, 1), window, 0)
+        with np.errstate(invalid="ignore"):
+            below, above = smooth < low, smooth > bright
+    else:
+        below, above = (median_over_half(median_over_half(flags, window, 1), window, 0)
+                        for flags in (response < low, response > bright))
     unillum = (dq & dqbits.UNILLUMINATED) != 0
     no_data = (dq & dqbits.NO_DATA) != 0
-    with np.errstate(invalid="ignore"):
-        dark = (smooth < low) & ~unillum & ~no_data
-        lit = (smooth > bright) & unillum & ~no_data
+    dark = below & ~unillum & ~no_data
+    lit = above & unillum & ~no_data
     out = dq.copy()
     out[dark] |= np.uint16(dqbits.UNILLUMINATED)
     return out, int(dark.sum()), int(lit.sum())
