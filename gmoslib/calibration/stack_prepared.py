@@ -24,6 +24,11 @@ from gmoslib.io.frame import Extension, Frame
 from gmoslib.io.names import printable
 from gmoslib.io.provenance import add_provenance
 
+#: Input values per row block (the stacker's default is 8x more): an amplifier's row blocks
+#: of ~10 frames then stay in the CPU cache, and their temporaries (<= 1 MB) are reused by
+#: the allocator instead of being fresh pages each block (a master bias: 0.45 -> 0.33 s CPU).
+BLOCK_VALUES = 1 << 17
+
 
 class ScratchRows:
     """A (ny, nx) array written to a plain scratch file and read back a few rows at a time
@@ -57,7 +62,6 @@ class FrameStore:
         self.keep_bytes = keep_bytes
         self.in_memory: bool | None = None  # decided from the first frame
         self.items: list[list[tuple]] = []  # [frame][ext] -> (sci, var, dq)
-        self.shapes: list[tuple[int, int]] = []
         self.memory_used = 0
         self.files: dict[str, int] = {}  # raw files read back from (see RawRows)
 
@@ -81,7 +85,6 @@ class FrameStore:
     def store(self, k: int, frame: Frame) -> None:
         parts = [self._compact(e) for e in frame.exts]
         if self.in_memory is None:
-            self.shapes = [e.sci.shape for e in frame.exts]
             self.in_memory = self._nbytes(parts) * self.n <= self.keep_bytes
         if self.in_memory:
             self.memory_used += self._nbytes(parts)
@@ -116,9 +119,10 @@ class FrameStore:
             os.close(fd)
         self.files.clear()
 
-    def _rows(self, item, i: int, y0: int, y1: int, dtype):
-        if item is None or isinstance(item, np.generic):  # a constant
-            return np.broadcast_to(dtype(0 if item is None else item), (y1 - y0, self.shapes[i][1]))
+    @staticmethod
+    def _rows(item, y0: int, y1: int, dtype):
+        if item is None or isinstance(item, np.generic):  # a constant: one number
+            return dtype(0 if item is None else item)
         if isinstance(item, np.ndarray):
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
         return item.rows(y0, y1)  # lazy planes, raw and scratch files
@@ -126,9 +130,9 @@ class FrameStore:
     def readers(self, i: int) -> list[Callable]:
         def reader(k):
             sci, var, dq = self.items[k][i]
-            return lambda y0, y1: (self._rows(sci, i, y0, y1, np.float32),
-                                   self._rows(var, i, y0, y1, np.float32),
-                                   self._rows(dq, i, y0, y1, np.uint16))
+            return lambda y0, y1: (self._rows(sci, y0, y1, np.float32),
+                                   self._rows(var, y0, y1, np.float32),
+                                   self._rows(dq, y0, y1, np.uint16))
 
         return [reader(k) for k in range(self.n)]
 
@@ -178,7 +182,7 @@ def stack_prepared(
         def stack_ext(i):
             ny, nx = first.exts[i].sci.shape
             return stacklib.stack_frames(store.readers(i), ny, nx, memory_bytes=block_budget,
-                                         scale=factors, **combine)
+                                         block_values=BLOCK_VALUES, scale=factors, **combine)
 
         stacked = list(pool.map(stack_ext, range(len(first.exts))))
         exts = [Extension(sci, var, dq, ext.header.copy())

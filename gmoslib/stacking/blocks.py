@@ -19,10 +19,10 @@ BYTES_PER_PIXEL = 80
 
 
 def block_rows(n_frames: int, nx: int, memory_bytes: int,
-               bytes_per_pixel: int = BYTES_PER_PIXEL) -> int:
+               bytes_per_pixel: int = BYTES_PER_PIXEL, block_values: int = BLOCK_VALUES) -> int:
     """Rows per block so that n_frames x rows x nx pixels fit in memory_bytes and are at
-    most :data:`BLOCK_VALUES` (>= 1)."""
-    values = min(memory_bytes // bytes_per_pixel, BLOCK_VALUES)
+    most ``block_values`` (>= 1)."""
+    values = min(memory_bytes // bytes_per_pixel, block_values)
     return max(1, int(values // max(1, n_frames * nx)))
 
 
@@ -33,6 +33,7 @@ def stack_frames(
     *,
     memory_bytes: int = 256 * 1024 * 1024,
     block_rows_override: int | None = None,
+    block_values: int = BLOCK_VALUES,
     threads: int = 1,
     **combine_kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -40,7 +41,8 @@ def stack_frames(
 
     readers : one thread-safe callable per frame, ``read(y0, y1) -> (sci, var or None, dq or
     None)``, each plane (y1 - y0, nx), anything ``np.asarray`` takes (array, broadcast
-    constant, :class:`gmoslib.io.frame.LazyPlane`).  threads : blocks combined at once, each
+    constant, :class:`gmoslib.io.frame.LazyPlane`) or a number (a constant plane).
+    block_values : input values per block at most.  threads : blocks combined at once, each
     with memory_bytes / threads.  Returns (sci float32, var float32, dq uint16, nrejected
     int16), each (ny, nx).
     """
@@ -50,7 +52,8 @@ def stack_frames(
     nothing = np.empty((n, 0, nx), np.float32)
     combine_block(nothing, nothing, None, **combine_kwargs)  # (the options checked first)
     threads = max(1, int(threads))
-    rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
+    rows = block_rows_override or block_rows(n, nx, memory_bytes // threads,
+                                             block_values=block_values)
     outputs = tuple(np.empty((ny, nx), t) for t in (np.float32, np.float32, np.uint16, np.int16))
 
     def stack_block(y0: int) -> None:
@@ -82,9 +85,9 @@ def read_block(readers, y0: int, y1: int, nx: int):
         s, v, d = read(y0, y1)
         sci[k] = s  # (np.asarray of a lazy plane computes its rows here)
         have_var = have_var and v is not None
-        if have_var and constants is not None and isinstance(v, np.ndarray) and (
-                v.size and not any(v.strides)):
-            constants.append(v.flat[0])
+        if have_var and constants is not None and (np.ndim(v) == 0 or isinstance(
+                v, np.ndarray) and v.size and not any(v.strides)):
+            constants.append(np.asarray(v).flat[0])
         elif have_var:
             if constants:
                 var[:k] = np.asarray(constants, np.float32)[:, None, None]
