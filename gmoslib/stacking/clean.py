@@ -37,7 +37,6 @@ def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | No
             every = np.bitwise_and.reduce(d, axis=0)
             nothing = (every & dqbits.NO_DATA) != 0  # (in every frame: nothing usable)
             done &= (((dq ^ every) & np.asarray(CLASS_MASK, d.dtype)) == 0) & ~nothing
-            del every
         low, centre, high = median_rows(x, extremes=True)
         # row-by-row float64 sums: bit-equal to bottleneck's nanmean/nanstd where no value
         # is NaN (only such pixels can be done) and ~3x faster along axis 0
@@ -75,11 +74,8 @@ def median_rows(x: np.ndarray, extremes: bool = False):
     n = x.shape[0]
     middle = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
     wanted = tuple(sorted({*middle, *((0, n - 1) if extremes else ())}))
-    if n > NETWORK_MAX:
-        part = np.partition(x, wanted, axis=0)
-        rows = {p: part[p] for p in wanted}
-    else:
-        rows = _select_rows(x, wanted)
+    part = np.partition(x, wanted, axis=0) if n > NETWORK_MAX else None
+    rows = _select_rows(x, wanted) if part is None else {p: part[p] for p in wanted}
     median = (rows[middle[0]].astype(np.float64) + rows[middle[-1]]) / 2.0  # (1 or 2 rows)
     return (rows[0], median, rows[n - 1]) if extremes else median
 
