@@ -82,8 +82,7 @@ def median_rows(x: np.ndarray, extremes: bool = False):
 
 def _select_rows(x: np.ndarray, wanted: tuple[int, ...]) -> dict[int, np.ndarray]:
     """The rows of x (n, m) at the ``wanted`` sorted positions of each column, by the
-    comparators of a sorting network, in a copy of x and one spare row (x is not modified;
-    no array made per comparator)."""
+    comparators of a sorting network, in a copy of x and one spare row (x not modified)."""
     rows, spare = list(np.array(x)), np.empty_like(x[0])
     for i, j, use_min, use_max in _selection_network(x.shape[0], wanted):
         if use_min and use_max:

@@ -91,6 +91,7 @@ def combine_block(
             x -= np.asarray(zero, np.float64)[:, None]
 
     types = (np.float32, np.float32, np.uint16, np.int16)
+    out = [np.empty(x.shape[1], t) for t in types]
     rest = slice(None)  # the pixels for the plain path
     if operation == "mean" and reject in ("sigclip", "varclip"):
         # the one fast path: pixels whose first clipping pass rejects nothing
@@ -101,8 +102,6 @@ def combine_block(
         x = x[:, rest]
         v = v if v is None or v.shape[1] == 1 else v[:, rest]
         d = None if d is None else d[:, rest]
-    else:
-        out = [np.empty(x.shape[1], t) for t in types]
     x = x.astype(np.float64, copy=False)  # (float64 x is a copy already: overwritten)
     parts = _plain(x, v, d, operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma,
                    mclip=mclip, iters=iters, nlow=nlow, nhigh=nhigh, apply_dq=apply_dq)
