@@ -322,14 +322,21 @@ def test_median_rows(n):
     rng = np.random.default_rng(n)
     x = rng.normal(0, 1, (n, 1000)).astype(np.float32)
     x[:, :10] = 1.0  # ties
+    before = x.copy()
     np.testing.assert_array_equal(median_rows(x), np.median(x.astype(np.float64), axis=0))
+    low, median, high = median_rows(x, extremes=True)
+    np.testing.assert_array_equal(median, median_rows(x))
+    np.testing.assert_array_equal(low, x.min(axis=0))
+    np.testing.assert_array_equal(high, x.max(axis=0))
+    np.testing.assert_array_equal(x, before)  # (not modified)
 
 
 def _plain_path_only(monkeypatch):
     """Make the fast path take no pixel: everything goes through the plain path."""
     def nothing(x, *args):
-        return np.zeros(x.shape[1], bool), (np.zeros(0, np.float32), np.zeros(0, np.float32),
-                                            np.zeros(0, np.uint16), np.zeros(0, np.int16))
+        m = x.shape[1]
+        return np.zeros(m, bool), (np.zeros(m), np.zeros(m), np.zeros(m, np.uint16),
+                                   np.zeros(m, np.int16))
 
     monkeypatch.setattr(clean, "mean_of_clean_pixels", nothing)
 
@@ -367,6 +374,7 @@ def test_fast_path_equals_plain_path(reject, kw, n, var_kind, monkeypatch):
     dq[rng.random(shape) < 0.2 / n] = dqbits.COSMIC_RAY
     dq[:, :3] |= dqbits.BAD_PIXEL
     dq[:, 5] = dqbits.NO_DATA | dqbits.UNILLUMINATED
+    dq[0, 5, :4] |= dqbits.COSMIC_RAY  # (NO_DATA everywhere, classes differ)
     dq[0, 7] = dqbits.SATURATED
     sci[1, 9, :5] = np.nan
     kw = {"operation": "mean", **CLIP,

@@ -57,7 +57,6 @@ class FrameStore:
         self.keep_bytes = keep_bytes
         self.in_memory: bool | None = None  # decided from the first frame
         self.items: list[list[tuple]] = []  # [frame][ext] -> (sci, var, dq)
-        self.shapes: list[tuple[int, int]] = []
         self.memory_used = 0
         self.files: dict[str, int] = {}  # raw files read back from (see RawRows)
 
@@ -81,7 +80,6 @@ class FrameStore:
     def store(self, k: int, frame: Frame) -> None:
         parts = [self._compact(e) for e in frame.exts]
         if self.in_memory is None:
-            self.shapes = [e.sci.shape for e in frame.exts]
             self.in_memory = self._nbytes(parts) * self.n <= self.keep_bytes
         if self.in_memory:
             self.memory_used += self._nbytes(parts)
@@ -116,9 +114,10 @@ class FrameStore:
             os.close(fd)
         self.files.clear()
 
-    def _rows(self, item, i: int, y0: int, y1: int, dtype):
-        if item is None or isinstance(item, np.generic):  # a constant
-            return np.broadcast_to(dtype(0 if item is None else item), (y1 - y0, self.shapes[i][1]))
+    @staticmethod
+    def _rows(item, y0: int, y1: int, dtype):
+        if item is None or isinstance(item, np.generic):  # a constant: one number
+            return dtype(0 if item is None else item)
         if isinstance(item, np.ndarray):
             return item[y0:y1]  # the caller casts (uint8 DQ -> uint16) while copying
         return item.rows(y0, y1)  # lazy planes, raw and scratch files
@@ -126,9 +125,9 @@ class FrameStore:
     def readers(self, i: int) -> list[Callable]:
         def reader(k):
             sci, var, dq = self.items[k][i]
-            return lambda y0, y1: (self._rows(sci, i, y0, y1, np.float32),
-                                   self._rows(var, i, y0, y1, np.float32),
-                                   self._rows(dq, i, y0, y1, np.uint16))
+            return lambda y0, y1: (self._rows(sci, y0, y1, np.float32),
+                                   self._rows(var, y0, y1, np.float32),
+                                   self._rows(dq, y0, y1, np.uint16))
 
         return [reader(k) for k in range(self.n)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,9 +41,9 @@ def stack_frames(
 
     readers : one thread-safe callable per frame, ``read(y0, y1) -> (sci, var or None, dq or
     None)``, each plane (y1 - y0, nx), anything ``np.asarray`` takes (array, broadcast
-    constant, :class:`gmoslib.io.frame.LazyPlane`).  threads : blocks combined at once, each
-    with memory_bytes / threads.  Returns (sci float32, var float32, dq uint16, nrejected
-    int16), each (ny, nx).
+    constant, :class:`gmoslib.io.frame.LazyPlane`) or a number (a constant plane).  threads :
+    blocks combined at once, each with memory_bytes / threads.  Returns (sci float32, var
+    float32, dq uint16, nrejected int16), each (ny, nx).
     """
     n = len(readers)
     if n == 0:
@@ -53,9 +54,13 @@ def stack_frames(
     rows = block_rows_override or block_rows(n, nx, memory_bytes // threads)
     outputs = tuple(np.empty((ny, nx), t) for t in (np.float32, np.float32, np.uint16, np.int16))
 
+    local = threading.local()  # each thread's (sci, dq) block arrays, filled for each block
+
     def stack_block(y0: int) -> None:
         y1 = min(ny, y0 + rows)
-        combined = combine_block(*read_block(readers, y0, y1, nx), **combine_kwargs)
+        if not hasattr(local, "block"):
+            local.block = [np.empty((n, rows, nx), t) for t in (np.float32, np.uint16)]
+        combined = combine_block(*read_block(readers, y0, y1, nx, local.block), **combine_kwargs)
         for out, part in zip(outputs, combined, strict=True):
             out[y0:y1] = part
 
@@ -69,23 +74,25 @@ def stack_frames(
     return outputs
 
 
-def read_block(readers, y0: int, y1: int, nx: int):
+def read_block(readers, y0: int, y1: int, nx: int, block=None):
     """Rows y0:y1 of every frame: sci (N, rows, nx) float32, var float32, dq uint16 (None
-    when a frame has none); var a broadcast of N values when every frame's VAR is constant."""
+    when a frame has none); var a broadcast of N values when every frame's VAR is constant.
+    block: (sci, dq) (N, >= rows, nx) to fill (not new arrays each block: page faults)."""
     n = len(readers)
-    sci = np.empty((n, y1 - y0, nx), np.float32)
-    var = np.empty_like(sci)
-    dq = np.empty(sci.shape, np.uint16)
+    sci, dq = (np.empty((n, y1 - y0, nx), t) for t in (np.float32, np.uint16)) if (
+        block is None) else (b[:, :y1 - y0] for b in block)
+    var = None
     have_var = have_dq = True
     constants = []  # each frame's VAR value, while they are all constants
     for k, read in enumerate(readers):
         s, v, d = read(y0, y1)
         sci[k] = s  # (np.asarray of a lazy plane computes its rows here)
         have_var = have_var and v is not None
-        if have_var and constants is not None and isinstance(v, np.ndarray) and (
-                v.size and not any(v.strides)):
-            constants.append(v.flat[0])
+        if have_var and constants is not None and (np.ndim(v) == 0 or isinstance(
+                v, np.ndarray) and v.size and not any(v.strides)):
+            constants.append(np.asarray(v).flat[0])
         elif have_var:
+            var = np.empty_like(sci) if var is None else var
             if constants:
                 var[:k] = np.asarray(constants, np.float32)[:, None, None]
             constants = None

@@ -1,9 +1,10 @@
 """The stacker's one fast path: the mean of the pixels that clipping leaves whole.
 
 Most pixels of a sigma- or variance-clipped mean lose nothing: all N inputs are usable and
-the first pass rejects none.  Their median comes from a selection network (:func:`median_rows`,
-~6x faster than bottleneck's ~400 ns per pixel of 10 frames); the rest is the plain path's
-own float64 arithmetic, so they get its result (tests compare the two paths).
+the first pass rejects none.  Their median and extremes come from a selection network
+(:func:`median_rows`, ~6x faster than bottleneck's ~400 ns per pixel of 10 frames); the rest
+is the plain path's own float64 arithmetic, so they get its result (tests compare the two
+paths).  Pixels with NO_DATA in every frame get the plain path's nothing-usable result.
 """
 
 from __future__ import annotations
@@ -21,25 +22,25 @@ NETWORK_MAX = 32
 
 
 def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | None,
-                         varclip: bool, lsigma: float, hsigma: float, apply_dq: bool,
-                         x32: np.ndarray | None = None):
-    """The pixels of x (N, m) float64 (v: (N, m) or (N, 1) VARs or None; d: (N, m) DQ or
-    None) whose values are all usable and inside [median - lsigma * spread, median + hsigma *
-    spread] (spread: population std, or sqrt(VAR) for ``varclip``).  x32: x as float32 when
-    exact, for a cheaper median.  Returns (done (m,) bool, (sci, var, dq, nrejected) of them)."""
-    n = x.shape[0]
+                         varclip: bool, lsigma: float, hsigma: float, apply_dq: bool):
+    """The pixels of x (N, m) (float64, or float32 compared and summed as float64; v: (N, m)
+    or (N, 1) float64 VARs or None; d: (N, m) DQ or None) whose values are all usable and
+    inside [median - lsigma * spread, median + hsigma * spread] (spread: population std, or
+    sqrt(VAR) for ``varclip``), or that have NO_DATA in every frame.  Returns (done (m,)
+    bool, (sci float64, var float64, dq uint16, nrejected int16) (m,), right where done)."""
+    n, m = x.shape
     with np.errstate(invalid="ignore", over="ignore"):
-        done = np.ones(x.shape[1], bool)  # (a NaN or infinite value fails the limits)
+        done = np.ones(m, bool)  # (a NaN or infinite value fails the limits)
+        dq = np.zeros(m, np.uint16) if d is None else np.bitwise_or.reduce(d, axis=0)
+        nothing = None
         if d is not None and apply_dq:  # one set of class bits in every frame, not NO_DATA
-            bits = d & np.asarray(CLASS_MASK, d.dtype)
-            any_bits = np.bitwise_or.reduce(bits, axis=0)
-            done &= (any_bits == np.bitwise_and.reduce(bits, axis=0))
-            done &= (any_bits & dqbits.NO_DATA) == 0
-            del bits
-        centre = median_rows(x if x32 is None else x32)
-        # row-by-row sums: bit-equal to bottleneck's nanmean/nanstd where no value is NaN
-        # (only such pixels can be done) and ~3x faster along axis 0
-        mean = x.sum(axis=0) / n
+            every = np.bitwise_and.reduce(d, axis=0)
+            nothing = (every & dqbits.NO_DATA) != 0  # (in every frame: nothing usable)
+            done &= (((dq ^ every) & np.asarray(CLASS_MASK, d.dtype)) == 0) & ~nothing
+        low, centre, high = median_rows(x, extremes=True)
+        # row-by-row float64 sums: bit-equal to bottleneck's nanmean/nanstd where no value
+        # is NaN (only such pixels can be done) and ~3x faster along axis 0
+        mean = np.add.reduce(x, axis=0, dtype=np.float64) / n
         if varclip and not (v.shape[1] == 1 and (v == v[0]).all()):
             for k in range(n):  # each value its own limits (frame by frame: small temporaries)
                 spread = np.sqrt(v[k])
@@ -52,43 +53,47 @@ def mean_of_clean_pixels(x: np.ndarray, v: np.ndarray | None, d: np.ndarray | No
                 dev *= dev
                 spread = np.sqrt(dev.sum(axis=0) / n)
                 del dev
-            done &= x.min(axis=0) >= centre - lsigma * spread
-            done &= x.max(axis=0) <= centre + hsigma * spread
-    # (reductions over every pixel, then the done ones: cheaper than copying those first)
+            done &= low >= centre - lsigma * spread
+            done &= high <= centre + hsigma * spread
     if v is None:
-        var = bn.nanvar(x, axis=0, ddof=1)[done] / n
+        var = bn.nanvar(np.asarray(x, np.float64), axis=0, ddof=1) / n
     else:
-        var = np.broadcast_to(bn.nansum(v, axis=0), done.shape)[done] / n**2
+        var = np.broadcast_to(bn.nansum(v, axis=0), done.shape) / n**2
     var[~np.isfinite(var)] = 0.0
-    dq = (np.zeros(var.size, np.uint16) if d is None
-          else np.bitwise_or.reduce(d, axis=0)[done].astype(np.uint16))
-    return done, (mean[done], var, dq, np.zeros(var.size, np.int16))
+    if nothing is not None and nothing.any():  # nothing usable: 0, 0, NO_DATA
+        mean[nothing] = var[nothing] = 0.0
+        dq[nothing] = dqbits.NO_DATA
+        done |= nothing
+    return done, (mean, var, dq.astype(np.uint16, copy=False), np.zeros(m, np.int16))
 
 
-def median_rows(x: np.ndarray) -> np.ndarray:
+def median_rows(x: np.ndarray, extremes: bool = False):
     """Median along axis 0 of x (n, m) without NaNs, as float64 (m,): for n <= 32 a
-    selection network of elementwise min/max over whole rows, else np.partition."""
+    selection network of elementwise min/max over whole rows, else np.partition; x is not
+    modified.  ``extremes``: (smallest (m,), median, largest (m,)), x's dtype at the ends."""
     n = x.shape[0]
     middle = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
-    part = np.partition(x, middle, axis=0) if n > NETWORK_MAX else None
-    rows = _select_rows(np.array(x), middle) if part is None else [part[p] for p in middle]
-    return (rows[0].astype(np.float64) + rows[-1]) / 2.0  # (one or two middle rows)
+    wanted = tuple(sorted({*middle, *((0, n - 1) if extremes else ())}))
+    part = np.partition(x, wanted, axis=0) if n > NETWORK_MAX else None
+    rows = _select_rows(x, wanted) if part is None else {p: part[p] for p in wanted}
+    median = (rows[middle[0]].astype(np.float64) + rows[middle[-1]]) / 2.0  # (1 or 2 rows)
+    return (rows[0], median, rows[n - 1]) if extremes else median
 
 
-def _select_rows(x: np.ndarray, wanted: tuple[int, ...]) -> list[np.ndarray]:
+def _select_rows(x: np.ndarray, wanted: tuple[int, ...]) -> dict[int, np.ndarray]:
     """The rows of x (n, m) at the ``wanted`` sorted positions of each column, by the
-    comparators of a sorting network; x is overwritten."""
-    rows = list(x)
+    comparators of a sorting network, in a copy of x and one spare row (x not modified)."""
+    rows, spare = list(np.array(x)), np.empty_like(x[0])
     for i, j, use_min, use_max in _selection_network(x.shape[0], wanted):
         if use_min and use_max:
-            low = np.minimum(rows[i], rows[j])
+            np.minimum(rows[i], rows[j], out=spare)
             np.maximum(rows[i], rows[j], out=rows[j])
-            rows[i] = low
+            rows[i], spare = spare, rows[i]
         elif use_min:
             np.minimum(rows[i], rows[j], out=rows[i])
         else:
             np.maximum(rows[i], rows[j], out=rows[j])
-    return [rows[p] for p in wanted]
+    return {p: rows[p] for p in wanted}
 
 
 @functools.lru_cache(maxsize=64)

@@ -73,35 +73,36 @@ def combine_block(
         reject = "sigclip"
     iters = MAX_ITERS if max_iters is None else max(1, min(int(max_iters), MAX_ITERS))
 
-    # float64 (N, m) copies: the scaled values and VARs (one column when each frame's VAR
-    # is one value, a broadcast), and the DQ as it is
-    x = sci.reshape(n, -1).astype(np.float64)
+    # (N, m): the values (unscaled float32 as they are, else a float64 copy, scaled), the
+    # VARs as float64 (one column when each frame's VAR is one value, a broadcast), the DQ
+    x = sci.reshape(n, -1)
     v = None if var is None else np.asarray(var).reshape(n, -1)
     if v is not None:
         v = (v[:, :1] if v.shape[1] and not v.strides[1] else v).astype(np.float64)
     d = None if dq is None else np.asarray(dq).reshape(n, -1)
-    if scale is not None:
-        s = np.asarray(scale, np.float64)[:, None]
-        x *= s
-        if v is not None:
-            v *= s * s
-    if zero is not None:
-        x -= np.asarray(zero, np.float64)[:, None]
+    if scale is not None or zero is not None or x.dtype != np.float32:
+        x = x.astype(np.float64)
+        if scale is not None:
+            s = np.asarray(scale, np.float64)[:, None]
+            x *= s
+            if v is not None:
+                v *= s * s
+        if zero is not None:
+            x -= np.asarray(zero, np.float64)[:, None]
 
-    out = [np.empty(x.shape[1], t) for t in (np.float32, np.float32, np.uint16, np.int16)]
+    types = (np.float32, np.float32, np.uint16, np.int16)
+    out = [np.empty(x.shape[1], t) for t in types]
     rest = slice(None)  # the pixels for the plain path
     if operation == "mean" and reject in ("sigclip", "varclip"):
         # the one fast path: pixels whose first clipping pass rejects nothing
-        unscaled = scale is None and zero is None and sci.dtype == np.float32
         done, parts = clean.mean_of_clean_pixels(x, v, d, reject == "varclip", lsigma,
-                                                 hsigma, apply_dq,
-                                                 sci.reshape(n, -1) if unscaled else None)
-        for o, p in zip(out, parts, strict=True):
-            o[done] = p
+                                                 hsigma, apply_dq)
+        out = [p.astype(t, copy=False) for p, t in zip(parts, types, strict=True)]
         rest = np.flatnonzero(~done)
         x = x[:, rest]
         v = v if v is None or v.shape[1] == 1 else v[:, rest]
         d = None if d is None else d[:, rest]
+    x = x.astype(np.float64, copy=False)  # (float64 x is a copy already: overwritten)
     parts = _plain(x, v, d, operation=operation, reject=reject, lsigma=lsigma, hsigma=hsigma,
                    mclip=mclip, iters=iters, nlow=nlow, nhigh=nhigh, apply_dq=apply_dq)
     for o, p in zip(out, parts, strict=True):
@@ -127,7 +128,8 @@ def _plain(x, v, d, *, operation, reject, lsigma, hsigma, mclip, iters, nlow, nh
     """Every pixel of x (N, m) float64 (scaled, overwritten), v (N, m) or (N, 1) float64 or
     None (overwritten), d (N, m) or None, with NaN-masked arithmetic: the values not used are
     NaN.  Returns (sci, var, dq, nrejected), each (m,)."""
-    if v is not None and v.shape != x.shape:  # one VAR per frame
+    sigma = np.sqrt(v) if reject == "varclip" else None  # ((N, 1) when one VAR per frame)
+    if v is not None and v.shape != x.shape:
         v = np.broadcast_to(v, x.shape).copy()
     usable = usable_values(x, d, apply_dq)
     x[~usable] = np.nan
@@ -136,8 +138,7 @@ def _plain(x, v, d, *, operation, reject, lsigma, hsigma, mclip, iters, nlow, nh
     if reject == "minmax" and (nlow or nhigh):
         minmax_reject(x, n_usable, nlow, nhigh)
     elif reject in ("sigclip", "varclip"):
-        sigma_clip(x, np.sqrt(v) if reject == "varclip" else None, lsigma, hsigma, mclip,
-                   iters)
+        sigma_clip(x, sigma, lsigma, hsigma, mclip, iters)
     kept = ~np.isnan(x)
     n_kept = kept.sum(axis=0)
     if v is not None:
