@@ -8,6 +8,7 @@ and algebra."""
 from __future__ import annotations
 
 import bz2
+import gzip
 import io
 import logging
 import os
@@ -33,7 +34,7 @@ from tests._descriptors_helpers import LAYOUT_PHU, headers
 def _file_data(name):
     """{DETSEC string: bool data} of a shipped mask file, read directly."""
     with open(os.path.join(illum.MASK_DIR, name), "rb") as fh:
-        content = bz2.decompress(fh.read())
+        content = gzip.decompress(fh.read())
     with fits.open(io.BytesIO(content)) as hdul:
         return {h.header["DETSEC"]: np.asarray(h.data) != 0 for h in hdul[1:]}
 
@@ -46,15 +47,30 @@ def _masks(layout_key, xbin, ybin, roi=None):
 
 
 def test_every_shipped_file_is_in_the_package_and_mapped():
-    on_disk = {f for f in os.listdir(illum.MASK_DIR) if f.endswith(".fits.bz2")}
+    on_disk = {f for f in os.listdir(illum.MASK_DIR) if f.endswith(".fits.gz")}
     mapped = {f for files in illum.MASK_FILES.values() for f in files.values()}
     assert mapped <= on_disk
     assert {"README.md", "NOTICE"} <= set(os.listdir(illum.MASK_DIR))
 
 
+REAL = os.path.join(os.path.dirname(__file__), "data", "real")
+
+
+@pytest.mark.parametrize("name", sorted(f[:-len(".fits.bz2")] for f in os.listdir(REAL)
+                                        if f.startswith("gmos-") and "_illum_" in f
+                                        and "__" not in f))
+def test_shipped_files_are_geminis_bytes_recompressed(name):
+    # tests/data/real keeps Gemini's .fits.bz2 as DRAGONS distributes them: the shipped
+    # .fits.gz holds the same FITS bytes
+    with open(os.path.join(REAL, f"{name}.fits.bz2"), "rb") as fh:
+        original = bz2.decompress(fh.read())
+    with open(os.path.join(illum.MASK_DIR, f"{name}.fits.gz"), "rb") as fh:
+        assert gzip.decompress(fh.read()) == original
+
+
 def test_gn_hamamatsu_2x2_is_the_file_amplifier_by_amplifier():
     (masks, label), exts = _masks("GN-Ham", 2, 2)
-    assert label == "gmos-n_illum_HAM_22_12amp_v1.fits.bz2"
+    assert label == "gmos-n_illum_HAM_22_12amp_v1.fits.gz"
     data = _file_data(label)
     assert len(masks) == 12
     for m, h in zip(masks, exts, strict=True):
@@ -94,7 +110,7 @@ def test_roi_is_cut_by_detsec_on_and_off_the_file_grid():
     (full, _), exts = _masks("GN-Ham", 2, 2)
     roi = Section(2048 + 256, 2048 + 1024 + 256, 1800, 2400)  # across two CCD2 amps
     (masks, label), rexts = _masks("GN-Ham", 2, 2, roi=roi)
-    assert label == "gmos-n_illum_HAM_22_12amp_v1.fits.bz2"
+    assert label == "gmos-n_illum_HAM_22_12amp_v1.fits.gz"
     for m, h in zip(masks, rexts, strict=True):
         d = parse_section(h["DETSEC"])
         k = next(i for i, e in enumerate(exts) if parse_section(e["DETSEC"]).x1 <= d.x1
@@ -140,7 +156,7 @@ def _raw_frame(layout_key, xbin, ybin, **cards):
 def test_prepare_adds_bit_64_to_flats_and_science_not_to_biases():
     frame, desc = _raw_frame("GN-Ham", 4, 4)
     out = prepare_raw_frame(frame, desc, overscan={})
-    assert out.phu["ILLUMMSK"] == "gmos-n_illum_HAM_44_12amp_v1.fits.bz2"
+    assert out.phu["ILLUMMSK"] == "gmos-n_illum_HAM_44_12amp_v1.fits.gz"
     data = _file_data(out.phu["ILLUMMSK"])
     for e in out.exts:
         unill = (np.asarray(e.dq) & dqbits.UNILLUMINATED) != 0
@@ -260,7 +276,7 @@ def test_master_flat_of_a_simulated_night_carries_the_mask_and_its_checks(tmp_pa
     write_frame(str(tmp_path / "bias.fits"), bias)
     flat = make_master_flat(flats, str(tmp_path / "bias.fits"), overscan={}, stack={},
                             memory_bytes=64 << 20, scratch_dir=str(tmp_path))
-    assert flat.phu["ILLUMMSK"] == "gmos-n_illum_HAM_44_12amp_v1.fits.bz2"
+    assert flat.phu["ILLUMMSK"] == "gmos-n_illum_HAM_44_12amp_v1.fits.gz"
     for k in (0, 1, 10, 11):  # outside the square field (reference 5.3); the dead rows,
         # flagged no-data in every input, are no-data only in the stack
         assert ((flat.exts[k].dq & (dqbits.UNILLUMINATED | dqbits.NO_DATA)) != 0).all()

@@ -10,8 +10,8 @@ of pixels differ from Gemini's own 2x2 masks).  No mask for a camera: :data:`NO_
 
 from __future__ import annotations
 
-import bz2
 import functools
+import gzip
 import io
 import logging
 import os
@@ -33,18 +33,18 @@ FAMILY = {"Hamamatsu-N": "HAM", "Hamamatsu-S": "HAM", "EEV": "EEV", "e2vDD": "e2
 #: Mask files by (INSTRUME, family) and binning (x, y).  GMOS-S Hamamatsu 4x4: v2 replaces
 #: v1 (both Gemini's; they differ by ~2000 pixels at the field edge).
 MASK_FILES: dict[tuple[str, str], dict[tuple[int, int], str]] = {
-    ("GMOS-N", "HAM"): {(1, 1): "gmos-n_illum_HAM_11_12amp_v1.fits.bz2",
-                        (2, 2): "gmos-n_illum_HAM_22_12amp_v1.fits.bz2",
-                        (4, 4): "gmos-n_illum_HAM_44_12amp_v1.fits.bz2"},
-    ("GMOS-S", "HAM"): {(1, 1): "gmos-s_illum_HAM_11_12amp_v1.fits.bz2",
-                        (2, 2): "gmos-s_illum_HAM_22_12amp_v1.fits.bz2",
-                        (4, 4): "gmos-s_illum_HAM_44_12amp_v2.fits.bz2"},
-    ("GMOS-N", "e2v"): {(1, 1): "gmos-n_illum_e2v_11_6amp_v1.fits.bz2",
-                        (2, 2): "gmos-n_illum_e2v_22_6amp_v1.fits.bz2"},
-    ("GMOS-N", "EEV"): {(1, 1): "gmos-n_illum_EEV_11_3amp_v1.fits.bz2",
-                        (2, 2): "gmos-n_illum_EEV_22_3amp_v1.fits.bz2"},
-    ("GMOS-S", "EEV"): {(1, 1): "gmos-s_illum_EEV_11_3amp_v1.fits.bz2",
-                        (2, 2): "gmos-s_illum_EEV_22_3amp_v1.fits.bz2"},
+    ("GMOS-N", "HAM"): {(1, 1): "gmos-n_illum_HAM_11_12amp_v1.fits.gz",
+                        (2, 2): "gmos-n_illum_HAM_22_12amp_v1.fits.gz",
+                        (4, 4): "gmos-n_illum_HAM_44_12amp_v1.fits.gz"},
+    ("GMOS-S", "HAM"): {(1, 1): "gmos-s_illum_HAM_11_12amp_v1.fits.gz",
+                        (2, 2): "gmos-s_illum_HAM_22_12amp_v1.fits.gz",
+                        (4, 4): "gmos-s_illum_HAM_44_12amp_v2.fits.gz"},
+    ("GMOS-N", "e2v"): {(1, 1): "gmos-n_illum_e2v_11_6amp_v1.fits.gz",
+                        (2, 2): "gmos-n_illum_e2v_22_6amp_v1.fits.gz"},
+    ("GMOS-N", "EEV"): {(1, 1): "gmos-n_illum_EEV_11_3amp_v1.fits.gz",
+                        (2, 2): "gmos-n_illum_EEV_22_3amp_v1.fits.gz"},
+    ("GMOS-S", "EEV"): {(1, 1): "gmos-s_illum_EEV_11_3amp_v1.fits.gz",
+                        (2, 2): "gmos-s_illum_EEV_22_3amp_v1.fits.gz"},
 }
 
 #: ILLUMMSK value of a frame whose camera has no illumination mask.
@@ -74,8 +74,8 @@ def load_mask_plane(name: str, directory: str = MASK_DIR) -> MaskPlane:
 
     path = os.path.join(directory, name)
     exts = []
-    # (decompressed in one read: astropy seeking in the .bz2 is several times slower)
-    with (bz2.open if name.endswith(".bz2") else open)(path, "rb") as fh:
+    # (decompressed in one read: astropy seeking in a compressed file is several times slower)
+    with (gzip.open if name.endswith(".gz") else open)(path, "rb") as fh:
         content = fh.read()
     with fits.open(io.BytesIO(content)) as hdul:
         for hdu in hdul[1:]:
@@ -140,7 +140,7 @@ def illumination_masks(instrument: str, detector_pretty: str, xbin: int, ybin: i
 
     detsecs : unbinned DETSEC per amplifier; shapes : binned (ny, nx) of its trimmed data.
     Returns (one bool (ny, nx) array per amplifier; the mask used, e.g.
-    ``gmos-n_illum_HAM_22_12amp_v1.fits.bz2`` or ``... (1x1 binned to 4x4)``), or (None,
+    ``gmos-n_illum_HAM_22_12amp_v1.fits.gz`` or ``... (1x1 binned to 4x4)``), or (None,
     :data:`NO_MASK`) without a mask.  Raises :class:`IllumMaskError` (naming ``filename``)
     when a mask does not cover an amplifier.
     """
