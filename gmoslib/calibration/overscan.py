@@ -232,17 +232,3 @@ class RowLevelImage:
             rows = np.asarray(self.rows(y0, max(y0, y1)))
             return rows[(slice(None), *rest)] if rest else rows
         return np.asarray(self)[key]
-
-
-def subtract_overscan(raw: np.ndarray, datasec: Section, biassec: Section,
-                      **options) -> tuple[np.ndarray, dict]:
-    """(whole raw amplifier minus its overscan level per row, (ny, nx) float32, overscan
-    included: trim with :func:`trim_to_datasec`; header dict), as :func:`measure_overscan`."""
-    raw = np.asarray(raw, dtype=np.float32)
-    bias, info = measure_overscan(raw, datasec, biassec, **options)
-    return subtract_rows(raw, bias), info
-
-
-def trim_to_datasec(array: np.ndarray, datasec: Section) -> np.ndarray:
-    """The data region of an amplifier array (a copy)."""
-    return np.array(array[datasec.slice])
