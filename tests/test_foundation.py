@@ -49,9 +49,9 @@ def test_read_noise_boundary_dates_use_older_table():
     # on 2023-12-14 exactly, gain comes from the new GS table, read noise from the old one
     day = dt.date(2023, 12, 14)
     amp = "BI12-34-4k-1, 1"  # present in both eras with different values
-    assert amplifiers.amp_gain(amp, "slow", "low", day) == pytest.approx(1.594)
-    assert amplifiers.amp_read_noise(amp, "slow", "low", day) == pytest.approx(3.53)
-    assert amplifiers.amp_read_noise(amp, "slow", "low", day + dt.timedelta(1)) == \
+    gain, read_noise, _ = amplifiers.amp_parameters(amp, "slow", "low", day)
+    assert (gain, read_noise) == pytest.approx((1.594, 3.53))
+    assert amplifiers.amp_parameters(amp, "slow", "low", day + dt.timedelta(1))[1] == \
         pytest.approx(3.39)
 
 

@@ -48,9 +48,6 @@ GN_HAM_DETID = "BI13-20-4k-1,BI12-09-4k-2,BI13-18-4k-2"
 ])
 def test_amp_parameters(amp, mode, date, expected):
     assert amp_parameters(amp, *mode, date) == pytest.approx(expected)
-    assert amplifiers.amp_gain(amp, *mode, date) == pytest.approx(expected[0])
-    assert amplifiers.amp_read_noise(amp, *mode, date) == pytest.approx(expected[1])
-    assert amplifiers.amp_bias_level(amp, *mode, date) == pytest.approx(expected[2])
 
 
 def test_era_boundary_2023_12_14_asymmetry():

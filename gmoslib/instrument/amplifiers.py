@@ -158,21 +158,6 @@ def amp_parameters(ampname: str, read_speed: str, gain_setting: str,
     return row[mode][0], rn_row[mode][1], row[mode][2]
 
 
-def amp_gain(ampname, read_speed, gain_setting, date) -> float:
-    """Gain (e-/ADU) from the lookup table."""
-    return amp_parameters(ampname, read_speed, gain_setting, date)[0]
-
-
-def amp_read_noise(ampname, read_speed, gain_setting, date) -> float:
-    """Read noise (electrons) from the lookup table (boundary dates go to the older era)."""
-    return amp_parameters(ampname, read_speed, gain_setting, date)[1]
-
-
-def amp_bias_level(ampname, read_speed, gain_setting, date) -> float:
-    """Nominal bias level (ADU) from the lookup table."""
-    return amp_parameters(ampname, read_speed, gain_setting, date)[2]
-
-
 def _wells(ccds, values):
     """{"<CCD>, <amp>": well} for amplifiers 1-4 of each CCD."""
     return {f"{ccd}, {amp}": float(w) for ccd, wells in zip(ccds, values, strict=True)
