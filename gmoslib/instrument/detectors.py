@@ -258,14 +258,6 @@ def detector_keyword(layout: DetectorLayout, date: _dt.date) -> str:
     return layout.detector
 
 
-def layout_for_detid(detid: str) -> DetectorLayout:
-    """The layout whose DETID matches (KeyError naming the DETID otherwise)."""
-    for layout in LAYOUTS.values():
-        if layout.detid == detid:
-            return layout
-    raise KeyError(f"unknown GMOS DETID {detid!r}")
-
-
 def raw_amp_sections(layout: DetectorLayout, xbin: int, ybin: int,
                      roi: Section | None = None) -> list[dict]:
     """Raw geometry, in file order, of the amplifiers a binning and ROI (unbinned 0-based
