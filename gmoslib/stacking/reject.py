@@ -41,20 +41,17 @@ def usable_values(x: np.ndarray, dq: np.ndarray | None, apply_dq: bool) -> np.nd
 def minmax_reject(x: np.ndarray, n_usable: np.ndarray, nlow: int, nhigh: int) -> None:
     """NaN out the nl lowest and nh highest usable values of each pixel, with
     nl = floor(n * nlow / N + 0.001) and nh = floor(n * nhigh / N + 0.001) for its n usable
-    values out of N frames (ties: the earlier frame counts as lower)."""
+    values out of N frames (ties: the earlier frame counts as lower).  Row by row: the
+    extreme (fmin/fmax skip NaNs), then the first (last) frame holding it."""
     n = x.shape[0]
-    nl = np.floor(n_usable * nlow / n + 0.001).astype(np.intp)
-    nh = np.floor(n_usable * nhigh / n + 0.001).astype(np.intp)
-    lowest = np.where(np.isnan(x), np.inf, x)  # (values not used are never the lowest)
-    for i in range(int(nl.max(initial=0))):
-        k = np.argmin(lowest, axis=0)  # (the first of equal values)
-        cols = np.flatnonzero(nl > i)
-        x[k[cols], cols], lowest[k[cols], cols] = np.nan, np.inf
-    highest = np.where(np.isnan(x), -np.inf, x)
-    for i in range(int(nh.max(initial=0))):
-        k = n - 1 - np.argmax(highest[::-1], axis=0)  # (the last of equal values)
-        cols = np.flatnonzero(nh > i)
-        x[k[cols], cols], highest[k[cols], cols] = np.nan, -np.inf
+    for frac, extreme, frames in ((nlow, np.fmin, range(n)), (nhigh, np.fmax, range(n)[::-1])):
+        count = np.floor(n_usable * frac / n + 0.001).astype(np.intp)
+        for i in range(int(count.max(initial=0))):
+            value, pending = extreme.reduce(x, axis=0), count > i
+            for k in frames:
+                hit = pending & (x[k] == value)
+                x[k][hit] = np.nan
+                pending ^= hit
 
 
 def sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
