@@ -10,7 +10,7 @@ from astropy.stats import sigma_clip
 
 from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, clean, combine_block, median_rows, stack_frames
-from gmoslib.stacking.reject import minmax_reject, usable_values
+from gmoslib.stacking.reject import minmax_reject, set_nan, usable_values
 
 #: clipping parameters (stackBiases' defaults): limits in sigma, about the median
 CLIP = {"lsigma": 3.0, "hsigma": 3.0, "mclip": True}
@@ -591,5 +591,30 @@ def test_minmax_rowwise_equals_argminmax(n, nlow, nhigh):
     want, got = x.copy(), x.copy()
     _argminmax_reject(want, n_usable, nlow, nhigh)
     minmax_reject(got, n_usable, nlow, nhigh)
-    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
     np.testing.assert_array_equal(got, want)  # (NaNs in the same places)
+    kept = ~np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(got[kept]), np.signbit(want[kept]))  # (-0.0)
+
+
+def test_set_nan_is_boolean_indexing():
+    rng = np.random.default_rng(5)
+    a = rng.choice(np.array([-0.0, 0.0, 1.5, -2.0, np.inf, -np.inf, np.nan]), (3, 1000))
+    mask = rng.random(a.shape) < 0.3
+    want, got = a.copy(), a.copy()
+    want[mask] = np.nan
+    set_nan(got, mask)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    kept = ~np.isnan(want)
+    np.testing.assert_array_equal(got[kept].view(np.int64), want[kept].view(np.int64))
+
+
+def test_usable_values_without_class_bits_is_every_finite_value():
+    # (no class bit anywhere: the classes are not computed); one class bit: they are
+    rng = np.random.default_rng(6)
+    x = np.where(rng.random((4, 300)) < 0.1, np.nan, 1.0)
+    dq = rng.choice(np.array([0, dqbits.NON_LINEAR, dqbits.SATURATED], np.uint16), x.shape)
+    np.testing.assert_array_equal(usable_values(x, dq, True), np.isfinite(x))
+    dq[0, 0] |= dqbits.COSMIC_RAY
+    want = np.isfinite(x)
+    want[0, 0] = False  # (the other frames are class 0)
+    np.testing.assert_array_equal(usable_values(x, dq, True), want)
