@@ -10,6 +10,7 @@ from astropy.stats import sigma_clip
 
 from gmoslib.io import dq as dqbits
 from gmoslib.stacking import block_rows, clean, combine_block, median_rows, stack_frames
+from gmoslib.stacking.reject import minmax_reject, set_nan, usable_values
 
 #: clipping parameters (stackBiases' defaults): limits in sigma, about the median
 CLIP = {"lsigma": 3.0, "hsigma": 3.0, "mclip": True}
@@ -554,3 +555,66 @@ def test_stack_frames_checks_its_options_before_reading():
         stack_frames([read], 4, 4, operation="mean", reject="varclip")
     with pytest.raises(TypeError, match="operation"):
         stack_frames([read], 4, 4, reject="none")
+
+
+def _argminmax_reject(x, n_usable, nlow, nhigh):
+    """The former minmax_reject (argmin/argmax along axis 0): the oracle of the row-wise one."""
+    n = x.shape[0]
+    nl = np.floor(n_usable * nlow / n + 0.001).astype(np.intp)
+    nh = np.floor(n_usable * nhigh / n + 0.001).astype(np.intp)
+    lowest = np.where(np.isnan(x), np.inf, x)
+    for i in range(int(nl.max(initial=0))):
+        k = np.argmin(lowest, axis=0)
+        cols = np.flatnonzero(nl > i)
+        x[k[cols], cols], lowest[k[cols], cols] = np.nan, np.inf
+    highest = np.where(np.isnan(x), -np.inf, x)
+    for i in range(int(nh.max(initial=0))):
+        k = n - 1 - np.argmax(highest[::-1], axis=0)
+        cols = np.flatnonzero(nh > i)
+        x[k[cols], cols], highest[k[cols], cols] = np.nan, -np.inf
+
+
+@pytest.mark.parametrize("n,nlow,nhigh", [(5, 1, 1), (7, 2, 3), (4, 0, 2), (6, 3, 0),
+                                          (6, 1, 2), (2, 1, 1), (1, 1, 1), (5, 7, 1)])
+def test_minmax_rowwise_equals_argminmax(n, nlow, nhigh):
+    # few distinct values (ties, +-0), NaNs and DQ classes (fewer usable values than frames)
+    rng = np.random.default_rng(n * 100 + nlow * 10 + nhigh)
+    sci = rng.integers(-2, 3, (n, 40, 50)).astype(np.float32) * np.float32(0.5)
+    sci[rng.random(sci.shape) < 0.1] *= -1  # (-0.0 beside 0.0)
+    sci[rng.random(sci.shape) < 0.1] = np.nan
+    dq = rng.choice(np.array([0, 0, 0, dqbits.COSMIC_RAY, dqbits.BAD_PIXEL, dqbits.NO_DATA,
+                              dqbits.SATURATED], np.uint16), sci.shape)
+    dq[:, :20] = 0
+    x = sci.reshape(n, -1).astype(np.float64)
+    x[~usable_values(x, dq.reshape(n, -1), True)] = np.nan
+    n_usable = (~np.isnan(x)).sum(axis=0)
+    want, got = x.copy(), x.copy()
+    _argminmax_reject(want, n_usable, nlow, nhigh)
+    minmax_reject(got, n_usable, nlow, nhigh)
+    np.testing.assert_array_equal(got, want)  # (NaNs in the same places)
+    kept = ~np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(got[kept]), np.signbit(want[kept]))  # (-0.0)
+
+
+def test_set_nan_is_boolean_indexing():
+    rng = np.random.default_rng(5)
+    a = rng.choice(np.array([-0.0, 0.0, 1.5, -2.0, np.inf, -np.inf, np.nan]), (3, 1000))
+    mask = rng.random(a.shape) < 0.3
+    want, got = a.copy(), a.copy()
+    want[mask] = np.nan
+    set_nan(got, mask)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    kept = ~np.isnan(want)
+    np.testing.assert_array_equal(got[kept].view(np.int64), want[kept].view(np.int64))
+
+
+def test_usable_values_without_class_bits_is_every_finite_value():
+    # (no class bit anywhere: the classes are not computed); one class bit: they are
+    rng = np.random.default_rng(6)
+    x = np.where(rng.random((4, 300)) < 0.1, np.nan, 1.0)
+    dq = rng.choice(np.array([0, dqbits.NON_LINEAR, dqbits.SATURATED], np.uint16), x.shape)
+    np.testing.assert_array_equal(usable_values(x, dq, True), np.isfinite(x))
+    dq[0, 0] |= dqbits.COSMIC_RAY
+    want = np.isfinite(x)
+    want[0, 0] = False  # (the other frames are class 0)
+    np.testing.assert_array_equal(usable_values(x, dq, True), want)

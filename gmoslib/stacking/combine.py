@@ -10,7 +10,7 @@ import numpy as np
 
 from ..io import dq as dqbits
 from . import clean
-from .reject import minmax_reject, sigma_clip, usable_values
+from .reject import minmax_reject, set_nan, sigma_clip, usable_values
 
 OPERATIONS = ("mean", "median", "lmedian", "wtmean")
 REJECTIONS = ("none", "minmax", "sigclip", "varclip")
@@ -142,11 +142,11 @@ def _plain(x, v, d, *, operation, reject, lsigma, hsigma, mclip, iters, nlow, nh
     kept = ~np.isnan(x)
     n_kept = kept.sum(axis=0)
     if v is not None:
-        v[~kept] = np.nan
+        set_nan(v, ~kept)
     with np.errstate(invalid="ignore", divide="ignore"):
         sci, var = _combined(x, v, n_kept, operation)
     out_dq = (np.zeros(x.shape[1], np.uint16) if d is None else
-              np.bitwise_or.reduce(np.where(kept, d, 0), axis=0).astype(np.uint16))
+              np.bitwise_or.reduce(d * kept, axis=0).astype(np.uint16))
     none_left = n_kept == 0
     sci[none_left] = 0.0
     var[none_left | ~np.isfinite(var)] = 0.0

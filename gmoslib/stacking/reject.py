@@ -20,20 +20,15 @@ NO_DATA_CLASS = 5
 CLASS_MASK = sum(bit for bit, _ in CLASS_BITS)  #: all the bits that decide a class
 
 
-def dq_class(dq: np.ndarray) -> np.ndarray:
-    """The stacking class (0 best .. 5 NO_DATA) of each DQ value: its worst bit's."""
-    rank = np.zeros(dq.shape, np.uint8)
-    for bit, r in CLASS_BITS:  # increasing badness: the worst bit is written last
-        rank[(dq & bit) != 0] = r
-    return rank
-
-
 def usable_values(x: np.ndarray, dq: np.ndarray | None, apply_dq: bool) -> np.ndarray:
-    """(N, m) bool: the finite values of each pixel's best DQ class, never NO_DATA (every
-    finite value when ``apply_dq`` is False or there is no DQ)."""
+    """(N, m) bool: the finite values of each pixel's best DQ class (0 best .. 5 NO_DATA: a
+    value's worst bit's), never NO_DATA (every finite value when ``apply_dq`` is False, there
+    is no DQ or no DQ value has a class bit)."""
     usable = np.isfinite(x)
-    if apply_dq and dq is not None:
-        rank = dq_class(dq)
+    if apply_dq and dq is not None and np.bitwise_or.reduce(dq, axis=None) & CLASS_MASK:
+        rank = np.zeros(dq.shape, np.uint8)
+        for bit, r in CLASS_BITS:  # increasing badness: the worst bit is written last
+            rank[(dq & bit) != 0] = r
         usable &= (rank == rank.min(axis=0)) & (rank < NO_DATA_CLASS)
     return usable
 
@@ -41,20 +36,24 @@ def usable_values(x: np.ndarray, dq: np.ndarray | None, apply_dq: bool) -> np.nd
 def minmax_reject(x: np.ndarray, n_usable: np.ndarray, nlow: int, nhigh: int) -> None:
     """NaN out the nl lowest and nh highest usable values of each pixel, with
     nl = floor(n * nlow / N + 0.001) and nh = floor(n * nhigh / N + 0.001) for its n usable
-    values out of N frames (ties: the earlier frame counts as lower)."""
+    values out of N frames (ties: the earlier frame counts as lower).  Row by row: the extreme
+    (fmin/fmax skip NaNs), then the first (last) frame holding it."""
     n = x.shape[0]
-    nl = np.floor(n_usable * nlow / n + 0.001).astype(np.intp)
-    nh = np.floor(n_usable * nhigh / n + 0.001).astype(np.intp)
-    lowest = np.where(np.isnan(x), np.inf, x)  # (values not used are never the lowest)
-    for i in range(int(nl.max(initial=0))):
-        k = np.argmin(lowest, axis=0)  # (the first of equal values)
-        cols = np.flatnonzero(nl > i)
-        x[k[cols], cols], lowest[k[cols], cols] = np.nan, np.inf
-    highest = np.where(np.isnan(x), -np.inf, x)
-    for i in range(int(nh.max(initial=0))):
-        k = n - 1 - np.argmax(highest[::-1], axis=0)  # (the last of equal values)
-        cols = np.flatnonzero(nh > i)
-        x[k[cols], cols], highest[k[cols], cols] = np.nan, -np.inf
+    for frac, extreme, frames in ((nlow, np.fmin, range(n)), (nhigh, np.fmax, range(n)[::-1])):
+        count = np.floor(n_usable * frac / n + 0.001).astype(np.intp)
+        for i in range(int(count.max(initial=0))):
+            value, pending = extreme.reduce(x, axis=0), count > i
+            for k in frames:
+                hit = pending & (x[k] == value)
+                set_nan(x[k], hit)
+                pending ^= hit
+
+
+def set_nan(a: np.ndarray, mask: np.ndarray) -> None:
+    """a[mask] = NaN in place, without a branch per value (a - 0 / ~mask: NaN where mask, a
+    itself elsewhere, -0.0 too): ~4x faster than boolean indexing on a random mask."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.subtract(a, np.divide(0.0, ~mask), out=a)
 
 
 def sigma_clip(x: np.ndarray, sigma: np.ndarray | None, lsigma: float, hsigma: float,
