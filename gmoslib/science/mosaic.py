@@ -58,7 +58,8 @@ def tile_ccds(exts: list[Extension], detid: str, xbin: int, ybin: int):
 
 
 def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
-    """Resample one CCD's (sci, var, dq) onto its bounding box in the mosaic."""
+    """(box, inside, sci, var, dq): one CCD's (sci, var, dq) resampled onto its bounding box
+    in the mosaic; only the pixels ``inside`` the CCD are meaningful."""
     sci, var, dq = arrays
     ny_c, nx_c = sci.shape
     cx = np.array([0, nx_c - 1, 0, nx_c - 1], float)
@@ -98,9 +99,6 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     for bit in (1 << k for k in range(16) if present >> k & 1):
         plane = ((dq & bit) != 0).astype(np.float32)
         out_dq[resample(plane, min(order, 1)) > DQ_THRESHOLD] |= bit
-    out_dq[~inside] = dqbits.NO_DATA
-    out_sci[~inside] = 0.0
-    out_var[~inside] = 0.0
     return box, inside, out_sci, out_var, out_dq
 
 
@@ -124,7 +122,7 @@ def mosaic_detectors(exts: list[Extension], detid: str, *, order: int, xbin: int
         box, inside, *parts = _resample_ccd(detid, k, ccds[k], (ny, nx), x0, y0, xbin, ybin,
                                             order)
         for out, part in zip((out_sci, out_var, out_dq), parts, strict=True):
-            out[box][inside] = part[inside]
+            np.copyto(out[box], part, where=inside)
     out_sci[(out_dq & dqbits.NO_DATA) != 0] = 0.0
     header = _mosaic_header(exts, detid, xbin, ybin, x0, y0, nx, ny)
     return Extension(out_sci, out_var, out_dq, header)

@@ -20,7 +20,6 @@ from gmoslib.science import detect as detectlib
 from gmoslib.science import mosaic as mosaiclib
 from gmoslib.science import qecorrect as qelib
 from gmoslib.science.footprint import crop_to_data
-from gmoslib.science.fringe_frame import fringe_correct_frame
 
 
 def reduce_science_frame(
@@ -44,6 +43,8 @@ def reduce_science_frame(
     frame, desc = calibrated_frame(raw_path, bias_path, flat_path, overscan=overscan, bpm=bpm)
     info: dict = {}
     if fringe_path:
+        from gmoslib.science.fringe_frame import fringe_correct_frame  # (stacking: lazily)
+
         frame, info["fringe"] = fringe_correct_frame(frame, read_frame(fringe_path), desc,
                                                      **step_values("fringeCorrect", fringe))
     if qe_correct is None:
