@@ -150,8 +150,9 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
     _check_shape(sci, flat_sci, "flat")
     f = np.asarray(flat_sci, np.float32)
     with np.errstate(invalid="ignore"):
-        bad = ~(f > 0) | ~np.isfinite(f)  # NaN fails f > 0
-    if bad.any():
+        bad = ~((f > 0) & (f < np.inf))  # NaN fails both
+    any_bad = bad.any()
+    if any_bad:
         f = np.where(bad, np.float32(1), f)
     inv = np.divide(np.float32(1), f, dtype=np.float32)
     out_sci = np.multiply(sci, inv, dtype=np.float32)
@@ -161,11 +162,14 @@ def flat_correct(sci, var, dq, flat_sci, flat_var, flat_dq):
         out_var = np.multiply(var, inv2, dtype=np.float32)
         if flat_var is not None:  # s^2 var_f / f^4 = (s / f)^2 var_f / f^2
             fv = np.asarray(flat_var, np.float32)
-            if bad.any():
+            if any_bad:
                 fv = np.where(bad, np.float32(0), fv)
-            out_var += out_sci * out_sci * fv * inv2
+            term = out_sci * out_sci  # (in place: one temporary)
+            term *= fv
+            term *= inv2
+            out_var += term
     out_dq = _or_dq(dq, flat_dq, sci.shape)
-    if flat_dq is not None:
+    if flat_dq is not None and any_bad:
         bad &= (np.asarray(flat_dq) & dqbits.UNILLUMINATED) == 0
-    out_dq[bad] |= dqbits.BAD_PIXEL
+    np.bitwise_or(out_dq, dqbits.BAD_PIXEL, out=out_dq, where=bad)
     return out_sci, out_var, out_dq
