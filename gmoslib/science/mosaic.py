@@ -98,7 +98,8 @@ def _resample_ccd(detid, k, arrays, out_shape, x0, y0, xbin, ybin, order):
     present = int(np.bitwise_or.reduce(dq, axis=None)) if dq.size else 0
     for bit in (1 << k for k in range(16) if present >> k & 1):
         plane = ((dq & bit) != 0).astype(np.float32)
-        out_dq[resample(plane, min(order, 1)) > DQ_THRESHOLD] |= bit
+        hit = resample(plane, min(order, 1)) > DQ_THRESHOLD
+        np.bitwise_or(out_dq, bit, out=out_dq, where=hit)
     return box, inside, out_sci, out_var, out_dq
 
 
