@@ -31,15 +31,18 @@ def detect_sources(sci: np.ndarray, var: np.ndarray | None = None, dq: np.ndarra
     data = np.ascontiguousarray(sci, dtype=np.float32)
     mask = np.zeros(data.shape, bool) if dq is None else (dq & DETECT_MASK_BITS) != 0
     mask |= ~np.isfinite(data)
-    data = np.where(mask, 0.0, data).astype(np.float32)
+    data = np.where(mask, np.float32(0), data)
     bkg = sep.Background(data, mask=mask, bw=back_size, bh=back_size,
                          fw=back_filtersize // 2 + 1, fh=back_filtersize // 2 + 1)
     back = bkg.back()
     sub = np.subtract(data, back, dtype=np.float32)
-    err = (bkg.rms() if var is None
-           else np.sqrt(np.maximum(np.asarray(var, np.float32), np.float32(0))))
+    if var is None:
+        err = bkg.rms()
+    else:
+        err = np.maximum(np.asarray(var, np.float32), np.float32(0))
+        np.sqrt(err, out=err)
     # masked pixels are never used; they only need a positive error
-    err[mask | (err <= 0)] = np.float32(max(bkg.globalrms, 1e-6))
+    np.copyto(err, np.float32(max(bkg.globalrms, 1e-6)), where=mask | (err <= 0))
     sep.set_extract_pixstack(max(300000, data.size // 4))
     sep.set_sub_object_limit(4096)
     found = sep.extract(sub, thresh, err=err, mask=mask, minarea=minarea,
