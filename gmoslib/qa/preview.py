@@ -136,21 +136,6 @@ def zscale_limits(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
     return float(lo), float(hi)
 
 
-def render_rgb(image: np.ndarray, mask: np.ndarray | None = None, *,
-               limits: tuple[float, float] | None = None,
-               mask_color=MASK_COLOR) -> np.ndarray:
-    """(ny, nx, 3) float RGB in [0, 1]: grey = clip((v - vmin) / (vmax - vmin)), limits by
-    :func:`zscale_limits` unless given, masked pixels ``mask_color``; row 0 = image row 0."""
-    image = np.asarray(image, dtype=np.float64)
-    mask = np.zeros(image.shape, bool) if mask is None else np.asarray(mask, bool)
-    mask = mask | ~np.isfinite(image)
-    vmin, vmax = limits if limits is not None else zscale_limits(image, mask)
-    grey = np.clip((np.nan_to_num(image) - vmin) / (vmax - vmin), 0.0, 1.0)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    rgb[mask] = mask_color
-    return rgb
-
-
 #: Layout of a preview (pixels): margins around the image, colour bar width and gap.
 _LEFT, _BOTTOM, _TOP_PAD, _BAR_GAP, _BAR_WIDTH, _LABELS = 35, 30, 8, 15, 18, 80
 #: Palette: 254 grey levels (black to white), then the mask colour.
