@@ -357,16 +357,14 @@ def frame_hdus(frame: Frame) -> fits.HDUList:
     EXTVER = 1..N, each with CHECKSUM/DATASUM."""
     hdus = [_hdu(None, _clean(frame.phu))]
     for i, ext in enumerate(frame.exts, start=1):
-        cards = _clean(ext.header)
-        if "DATE-OBS" not in ext.header and ext.header.get("MJD-OBS") is not None:
-            cards.append(Card("DATE-OBS", date_obs_from_mjd(ext.header["MJD-OBS"]),
-                              "UTC start of the exposure (from MJD-OBS)"))
+        hdr = Header(_clean(ext.header))
+        add_date_obs(hdr)
         sci = np.asarray(ext.sci, ">f4")
         if sci.ndim != 2:
             raise ValueError(f"extension {i}: SCI must be 2-D, got shape {sci.shape}")
-        hdus.append(_hdu(sci, cards, "SCI", i, last=True))
+        hdus.append(_hdu(sci, list(hdr.cards), "SCI", i, last=True))
         if ext.var is not None:
-            unit = _variance_unit(ext.header.get("BUNIT"), i)
+            unit = _variance_unit(hdr.get("BUNIT"), i)
             # read by astropy's CCDData.read(..., hdu_uncertainty="VAR")
             cards = [Card("BUNIT", unit)] if unit else []
             cards.append(Card("UTYPE", "VarianceUncertainty", "astropy.nddata uncertainty class"))
