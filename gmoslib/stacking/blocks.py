@@ -74,13 +74,11 @@ def stack_frames(
     return outputs
 
 
-def read_block(readers, y0: int, y1: int, nx: int, block=None):
+def read_block(readers, y0: int, y1: int, nx: int, block):
     """Rows y0:y1 of every frame: sci (N, rows, nx) float32, var float32, dq uint16 (None
     when a frame has none); var a broadcast of N values when every frame's VAR is constant.
     block: (sci, dq) (N, >= rows, nx) to fill (not new arrays each block: page faults)."""
-    n = len(readers)
-    sci, dq = (np.empty((n, y1 - y0, nx), t) for t in (np.float32, np.uint16)) if (
-        block is None) else (b[:, :y1 - y0] for b in block)
+    sci, dq = (b[:, :y1 - y0] for b in block)
     var = None
     have_var = have_dq = True
     constants = []  # each frame's VAR value, while they are all constants

@@ -1,8 +1,8 @@
 """Processed calibrations on disk (the caldb equivalent): :func:`scan_processed` makes
 association candidates of the processed biases, flats and fringes under folders (the
-workflow's ``calibration_dirs``) (a frame's processed BPM there:
-:func:`gmoslib.calibration.association.associate_bpm`);
-``gmos caldb`` keeps a TSV index to list, add to and remove from."""
+workflow's ``calibration_dirs``; a frame's processed BPM there is found by
+:func:`gmoslib.calibration.association.associate_bpm`); ``gmos caldb`` keeps a TSV index to
+list, add to and remove from."""
 
 from __future__ import annotations
 
